@@ -1,0 +1,82 @@
+# BIAFLOWS in C — plain GNU Make build (see docs/build.md).
+#   make            build build/biaflows
+#   make check      install missing deps, build normal + ASan/UBSan, run all tests
+#   make demo       create ./demo-instance and import a sample dataset
+#   make fuzz       build libFuzzer targets with clang (build/fuzz/)
+SHELL := /bin/bash
+BUILD ?= build
+SAN ?=
+CC ?= cc
+PKGS := libtiff-4 libpng libjpeg jansson libsodium sqlite3 libxml-2.0
+
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+	-Wformat=2 -Wno-format-nonliteral -Wno-format-truncation -Isrc -MMD -MP
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+ifeq ($(SAN),1)
+OPT := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+OPT := -O2 -g
+endif
+CFLAGS += $(CFLAGS_BASE) $(OPT) $(PKG_CFLAGS)
+LDFLAGS += $(OPT)
+
+LIB_SRC := $(wildcard src/util/*.c src/image/*.c src/store/*.c src/dataset/*.c)
+CLI_SRC := $(wildcard src/cli/*.c)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+FUZZ_TARGETS := $(patsubst fuzz/fuzz-%.c,%,$(wildcard fuzz/fuzz-*.c))
+
+LIB := $(BUILD)/libbiaflows.a
+BIN := $(BUILD)/biaflows
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+REPLAY_BIN := $(patsubst %,$(BUILD)/fuzz/replay-%,$(FUZZ_TARGETS))
+
+# keep objects of test programs (make would delete them as intermediates)
+.SECONDARY:
+
+.PHONY: all check deps demo fuzz clean tests
+all: $(BIN) $(UNIT_BIN) $(REPLAY_BIN)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRC)) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+
+$(BUILD)/fuzz/replay-%: $(BUILD)/obj/fuzz/fuzz-%.o $(BUILD)/obj/fuzz/replay.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+deps:
+	@scripts/install-deps --check >/dev/null 2>&1 || scripts/install-deps
+
+check: deps
+	$(MAKE) --no-print-directory all BUILD=build
+	$(MAKE) --no-print-directory all BUILD=build/asan SAN=1
+	tests/run-tests build build/asan
+
+demo: deps
+	$(MAKE) --no-print-directory all BUILD=build
+	scripts/demo
+
+# libFuzzer builds (clang); run e.g. build/fuzz/fuzz-tiff fuzz/corpus/tiff
+fuzz: deps
+	@mkdir -p build/fuzz
+	for t in $(FUZZ_TARGETS); do \
+	  clang $(CFLAGS_BASE) -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) \
+	    fuzz/fuzz-$$t.c $(LIB_SRC) -o build/fuzz/fuzz-$$t $(PKG_LIBS) || exit 1; \
+	done
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

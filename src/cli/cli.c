@@ -1,0 +1,225 @@
+/* Shared CLI helpers: instance resolution, errors, table/JSON/CSV output.
+ * SPDX-License-Identifier: MIT */
+#include "cli/cli.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int cli_open_instance(struct bia_cli *cli)
+{
+	const char *dir = cli->instance_dir;
+	char cwd[PATH_MAX];
+	if (!dir)
+		dir = getenv("BIAFLOWS_INSTANCE");
+	if (!dir || !*dir) {
+		if (getcwd(cwd, sizeof(cwd)) && bia_instance_probe(cwd))
+			dir = cwd;
+	}
+	if (!dir || !*dir)
+		return bia_fail(&cli->ctx, BIA_EUSAGE,
+				"no instance: use --instance DIR, set BIAFLOWS_INSTANCE, or run "
+				"inside an instance (create one with 'biaflows init DIR')");
+	if (!bia_instance_probe(dir))
+		return bia_fail(&cli->ctx, BIA_ENOENT,
+				"'%s' is not a biaflows instance (create one with 'biaflows init')",
+				dir);
+	if (bia_instance_open(&cli->ctx, dir, &cli->inst))
+		return cli->ctx.rc;
+	cli->have_inst = 1;
+	return 0;
+}
+
+int cli_error(struct bia_cli *cli)
+{
+	fprintf(stderr, "biaflows: error: %s\n",
+		cli->ctx.msg[0] ? cli->ctx.msg : bia_strerror(cli->ctx.rc));
+	return bia_rc_exit_code(cli->ctx.rc ? cli->ctx.rc : BIA_EIO);
+}
+
+int cli_usage_error(const char *usage, const char *fmt, ...)
+{
+	va_list ap;
+	fputs("biaflows: error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n%s", usage);
+	return 2;
+}
+
+int cli_parse_format(const char *s)
+{
+	if (!strcmp(s, "table"))
+		return OUT_TABLE;
+	if (!strcmp(s, "json"))
+		return OUT_JSON;
+	if (!strcmp(s, "csv"))
+		return OUT_CSV;
+	return -1;
+}
+
+int cli_wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			return 0;
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			return 1;
+	}
+	return 0;
+}
+
+/* Text of a JSON scalar for tables and CSV. Returns malloc'd string. */
+static char *cell(json_t *v)
+{
+	char buf[64];
+	if (!v || json_is_null(v))
+		return bia_strdup("");
+	if (json_is_string(v))
+		return bia_strdup(json_string_value(v));
+	if (json_is_integer(v)) {
+		snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
+		return bia_strdup(buf);
+	}
+	if (json_is_real(v)) {
+		snprintf(buf, sizeof(buf), "%.6g", json_real_value(v));
+		return bia_strdup(buf);
+	}
+	if (json_is_true(v))
+		return bia_strdup("true");
+	if (json_is_false(v))
+		return bia_strdup("false");
+	char *s = json_dumps(v, JSON_COMPACT);
+	return s ? s : bia_strdup("");
+}
+
+static void csv_field(FILE *f, const char *s)
+{
+	if (!strpbrk(s, ",\"\n\r")) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+void cli_print_list(FILE *f, json_t *rows, const char *const *cols, enum bia_out_format fmt)
+{
+	size_t ncols = 0, nrows = json_array_size(rows);
+	while (cols[ncols])
+		ncols++;
+	if (fmt == OUT_JSON) {
+		json_dumpf(rows, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', f);
+		return;
+	}
+	if (fmt == OUT_CSV) {
+		for (size_t c = 0; c < ncols; c++) {
+			if (c)
+				fputc(',', f);
+			csv_field(f, cols[c]);
+		}
+		fputc('\n', f);
+		for (size_t r = 0; r < nrows; r++) {
+			for (size_t c = 0; c < ncols; c++) {
+				char *s = cell(json_object_get(json_array_get(rows, r), cols[c]));
+				if (c)
+					fputc(',', f);
+				csv_field(f, s ? s : "");
+				free(s);
+			}
+			fputc('\n', f);
+		}
+		return;
+	}
+	size_t *w = bia_calloc(ncols, sizeof(size_t));
+	if (!w)
+		return;
+	for (size_t c = 0; c < ncols; c++)
+		w[c] = strlen(cols[c]);
+	for (size_t r = 0; r < nrows; r++)
+		for (size_t c = 0; c < ncols; c++) {
+			char *s = cell(json_object_get(json_array_get(rows, r), cols[c]));
+			if (s && strlen(s) > w[c])
+				w[c] = strlen(s);
+			free(s);
+		}
+	for (size_t c = 0; c < ncols; c++) {
+		for (const char *p = cols[c]; *p; p++)
+			fputc(*p >= 'a' && *p <= 'z' ? *p - 32 : *p, f);
+		if (c + 1 < ncols)
+			fprintf(f, "%*s", (int)(w[c] - strlen(cols[c]) + 2), "");
+	}
+	fputc('\n', f);
+	for (size_t r = 0; r < nrows; r++) {
+		for (size_t c = 0; c < ncols; c++) {
+			char *s = cell(json_object_get(json_array_get(rows, r), cols[c]));
+			if (c + 1 < ncols)
+				fprintf(f, "%-*s  ", (int)w[c], s ? s : "");
+			else
+				fputs(s ? s : "", f);
+			free(s);
+		}
+		fputc('\n', f);
+	}
+	free(w);
+}
+
+void cli_print_object(FILE *f, json_t *obj, enum bia_out_format fmt)
+{
+	if (fmt == OUT_JSON) {
+		json_dumpf(obj, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', f);
+		return;
+	}
+	const char *key;
+	json_t *v;
+	json_object_foreach(obj, key, v)
+	{
+		if (json_is_array(v) || json_is_object(v))
+			continue;
+		char *s = cell(v);
+		fprintf(f, "%-16s %s\n", key, s ? s : "");
+		free(s);
+	}
+}
+
+int cli_report_import(struct bia_cli *cli, int rc, struct bia_import_result *r,
+		      enum bia_out_format fmt, int print_ids)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(r->warnings, i, v) fprintf(stderr, "biaflows: warning: %s\n",
+						      json_string_value(v));
+	size_t nbad = json_array_size(r->invalid);
+	if (rc) {
+		if (nbad == 1 && rc == BIA_EFORMAT) {
+			fprintf(stderr, "biaflows: error: %s (nothing imported)\n",
+				json_string_value(json_array_get(r->invalid, 0)));
+			return 1;
+		}
+		json_array_foreach(r->invalid, i, v)
+			fprintf(stderr, "biaflows: error: %s\n", json_string_value(v));
+		return cli_error(cli);
+	}
+	json_array_foreach(r->invalid, i, v)
+		fprintf(stderr, "biaflows: skipped: %s\n", json_string_value(v));
+	if (fmt == OUT_JSON) {
+		json_t *o = json_pack("{s:O, s:O, s:O, s:I, s:I}", "added", r->added, "skipped",
+				      r->invalid, "warnings", r->warnings, "images",
+				      (json_int_t)r->n_images, "gt_versions", (json_int_t)r->n_gt);
+		cli_print_object(stdout, o, OUT_JSON);
+		json_decref(o);
+	} else if (print_ids) {
+		json_array_foreach(r->added, i, v)
+			printf("%lld\n", (long long)json_integer_value(json_object_get(v, "id")));
+	}
+	return 0;
+}

@@ -1,0 +1,58 @@
+/* The biaflows command-line front end: global options, the command table,
+ * output helpers shared by the cmd_*.c files.
+ *
+ * Adding a command: write cmd_<name>.c with `int cmd_<name>(struct bia_cli *,
+ * int argc, char **argv)`, declare it below, add a row to the table in
+ * main.c (name, function, needs-instance flag, one-line summary), answer -h
+ * with its usage, add a test in tests/cli/, and document it in docs/cli.md.
+ * SPDX-License-Identifier: MIT */
+#ifndef BIA_CLI_H
+#define BIA_CLI_H
+
+#include "dataset/dataset.h"
+#include "image/image.h"
+#include "store/store.h"
+#include "util/util.h"
+
+enum bia_out_format { OUT_TABLE = 0, OUT_JSON = 1, OUT_CSV = 2 };
+
+struct bia_cli {
+	struct bia_ctx ctx;	     /* error context of this invocation */
+	const char *instance_dir;    /* --instance, $BIAFLOWS_INSTANCE, or cwd */
+	struct bia_instance inst;    /* open instance, if the command needs one */
+	int have_inst;		     /* inst is open */
+};
+
+/* Open the instance named by the global options (or fail with a message). */
+int cli_open_instance(struct bia_cli *cli);
+/* Print the error on ctx as one line "biaflows: error: ..." and return the
+ * exit code for it. */
+int cli_error(struct bia_cli *cli);
+/* Usage error: print message and the usage, return 2. */
+int cli_usage_error(const char *usage, const char *fmt, ...) BIA_PRINTF(2, 3);
+/* Parse --format's value; -1 if unknown. */
+int cli_parse_format(const char *s);
+/* Print a JSON array of objects as a table (columns `cols`), JSON or CSV. */
+void cli_print_list(FILE *f, json_t *rows, const char *const *cols, enum bia_out_format fmt);
+/* Print one JSON object: JSON, or "key: value" lines. */
+void cli_print_object(FILE *f, json_t *obj, enum bia_out_format fmt);
+/* True if argv[i] is -h or --help for any i (commands answer help first). */
+int cli_wants_help(int argc, char **argv);
+
+/* Print warnings and problems of an import on stderr, and (format table)
+ * the new ids one per line or (json) the whole result. Returns the exit
+ * code for rc. */
+int cli_report_import(struct bia_cli *cli, int rc, struct bia_import_result *r,
+		      enum bia_out_format fmt, int print_ids);
+
+int cmd_init(struct bia_cli *cli, int argc, char **argv);
+int cmd_problem(struct bia_cli *cli, int argc, char **argv);
+int cmd_image(struct bia_cli *cli, int argc, char **argv);
+int cmd_gt(struct bia_cli *cli, int argc, char **argv);
+int cmd_dataset(struct bia_cli *cli, int argc, char **argv);
+int cmd_fsck(struct bia_cli *cli, int argc, char **argv);
+int cmd_version(struct bia_cli *cli, int argc, char **argv);
+
+#define BIAFLOWS_VERSION "0.1.0"
+
+#endif

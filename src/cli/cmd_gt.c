@@ -1,0 +1,132 @@
+/* biaflows gt add|list
+ * SPDX-License-Identifier: MIT */
+#include "cli/cli.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+	"usage: biaflows gt add PROBLEM/STEM|ID FILE... [--annotator NAME] [--not-current]\n"
+	"                 [--format table|json]\n"
+	"       biaflows gt list PROBLEM/STEM|ID [--format table|json|csv]\n"
+	"\n"
+	"'add' links ground-truth files (a mask of the image's shape, ignoring\n"
+	"channels; or .swc, .txt, .csv, .xml files) to an image as a new GT version,\n"
+	"which becomes the current one unless --not-current. It prints the new\n"
+	"version id.\n";
+
+int cmd_gt(struct bia_cli *cli, int argc, char **argv)
+{
+	static const struct option lo[] = {{"format", required_argument, NULL, 'f'},
+					   {"annotator", required_argument, NULL, 'a'},
+					   {"not-current", no_argument, NULL, 'n'},
+					   {NULL, 0, NULL, 0}};
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (cli_wants_help(argc, argv)) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	const char *sub = argv[1];
+	argc--;
+	argv++;
+	int fmt = OUT_TABLE, not_current = 0;
+	const char *annotator = NULL;
+	optind = 1;
+	opterr = 0;
+	int ch;
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (ch == 'f') {
+			fmt = cli_parse_format(optarg);
+			if (fmt < 0)
+				return cli_usage_error(usage, "unknown format '%s'", optarg);
+		} else if (ch == 'a') {
+			annotator = optarg;
+		} else if (ch == 'n') {
+			not_current = 1;
+		} else {
+			return cli_usage_error(usage, "unknown or incomplete option '%s'",
+					       argv[optind - 1]);
+		}
+	}
+	if (!strcmp(sub, "add")) {
+		if (argc - optind < 2)
+			return cli_usage_error(usage, "gt add needs an image and at least one FILE");
+		struct bia_image_rec im;
+		if (bia_image_resolve(&cli->ctx, &cli->inst, argv[optind], &im))
+			return cli_error(cli);
+		struct bia_import_opts io = {0, annotator, not_current};
+		struct bia_import_result r;
+		bia_import_result_init(&r);
+		int rc = bia_gt_add(&cli->ctx, &cli->inst, &im, argv + optind + 1,
+				    (size_t)(argc - optind - 1), &io, &r);
+		int code = cli_report_import(cli, rc, &r, (enum bia_out_format)fmt, 0);
+		bia_import_result_release(&r);
+		if (code || fmt == OUT_JSON)
+			return code;
+		/* the new version is the newest one */
+		struct bia_gt_version *v;
+		size_t n;
+		if (bia_gt_list(&cli->ctx, &cli->inst, im.id, &v, &n))
+			return cli_error(cli);
+		if (n)
+			printf("%lld\n", (long long)v[n - 1].id);
+		for (size_t i = 0; i < n; i++)
+			bia_gt_version_release(&v[i]);
+		free(v);
+		return 0;
+	}
+	if (!strcmp(sub, "list")) {
+		if (argc - optind != 1)
+			return cli_usage_error(usage, "gt list takes one image");
+		struct bia_image_rec im;
+		if (bia_image_resolve(&cli->ctx, &cli->inst, argv[optind], &im))
+			return cli_error(cli);
+		struct bia_gt_version *v;
+		size_t n;
+		if (bia_gt_list(&cli->ctx, &cli->inst, im.id, &v, &n))
+			return cli_error(cli);
+		json_t *rows = json_array();
+		for (size_t i = 0; i < n; i++) {
+			json_t *files = json_array(), *names = json_array();
+			for (size_t k = 0; k < v[i].nfiles; k++) {
+				const struct bia_gt_file *f = &v[i].files[k];
+				json_array_append_new(
+					files, json_pack("{s:s, s:s, s:s, s:I, s:s}", "name", f->name,
+							 "kind", f->kind, "digest", f->digest, "bytes",
+							 (json_int_t)f->bytes, "dtype", f->dtype));
+				json_array_append_new(names, json_string(f->name));
+			}
+			char *joined = NULL;
+			{
+				struct bia_buf b;
+				bia_buf_init(&b, 1 << 16);
+				for (size_t k = 0; k < v[i].nfiles; k++) {
+					if (k)
+						bia_buf_adds(&b, " ");
+					bia_buf_adds(&b, v[i].files[k].name);
+				}
+				joined = bia_buf_detach(&b, NULL);
+			}
+			json_t *row = json_pack("{s:I, s:I, s:s, s:b, s:s, s:s, s:o}", "id",
+						(json_int_t)v[i].id, "image_id", (json_int_t)v[i].image_id,
+						"annotator", v[i].annotator, "current", v[i].current,
+						"created_at", v[i].created, "file_names",
+						joined ? joined : "", "files", files);
+			free(joined);
+			json_decref(names);
+			json_array_append_new(rows, row);
+			bia_gt_version_release(&v[i]);
+		}
+		free(v);
+		static const char *const cols[] = {"id", "current", "annotator", "created_at",
+						   "file_names", NULL};
+		cli_print_list(stdout, rows, cols, (enum bia_out_format)fmt);
+		json_decref(rows);
+		return 0;
+	}
+	return cli_usage_error(usage, "unknown gt subcommand '%s'", sub);
+}

@@ -1,0 +1,147 @@
+/* biaflows image add|list|show
+ * SPDX-License-Identifier: MIT */
+#include "cli/cli.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+	"usage: biaflows image add PROBLEM FILE... [--skip-invalid] [--format table|json]\n"
+	"       biaflows image list [PROBLEM] [--format table|json|csv]\n"
+	"       biaflows image show ID|PROBLEM/STEM [--format table|json]\n"
+	"\n"
+	"'add' validates every file (decodes it fully) before storing any; one\n"
+	"invalid file refuses the whole batch unless --skip-invalid. It prints the\n"
+	"new image ids, one per line. Images are named by their stem (file name\n"
+	"without extension), unique within a problem.\n";
+
+struct iopts {
+	int fmt;
+	int skip;
+};
+
+static int parse(int argc, char **argv, struct iopts *o)
+{
+	static const struct option lo[] = {{"format", required_argument, NULL, 'f'},
+					   {"skip-invalid", no_argument, NULL, 's'},
+					   {NULL, 0, NULL, 0}};
+	memset(o, 0, sizeof(*o));
+	optind = 1;
+	opterr = 0;
+	int ch;
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (ch == 'f') {
+			o->fmt = cli_parse_format(optarg);
+			if (o->fmt < 0)
+				return cli_usage_error(usage, "unknown format '%s'", optarg);
+		} else if (ch == 's') {
+			o->skip = 1;
+		} else {
+			return cli_usage_error(usage, "unknown or incomplete option '%s'",
+					       argv[optind - 1]);
+		}
+	}
+	return 0;
+}
+
+static int do_add(struct bia_cli *cli, int argc, char **argv)
+{
+	struct iopts o;
+	if (parse(argc, argv, &o))
+		return 2;
+	if (argc - optind < 2)
+		return cli_usage_error(usage, "image add needs a PROBLEM and at least one FILE");
+	struct bia_problem p;
+	if (bia_problem_get(&cli->ctx, &cli->inst, argv[optind], &p))
+		return cli_error(cli);
+	struct bia_import_opts io = {o.skip, NULL, 0};
+	struct bia_import_result r;
+	bia_import_result_init(&r);
+	int rc = bia_images_add(&cli->ctx, &cli->inst, &p, argv + optind + 1,
+				(size_t)(argc - optind - 1), &io, &r);
+	int code = cli_report_import(cli, rc, &r, (enum bia_out_format)o.fmt, 1);
+	bia_import_result_release(&r);
+	bia_problem_release(&p);
+	return code;
+}
+
+static json_t *with_problem(struct bia_cli *cli, const struct bia_image_rec *im)
+{
+	json_t *j = bia_image_rec_json(im);
+	struct bia_problem p;
+	if (!cli->inst.ops->problem_get(&cli->ctx, &cli->inst, NULL, im->problem_id, &p)) {
+		json_object_set_new(j, "problem", json_string(p.name));
+		char shape[96];
+		snprintf(shape, sizeof(shape), "%llux%llux%llu", (unsigned long long)im->size[0],
+			 (unsigned long long)im->size[1], (unsigned long long)im->size[2]);
+		json_object_set_new(j, "shape", json_string(shape));
+		bia_problem_release(&p);
+	}
+	return j;
+}
+
+static int do_list(struct bia_cli *cli, int argc, char **argv)
+{
+	struct iopts o;
+	if (parse(argc, argv, &o))
+		return 2;
+	if (argc - optind > 1)
+		return cli_usage_error(usage, "image list takes at most one PROBLEM");
+	int64_t pid = 0;
+	if (argc - optind == 1) {
+		struct bia_problem p;
+		if (bia_problem_get(&cli->ctx, &cli->inst, argv[optind], &p))
+			return cli_error(cli);
+		pid = p.id;
+		bia_problem_release(&p);
+	}
+	struct bia_image_rec *v;
+	size_t n;
+	if (bia_image_list(&cli->ctx, &cli->inst, pid, &v, &n))
+		return cli_error(cli);
+	json_t *rows = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(rows, with_problem(cli, &v[i]));
+	free(v);
+	static const char *const cols[] = {"id",     "problem", "stem",	      "shape", "size_c",
+					   "size_t", "dtype",	"gt_version", "format", NULL};
+	cli_print_list(stdout, rows, cols, (enum bia_out_format)o.fmt);
+	json_decref(rows);
+	return 0;
+}
+
+static int do_show(struct bia_cli *cli, int argc, char **argv)
+{
+	struct iopts o;
+	if (parse(argc, argv, &o))
+		return 2;
+	if (argc - optind != 1)
+		return cli_usage_error(usage, "image show takes one ID or PROBLEM/STEM");
+	struct bia_image_rec im;
+	if (bia_image_resolve(&cli->ctx, &cli->inst, argv[optind], &im))
+		return cli_error(cli);
+	json_t *j = with_problem(cli, &im);
+	cli_print_object(stdout, j, o.fmt == OUT_JSON ? OUT_JSON : OUT_TABLE);
+	json_decref(j);
+	return 0;
+}
+
+int cmd_image(struct bia_cli *cli, int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (cli_wants_help(argc, argv)) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "add"))
+		return do_add(cli, argc - 1, argv + 1);
+	if (!strcmp(argv[1], "list"))
+		return do_list(cli, argc - 1, argv + 1);
+	if (!strcmp(argv[1], "show"))
+		return do_show(cli, argc - 1, argv + 1);
+	return cli_usage_error(usage, "unknown image subcommand '%s'", argv[1]);
+}

@@ -1,0 +1,205 @@
+/* biaflows problem add|list|show|rm
+ * SPDX-License-Identifier: MIT */
+#include "cli/cli.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+	"usage: biaflows problem add NAME --class CODE [--description TEXT] [--format FMT]\n"
+	"       biaflows problem list [--format table|json|csv]\n"
+	"       biaflows problem show NAME|ID [--format table|json]\n"
+	"       biaflows problem rm NAME|ID [--force]\n"
+	"\n"
+	"A problem is an annotated dataset of one BIAFLOWS problem class:\n"
+	"ObjSeg, SptCnt, ObjDet, PixCla, TreTrc, LooTrc, ObjTrk, PrtTrk, LndDet\n"
+	"(case-insensitive). 'rm' refuses a problem with images unless --force.\n";
+
+static json_t *problem_json(const struct bia_problem *p)
+{
+	json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:I, s:s}", "id", (json_int_t)p->id, "name",
+			      p->name, "class", bia_class_code(p->cls), "description",
+			      p->description ? p->description : "", "images",
+			      (json_int_t)p->n_images, "created_at", p->created);
+	json_object_set_new(o, "main_metric",
+			    p->main_metric[0] ? json_string(p->main_metric) : json_null());
+	struct bia_ctx tmp;
+	bia_ctx_init(&tmp);
+	json_t *params = p->params ? bia_json_parse(&tmp, "params", p->params, strlen(p->params))
+				   : NULL;
+	json_object_set_new(o, "params", params ? params : json_object());
+	return o;
+}
+
+/* Parse options common to subcommands: --format, --class, --description,
+ * --force. Positional arguments are left in argv[optind..]. */
+struct popts {
+	int fmt;
+	const char *cls, *desc;
+	int force;
+};
+
+static int parse(int argc, char **argv, struct popts *o)
+{
+	static const struct option lo[] = {{"format", required_argument, NULL, 'f'},
+					   {"class", required_argument, NULL, 'c'},
+					   {"description", required_argument, NULL, 'd'},
+					   {"force", no_argument, NULL, 'F'},
+					   {NULL, 0, NULL, 0}};
+	memset(o, 0, sizeof(*o));
+	optind = 1;
+	opterr = 0;
+	int ch;
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			o->fmt = cli_parse_format(optarg);
+			if (o->fmt < 0)
+				return cli_usage_error(usage, "unknown format '%s'", optarg);
+			break;
+		case 'c':
+			o->cls = optarg;
+			break;
+		case 'd':
+			o->desc = optarg;
+			break;
+		case 'F':
+			o->force = 1;
+			break;
+		default:
+			return cli_usage_error(usage, "unknown or incomplete option '%s'",
+					       argv[optind - 1]);
+		}
+	}
+	return 0;
+}
+
+static int do_add(struct bia_cli *cli, int argc, char **argv)
+{
+	struct popts o;
+	if (parse(argc, argv, &o))
+		return 2;
+	if (argc - optind != 1)
+		return cli_usage_error(usage, "problem add takes one NAME");
+	if (!o.cls)
+		return cli_usage_error(usage, "problem add needs --class (%s)", bia_class_list());
+	struct bia_problem p;
+	memset(&p, 0, sizeof(p));
+	p.cls = bia_class_parse(o.cls);
+	if (p.cls == BIA_CLASS_NONE) {
+		bia_fail(&cli->ctx, BIA_EINVAL, "unknown problem class '%s' (expected one of %s)",
+			 o.cls, bia_class_list());
+		return cli_error(cli);
+	}
+	if (strlen(argv[optind]) >= sizeof(p.name)) {
+		bia_fail(&cli->ctx, BIA_EINVAL, "problem name is too long");
+		return cli_error(cli);
+	}
+	snprintf(p.name, sizeof(p.name), "%s", argv[optind]);
+	p.description = (char *)(o.desc ? o.desc : "");
+	if (bia_problem_add(&cli->ctx, &cli->inst, &p))
+		return cli_error(cli);
+	if (o.fmt == OUT_JSON) {
+		p.description = NULL;
+		struct bia_problem q;
+		if (bia_problem_get(&cli->ctx, &cli->inst, p.name, &q))
+			return cli_error(cli);
+		json_t *j = problem_json(&q);
+		cli_print_object(stdout, j, OUT_JSON);
+		json_decref(j);
+		bia_problem_release(&q);
+	} else {
+		printf("%lld\n", (long long)p.id);
+	}
+	return 0;
+}
+
+static int do_list(struct bia_cli *cli, int argc, char **argv)
+{
+	struct popts o;
+	if (parse(argc, argv, &o))
+		return 2;
+	if (argc - optind != 0)
+		return cli_usage_error(usage, "problem list takes no arguments");
+	struct bia_problem *v;
+	size_t n;
+	if (bia_problem_list(&cli->ctx, &cli->inst, &v, &n))
+		return cli_error(cli);
+	json_t *rows = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_array_append_new(rows, problem_json(&v[i]));
+		bia_problem_release(&v[i]);
+	}
+	free(v);
+	static const char *const cols[] = {"id", "name", "class", "images", "description", NULL};
+	cli_print_list(stdout, rows, cols, (enum bia_out_format)o.fmt);
+	json_decref(rows);
+	return 0;
+}
+
+static int do_show(struct bia_cli *cli, int argc, char **argv)
+{
+	struct popts o;
+	if (parse(argc, argv, &o))
+		return 2;
+	if (argc - optind != 1)
+		return cli_usage_error(usage, "problem show takes one NAME or ID");
+	struct bia_problem p;
+	if (bia_problem_get(&cli->ctx, &cli->inst, argv[optind], &p))
+		return cli_error(cli);
+	json_t *j = problem_json(&p);
+	json_object_set_new(j, "class_name", json_string(bia_class_name(p.cls)));
+	cli_print_object(stdout, j, o.fmt == OUT_JSON ? OUT_JSON : OUT_TABLE);
+	json_decref(j);
+	bia_problem_release(&p);
+	return 0;
+}
+
+static int do_rm(struct bia_cli *cli, int argc, char **argv)
+{
+	struct popts o;
+	if (parse(argc, argv, &o))
+		return 2;
+	if (argc - optind != 1)
+		return cli_usage_error(usage, "problem rm takes one NAME or ID");
+	struct bia_problem p;
+	if (bia_problem_get(&cli->ctx, &cli->inst, argv[optind], &p))
+		return cli_error(cli);
+	if (p.n_images && !o.force) {
+		bia_fail(&cli->ctx, BIA_EPERM,
+			 "problem '%s' has %lld images; use --force to remove it with them", p.name,
+			 (long long)p.n_images);
+		bia_problem_release(&p);
+		return cli_error(cli);
+	}
+	size_t removed = 0;
+	int rc = bia_problem_rm(&cli->ctx, &cli->inst, p.id, &removed);
+	if (!rc)
+		fprintf(stderr, "removed problem '%s' (%lld images, %zu files)\n", p.name,
+			(long long)p.n_images, removed);
+	bia_problem_release(&p);
+	return rc ? cli_error(cli) : 0;
+}
+
+int cmd_problem(struct bia_cli *cli, int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		fputs(usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (cli_wants_help(argc, argv)) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	const char *sub = argv[1];
+	if (!strcmp(sub, "add"))
+		return do_add(cli, argc - 1, argv + 1);
+	if (!strcmp(sub, "list"))
+		return do_list(cli, argc - 1, argv + 1);
+	if (!strcmp(sub, "show"))
+		return do_show(cli, argc - 1, argv + 1);
+	if (!strcmp(sub, "rm"))
+		return do_rm(cli, argc - 1, argv + 1);
+	return cli_usage_error(usage, "unknown problem subcommand '%s'", sub);
+}

@@ -1,0 +1,50 @@
+/* Adding images and ground truth to a problem: single files, explicit GT
+ * links, whole dataset folders. All-or-nothing: everything is validated
+ * first, then blobs are written, then one transaction references them.
+ * SPDX-License-Identifier: MIT */
+#ifndef BIA_DATASET_H
+#define BIA_DATASET_H
+
+#include "image/image.h"
+#include "store/store.h"
+
+struct bia_import_opts {
+	int skip_invalid;	/* import the valid part, list the rest */
+	const char *annotator;	/* GT annotator name, NULL = "" */
+	int not_current;	/* new GT versions do not become current */
+};
+
+struct bia_import_result {
+	json_t *added;	  /* array of image objects added (or GT versions) */
+	json_t *invalid;  /* array of "file: problem" strings */
+	json_t *warnings; /* array of strings */
+	size_t n_images;  /* images added */
+	size_t n_gt;	  /* GT versions added */
+};
+
+void bia_import_result_init(struct bia_import_result *r);
+void bia_import_result_release(struct bia_import_result *r);
+
+/* Import a dataset folder into a problem: DIR/images + DIR/groundtruth with
+ * the same stems, or one folder with X.ext images and X_lbl.ext ground
+ * truth (BIAFLOWS naming). GT may include non-image files (.swc, .txt,
+ * .csv, .xml). On refusal returns BIA_EFORMAT (or the store's error) with
+ * the problems listed in r->invalid and the instance unchanged. */
+int bia_dataset_import(struct bia_ctx *ctx, struct bia_instance *inst,
+		       const struct bia_problem *p, const char *dir,
+		       const struct bia_import_opts *o, struct bia_import_result *r);
+
+/* Add image files (no GT) to a problem; all-or-nothing. */
+int bia_images_add(struct bia_ctx *ctx, struct bia_instance *inst,
+		   const struct bia_problem *p, char *const *files, size_t n,
+		   const struct bia_import_opts *o, struct bia_import_result *r);
+
+/* Add a new GT version made of `files` to an existing image. */
+int bia_gt_add(struct bia_ctx *ctx, struct bia_instance *inst,
+	       const struct bia_image_rec *im, char *const *files, size_t n,
+	       const struct bia_import_opts *o, struct bia_import_result *r);
+
+/* JSON object describing an image row (as printed by `image list`). */
+json_t *bia_image_rec_json(const struct bia_image_rec *im);
+
+#endif

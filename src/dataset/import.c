@@ -1,0 +1,556 @@
+/* Validate-then-commit import of images and ground truth.
+ * SPDX-License-Identifier: MIT */
+#include "dataset/dataset.h"
+
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define GT_TEXT_MAX (256u << 20) /* largest non-image GT file */
+#define STEM_MAX 255
+
+/* One image (new or existing) with the GT files that go with it. */
+struct cand {
+	char stem[256];		   /* pairing key */
+	const char *image_path;	   /* file to add, NULL for an existing image */
+	struct bia_image_rec rec;  /* new image's record, or the existing one */
+	size_t ngt;		   /* GT files */
+	const char **gt_paths;	   /* arena */
+	struct bia_gt_file *gt;	   /* arena */
+	int bad;		   /* 1 if any of its files is invalid */
+};
+
+void bia_import_result_init(struct bia_import_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->added = json_array();
+	r->invalid = json_array();
+	r->warnings = json_array();
+}
+
+void bia_import_result_release(struct bia_import_result *r)
+{
+	json_decref(r->added);
+	json_decref(r->invalid);
+	json_decref(r->warnings);
+	memset(r, 0, sizeof(*r));
+}
+
+json_t *bia_image_rec_json(const struct bia_image_rec *im)
+{
+	json_t *o = json_pack("{s:I, s:I, s:s, s:s, s:s, s:I, s:s, s:s, s:I, s:I, s:I, s:I, "
+			      "s:I, s:s, s:s}",
+			      "id", (json_int_t)im->id, "problem_id", (json_int_t)im->problem_id,
+			      "stem", im->stem, "original_name", im->original_name, "digest",
+			      im->digest, "bytes", (json_int_t)im->bytes, "format", im->format,
+			      "layout", im->layout, "size_x", (json_int_t)im->size[0], "size_y",
+			      (json_int_t)im->size[1], "size_z", (json_int_t)im->size[2], "size_c",
+			      (json_int_t)im->size[3], "size_t", (json_int_t)im->size[4], "dtype",
+			      im->dtype, "created_at", im->created);
+	static const char *const phys[3] = {"physical_size_x", "physical_size_y",
+					    "physical_size_z"};
+	for (int i = 0; i < 3; i++)
+		json_object_set_new(o, phys[i], im->phys[i] > 0 ? json_real(im->phys[i]) : json_null());
+	json_object_set_new(o, "gt_version",
+			    im->gt_version ? json_integer(im->gt_version) : json_null());
+	return o;
+}
+
+static void invalid(struct bia_import_result *r, const char *msg)
+{
+	json_array_append_new(r->invalid, json_string(msg));
+}
+
+static void invalidf(struct bia_import_result *r, const char *fmt, ...) BIA_PRINTF(2, 3);
+static void invalidf(struct bia_import_result *r, const char *fmt, ...)
+{
+	char msg[1200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	invalid(r, msg);
+}
+
+static int is_image_ext(const char *path)
+{
+	const char *e = bia_path_ext(path);
+	static const char *const ok[] = {".tif", ".tiff", ".ome.tif", ".ome.tiff", ".png",
+					 ".jpg", ".jpeg"};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (!strcasecmp(e, ok[i]))
+			return 1;
+	return 0;
+}
+
+static const char *gt_kind(const char *path)
+{
+	const char *e = bia_path_ext(path);
+	if (is_image_ext(path))
+		return "mask";
+	if (!strcasecmp(e, ".swc"))
+		return "swc";
+	if (!strcasecmp(e, ".txt"))
+		return "txt";
+	if (!strcasecmp(e, ".csv"))
+		return "csv";
+	if (!strcasecmp(e, ".xml"))
+		return "xml";
+	return NULL;
+}
+
+/* Decode an image file fully and fill its record (no ids yet). */
+static int check_image(struct bia_ctx *ctx, const char *path, struct bia_image_rec *rec)
+{
+	struct bia_image img;
+	memset(rec, 0, sizeof(*rec));
+	if (bia_image_read(ctx, path, NULL, &img))
+		return ctx->rc;
+	bia_path_stem(path, rec->stem, sizeof(rec->stem));
+	snprintf(rec->original_name, sizeof(rec->original_name), "%s", bia_path_base(path));
+	snprintf(rec->format, sizeof(rec->format), "%s", bia_format_name(img.format));
+	snprintf(rec->layout, sizeof(rec->layout), "%s", img.layout);
+	snprintf(rec->dtype, sizeof(rec->dtype), "%s", bia_dtype_name(img.dtype));
+	rec->size[0] = img.x;
+	rec->size[1] = img.y;
+	rec->size[2] = img.z;
+	rec->size[3] = img.c;
+	rec->size[4] = img.t;
+	memcpy(rec->phys, img.phys, sizeof(rec->phys));
+	bia_image_release(&img);
+	if (!rec->stem[0])
+		return bia_fail(ctx, BIA_EINVAL, "%s: file name has an empty stem", path);
+	return bia_sha256_file(ctx, path, rec->digest, &rec->bytes);
+}
+
+static void shape_text(const uint64_t s[5], char *out, size_t n)
+{
+	int k = s[2] > 1 ? snprintf(out, n, "%llux%llux%llu", (unsigned long long)s[0],
+				    (unsigned long long)s[1], (unsigned long long)s[2])
+			 : snprintf(out, n, "%llux%llu", (unsigned long long)s[0],
+				    (unsigned long long)s[1]);
+	if (k > 0 && (size_t)k < n && s[4] > 1)
+		snprintf(out + k, n - (size_t)k, " T=%llu", (unsigned long long)s[4]);
+}
+
+/* Validate one GT file against its image's shape (channel axis ignored). */
+static int check_gt(struct bia_ctx *ctx, const char *path, const struct bia_image_rec *im,
+		    struct bia_gt_file *f)
+{
+	memset(f, 0, sizeof(*f));
+	snprintf(f->name, sizeof(f->name), "%s", bia_path_base(path));
+	const char *kind = gt_kind(path);
+	if (!kind)
+		return bia_fail(ctx, BIA_EFORMAT,
+				"%s: unsupported ground-truth file type (expected an image, .swc, "
+				".txt, .csv or .xml)",
+				path);
+	snprintf(f->kind, sizeof(f->kind), "%s", kind);
+	if (!strcmp(kind, "mask")) {
+		struct bia_image m;
+		struct bia_read_opts ro = {0};
+		ro.pages = im->size[4] > 1 && im->size[2] == 1 ? BIA_PAGES_T : BIA_PAGES_Z;
+		if (bia_image_read(ctx, path, &ro, &m))
+			return ctx->rc;
+		f->size[0] = m.x;
+		f->size[1] = m.y;
+		f->size[2] = m.z;
+		f->size[3] = m.c;
+		f->size[4] = m.t;
+		snprintf(f->dtype, sizeof(f->dtype), "%s", bia_dtype_name(m.dtype));
+		bia_image_release(&m);
+		if (f->size[0] != im->size[0] || f->size[1] != im->size[1] ||
+		    f->size[2] != im->size[2] || f->size[4] != im->size[4]) {
+			char a[64], b[64];
+			shape_text(f->size, a, sizeof(a));
+			shape_text(im->size, b, sizeof(b));
+			return bia_fail(ctx, BIA_ESHAPE,
+					"%s: ground truth is %s but image '%s' is %s", path, a,
+					im->original_name, b);
+		}
+	} else {
+		char *data;
+		size_t len;
+		if (bia_read_file(ctx, path, GT_TEXT_MAX, &data, &len))
+			return ctx->rc;
+		int rc = 0;
+		if (len == 0)
+			rc = bia_fail(ctx, BIA_EFORMAT, "%s: ground-truth file is empty", path);
+		else if (memchr(data, '\0', len))
+			rc = bia_fail(ctx, BIA_EFORMAT, "%s: ground-truth file is not text", path);
+		free(data);
+		if (rc)
+			return rc;
+	}
+	return bia_sha256_file(ctx, path, f->digest, &f->bytes);
+}
+
+/* Validate all candidates; problems go to r->invalid and mark cand->bad. */
+static void validate(const struct bia_ctx *parent, struct bia_instance *inst,
+		     const struct bia_problem *p, struct cand *cv, size_t n,
+		     struct bia_import_result *r)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct cand *c = &cv[i];
+		struct bia_ctx ctx;
+		bia_ctx_init(&ctx);
+		ctx.max_pixels = parent->max_pixels; /* instance limit */
+		if (c->image_path) {
+			if (check_image(&ctx, c->image_path, &c->rec)) {
+				invalid(r, ctx.msg);
+				c->bad = 1;
+				for (size_t g = 0; g < c->ngt; g++)
+					invalidf(r, "%s: not checked (its image '%s' is invalid)",
+						 c->gt_paths[g], c->image_path);
+				continue;
+			}
+			/* duplicates in the problem */
+			struct bia_image_rec other;
+			bia_ctx_clear(&ctx);
+			if (!inst->ops->image_get(&ctx, inst, 0, p->id, c->rec.stem, &other)) {
+				invalidf(r, "%s: an image with stem '%s' already exists in '%s' (id %lld)",
+					 c->image_path, c->rec.stem, p->name, (long long)other.id);
+				c->bad = 1;
+			}
+			/* duplicates within the batch */
+			for (size_t j = 0; j < i; j++) {
+				if (!cv[j].image_path || cv[j].bad)
+					continue;
+				if (!strcmp(cv[j].rec.digest, c->rec.digest)) {
+					invalidf(r, "%s: same content as '%s'", c->image_path,
+						 cv[j].image_path);
+					c->bad = 1;
+				}
+			}
+		}
+		for (size_t g = 0; g < c->ngt; g++) {
+			bia_ctx_clear(&ctx);
+			if (check_gt(&ctx, c->gt_paths[g], &c->rec, &c->gt[g])) {
+				invalid(r, ctx.msg);
+				c->bad = 1;
+			}
+		}
+	}
+}
+
+/* Write blobs, then commit rows in one transaction. On failure, blobs this
+ * call created are removed again. */
+static int commit(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_problem *p,
+		  struct cand *cv, size_t n, const struct bia_import_opts *o,
+		  struct bia_import_result *r)
+{
+	size_t nitems = 0, nnew = 0, cap = 0;
+	struct bia_import_item *items = bia_calloc(n, sizeof(*items));
+	char(*created)[BIA_SHA256_HEX] = NULL;
+	int rc = 0;
+	if (!items)
+		return bia_fail(ctx, BIA_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n && !rc; i++) {
+		struct cand *c = &cv[i];
+		if (c->bad)
+			continue;
+		struct bia_import_item *it = &items[nitems++];
+		size_t np = c->image_path ? 1 : 0;
+		/* store each file: image first, then its GT */
+		for (size_t k = 0; k < np + c->ngt && !rc; k++) {
+			const char *src = k < np ? c->image_path : c->gt_paths[k - np];
+			char digest[BIA_SHA256_HEX];
+			uint64_t size;
+			int isnew = 0;
+			rc = bia_blob_put_file(ctx, inst, src, digest, &size, &isnew);
+			if (rc)
+				break;
+			const char *want = k < np ? c->rec.digest : c->gt[k - np].digest;
+			if (strcmp(digest, want)) {
+				rc = bia_fail(ctx, BIA_EIO, "%s: file changed while importing", src);
+				if (isnew) {
+					char bp[BIA_PATH_MAX];
+					bia_blob_path(inst, digest, bp, sizeof(bp));
+					unlink(bp);
+				}
+				break;
+			}
+			if (isnew) {
+				if (nnew == cap) {
+					cap = cap ? cap * 2 : 16;
+					void *t = realloc(created, cap * sizeof(*created));
+					if (!t) {
+						rc = bia_fail(ctx, BIA_ENOMEM, "out of memory");
+						break;
+					}
+					created = t;
+				}
+				memcpy(created[nnew++], digest, BIA_SHA256_HEX);
+			}
+			bia_faultsim("import.blob");
+		}
+		if (c->image_path)
+			it->image = c->rec;
+		else
+			it->image_id = c->rec.id;
+		it->gt = c->gt;
+		it->ngt = c->ngt;
+		snprintf(it->annotator, sizeof(it->annotator), "%s",
+			 o && o->annotator ? o->annotator : "");
+		it->make_current = !(o && o->not_current);
+	}
+	if (!rc && nitems)
+		rc = bia_store_import(ctx, inst, p->id, items, nitems);
+	if (rc) {
+		for (size_t i = 0; i < nnew; i++) {
+			char bp[BIA_PATH_MAX];
+			bia_blob_path(inst, created[i], bp, sizeof(bp));
+			unlink(bp);
+		}
+	} else {
+		for (size_t i = 0; i < nitems; i++) {
+			if (!items[i].image_id) {
+				json_array_append_new(r->added, bia_image_rec_json(&items[i].image));
+				r->n_images++;
+			}
+			if (items[i].gt_version_id)
+				r->n_gt++;
+		}
+	}
+	free(created);
+	free(items);
+	return rc;
+}
+
+static int run(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_problem *p,
+	       struct cand *cv, size_t n, const struct bia_import_opts *o,
+	       struct bia_import_result *r)
+{
+	validate(ctx, inst, p, cv, n, r);
+	size_t nbad = json_array_size(r->invalid), ngood = 0;
+	for (size_t i = 0; i < n; i++)
+		ngood += !cv[i].bad;
+	if (nbad && !(o && o->skip_invalid))
+		return bia_fail(ctx, BIA_EFORMAT, "refused: %zu invalid file%s, nothing imported",
+				nbad, nbad == 1 ? "" : "s");
+	if (!ngood)
+		return bia_fail(ctx, BIA_EFORMAT, "nothing valid to import");
+	return commit(ctx, inst, p, cv, n, o, r);
+}
+
+int bia_images_add(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_problem *p,
+		   char *const *files, size_t n, const struct bia_import_opts *o,
+		   struct bia_import_result *r)
+{
+	struct cand *cv = bia_calloc(n, sizeof(*cv));
+	if (!cv)
+		return bia_fail(ctx, BIA_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		cv[i].image_path = files[i];
+	int rc = run(ctx, inst, p, cv, n, o, r);
+	free(cv);
+	return rc;
+}
+
+int bia_gt_add(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_image_rec *im,
+	       char *const *files, size_t n, const struct bia_import_opts *o,
+	       struct bia_import_result *r)
+{
+	struct bia_problem p;
+	if (inst->ops->problem_get(ctx, inst, NULL, im->problem_id, &p))
+		return ctx->rc;
+	struct cand c;
+	memset(&c, 0, sizeof(c));
+	c.rec = *im;
+	c.ngt = n;
+	c.gt_paths = (const char **)files;
+	c.gt = bia_calloc(n, sizeof(*c.gt));
+	int rc;
+	if (!c.gt) {
+		rc = bia_fail(ctx, BIA_ENOMEM, "out of memory");
+	} else {
+		rc = run(ctx, inst, &p, &c, 1, o, r);
+		if (!rc && !r->n_gt && json_array_size(r->invalid))
+			rc = bia_fail(ctx, BIA_EFORMAT, "no ground truth added");
+	}
+	free(c.gt);
+	bia_problem_release(&p);
+	return rc;
+}
+
+/* ----------------------------------------------------------- folder scan */
+
+struct entry {
+	char *path; /* arena */
+	char stem[256];
+};
+
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+	int c = strcmp(x->stem, y->stem);
+	return c ? c : strcmp(x->path, y->path);
+}
+
+/* Regular files of a folder (hidden ones skipped), sorted by stem. */
+static int list_dir(struct bia_ctx *ctx, struct bia_arena *a, const char *dir,
+		    struct entry **pv, size_t *pn, struct bia_import_result *r)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return bia_fail(ctx, BIA_ENOENT, "cannot open folder '%s'", dir);
+	size_t n = 0, cap = 0;
+	struct entry *v = NULL;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char *path = bia_arena_printf(a, "%s/%s", dir, e->d_name);
+		if (!path)
+			break;
+		if (bia_is_dir(path)) {
+			char w[BIA_PATH_MAX + 64];
+			snprintf(w, sizeof(w), "%s: sub-folder ignored", path);
+			json_array_append_new(r->warnings, json_string(w));
+			continue;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			void *t = realloc(v, cap * sizeof(*v));
+			if (!t) {
+				free(v);
+				closedir(d);
+				return bia_fail(ctx, BIA_ENOMEM, "out of memory");
+			}
+			v = t;
+		}
+		v[n].path = path;
+		bia_path_stem(e->d_name, v[n].stem, sizeof(v[n].stem));
+		n++;
+	}
+	closedir(d);
+	qsort(v, n, sizeof(*v), cmp_entry);
+	*pv = v;
+	*pn = n;
+	return 0;
+}
+
+static int ends_with_lbl(const char *stem)
+{
+	size_t n = strlen(stem);
+	return n > 4 && !strcmp(stem + n - 4, "_lbl");
+}
+
+int bia_dataset_import(struct bia_ctx *ctx, struct bia_instance *inst,
+		       const struct bia_problem *p, const char *dir,
+		       const struct bia_import_opts *o, struct bia_import_result *r)
+{
+	char idir[BIA_PATH_MAX], gdir[BIA_PATH_MAX];
+	struct bia_arena a;
+	struct entry *iv = NULL, *gv = NULL;
+	size_t ni = 0, ng = 0;
+	struct cand *cv = NULL;
+	int rc = 0;
+	if (!bia_is_dir(dir))
+		return bia_fail(ctx, BIA_ENOENT, "'%s' is not a folder", dir);
+	bia_arena_init(&a, 1 << 16);
+	snprintf(idir, sizeof(idir), "%s/images", dir);
+	snprintf(gdir, sizeof(gdir), "%s/groundtruth", dir);
+	int split = bia_is_dir(idir);
+	if (split) {
+		if ((rc = list_dir(ctx, &a, idir, &iv, &ni, r)))
+			goto out;
+		if (bia_is_dir(gdir) && (rc = list_dir(ctx, &a, gdir, &gv, &ng, r)))
+			goto out;
+	} else {
+		/* one folder: X.ext images, X_lbl.ext ground truth */
+		struct entry *all = NULL;
+		size_t na = 0;
+		if ((rc = list_dir(ctx, &a, dir, &all, &na, r)))
+			goto out;
+		iv = bia_calloc(na, sizeof(*iv));
+		gv = bia_calloc(na, sizeof(*gv));
+		if (!iv || !gv) {
+			free(all);
+			rc = bia_fail(ctx, BIA_ENOMEM, "out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < na; i++) {
+			if (ends_with_lbl(all[i].stem)) {
+				gv[ng] = all[i];
+				gv[ng].stem[strlen(gv[ng].stem) - 4] = '\0';
+				ng++;
+			} else if (is_image_ext(all[i].path)) {
+				iv[ni++] = all[i];
+			} else {
+				char w[BIA_PATH_MAX + 64];
+				snprintf(w, sizeof(w), "%s: not an image, ignored", all[i].path);
+				json_array_append_new(r->warnings, json_string(w));
+			}
+		}
+		free(all);
+		qsort(gv, ng, sizeof(*gv), cmp_entry);
+	}
+	if (ni == 0) {
+		rc = bia_fail(ctx, BIA_ENOENT, "'%s' holds no images (expected images/ and "
+					      "groundtruth/, or X.tif with X_lbl.tif)", dir);
+		goto out;
+	}
+	cv = bia_calloc(ni, sizeof(*cv));
+	if (!cv) {
+		rc = bia_fail(ctx, BIA_ENOMEM, "out of memory");
+		goto out;
+	}
+	size_t nc = 0;
+	for (size_t i = 0; i < ni; i++) {
+		if (!is_image_ext(iv[i].path)) {
+			invalidf(r, "%s: not an image file (expected .tif, .tiff, .png, .jpg)",
+				 iv[i].path);
+			continue;
+		}
+		if (nc && !strcmp(cv[nc - 1].stem, iv[i].stem)) {
+			invalidf(r, "%s: another image has the same stem '%s' ('%s')", iv[i].path,
+				 iv[i].stem, cv[nc - 1].image_path);
+			cv[nc - 1].bad = 1;
+			continue;
+		}
+		struct cand *c = &cv[nc++];
+		snprintf(c->stem, sizeof(c->stem), "%s", iv[i].stem);
+		c->image_path = iv[i].path;
+	}
+	/* attach GT files by stem (both lists sorted) */
+	size_t k = 0;
+	for (size_t g = 0; g < ng; g++) {
+		while (k < nc && strcmp(cv[k].stem, gv[g].stem) < 0)
+			k++;
+		if (k >= nc || strcmp(cv[k].stem, gv[g].stem)) {
+			invalidf(r, "%s: ground truth without an image of stem '%s'", gv[g].path,
+				 gv[g].stem);
+			continue;
+		}
+		struct cand *c = &cv[k];
+		const char **np = bia_arena_alloc(&a, (c->ngt + 1) * sizeof(*np));
+		struct bia_gt_file *nf = bia_arena_alloc(&a, (c->ngt + 1) * sizeof(*nf));
+		if (!np || !nf) {
+			rc = bia_fail(ctx, BIA_ENOMEM, "out of memory");
+			goto out;
+		}
+		if (c->ngt)
+			memcpy(np, c->gt_paths, c->ngt * sizeof(*np));
+		np[c->ngt] = gv[g].path;
+		c->gt_paths = np;
+		c->gt = nf;
+		c->ngt++;
+	}
+	for (size_t i = 0; i < nc; i++) {
+		if (!cv[i].ngt) {
+			char w[BIA_PATH_MAX + 64];
+			snprintf(w, sizeof(w), "%s: no ground truth", cv[i].image_path);
+			json_array_append_new(r->warnings, json_string(w));
+		}
+	}
+	rc = run(ctx, inst, p, cv, nc, o, r);
+out:
+	free(cv);
+	free(iv);
+	free(gv);
+	bia_arena_release(&a);
+	return rc;
+}

@@ -1,0 +1,161 @@
+/* Content-addressed blob store: temp file, fsync, rename; the caller then
+ * references the blob in a transaction.
+ * SPDX-License-Identifier: MIT */
+#include "store/store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int bia_blob_path(const struct bia_instance *inst, const char *digest, char *out,
+		  size_t outsz)
+{
+	int n = snprintf(out, outsz, "%s/blobs/sha256/%.2s/%s", inst->root, digest, digest + 2);
+	return n < 0 || (size_t)n >= outsz ? -1 : 0;
+}
+
+int bia_blob_lock_shared(struct bia_ctx *ctx, struct bia_instance *inst)
+{
+	if (inst->lock_fd >= 0)
+		return 0;
+	char p[BIA_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/blobs/.lock", inst->root);
+	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return bia_fail(ctx, BIA_EIO, "cannot open '%s': %s", p, strerror(errno));
+	if (flock(fd, LOCK_SH)) {
+		int e = errno;
+		close(fd);
+		return bia_fail(ctx, BIA_EIO, "cannot lock '%s': %s", p, strerror(e));
+	}
+	inst->lock_fd = fd;
+	return 0;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Open a new temp file in blobs/tmp named after our pid. */
+static int open_temp(struct bia_ctx *ctx, struct bia_instance *inst, char *tmp, size_t tmpsz)
+{
+	if (bia_blob_lock_shared(ctx, inst))
+		return -1;
+	snprintf(tmp, tmpsz, "%s/blobs/tmp/%ld-XXXXXX", inst->root, (long)getpid());
+	int fd = mkstemp(tmp);
+	if (fd < 0)
+		bia_fail(ctx, BIA_EIO, "cannot create a temp file in '%s/blobs/tmp': %s",
+			 inst->root, strerror(errno));
+	return fd;
+}
+
+/* fsync the temp file, move it to its digest's place (or drop it when that
+ * blob exists already). */
+static int publish(struct bia_ctx *ctx, struct bia_instance *inst, int fd, const char *tmp,
+		   const char *digest, int *pnew)
+{
+	char dst[BIA_PATH_MAX], dir[BIA_PATH_MAX];
+	if (fsync(fd)) {
+		int e = errno;
+		close(fd);
+		unlink(tmp);
+		return bia_fail(ctx, BIA_EIO, "cannot sync '%s': %s", tmp, strerror(e));
+	}
+	fchmod(fd, 0444);
+	close(fd);
+	bia_faultsim("blob.tmp_written");
+	bia_blob_path(inst, digest, dst, sizeof(dst));
+	if (bia_is_file(dst)) {
+		unlink(tmp);
+		if (pnew)
+			*pnew = 0;
+		return 0;
+	}
+	snprintf(dir, sizeof(dir), "%s/blobs/sha256/%.2s", inst->root, digest);
+	if (bia_mkdir_p(ctx, dir)) {
+		unlink(tmp);
+		return ctx->rc;
+	}
+	if (rename(tmp, dst)) {
+		int e = errno;
+		unlink(tmp);
+		return bia_fail(ctx, BIA_EIO, "cannot store blob '%s': %s", dst, strerror(e));
+	}
+	if (pnew)
+		*pnew = 1;
+	return bia_fsync_dir(ctx, dir);
+}
+
+int bia_blob_put_file(struct bia_ctx *ctx, struct bia_instance *inst, const char *src,
+		      char digest[BIA_SHA256_HEX], uint64_t *psize, int *pnew)
+{
+	char tmp[BIA_PATH_MAX];
+	int in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return bia_fail(ctx, errno == ENOENT ? BIA_ENOENT : BIA_EIO, "%s: cannot open: %s",
+				src, strerror(errno));
+	int fd = open_temp(ctx, inst, tmp, sizeof(tmp));
+	if (fd < 0) {
+		close(in);
+		return ctx->rc;
+	}
+	struct bia_sha256 h;
+	bia_sha256_init(&h);
+	uint64_t total = 0;
+	unsigned char buf[1 << 16];
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || (n > 0 && write_all(fd, buf, (size_t)n))) {
+			int e = errno;
+			close(in);
+			close(fd);
+			unlink(tmp);
+			return bia_fail(ctx, BIA_EIO, "%s: cannot copy into the blob store: %s", src,
+					strerror(e));
+		}
+		if (n == 0)
+			break;
+		bia_sha256_update(&h, buf, (size_t)n);
+		total += (uint64_t)n;
+	}
+	close(in);
+	bia_sha256_final(&h, digest);
+	if (psize)
+		*psize = total;
+	return publish(ctx, inst, fd, tmp, digest, pnew);
+}
+
+int bia_blob_put_mem(struct bia_ctx *ctx, struct bia_instance *inst, const void *data,
+		     size_t len, char digest[BIA_SHA256_HEX], int *pnew)
+{
+	char tmp[BIA_PATH_MAX];
+	bia_sha256_hex(data, len, digest);
+	int fd = open_temp(ctx, inst, tmp, sizeof(tmp));
+	if (fd < 0)
+		return ctx->rc;
+	if (write_all(fd, data, len)) {
+		int e = errno;
+		close(fd);
+		unlink(tmp);
+		return bia_fail(ctx, BIA_EIO, "cannot write blob: %s", strerror(e));
+	}
+	return publish(ctx, inst, fd, tmp, digest, pnew);
+}

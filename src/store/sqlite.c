@@ -1,0 +1,743 @@
+/* SQLite back end of the storage interface: WAL mode, foreign keys,
+ * versioned migrations in PRAGMA user_version.
+ * SPDX-License-Identifier: MIT */
+#include "store/store.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Migrations, applied in order; each runs in its own transaction and bumps
+ * user_version to its index + 1. Never edit a released migration: add one. */
+static const char *const migrations[] = {
+	/* 1: problems, blobs, images, ground truth */
+	"CREATE TABLE problems ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  class TEXT NOT NULL,"
+	"  description TEXT NOT NULL DEFAULT '',"
+	"  main_metric TEXT NOT NULL DEFAULT '',"
+	"  params TEXT NOT NULL DEFAULT '{}',"
+	"  created_at TEXT NOT NULL);"
+	"CREATE TABLE blobs ("
+	"  digest TEXT PRIMARY KEY,"
+	"  size INTEGER NOT NULL,"
+	"  created_at TEXT NOT NULL);"
+	"CREATE TABLE images ("
+	"  id INTEGER PRIMARY KEY,"
+	"  problem_id INTEGER NOT NULL REFERENCES problems(id) ON DELETE CASCADE,"
+	"  stem TEXT NOT NULL,"
+	"  original_name TEXT NOT NULL,"
+	"  digest TEXT NOT NULL REFERENCES blobs(digest),"
+	"  bytes INTEGER NOT NULL,"
+	"  format TEXT NOT NULL,"
+	"  layout TEXT NOT NULL,"
+	"  size_x INTEGER NOT NULL, size_y INTEGER NOT NULL, size_z INTEGER NOT NULL,"
+	"  size_c INTEGER NOT NULL, size_t INTEGER NOT NULL,"
+	"  dtype TEXT NOT NULL,"
+	"  phys_x REAL NOT NULL DEFAULT 0, phys_y REAL NOT NULL DEFAULT 0,"
+	"  phys_z REAL NOT NULL DEFAULT 0,"
+	"  created_at TEXT NOT NULL,"
+	"  UNIQUE(problem_id, stem), UNIQUE(problem_id, digest));"
+	"CREATE TABLE gt_versions ("
+	"  id INTEGER PRIMARY KEY,"
+	"  image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
+	"  annotator TEXT NOT NULL DEFAULT '',"
+	"  is_current INTEGER NOT NULL DEFAULT 0,"
+	"  created_at TEXT NOT NULL);"
+	"CREATE INDEX gt_versions_image ON gt_versions(image_id);"
+	"CREATE UNIQUE INDEX gt_versions_current ON gt_versions(image_id) WHERE is_current;"
+	"CREATE TABLE gt_files ("
+	"  id INTEGER PRIMARY KEY,"
+	"  version_id INTEGER NOT NULL REFERENCES gt_versions(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  digest TEXT NOT NULL REFERENCES blobs(digest),"
+	"  bytes INTEGER NOT NULL,"
+	"  size_x INTEGER NOT NULL DEFAULT 0, size_y INTEGER NOT NULL DEFAULT 0,"
+	"  size_z INTEGER NOT NULL DEFAULT 0, size_c INTEGER NOT NULL DEFAULT 0,"
+	"  size_t INTEGER NOT NULL DEFAULT 0,"
+	"  dtype TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX gt_files_version ON gt_files(version_id);"
+	"CREATE INDEX images_digest ON images(digest);"
+	"CREATE INDEX gt_files_digest ON gt_files(digest);",
+};
+#define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+#define DB(inst) ((sqlite3 *)(inst)->db)
+
+static int db_fail(struct bia_ctx *ctx, struct bia_instance *inst, const char *what)
+{
+	return bia_fail(ctx, BIA_EDB, "database: %s: %s", what, sqlite3_errmsg(DB(inst)));
+}
+
+static int exec(struct bia_ctx *ctx, struct bia_instance *inst, const char *sql)
+{
+	char *err = NULL;
+	if (sqlite3_exec(DB(inst), sql, NULL, NULL, &err) != SQLITE_OK) {
+		int rc = bia_fail(ctx, BIA_EDB, "database: %s", err ? err : "error");
+		sqlite3_free(err);
+		return rc;
+	}
+	return 0;
+}
+
+static int prepare(struct bia_ctx *ctx, struct bia_instance *inst, const char *sql,
+		   sqlite3_stmt **st)
+{
+	if (sqlite3_prepare_v2(DB(inst), sql, -1, st, NULL) != SQLITE_OK)
+		return db_fail(ctx, inst, "prepare");
+	return 0;
+}
+
+static void col_text(sqlite3_stmt *st, int i, char *out, size_t outsz)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+	snprintf(out, outsz, "%s", s ? (const char *)s : "");
+}
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+	return bia_strdup(s ? (const char *)s : "");
+}
+
+static int sq_schema_version(struct bia_ctx *ctx, struct bia_instance *inst, int *pver)
+{
+	sqlite3_stmt *st;
+	if (prepare(ctx, inst, "PRAGMA user_version", &st))
+		return ctx->rc;
+	*pver = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static int migrate(struct bia_ctx *ctx, struct bia_instance *inst)
+{
+	int ver;
+	if (sq_schema_version(ctx, inst, &ver))
+		return ctx->rc;
+	if (ver > N_MIGRATIONS)
+		return bia_fail(ctx, BIA_EUNSUPPORTED,
+				"database schema version %d is newer than this program (%d)",
+				ver, N_MIGRATIONS);
+	for (int v = ver; v < N_MIGRATIONS; v++) {
+		char pragma[64];
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", v + 1);
+		if (exec(ctx, inst, "BEGIN IMMEDIATE"))
+			return ctx->rc;
+		if (exec(ctx, inst, migrations[v]) || exec(ctx, inst, pragma)) {
+			int rc = ctx->rc;
+			char msg[sizeof(ctx->msg)];
+			memcpy(msg, ctx->msg, sizeof(msg));
+			sqlite3_exec(DB(inst), "ROLLBACK", NULL, NULL, NULL);
+			bia_fail(ctx, rc, "migration %d failed: %s", v + 1, msg);
+			return rc;
+		}
+		if (exec(ctx, inst, "COMMIT"))
+			return ctx->rc;
+	}
+	return 0;
+}
+
+static int sq_open(struct bia_ctx *ctx, struct bia_instance *inst, const char *path)
+{
+	sqlite3 *db = NULL;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+					       SQLITE_OPEN_FULLMUTEX,
+			    NULL) != SQLITE_OK) {
+		int rc = bia_fail(ctx, BIA_EDB, "cannot open database '%s': %s", path,
+				  db ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		return rc;
+	}
+	inst->db = db;
+	sqlite3_busy_timeout(db, 10000);
+	if (exec(ctx, inst, "PRAGMA journal_mode = WAL") ||
+	    exec(ctx, inst, "PRAGMA synchronous = FULL") ||
+	    exec(ctx, inst, "PRAGMA foreign_keys = ON") || migrate(ctx, inst)) {
+		sqlite3_close(db);
+		inst->db = NULL;
+		return ctx->rc;
+	}
+	return 0;
+}
+
+static void sq_close(struct bia_instance *inst)
+{
+	if (inst->db)
+		sqlite3_close(DB(inst));
+	inst->db = NULL;
+}
+
+/* ---------------------------------------------------------------- problems */
+
+static int sq_problem_add(struct bia_ctx *ctx, struct bia_instance *inst,
+			  struct bia_problem *p)
+{
+	sqlite3_stmt *st;
+	bia_now_iso(p->created);
+	if (prepare(ctx, inst,
+		    "INSERT INTO problems(name, class, description, main_metric, params, "
+		    "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+		    &st))
+		return ctx->rc;
+	sqlite3_bind_text(st, 1, p->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, bia_class_code(p->cls), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, p->description ? p->description : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, p->main_metric, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, p->params ? p->params : "{}", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, p->created, -1, SQLITE_STATIC);
+	int r = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (r == SQLITE_CONSTRAINT)
+		return bia_fail(ctx, BIA_EEXIST, "problem '%s' already exists", p->name);
+	if (r != SQLITE_DONE)
+		return db_fail(ctx, inst, "insert problem");
+	p->id = sqlite3_last_insert_rowid(DB(inst));
+	return 0;
+}
+
+#define PROBLEM_COLS                                                                  \
+	"SELECT p.id, p.name, p.class, p.description, p.main_metric, p.params, "     \
+	"p.created_at, (SELECT count(*) FROM images i WHERE i.problem_id = p.id) "   \
+	"FROM problems p "
+
+static void problem_row(sqlite3_stmt *st, struct bia_problem *p)
+{
+	char cls[16];
+	memset(p, 0, sizeof(*p));
+	p->id = sqlite3_column_int64(st, 0);
+	col_text(st, 1, p->name, sizeof(p->name));
+	col_text(st, 2, cls, sizeof(cls));
+	p->cls = bia_class_parse(cls);
+	p->description = col_dup(st, 3);
+	col_text(st, 4, p->main_metric, sizeof(p->main_metric));
+	p->params = col_dup(st, 5);
+	col_text(st, 6, p->created, sizeof(p->created));
+	p->n_images = sqlite3_column_int64(st, 7);
+}
+
+static int sq_problem_get(struct bia_ctx *ctx, struct bia_instance *inst, const char *name,
+			  int64_t id, struct bia_problem *p)
+{
+	sqlite3_stmt *st;
+	if (prepare(ctx, inst, name ? PROBLEM_COLS "WHERE p.name = ?" : PROBLEM_COLS "WHERE p.id = ?",
+		    &st))
+		return ctx->rc;
+	if (name)
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_int64(st, 1, id);
+	int r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
+		problem_row(st, p);
+		sqlite3_finalize(st);
+		return 0;
+	}
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE)
+		return db_fail(ctx, inst, "get problem");
+	if (name)
+		return bia_fail(ctx, BIA_ENOENT, "no problem named '%s'", name);
+	return bia_fail(ctx, BIA_ENOENT, "no problem with id %lld", (long long)id);
+}
+
+static int sq_problem_list(struct bia_ctx *ctx, struct bia_instance *inst,
+			   struct bia_problem **pv, size_t *pn)
+{
+	sqlite3_stmt *st;
+	size_t n = 0, cap = 0;
+	struct bia_problem *v = NULL;
+	if (prepare(ctx, inst, PROBLEM_COLS "ORDER BY p.id", &st))
+		return ctx->rc;
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			void *t = realloc(v, cap * sizeof(*v));
+			if (!t)
+				break;
+			v = t;
+		}
+		problem_row(st, &v[n++]);
+	}
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE) {
+		for (size_t i = 0; i < n; i++)
+			bia_problem_release(&v[i]);
+		free(v);
+		return r == SQLITE_ROW ? bia_fail(ctx, BIA_ENOMEM, "out of memory")
+				       : db_fail(ctx, inst, "list problems");
+	}
+	*pv = v;
+	*pn = n;
+	return 0;
+}
+
+/* Digests in `blobs` that no row references any more. */
+static int unreferenced(struct bia_ctx *ctx, struct bia_instance *inst,
+			char (**pd)[BIA_SHA256_HEX], size_t *pn)
+{
+	sqlite3_stmt *st;
+	size_t n = 0, cap = 0;
+	char(*d)[BIA_SHA256_HEX] = NULL;
+	if (prepare(ctx, inst,
+		    "SELECT b.digest FROM blobs b WHERE NOT EXISTS (SELECT 1 FROM images i "
+		    "WHERE i.digest = b.digest) AND NOT EXISTS (SELECT 1 FROM gt_files g "
+		    "WHERE g.digest = b.digest)",
+		    &st))
+		return ctx->rc;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			void *t = realloc(d, cap * sizeof(*d));
+			if (!t) {
+				free(d);
+				sqlite3_finalize(st);
+				return bia_fail(ctx, BIA_ENOMEM, "out of memory");
+			}
+			d = t;
+		}
+		col_text(st, 0, d[n++], BIA_SHA256_HEX);
+	}
+	sqlite3_finalize(st);
+	*pd = d;
+	*pn = n;
+	return 0;
+}
+
+static int sq_problem_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+			 char (**pdigests)[BIA_SHA256_HEX], size_t *pn)
+{
+	sqlite3_stmt *st;
+	*pdigests = NULL;
+	*pn = 0;
+	if (exec(ctx, inst, "BEGIN IMMEDIATE"))
+		return ctx->rc;
+	if (prepare(ctx, inst, "DELETE FROM problems WHERE id = ?", &st))
+		goto fail;
+	sqlite3_bind_int64(st, 1, id);
+	int r = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE) {
+		db_fail(ctx, inst, "delete problem");
+		goto fail;
+	}
+	if (unreferenced(ctx, inst, pdigests, pn))
+		goto fail;
+	if (exec(ctx, inst,
+		 "DELETE FROM blobs WHERE NOT EXISTS (SELECT 1 FROM images i WHERE i.digest = "
+		 "blobs.digest) AND NOT EXISTS (SELECT 1 FROM gt_files g WHERE g.digest = "
+		 "blobs.digest)") ||
+	    exec(ctx, inst, "COMMIT"))
+		goto fail;
+	return 0;
+fail:
+	sqlite3_exec(DB(inst), "ROLLBACK", NULL, NULL, NULL);
+	free(*pdigests);
+	*pdigests = NULL;
+	*pn = 0;
+	return ctx->rc;
+}
+
+/* ----------------------------------------------------------------- images */
+
+static int add_blob_row(struct bia_ctx *ctx, struct bia_instance *inst, const char *digest,
+			uint64_t size, const char *now)
+{
+	sqlite3_stmt *st;
+	if (prepare(ctx, inst,
+		    "INSERT OR IGNORE INTO blobs(digest, size, created_at) VALUES (?, ?, ?)",
+		    &st))
+		return ctx->rc;
+	sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)size);
+	sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
+	int r = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return r == SQLITE_DONE ? 0 : db_fail(ctx, inst, "insert blob");
+}
+
+static int add_image(struct bia_ctx *ctx, struct bia_instance *inst, int64_t problem_id,
+		     struct bia_image_rec *im, const char *now)
+{
+	sqlite3_stmt *st;
+	/* refuse duplicates with a message naming the existing image */
+	if (prepare(ctx, inst,
+		    "SELECT id, stem, digest = ?2 FROM images WHERE problem_id = ?1 AND "
+		    "(digest = ?2 OR stem = ?3)",
+		    &st))
+		return ctx->rc;
+	sqlite3_bind_int64(st, 1, problem_id);
+	sqlite3_bind_text(st, 2, im->digest, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, im->stem, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		long long other = sqlite3_column_int64(st, 0);
+		char ostem[256];
+		col_text(st, 1, ostem, sizeof(ostem));
+		int same_digest = sqlite3_column_int(st, 2);
+		sqlite3_finalize(st);
+		if (same_digest)
+			return bia_fail(ctx, BIA_EEXIST,
+					"%s: the same file is already image %lld ('%s')",
+					im->original_name, other, ostem);
+		return bia_fail(ctx, BIA_EEXIST, "%s: an image with stem '%s' already exists (id %lld)",
+				im->original_name, im->stem, other);
+	}
+	sqlite3_finalize(st);
+	if (add_blob_row(ctx, inst, im->digest, im->bytes, now))
+		return ctx->rc;
+	if (prepare(ctx, inst,
+		    "INSERT INTO images(problem_id, stem, original_name, digest, bytes, format, "
+		    "layout, size_x, size_y, size_z, size_c, size_t, dtype, phys_x, phys_y, "
+		    "phys_z, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		    &st))
+		return ctx->rc;
+	sqlite3_bind_int64(st, 1, problem_id);
+	sqlite3_bind_text(st, 2, im->stem, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, im->original_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, im->digest, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)im->bytes);
+	sqlite3_bind_text(st, 6, im->format, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, im->layout, -1, SQLITE_STATIC);
+	for (int i = 0; i < 5; i++)
+		sqlite3_bind_int64(st, 8 + i, (sqlite3_int64)im->size[i]);
+	sqlite3_bind_text(st, 13, im->dtype, -1, SQLITE_STATIC);
+	for (int i = 0; i < 3; i++)
+		sqlite3_bind_double(st, 14 + i, im->phys[i]);
+	sqlite3_bind_text(st, 17, now, -1, SQLITE_STATIC);
+	int r = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE)
+		return db_fail(ctx, inst, "insert image");
+	im->id = sqlite3_last_insert_rowid(DB(inst));
+	im->problem_id = problem_id;
+	snprintf(im->created, sizeof(im->created), "%s", now);
+	return 0;
+}
+
+static int add_gt(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_import_item *it,
+		  int64_t image_id, const char *now)
+{
+	sqlite3_stmt *st;
+	if (it->make_current) {
+		if (prepare(ctx, inst, "UPDATE gt_versions SET is_current = 0 WHERE image_id = ?",
+			    &st))
+			return ctx->rc;
+		sqlite3_bind_int64(st, 1, image_id);
+		int r = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (r != SQLITE_DONE)
+			return db_fail(ctx, inst, "update GT versions");
+	}
+	if (prepare(ctx, inst,
+		    "INSERT INTO gt_versions(image_id, annotator, is_current, created_at) "
+		    "VALUES (?, ?, ?, ?)",
+		    &st))
+		return ctx->rc;
+	sqlite3_bind_int64(st, 1, image_id);
+	sqlite3_bind_text(st, 2, it->annotator, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, it->make_current ? 1 : 0);
+	sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+	int r = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE)
+		return db_fail(ctx, inst, "insert GT version");
+	int64_t vid = sqlite3_last_insert_rowid(DB(inst));
+	for (size_t i = 0; i < it->ngt; i++) {
+		const struct bia_gt_file *f = &it->gt[i];
+		if (add_blob_row(ctx, inst, f->digest, f->bytes, now))
+			return ctx->rc;
+		if (prepare(ctx, inst,
+			    "INSERT INTO gt_files(version_id, name, kind, digest, bytes, size_x, "
+			    "size_y, size_z, size_c, size_t, dtype) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+			    &st))
+			return ctx->rc;
+		sqlite3_bind_int64(st, 1, vid);
+		sqlite3_bind_text(st, 2, f->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, f->kind, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, f->digest, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, (sqlite3_int64)f->bytes);
+		for (int k = 0; k < 5; k++)
+			sqlite3_bind_int64(st, 6 + k, (sqlite3_int64)f->size[k]);
+		sqlite3_bind_text(st, 11, f->dtype, -1, SQLITE_STATIC);
+		r = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (r != SQLITE_DONE)
+			return db_fail(ctx, inst, "insert GT file");
+	}
+	it->gt_version_id = vid;
+	return 0;
+}
+
+static int sq_import(struct bia_ctx *ctx, struct bia_instance *inst, int64_t problem_id,
+		     struct bia_import_item *items, size_t n)
+{
+	char now[21];
+	bia_now_iso(now);
+	if (exec(ctx, inst, "BEGIN IMMEDIATE"))
+		return ctx->rc;
+	for (size_t i = 0; i < n; i++) {
+		struct bia_import_item *it = &items[i];
+		int64_t image_id = it->image_id;
+		if (!image_id) {
+			if (add_image(ctx, inst, problem_id, &it->image, now))
+				goto fail;
+			image_id = it->image.id;
+		}
+		if (it->ngt && add_gt(ctx, inst, it, image_id, now))
+			goto fail;
+	}
+	bia_faultsim("import.commit");
+	if (exec(ctx, inst, "COMMIT"))
+		goto fail;
+	bia_faultsim("import.committed");
+	return 0;
+fail:
+	sqlite3_exec(DB(inst), "ROLLBACK", NULL, NULL, NULL);
+	for (size_t i = 0; i < n; i++) {
+		items[i].gt_version_id = 0;
+		if (!items[i].image_id)
+			items[i].image.id = 0;
+	}
+	return ctx->rc;
+}
+
+#define IMAGE_COLS                                                                     \
+	"SELECT i.id, i.problem_id, i.stem, i.original_name, i.digest, i.bytes, i.format, " \
+	"i.layout, i.size_x, i.size_y, i.size_z, i.size_c, i.size_t, i.dtype, i.phys_x, "   \
+	"i.phys_y, i.phys_z, i.created_at, "                                               \
+	"coalesce((SELECT g.id FROM gt_versions g WHERE g.image_id = i.id AND "            \
+	"g.is_current), 0) FROM images i "
+
+static void image_row(sqlite3_stmt *st, struct bia_image_rec *im)
+{
+	memset(im, 0, sizeof(*im));
+	im->id = sqlite3_column_int64(st, 0);
+	im->problem_id = sqlite3_column_int64(st, 1);
+	col_text(st, 2, im->stem, sizeof(im->stem));
+	col_text(st, 3, im->original_name, sizeof(im->original_name));
+	col_text(st, 4, im->digest, sizeof(im->digest));
+	im->bytes = (uint64_t)sqlite3_column_int64(st, 5);
+	col_text(st, 6, im->format, sizeof(im->format));
+	col_text(st, 7, im->layout, sizeof(im->layout));
+	for (int i = 0; i < 5; i++)
+		im->size[i] = (uint64_t)sqlite3_column_int64(st, 8 + i);
+	col_text(st, 13, im->dtype, sizeof(im->dtype));
+	for (int i = 0; i < 3; i++)
+		im->phys[i] = sqlite3_column_double(st, 14 + i);
+	col_text(st, 17, im->created, sizeof(im->created));
+	im->gt_version = sqlite3_column_int64(st, 18);
+}
+
+static int sq_image_list(struct bia_ctx *ctx, struct bia_instance *inst, int64_t problem_id,
+			 int64_t limit, int64_t offset, struct bia_image_rec **pv, size_t *pn)
+{
+	sqlite3_stmt *st;
+	size_t n = 0, cap = 0;
+	struct bia_image_rec *v = NULL;
+	if (prepare(ctx, inst,
+		    problem_id ? IMAGE_COLS "WHERE i.problem_id = ? ORDER BY i.id LIMIT ? OFFSET ?"
+			       : IMAGE_COLS "WHERE ? = 0 ORDER BY i.id LIMIT ? OFFSET ?",
+		    &st))
+		return ctx->rc;
+	sqlite3_bind_int64(st, 1, problem_id);
+	sqlite3_bind_int64(st, 2, limit > 0 ? limit : -1);
+	sqlite3_bind_int64(st, 3, offset);
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			void *t = realloc(v, cap * sizeof(*v));
+			if (!t)
+				break;
+			v = t;
+		}
+		image_row(st, &v[n++]);
+	}
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE) {
+		free(v);
+		return r == SQLITE_ROW ? bia_fail(ctx, BIA_ENOMEM, "out of memory")
+				       : db_fail(ctx, inst, "list images");
+	}
+	*pv = v;
+	*pn = n;
+	return 0;
+}
+
+static int sq_image_get(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+			int64_t problem_id, const char *stem, struct bia_image_rec *out)
+{
+	sqlite3_stmt *st;
+	if (prepare(ctx, inst,
+		    stem ? IMAGE_COLS "WHERE i.problem_id = ? AND i.stem = ?" : IMAGE_COLS "WHERE i.id = ?",
+		    &st))
+		return ctx->rc;
+	if (stem) {
+		sqlite3_bind_int64(st, 1, problem_id);
+		sqlite3_bind_text(st, 2, stem, -1, SQLITE_STATIC);
+	} else {
+		sqlite3_bind_int64(st, 1, id);
+	}
+	int r = sqlite3_step(st);
+	if (r == SQLITE_ROW)
+		image_row(st, out);
+	sqlite3_finalize(st);
+	if (r == SQLITE_ROW)
+		return 0;
+	if (r != SQLITE_DONE)
+		return db_fail(ctx, inst, "get image");
+	if (stem)
+		return bia_fail(ctx, BIA_ENOENT, "no image with stem '%s' in this problem", stem);
+	return bia_fail(ctx, BIA_ENOENT, "no image with id %lld", (long long)id);
+}
+
+static int sq_gt_list(struct bia_ctx *ctx, struct bia_instance *inst, int64_t image_id,
+		      struct bia_gt_version **pv, size_t *pn)
+{
+	sqlite3_stmt *st, *fs;
+	size_t n = 0, cap = 0;
+	struct bia_gt_version *v = NULL;
+	if (prepare(ctx, inst,
+		    "SELECT id, image_id, annotator, is_current, created_at FROM gt_versions "
+		    "WHERE image_id = ? ORDER BY id",
+		    &st))
+		return ctx->rc;
+	if (prepare(ctx, inst,
+		    "SELECT name, kind, digest, bytes, size_x, size_y, size_z, size_c, size_t, "
+		    "dtype FROM gt_files WHERE version_id = ? ORDER BY id",
+		    &fs)) {
+		sqlite3_finalize(st);
+		return ctx->rc;
+	}
+	sqlite3_bind_int64(st, 1, image_id);
+	int rc = 0;
+	while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 4;
+			void *t = realloc(v, cap * sizeof(*v));
+			if (!t) {
+				rc = bia_fail(ctx, BIA_ENOMEM, "out of memory");
+				break;
+			}
+			v = t;
+		}
+		struct bia_gt_version *g = &v[n++];
+		memset(g, 0, sizeof(*g));
+		g->id = sqlite3_column_int64(st, 0);
+		g->image_id = sqlite3_column_int64(st, 1);
+		col_text(st, 2, g->annotator, sizeof(g->annotator));
+		g->current = sqlite3_column_int(st, 3);
+		col_text(st, 4, g->created, sizeof(g->created));
+		sqlite3_reset(fs);
+		sqlite3_bind_int64(fs, 1, g->id);
+		size_t fcap = 0;
+		while (sqlite3_step(fs) == SQLITE_ROW) {
+			if (g->nfiles == fcap) {
+				fcap = fcap ? fcap * 2 : 2;
+				void *t = realloc(g->files, fcap * sizeof(*g->files));
+				if (!t) {
+					rc = bia_fail(ctx, BIA_ENOMEM, "out of memory");
+					break;
+				}
+				g->files = t;
+			}
+			struct bia_gt_file *f = &g->files[g->nfiles++];
+			memset(f, 0, sizeof(*f));
+			col_text(fs, 0, f->name, sizeof(f->name));
+			col_text(fs, 1, f->kind, sizeof(f->kind));
+			col_text(fs, 2, f->digest, sizeof(f->digest));
+			f->bytes = (uint64_t)sqlite3_column_int64(fs, 3);
+			for (int k = 0; k < 5; k++)
+				f->size[k] = (uint64_t)sqlite3_column_int64(fs, 4 + k);
+			col_text(fs, 9, f->dtype, sizeof(f->dtype));
+		}
+	}
+	sqlite3_finalize(st);
+	sqlite3_finalize(fs);
+	if (rc) {
+		for (size_t i = 0; i < n; i++)
+			bia_gt_version_release(&v[i]);
+		free(v);
+		return rc;
+	}
+	*pv = v;
+	*pn = n;
+	return 0;
+}
+
+static int sq_blob_refs(struct bia_ctx *ctx, struct bia_instance *inst,
+			char (**pd)[BIA_SHA256_HEX], size_t *pn)
+{
+	sqlite3_stmt *st;
+	size_t n = 0, cap = 0;
+	char(*d)[BIA_SHA256_HEX] = NULL;
+	if (prepare(ctx, inst,
+		    "SELECT digest FROM blobs UNION SELECT digest FROM images UNION "
+		    "SELECT digest FROM gt_files ORDER BY 1",
+		    &st))
+		return ctx->rc;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			void *t = realloc(d, cap * sizeof(*d));
+			if (!t) {
+				free(d);
+				sqlite3_finalize(st);
+				return bia_fail(ctx, BIA_ENOMEM, "out of memory");
+			}
+			d = t;
+		}
+		col_text(st, 0, d[n++], BIA_SHA256_HEX);
+	}
+	sqlite3_finalize(st);
+	*pd = d;
+	*pn = n;
+	return 0;
+}
+
+static int sq_check(struct bia_ctx *ctx, struct bia_instance *inst, char *report,
+		    size_t reportsz)
+{
+	sqlite3_stmt *st;
+	int ok = 1;
+	report[0] = '\0';
+	if (prepare(ctx, inst, "PRAGMA integrity_check", &st))
+		return ctx->rc;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *s = (const char *)sqlite3_column_text(st, 0);
+		if (s && strcmp(s, "ok")) {
+			ok = 0;
+			snprintf(report, reportsz, "%s", s);
+		}
+	}
+	sqlite3_finalize(st);
+	if (prepare(ctx, inst, "PRAGMA foreign_key_check", &st))
+		return ctx->rc;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		ok = 0;
+		snprintf(report, reportsz, "foreign key violation in table %s",
+			 (const char *)sqlite3_column_text(st, 0));
+	}
+	sqlite3_finalize(st);
+	return ok ? 0 : bia_fail(ctx, BIA_ECORRUPT, "database: %s", report);
+}
+
+const struct bia_store_ops bia_store_sqlite = {
+	.name = "sqlite",
+	.open = sq_open,
+	.close = sq_close,
+	.schema_version = sq_schema_version,
+	.problem_add = sq_problem_add,
+	.problem_get = sq_problem_get,
+	.problem_list = sq_problem_list,
+	.problem_rm = sq_problem_rm,
+	.import = sq_import,
+	.image_list = sq_image_list,
+	.image_get = sq_image_get,
+	.gt_list = sq_gt_list,
+	.blob_refs = sq_blob_refs,
+	.check = sq_check,
+};

@@ -1,0 +1,232 @@
+/* The instance: a directory holding the database, the content-addressed
+ * blob store and run folders; and the storage interface over it. Callers
+ * use bia_store_* only; a back end (SQLite now, PostgreSQL later) fills a
+ * struct bia_store_ops.
+ * SPDX-License-Identifier: MIT */
+#ifndef BIA_STORE_H
+#define BIA_STORE_H
+
+#include <stdint.h>
+
+#include "util/util.h"
+
+/* --------------------------------------------------------- problem classes */
+
+/* The nine BIAFLOWS problem classes. Numbers are stable. */
+enum bia_class {
+	BIA_CLASS_NONE = 0,
+	BIA_OBJSEG = 1, /* object segmentation */
+	BIA_SPTCNT = 2, /* spot counting */
+	BIA_OBJDET = 3, /* object detection */
+	BIA_PIXCLA = 4, /* pixel classification */
+	BIA_TRETRC = 5, /* filament tree tracing */
+	BIA_LOOTRC = 6, /* filament network (loop) tracing */
+	BIA_OBJTRK = 7, /* object tracking */
+	BIA_PRTTRK = 8, /* particle tracking */
+	BIA_LNDDET = 9, /* landmark detection */
+	BIA_CLASS_COUNT
+};
+
+/* Canonical code ("ObjSeg") and long name ("Object segmentation"). */
+const char *bia_class_code(enum bia_class c);
+const char *bia_class_name(enum bia_class c);
+/* Parse a code case-insensitively; BIA_CLASS_NONE if unknown. */
+enum bia_class bia_class_parse(const char *s);
+/* "ObjSeg, SptCnt, ..." for error messages. */
+const char *bia_class_list(void);
+
+/* --------------------------------------------------------------- instance */
+
+struct bia_store_ops;
+
+/* An open instance. */
+struct bia_instance {
+	char root[BIA_PATH_MAX];	 /* absolute path of the directory */
+	json_t *config;			 /* parsed `config`, owned */
+	const struct bia_store_ops *ops; /* storage back end */
+	void *db;			 /* back-end handle */
+	int lock_fd;			 /* blob-store lock (shared while importing), -1 */
+};
+
+/* Create a new instance directory (refuses a non-empty existing dir that is
+ * not an instance; an existing instance is an error too). */
+int bia_instance_create(struct bia_ctx *ctx, const char *dir);
+/* True if dir looks like an instance (has `config` and `biaflows.db`). */
+int bia_instance_probe(const char *dir);
+/* Open an instance: reads config, opens the store, applies migrations. */
+int bia_instance_open(struct bia_ctx *ctx, const char *dir, struct bia_instance *inst);
+void bia_instance_close(struct bia_instance *inst);
+
+/* ------------------------------------------------------------------ blobs */
+
+/* Content-addressed files under blobs/sha256/<2 hex>/<62 hex>. A blob is
+ * written to blobs/tmp/<pid>-..., fsynced, renamed into place, then
+ * referenced by a row in one transaction. A blob file without a row is an
+ * orphan that fsck removes. */
+int bia_blob_path(const struct bia_instance *inst, const char *digest, char *out,
+		  size_t outsz);
+/* Copy a file into the blob store; fills digest and size. If the blob
+ * already exists the copy is skipped (*pnew = 0). */
+int bia_blob_put_file(struct bia_ctx *ctx, struct bia_instance *inst, const char *src,
+		      char digest[BIA_SHA256_HEX] /* OUT */, uint64_t *psize /* OUT */,
+		      int *pnew /* OUT, may be NULL */);
+/* Store bytes as a blob. */
+int bia_blob_put_mem(struct bia_ctx *ctx, struct bia_instance *inst, const void *data,
+		     size_t len, char digest[BIA_SHA256_HEX] /* OUT */,
+		     int *pnew /* OUT, may be NULL */);
+/* Hold the blob-store lock shared (writers) for the lifetime of the
+ * instance handle; fsck takes it exclusively before removing orphans. */
+int bia_blob_lock_shared(struct bia_ctx *ctx, struct bia_instance *inst);
+
+/* ---------------------------------------------------------------- records */
+
+struct bia_problem {
+	int64_t id;
+	char name[256];
+	enum bia_class cls;
+	char *description;    /* malloc'd */
+	char main_metric[32]; /* "" = class default */
+	char *params;	      /* JSON object text, malloc'd */
+	char created[21];
+	int64_t n_images;     /* filled by get/list */
+};
+void bia_problem_release(struct bia_problem *p);
+
+/* An image row. Dims follow struct bia_image. */
+struct bia_image_rec {
+	int64_t id;
+	int64_t problem_id;
+	char stem[256];
+	char original_name[256];
+	char digest[BIA_SHA256_HEX];
+	uint64_t bytes;
+	char format[16]; /* "tiff", "png", "jpeg" */
+	char layout[16]; /* "ome", "imagej", ... */
+	uint64_t size[5]; /* X, Y, Z, C, T */
+	char dtype[16];
+	double phys[3];
+	char created[21];
+	int64_t gt_version; /* current GT version id, 0 if none (filled by list) */
+};
+
+/* A ground-truth file (one of the files of a GT version). */
+struct bia_gt_file {
+	char name[256];	 /* original file name */
+	char kind[16];	 /* "mask", "swc", "tracks", "points", "xml", "other" */
+	char digest[BIA_SHA256_HEX];
+	uint64_t bytes;
+	uint64_t size[5]; /* mask dims, 0 for non-image files */
+	char dtype[16];	  /* mask sample type, "" otherwise */
+};
+
+/* A ground-truth version of an image. */
+struct bia_gt_version {
+	int64_t id;
+	int64_t image_id;
+	char annotator[128];
+	int current;
+	char created[21];
+	size_t nfiles;
+	struct bia_gt_file *files; /* malloc'd */
+};
+void bia_gt_version_release(struct bia_gt_version *v);
+
+/* A batch to add in one transaction: new images, each with optional GT,
+ * and GT versions for existing images. */
+struct bia_import_item {
+	int64_t image_id;	     /* existing image (GT only), or 0: add `image` */
+	struct bia_image_rec image;  /* the new image (ids filled on success) */
+	struct bia_gt_file *gt;	     /* GT files, may be NULL */
+	size_t ngt;
+	char annotator[128];
+	int make_current;	     /* 1: the new GT version becomes current */
+	int64_t gt_version_id;	     /* OUT: id of the new GT version, 0 if none */
+};
+
+/* ------------------------------------------------------ storage interface */
+
+/* What a back end implements. Every function returns 0 or a bia_rc with a
+ * message on ctx. Lists allocate arrays the caller frees (with the release
+ * functions for their elements). */
+struct bia_store_ops {
+	const char *name;
+	int (*open)(struct bia_ctx *ctx, struct bia_instance *inst, const char *url);
+	void (*close)(struct bia_instance *inst);
+	int (*schema_version)(struct bia_ctx *ctx, struct bia_instance *inst, int *pver);
+
+	int (*problem_add)(struct bia_ctx *ctx, struct bia_instance *inst,
+			   struct bia_problem *p /* IN/OUT: id, created */);
+	int (*problem_get)(struct bia_ctx *ctx, struct bia_instance *inst, const char *name,
+			   int64_t id, struct bia_problem *p /* OUT */);
+	int (*problem_list)(struct bia_ctx *ctx, struct bia_instance *inst,
+			    struct bia_problem **pv, size_t *pn);
+	/* Delete a problem with its images and GT; returns the digests no row
+	 * references any more (caller unlinks them after commit). */
+	int (*problem_rm)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+			  char (**pdigests)[BIA_SHA256_HEX], size_t *pn);
+
+	/* Add a batch all-or-nothing (one transaction). Refuses a stem or digest
+	 * already in the problem (BIA_EEXIST, naming the existing image id). */
+	int (*import)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t problem_id,
+		      struct bia_import_item *items, size_t n);
+	int (*image_list)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t problem_id,
+			  int64_t limit, int64_t offset, struct bia_image_rec **pv, size_t *pn);
+	/* By id (stem NULL) or by problem + stem. */
+	int (*image_get)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+			 int64_t problem_id, const char *stem, struct bia_image_rec *out);
+	int (*gt_list)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t image_id,
+		       struct bia_gt_version **pv, size_t *pn);
+
+	/* Every digest referenced by a row, with the kind of row ("image",
+	 * "gt"), for fsck. */
+	int (*blob_refs)(struct bia_ctx *ctx, struct bia_instance *inst,
+			 char (**pdigests)[BIA_SHA256_HEX], size_t *pn);
+	/* Integrity check of the database itself. */
+	int (*check)(struct bia_ctx *ctx, struct bia_instance *inst, char *report,
+		     size_t reportsz);
+};
+
+extern const struct bia_store_ops bia_store_sqlite;
+
+/* Convenience wrappers (dispatch through inst->ops). */
+int bia_problem_add(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_problem *p);
+int bia_problem_get(struct bia_ctx *ctx, struct bia_instance *inst, const char *name_or_id,
+		    struct bia_problem *p);
+int bia_problem_list(struct bia_ctx *ctx, struct bia_instance *inst,
+		     struct bia_problem **pv, size_t *pn);
+int bia_problem_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+		   size_t *pnblobs_removed);
+int bia_image_list(struct bia_ctx *ctx, struct bia_instance *inst, int64_t problem_id,
+		   struct bia_image_rec **pv, size_t *pn);
+/* Resolve "ID" or "PROBLEM/STEM". */
+int bia_image_resolve(struct bia_ctx *ctx, struct bia_instance *inst, const char *ref,
+		      struct bia_image_rec *out);
+int bia_gt_list(struct bia_ctx *ctx, struct bia_instance *inst, int64_t image_id,
+		struct bia_gt_version **pv, size_t *pn);
+int bia_store_import(struct bia_ctx *ctx, struct bia_instance *inst, int64_t problem_id,
+		     struct bia_import_item *items, size_t n);
+
+/* ------------------------------------------------------------------- fsck */
+
+struct bia_fsck_report {
+	size_t blobs_checked;	/* blob files whose digest was verified */
+	size_t corrupt;		/* files whose content does not match their name */
+	size_t missing;		/* rows whose blob file is absent */
+	size_t orphans;		/* files no row references */
+	size_t orphans_removed; /* of those, removed */
+	size_t temp_live;	/* temp files of a live writer (left alone) */
+	size_t temp_removed;	/* stale temp files removed */
+	int db_ok;		/* database integrity check passed */
+	int locked;		/* a writer held the lock: orphans not removed */
+	json_t *problems;	/* array of {"kind","path","digest","detail"}, owned */
+};
+
+/* Verify every blob digest, find rows without files and files without rows,
+ * remove orphans (unless dry_run or a writer is active) and stale temp
+ * files. The report is filled even when problems are found. Returns 0 if
+ * it ran (inspect the report), else an error. */
+int bia_fsck(struct bia_ctx *ctx, struct bia_instance *inst, int dry_run,
+	     struct bia_fsck_report *rep);
+void bia_fsck_report_release(struct bia_fsck_report *rep);
+
+#endif

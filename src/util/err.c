@@ -1,0 +1,145 @@
+/* Error codes, the per-operation error context, checked allocation.
+ * SPDX-License-Identifier: MIT */
+#include "util/util.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct rc_info {
+	const char *name; /* short text for bia_strerror */
+	int exit_code;	  /* CLI exit code */
+	int http;	  /* HTTP status */
+};
+
+static const struct rc_info rc_table[] = {
+	[BIA_OK] = {"success", 0, 200},
+	[BIA_ENOMEM] = {"out of memory", 1, 503},
+	[BIA_EINVAL] = {"invalid value", 1, 400},
+	[BIA_EIO] = {"input/output error", 1, 500},
+	[BIA_ENOENT] = {"not found", 1, 404},
+	[BIA_EEXIST] = {"already exists", 1, 409},
+	[BIA_EFORMAT] = {"bad file format", 1, 422},
+	[BIA_ELIMIT] = {"limit exceeded", 1, 413},
+	[BIA_EUSAGE] = {"wrong usage", 2, 400},
+	[BIA_ECORRUPT] = {"corrupt data", 1, 500},
+	[BIA_EDB] = {"database error", 1, 500},
+	[BIA_EUNSUPPORTED] = {"not supported", 1, 422},
+	[BIA_EPERM] = {"not permitted", 1, 403},
+	[BIA_ESHAPE] = {"shape mismatch", 1, 422},
+	[BIA_EBUSY] = {"busy", 1, 409},
+	[BIA_AGAIN] = {"try again", 0, 200},
+	[BIA_DECLINED] = {"declined", 0, 200},
+};
+_Static_assert(sizeof(rc_table) / sizeof(rc_table[0]) == BIA_RC_COUNT,
+	       "rc_table must have one entry per enum bia_rc");
+
+const char *bia_strerror(enum bia_rc rc)
+{
+	if ((unsigned)rc >= BIA_RC_COUNT)
+		return "unknown error";
+	return rc_table[rc].name;
+}
+
+int bia_rc_exit_code(enum bia_rc rc)
+{
+	if ((unsigned)rc >= BIA_RC_COUNT)
+		return 1;
+	return rc_table[rc].exit_code;
+}
+
+int bia_rc_http_status(enum bia_rc rc)
+{
+	if ((unsigned)rc >= BIA_RC_COUNT)
+		return 500;
+	return rc_table[rc].http;
+}
+
+void bia_ctx_init(struct bia_ctx *ctx)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->max_pixels = BIA_DEFAULT_MAX_PIXELS;
+	const char *env = getenv("BIAFLOWS_MAX_PIXELS");
+	if (env && *env) {
+		char *end;
+		errno = 0;
+		unsigned long long v = strtoull(env, &end, 10);
+		if (!errno && *end == '\0' && v > 0)
+			ctx->max_pixels = v;
+	}
+}
+
+void bia_ctx_clear(struct bia_ctx *ctx)
+{
+	ctx->rc = BIA_OK;
+	ctx->msg[0] = '\0';
+}
+
+int bia_fail(struct bia_ctx *ctx, enum bia_rc rc, const char *fmt, ...)
+{
+	va_list ap;
+	if (!ctx)
+		return rc;
+	ctx->rc = rc;
+	va_start(ap, fmt);
+	vsnprintf(ctx->msg, sizeof(ctx->msg), fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int bia_fail_prefix(struct bia_ctx *ctx, const char *fmt, ...)
+{
+	char prefix[512], old[sizeof(ctx->msg)];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	va_end(ap);
+	memcpy(old, ctx->msg, sizeof(old));
+	snprintf(ctx->msg, sizeof(ctx->msg), "%s: %s", prefix, old);
+	return ctx->rc;
+}
+
+void bia__bug(const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "BUG: %s:%d: ", file, line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	abort();
+}
+
+int bia_mul_size(size_t a, size_t b, size_t *pout)
+{
+	if (a && b > SIZE_MAX / a)
+		return -1;
+	*pout = a * b;
+	return 0;
+}
+
+void *bia_calloc(size_t n, size_t size)
+{
+	size_t total;
+	if (bia_mul_size(n, size, &total))
+		return NULL;
+	return calloc(n ? n : 1, size ? size : 1);
+}
+
+void *bia_malloc2(size_t n, size_t size)
+{
+	size_t total;
+	if (bia_mul_size(n, size, &total))
+		return NULL;
+	return malloc(total ? total : 1);
+}
+
+char *bia_strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = malloc(n);
+	if (p)
+		memcpy(p, s, n);
+	return p;
+}
