@@ -133,12 +133,14 @@ struct bia_ome_pixels {
 	char type[16];		/* "uint8", "uint16", "float", ... */
 	double phys[3];		/* PhysicalSizeX/Y/Z, 0 if absent */
 	int samples_per_pixel;	/* of the first Channel, 1 if absent */
+	char uuid[128];		/* UUID attribute of the OME root, "" if none */
 	/* TiffData blocks, in document order */
 	size_t ntiffdata;
 	struct bia_ome_tiffdata {
 		uint64_t ifd, first_z, first_c, first_t, plane_count;
 		int has_plane_count;
 		char file_name[256]; /* UUID FileName attribute, "" if none */
+		char uuid[128];	     /* UUID element text, "" if none */
 	} *tiffdata;		/* malloc'd */
 };
 int bia_ome_parse(struct bia_ctx *ctx, const char *xml, size_t len,

@@ -144,7 +144,11 @@ int bia_ome_parse(struct bia_ctx *ctx, const char *xml, size_t len,
 			goto out;
 		}
 	}
-	xmlChar *v = xmlGetProp(pix, (const xmlChar *)"DimensionOrder");
+	xmlChar *v = xmlGetProp(root, (const xmlChar *)"UUID");
+	if (v)
+		snprintf(px->uuid, sizeof(px->uuid), "%s", (const char *)v);
+	xmlFree(v);
+	v = xmlGetProp(pix, (const xmlChar *)"DimensionOrder");
 	snprintf(px->dim_order, sizeof(px->dim_order), "%s", v ? (const char *)v : "XYZCT");
 	if (v && strlen((const char *)v) != 5)
 		px->dim_order[0] = '?';
@@ -200,6 +204,10 @@ int bia_ome_parse(struct bia_ctx *ctx, const char *xml, size_t len,
 				snprintf(td->file_name, sizeof(td->file_name), "%s",
 					 (const char *)fn);
 			xmlFree(fn);
+			xmlChar *u = xmlNodeGetContent(uuid);
+			if (u)
+				snprintf(td->uuid, sizeof(td->uuid), "%s", (const char *)u);
+			xmlFree(u);
 		}
 	}
 out:

@@ -295,7 +295,12 @@ static int plan_ome(struct bia_ctx *ctx, const char *name, const char *desc,
 	}
 	for (size_t k = 0; k < px.ntiffdata; k++) {
 		const struct bia_ome_tiffdata *td = &px.tiffdata[k];
-		if (td->file_name[0] && strcmp(td->file_name, base)) {
+		/* the planes are in this file when the TiffData UUID is the root's
+		 * (files get renamed), else when its FileName is ours */
+		int other = td->uuid[0] && px.uuid[0] ? strcmp(td->uuid, px.uuid) != 0
+			    : td->file_name[0]	     ? strcmp(td->file_name, base) != 0
+						     : 0;
+		if (other) {
 			rc = bia_fail(ctx, BIA_EUNSUPPORTED,
 				      "%s: multi-file OME-TIFF (planes in '%s') is not supported",
 				      name, td->file_name);

@@ -101,7 +101,7 @@ int bia_fsck(struct bia_ctx *ctx, struct bia_instance *inst, int dry_run,
 				problem(rep, "stray", fpath, NULL, "file name is not a sha256 digest");
 				continue;
 			}
-			int referenced = bsearch(digest, refs, nrefs, sizeof(*refs), cmp_digest) != NULL;
+			int referenced = nrefs && bsearch(digest, refs, nrefs, sizeof(*refs), cmp_digest);
 			if (!referenced) {
 				rep->orphans++;
 				if (have_lock && !dry_run && !unlink(fpath)) {

@@ -167,6 +167,23 @@ static void test_ome(void **state)
 	bia_image_release(&m);
 }
 
+static void test_ome_uuid(void **state)
+{
+	(void)state;
+	/* a renamed single-file OME-TIFF: TiffData UUID = the root's UUID */
+	struct bia_image m = load("ome_renamed.tif", NULL);
+	assert_shape(&m, 5, 6, 1, 1, 1, BIA_U8);
+	assert_string_equal(m.layout, "ome");
+	for (size_t y = 0; y < 6; y++)
+		for (size_t x = 0; x < 5; x++)
+			assert_true(PX(m, x, y, 0, 0, 0) == (double)((y * 5 + x) % 7));
+	bia_image_release(&m);
+	struct bia_ctx ctx;
+	assert_int_equal(rd(&ctx, "ome_multifile.tif", NULL, &m), BIA_EUNSUPPORTED);
+	assert_non_null(strstr(ctx.msg, "multi-file OME-TIFF"));
+	assert_non_null(strstr(ctx.msg, "original name t000.tif"));
+}
+
 static void test_shaped(void **state)
 {
 	(void)state;
@@ -601,6 +618,8 @@ static void test_ome_parse(void **state)
 	assert_int_equal(px.tiffdata[0].first_t, 1);
 	assert_int_equal(px.tiffdata[0].plane_count, 3);
 	assert_string_equal(px.tiffdata[0].file_name, "other.ome.tif");
+	assert_string_equal(px.tiffdata[0].uuid, "urn:uuid:1");
+	assert_string_equal(px.uuid, "");
 	bia_ome_pixels_release(&px);
 	static const char *const bad[] = {
 		"<OME><Image><Pixels SizeX='4' SizeY='3' SizeZ='1' SizeC='1'/></Image></OME>",
@@ -643,7 +662,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tifffile_bool),	   cmocka_unit_test(test_miniswhite),
 		cmocka_unit_test(test_int64),		   cmocka_unit_test(test_imagej_hyperstack),
-		cmocka_unit_test(test_ome),		   cmocka_unit_test(test_shaped),
+		cmocka_unit_test(test_ome),		   cmocka_unit_test(test_ome_uuid),
+		cmocka_unit_test(test_shaped),
 		cmocka_unit_test(test_rgb),		   cmocka_unit_test(test_sample_types),
 		cmocka_unit_test(test_vips_imagemagick),   cmocka_unit_test(test_png),
 		cmocka_unit_test(test_jpeg),		   cmocka_unit_test(test_bad_inputs),
