@@ -21,7 +21,8 @@ endif
 CFLAGS += $(CFLAGS_BASE) $(OPT) $(PKG_CFLAGS)
 LDFLAGS += $(OPT)
 
-LIB_SRC := $(wildcard src/util/*.c src/image/*.c src/store/*.c src/dataset/*.c)
+LIB_SRC := $(wildcard src/util/*.c src/image/*.c src/store/*.c src/dataset/*.c \
+	src/annot/*.c src/metrics/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 FUZZ_TARGETS := $(patsubst fuzz/fuzz-%.c,%,$(wildcard fuzz/fuzz-*.c))
