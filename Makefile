@@ -73,7 +73,7 @@ demo: deps
 fuzz: deps
 	@mkdir -p build/fuzz
 	for t in $(FUZZ_TARGETS); do \
-	  clang $(CFLAGS_BASE) -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) \
+	  clang $(CFLAGS_BASE) -Wno-unknown-warning-option -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) \
 	    fuzz/fuzz-$$t.c $(LIB_SRC) -o build/fuzz/fuzz-$$t $(PKG_LIBS) || exit 1; \
 	done
 
