@@ -22,7 +22,7 @@ CFLAGS += $(CFLAGS_BASE) $(OPT) $(PKG_CFLAGS)
 LDFLAGS += $(OPT)
 
 LIB_SRC := $(wildcard src/util/*.c src/image/*.c src/store/*.c src/dataset/*.c \
-	src/annot/*.c src/metrics/*.c)
+	src/annot/*.c src/metrics/*.c src/gen/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 FUZZ_TARGETS := $(patsubst fuzz/fuzz-%.c,%,$(wildcard fuzz/fuzz-*.c))
@@ -31,11 +31,12 @@ LIB := $(BUILD)/libbiaflows.a
 BIN := $(BUILD)/biaflows
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 REPLAY_BIN := $(patsubst %,$(BUILD)/fuzz/replay-%,$(FUZZ_TARGETS))
+BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 
 # keep objects of test programs (make would delete them as intermediates)
 .SECONDARY:
 
-.PHONY: all check deps demo fuzz clean tests
+.PHONY: all bench check deps demo fuzz clean tests
 all: $(BIN) $(UNIT_BIN) $(REPLAY_BIN)
 
 $(BUILD)/obj/%.o: %.c
@@ -56,6 +57,12 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 $(BUILD)/fuzz/replay-%: $(BUILD)/obj/fuzz/fuzz-%.o $(BUILD)/obj/fuzz/replay.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+bench: $(BIN) $(BENCH_BIN)
 
 deps:
 	@scripts/install-deps --check >/dev/null 2>&1 || scripts/install-deps

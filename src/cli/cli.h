@@ -51,7 +51,9 @@ int cmd_image(struct bia_cli *cli, int argc, char **argv);
 int cmd_gt(struct bia_cli *cli, int argc, char **argv);
 int cmd_dataset(struct bia_cli *cli, int argc, char **argv);
 int cmd_fsck(struct bia_cli *cli, int argc, char **argv);
+int cmd_gen(struct bia_cli *cli, int argc, char **argv);
 int cmd_metrics(struct bia_cli *cli, int argc, char **argv);
+int cmd_convert(struct bia_cli *cli, int argc, char **argv);
 int cmd_version(struct bia_cli *cli, int argc, char **argv);
 
 #define BIAFLOWS_VERSION "0.1.0"

@@ -15,8 +15,10 @@ struct cmd {
 };
 
 static const struct cmd commands[] = {
+	{"convert", cmd_convert, 0, "convert annotation formats into a dataset folder"},
 	{"dataset", cmd_dataset, NEED_INSTANCE, "import a folder of images and ground truth"},
 	{"fsck", cmd_fsck, NEED_INSTANCE, "verify blobs and database, remove orphans"},
+	{"gen", cmd_gen, 0, "generate a synthetic dataset with ground truth"},
 	{"gt", cmd_gt, NEED_INSTANCE, "add or list ground-truth versions of an image"},
 	{"image", cmd_image, NEED_INSTANCE, "add, list or show images of a problem"},
 	{"init", cmd_init, 0, "create an instance directory"},

@@ -5,6 +5,7 @@
 #ifndef BIA_DATASET_H
 #define BIA_DATASET_H
 
+#include "annot/annot.h"
 #include "image/image.h"
 #include "store/store.h"
 
@@ -33,6 +34,18 @@ void bia_import_result_release(struct bia_import_result *r);
 int bia_dataset_import(struct bia_ctx *ctx, struct bia_instance *inst,
 		       const struct bia_problem *p, const char *dir,
 		       const struct bia_import_opts *o, struct bia_import_result *r);
+
+/* Import a folder in another layout (`dataset import --layout`): DIR is
+ * converted (bia_convert_dataset, with co's stem and point options) into
+ * <instance>/runs/.import-tmp-XXXXXX, which is then imported as above and
+ * removed. Conversion problems join r->invalid (refusing the import unless
+ * o->skip_invalid); messages name the original files. The layout must suit
+ * the problem's class (bia_layout_fits). LndDet: points without a class
+ * column are numbered 1..N in file order. layout NONE = bia_dataset_import. */
+int bia_dataset_import_layout(struct bia_ctx *ctx, struct bia_instance *inst,
+			      const struct bia_problem *p, const char *dir,
+			      enum bia_layout layout, const struct bia_convert_opts *co,
+			      const struct bia_import_opts *o, struct bia_import_result *r);
 
 /* Add image files (no GT) to a problem; all-or-nothing. */
 int bia_images_add(struct bia_ctx *ctx, struct bia_instance *inst,

@@ -3,6 +3,7 @@
 #include "dataset/dataset.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -187,6 +188,40 @@ static int check_gt(struct bia_ctx *ctx, const char *path, const struct bia_imag
 	return bia_sha256_file(ctx, path, f->digest, &f->bytes);
 }
 
+/* The class's own rules on one GT set (the files of one stem): label
+ * types, one pixel per track and frame (PrtTrk), a track file that agrees
+ * with its stack (ObjTrk), exactly one valid SWC (TreTrc). */
+static int validate_class(struct bia_ctx *ctx, enum bia_class cls, const struct cand *c)
+{
+	const char *mask_path = NULL;
+	const char *texts[64];
+	size_t nt = 0;
+	for (size_t g = 0; g < c->ngt; g++) {
+		if (!strcmp(c->gt[g].kind, "mask")) {
+			if (mask_path)
+				return bia_fail(ctx, BIA_EFORMAT,
+						"%s: more than one ground-truth mask for stem '%s' ('%s')",
+						c->gt_paths[g], c->stem[0] ? c->stem : c->rec.stem,
+						mask_path);
+			mask_path = c->gt_paths[g];
+		} else if (nt < sizeof(texts) / sizeof(texts[0])) {
+			texts[nt++] = c->gt_paths[g];
+		}
+	}
+	struct bia_image m;
+	bia_image_init(&m);
+	if (mask_path) {
+		struct bia_read_opts ro = {0};
+		ro.pages = c->rec.size[4] > 1 && c->rec.size[2] == 1 ? BIA_PAGES_T : BIA_PAGES_Z;
+		if (bia_image_read(ctx, mask_path, &ro, &m))
+			return ctx->rc;
+	}
+	const char *what = mask_path ? mask_path : c->gt_paths[0];
+	int rc = bia_annot_validate_set(ctx, cls, what, mask_path ? &m : NULL, texts, nt);
+	bia_image_release(&m);
+	return rc;
+}
+
 /* Validate all candidates; problems go to r->invalid and mark cand->bad. */
 static void validate(const struct bia_ctx *parent, struct bia_instance *inst,
 		     const struct bia_problem *p, struct cand *cv, size_t n,
@@ -225,12 +260,19 @@ static void validate(const struct bia_ctx *parent, struct bia_instance *inst,
 				}
 			}
 		}
+		int gt_ok = 1;
 		for (size_t g = 0; g < c->ngt; g++) {
 			bia_ctx_clear(&ctx);
 			if (check_gt(&ctx, c->gt_paths[g], &c->rec, &c->gt[g])) {
 				invalid(r, ctx.msg);
 				c->bad = 1;
+				gt_ok = 0;
 			}
+		}
+		bia_ctx_clear(&ctx);
+		if (c->ngt && gt_ok && validate_class(&ctx, p->cls, c)) {
+			invalid(r, ctx.msg);
+			c->bad = 1;
 		}
 	}
 }
@@ -552,5 +594,142 @@ out:
 	free(iv);
 	free(gv);
 	bia_arena_release(&a);
+	return rc;
+}
+
+/* ------------------------------------------------------ other layouts */
+
+static int cmp_len_desc(const void *a, const void *b)
+{
+	size_t x = strlen(*(const char *const *)a), y = strlen(*(const char *const *)b);
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* Replace every key of `map` (longest first) by its value, then the temp
+ * folder itself by `dir`. Returns a malloc'd string or NULL. */
+static char *map_text(const char *msg, json_t *map, const char *tmp, const char *dir)
+{
+	size_t nk = json_object_size(map), i = 0;
+	const char **keys = bia_calloc(nk + 1, sizeof(*keys));
+	if (!keys)
+		return NULL;
+	const char *k;
+	json_t *v;
+	json_object_foreach(map, k, v) keys[i++] = k;
+	qsort(keys, nk, sizeof(*keys), cmp_len_desc);
+	keys[nk] = tmp;
+	char *cur = bia_strdup(msg);
+	for (i = 0; cur && i <= nk; i++) {
+		const char *to = i < nk ? json_string_value(json_object_get(map, keys[i])) : dir;
+		size_t kl = strlen(keys[i]);
+		if (!kl || !strstr(cur, keys[i]))
+			continue;
+		struct bia_buf b;
+		bia_buf_init(&b, 1u << 20);
+		const char *s = cur, *hit;
+		while ((hit = strstr(s, keys[i]))) {
+			bia_buf_add(&b, s, (size_t)(hit - s));
+			bia_buf_adds(&b, to ? to : "");
+			s = hit + kl;
+		}
+		bia_buf_adds(&b, s);
+		free(cur);
+		cur = bia_buf_detach(&b, NULL);
+	}
+	free(keys);
+	return cur;
+}
+
+static void map_array(json_t *arr, json_t *map, const char *tmp, const char *dir)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(arr, i, v)
+	{
+		char *m = map_text(json_string_value(v), map, tmp, dir);
+		if (m)
+			json_string_set(v, m);
+		free(m);
+	}
+}
+
+static int has_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int any = 0;
+	while (d && !any && (e = readdir(d)))
+		any = e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return any;
+}
+
+int bia_dataset_import_layout(struct bia_ctx *ctx, struct bia_instance *inst,
+			      const struct bia_problem *p, const char *dir,
+			      enum bia_layout layout, const struct bia_convert_opts *co,
+			      const struct bia_import_opts *o, struct bia_import_result *r)
+{
+	if (layout == BIA_LAYOUT_NONE)
+		return bia_dataset_import(ctx, inst, p, dir, o, r);
+	if (!bia_layout_fits(layout, p->cls))
+		return bia_fail(ctx, BIA_EINVAL,
+				"layout '%s' does not make ground truth for %s problems ('%s')",
+				bia_layout_name(layout), bia_class_code(p->cls), p->name);
+	if (!bia_is_dir(dir))
+		return bia_fail(ctx, BIA_ENOENT, "'%s' is not a folder", dir);
+	char tmp[BIA_PATH_MAX], idir[BIA_PATH_MAX + 16];
+	if (snprintf(tmp, sizeof(tmp), "%s/runs/.import-tmp-XXXXXX", inst->root) >=
+	    (int)sizeof(tmp))
+		return bia_fail(ctx, BIA_ELIMIT, "instance path too long");
+	/* hold the writer lock while the temp folder exists: fsck removes
+	 * such folders only when no writer is active */
+	if (bia_blob_lock_shared(ctx, inst))
+		return ctx->rc;
+	if (!mkdtemp(tmp))
+		return bia_fail(ctx, BIA_EIO, "cannot create a temporary folder in '%s/runs': %s",
+				inst->root, strerror(errno));
+	struct bia_convert_opts c;
+	if (co)
+		c = *co;
+	else
+		memset(&c, 0, sizeof(c));
+	c.seg = 0;
+	c.keep_going = 1;
+	c.link_unchanged = 1;
+	c.warnings = r->warnings;
+	c.invalid = r->invalid;
+	c.written = NULL;
+	c.origins = json_object();
+	if (p->cls == BIA_LNDDET)
+		c.points.number_points = 1; /* landmarks without a class column: 1..N */
+	bia_info("converting '%s' (layout %s) in '%s'", dir, bia_layout_name(layout), tmp);
+	int rc = c.origins ? bia_convert_dataset(ctx, layout, dir, tmp, &c)
+			   : bia_fail(ctx, BIA_ENOMEM, "out of memory");
+	if (!rc) {
+		size_t nbad = json_array_size(r->invalid);
+		snprintf(idir, sizeof(idir), "%s/images", tmp);
+		if (nbad && !(o && o->skip_invalid))
+			rc = bia_fail(ctx, BIA_EFORMAT, "refused: %zu invalid file%s, nothing imported",
+				      nbad, nbad == 1 ? "" : "s");
+		else if (!has_files(idir))
+			rc = bia_fail(ctx, BIA_EFORMAT, "nothing valid to import from '%s'", dir);
+		else
+			rc = bia_dataset_import(ctx, inst, p, tmp, o, r);
+	}
+	/* messages name the original files, not the temporary ones */
+	map_array(r->invalid, c.origins, tmp, dir);
+	map_array(r->warnings, c.origins, tmp, dir);
+	if (rc) {
+		char *m = map_text(ctx->msg, c.origins, tmp, dir);
+		if (m)
+			snprintf(ctx->msg, sizeof(ctx->msg), "%s", m);
+		free(m);
+	}
+	struct bia_ctx c2;
+	bia_ctx_init(&c2);
+	if (bia_rm_rf(&c2, tmp))
+		bia_warn("%s", c2.msg);
+	json_decref(c.origins);
 	return rc;
 }

@@ -152,6 +152,25 @@ int bia_fsck(struct bia_ctx *ctx, struct bia_instance *inst, int dry_run,
 	}
 	if (td)
 		closedir(td);
+	/* conversion folders of imports (runs/.import-tmp-*): live ones exist
+	 * only while their writer holds the lock */
+	snprintf(path, sizeof(path), "%s/runs", inst->root);
+	DIR *rd = have_lock ? opendir(path) : NULL;
+	while (rd && (e = readdir(rd))) {
+		if (strncmp(e->d_name, ".import-tmp-", 12))
+			continue;
+		snprintf(dpath, sizeof(dpath), "%s/%s", path, e->d_name);
+		struct bia_ctx rctx;
+		bia_ctx_init(&rctx);
+		if (!dry_run && !bia_rm_rf(&rctx, dpath)) {
+			rep->temp_removed++;
+			problem(rep, "temp-stale", dpath, NULL, "conversion folder of a dead import: removed");
+		} else {
+			problem(rep, "temp-stale", dpath, NULL, "conversion folder of a dead import");
+		}
+	}
+	if (rd)
+		closedir(rd);
 	free(refs);
 	if (lock_fd >= 0)
 		close(lock_fd);

@@ -48,6 +48,11 @@ printf 'x' >"$I/blobs/tmp/999999999-AbCdEf"
 expect_rc "stale temp: fsck exit 0" 0 bia fsck
 check "stale temp: removed" test ! -e "$I/blobs/tmp/999999999-AbCdEf"
 
+# a dead import's conversion folder
+mkdir -p "$I/runs/.import-tmp-Xy12Ab/images"
+expect_rc "stale conversion folder: fsck exit 0" 0 bia fsck
+check "stale conversion folder: removed" test ! -e "$I/runs/.import-tmp-Xy12Ab"
+
 # a live import's temp file: the import stops itself right after writing it
 BIAFLOWS_FAULT=blob.tmp_written BIAFLOWS_FAULT_ACTION=stop \
 	"$BIAFLOWS" --instance "$I" image add p "$IMG/vips_bigtiff.tif" >"$T/live.out" 2>&1 &
