@@ -27,29 +27,55 @@ static int cmp_lmk(const void *x, const void *y)
 	return 0;
 }
 
-/* Non-zero voxels of a label array as landmarks sorted by class, then
- * raster order. */
-static struct lmk *landmarks(const struct bia_image *img, const uint32_t *lab, size_t *pn,
-			     uint32_t *pmax)
+/* Label value i of a U8/U16/U32 sample array. */
+static inline uint32_t lab_at(const void *d, enum bia_dtype t, size_t i)
 {
-	size_t n = bia_image_nsamples(img), c = 0;
+	return t == BIA_U8 ? ((const uint8_t *)d)[i]
+	       : t == BIA_U16 ? ((const uint16_t *)d)[i]
+			      : ((const uint32_t *)d)[i];
+}
+
+/* Non-zero voxels of a label array (read in place: U8, U16 or U32) as
+ * landmarks sorted by class, then raster order. Landmarks are sparse, so
+ * the scan skips zero runs a machine word at a time. */
+static struct lmk *landmarks(const struct bia_image *img, const void *lab, enum bia_dtype t,
+			     size_t *pn, uint32_t *pmax)
+{
+	size_t n = bia_image_nsamples(img), c = 0, cap = 64, ss = bia_dtype_size(t);
 	uint32_t max = 0;
-	for (size_t i = 0; i < n; i++)
-		if (lab[i]) {
-			c++;
-			max = lab[i] > max ? lab[i] : max;
-		}
-	struct lmk *l = bia_malloc2(c ? c : 1, sizeof(*l));
+	struct lmk *l = bia_malloc2(cap, sizeof(*l));
 	if (!l)
 		return NULL;
-	size_t k = 0, i = 0;
-	for (size_t t = 0; t < img->t; t++)
-		for (size_t z = 0; z < img->z; z++)
-			for (size_t y = 0; y < img->y; y++)
-				for (size_t x = 0; x < img->x; x++, i++)
-					if (lab[i])
-						l[k++] = (struct lmk){
-							lab[i], {(double)x, (double)y, (double)z, (double)t}};
+	const unsigned char *bytes = lab;
+	size_t plane = img->x * img->y * img->c;
+	for (size_t i = 0; i < n;) {
+		/* skip 8 zero bytes at a time */
+		if ((i * ss) % 8 == 0 && (n - i) * ss >= 8) {
+			uint64_t w;
+			memcpy(&w, bytes + i * ss, 8);
+			if (!w) {
+				i += 8 / ss;
+				continue;
+			}
+		}
+		uint32_t v = lab_at(lab, t, i);
+		if (v) {
+			if (c == cap) {
+				cap *= 2;
+				struct lmk *nl = realloc(l, cap * sizeof(*l));
+				if (!nl) {
+					free(l);
+					return NULL;
+				}
+				l = nl;
+			}
+			size_t x = i % img->x, y = i / img->x % img->y, zt = i / plane;
+			size_t z = zt % img->z, tt = zt / img->z;
+			l[c++] = (struct lmk){v, {(double)x, (double)y, (double)z, (double)tt}};
+			max = v > max ? v : max;
+		}
+		i++;
+	}
 	qsort(l, c, sizeof(*l), cmp_lmk);
 	*pn = c;
 	*pmax = max;
@@ -85,12 +111,12 @@ static void list_range(char *buf, size_t sz, size_t *count, uint64_t lo, uint64_
 		*count += (size_t)(hi - v);
 }
 
-static int score(struct bia_metric_result *r, const struct bia_image *img, const uint32_t *g,
-		 const uint32_t *p)
+static int score(struct bia_metric_result *r, const struct bia_image *img, const void *g,
+		 enum bia_dtype gt, const void *p, enum bia_dtype pt)
 {
 	size_t ng = 0, np = 0;
 	uint32_t gmax = 0, pmax = 0;
-	struct lmk *G = landmarks(img, g, &ng, &gmax), *P = landmarks(img, p, &np, &pmax);
+	struct lmk *G = landmarks(img, g, gt, &ng, &gmax), *P = landmarks(img, p, pt, &np, &pmax);
 	double *pts = bia_malloc2(ng ? ng : 1, 4 * sizeof(double));
 	double *dist = bia_malloc2(np ? np : 1, sizeof(double));
 	double *mre = bia_malloc2(np ? np : 1, sizeof(double)); /* per predicted class */
@@ -189,13 +215,15 @@ int bia__metrics_lnddet(struct bia_ctx *ctx, const struct bia_metric_input *in,
 	int rc = bia__check_masks(ctx, "LndDet", in->pred, in->gt);
 	if (rc)
 		return rc;
-	uint32_t *g = NULL, *pl = NULL;
-	rc = bia_labels_u32(ctx, "ground truth", in->gt, &g);
+	const void *g = NULL, *pl = NULL;
+	enum bia_dtype gt = BIA_U32, pt = BIA_U32;
+	uint32_t *gown = NULL, *pown = NULL;
+	rc = bia__labels_view(ctx, "ground truth", in->gt, &g, &gt, &gown);
 	if (!rc)
-		rc = bia_labels_u32(ctx, "prediction", in->pred, &pl);
-	if (!rc && score(r, in->gt, g, pl))
+		rc = bia__labels_view(ctx, "prediction", in->pred, &pl, &pt, &pown);
+	if (!rc && score(r, in->gt, g, gt, pl, pt))
 		rc = bia_fail(ctx, BIA_ENOMEM, "LndDet: out of memory");
-	free(g);
-	free(pl);
+	free(gown);
+	free(pown);
 	return rc;
 }
