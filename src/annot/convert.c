@@ -176,17 +176,6 @@ static int check_stem(struct bia_ctx *ctx, const char *stem)
 	return 0;
 }
 
-static int is_image_name(const char *name)
-{
-	const char *e = bia_path_ext(name);
-	static const char *const ok[] = {".tif", ".tiff", ".ome.tif", ".ome.tiff", ".png",
-					 ".jpg", ".jpeg"};
-	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
-		if (!strcasecmp(e, ok[i]))
-			return 1;
-	return 0;
-}
-
 static int is_tiff_name(const char *name)
 {
 	const char *e = bia_path_ext(name);
@@ -1198,7 +1187,7 @@ static int list_frames(struct bia_ctx *ctx, const char *dir, const char *prefix,
 		rc = bia_fail(ctx, BIA_ENOMEM, "out of memory");
 	for (size_t i = 0; i < l.n && !rc; i++) {
 		int64_t t = 0, z = -1;
-		if (!is_image_name(l.v[i]))
+		if (!bia_path_is_image(l.v[i]))
 			continue;
 		if (prefix ? ctc_number(l.v[i], prefix, &t) : any_number(l.v[i], &t, &z)) {
 			warnf(o, "%s/%s: not a frame file, ignored", dir, l.v[i]);

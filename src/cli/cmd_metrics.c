@@ -43,20 +43,12 @@ static void sample_release(struct sample *s)
 	bia_ctc_release(&s->gt_trk);
 }
 
-static int is_image_name(const char *p)
-{
-	const char *e = bia_path_ext(p);
-	return !strcasecmp(e, ".tif") || !strcasecmp(e, ".tiff") || !strcasecmp(e, ".ome.tif") ||
-	       !strcasecmp(e, ".ome.tiff") || !strcasecmp(e, ".png") || !strcasecmp(e, ".jpg") ||
-	       !strcasecmp(e, ".jpeg");
-}
-
 /* The file a class is scored on: images, or .swc for TreTrc. */
 static int is_primary(enum bia_class cls, const char *p)
 {
 	if (cls == BIA_TRETRC)
 		return !strcasecmp(bia_path_ext(p), ".swc");
-	return is_image_name(p);
+	return bia_path_is_image(p);
 }
 
 /* ObjTrk: the track file beside a stack: same folder, same stem, .txt. */
@@ -388,7 +380,7 @@ static int single_stack(const char *dir, char *out, size_t outsz)
 	struct dirent *e;
 	int n = 0;
 	while ((e = readdir(d)))
-		if (e->d_name[0] != '.' && is_image_name(e->d_name)) {
+		if (e->d_name[0] != '.' && bia_path_is_image(e->d_name)) {
 			n++;
 			snprintf(out, outsz, "%s/%s", dir, e->d_name);
 		}

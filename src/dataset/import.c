@@ -75,21 +75,10 @@ static void invalidf(struct bia_import_result *r, const char *fmt, ...)
 	invalid(r, msg);
 }
 
-static int is_image_ext(const char *path)
-{
-	const char *e = bia_path_ext(path);
-	static const char *const ok[] = {".tif", ".tiff", ".ome.tif", ".ome.tiff", ".png",
-					 ".jpg", ".jpeg"};
-	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
-		if (!strcasecmp(e, ok[i]))
-			return 1;
-	return 0;
-}
-
 static const char *gt_kind(const char *path)
 {
 	const char *e = bia_path_ext(path);
-	if (is_image_ext(path))
+	if (bia_path_is_image(path))
 		return "mask";
 	if (!strcasecmp(e, ".swc"))
 		return "swc";
@@ -519,7 +508,7 @@ int bia_dataset_import(struct bia_ctx *ctx, struct bia_instance *inst,
 				gv[ng] = all[i];
 				gv[ng].stem[strlen(gv[ng].stem) - 4] = '\0';
 				ng++;
-			} else if (is_image_ext(all[i].path)) {
+			} else if (bia_path_is_image(all[i].path)) {
 				iv[ni++] = all[i];
 			} else {
 				char w[BIA_PATH_MAX + 64];
@@ -542,7 +531,7 @@ int bia_dataset_import(struct bia_ctx *ctx, struct bia_instance *inst,
 	}
 	size_t nc = 0;
 	for (size_t i = 0; i < ni; i++) {
-		if (!is_image_ext(iv[i].path)) {
+		if (!bia_path_is_image(iv[i].path)) {
 			invalidf(r, "%s: not an image file (expected .tif, .tiff, .png, .jpg)",
 				 iv[i].path);
 			continue;

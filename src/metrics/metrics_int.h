@@ -120,6 +120,22 @@ int bia__assign_clusters(size_t nr, size_t nc, const struct bia__assign_edge *e,
 int bia__assign_sparse(size_t nr, size_t nc, const struct bia__assign_edge *e, size_t ne,
 		       const double *dummy, size_t *row_edge /* OUT: nr */);
 
+/* The ObjDet matching (METRICS.md §7) of two point masks: every non-zero
+ * voxel a detection; reference and candidate feasible in the same frame
+ * at distance < gate; exact minimum-cost assignment per cluster. Counts in
+ * *out (sumsq: sum of squared matched distances, for RMSE); when objects
+ * is not NULL, appends one record per detection ({"kind": "gt"|"pred",
+ * "index", "x", "y", "z", "t", "status": TP|FN|FP, "match_index",
+ * "distance"}). ObjDet scores with it; SptCnt uses it for its records.
+ * `cls` names the class in messages. */
+struct bia__det_counts {
+	size_t tp, fn, fp;
+	double sumsq;
+};
+int bia__det_match(struct bia_ctx *ctx, const char *cls, const struct bia_image *pred,
+		   const struct bia_image *gt, double gate, json_t *objects,
+		   struct bia__det_counts *out);
+
 /* Euclidean distance of two points (x, y, z), computed as
  * sqrt(dx*dx + dy*dy + dz*dz) everywhere so that gates agree exactly. */
 static inline double bia__dist3(const double *a, const double *b)

@@ -111,24 +111,23 @@ static json_t *det_record(const char *kind, const struct dets *d, size_t i, cons
 			 "distance", match == SIZE_MAX ? json_null() : bia_json_real(dist));
 }
 
-int bia__metrics_objdet(struct bia_ctx *ctx, const struct bia_metric_input *in,
-			const struct bia_metric_params *p, struct bia_metric_result *r)
+int bia__det_match(struct bia_ctx *ctx, const char *cls, const struct bia_image *pred,
+		   const struct bia_image *gtimg, double gate, json_t *objects,
+		   struct bia__det_counts *out)
 {
-	int rc = check_input(ctx, in, p);
-	if (rc)
-		return rc;
-	const double gate = p->gating_dist;
 	struct dets gt, pr;
 	struct bia__pgrid grid;
 	struct edges E = {0};
 	size_t *row_edge = NULL, *col_row = NULL;
 	double *dummy = NULL;
+	int rc;
+	memset(out, 0, sizeof(*out));
 	memset(&grid, 0, sizeof(grid));
 	memset(&pr, 0, sizeof(pr));
-	rc = dets_load(ctx, "ground truth", in->gt, &gt);
+	rc = dets_load(ctx, "ground truth", gtimg, &gt);
 	if (rc)
 		return rc;
-	rc = dets_load(ctx, "prediction", in->pred, &pr);
+	rc = dets_load(ctx, "prediction", pred, &pr);
 	if (rc)
 		goto out;
 
@@ -152,12 +151,9 @@ int bia__metrics_objdet(struct bia_ctx *ctx, const struct bia_metric_input *in,
 	if (ar == -1)
 		goto oom;
 	if (ar) {
-		rc = bia_fail(ctx, BIA_EINVAL, "ObjDet: gating_dist %g is not usable", gate);
+		rc = bia_fail(ctx, BIA_EINVAL, "%s: gating_dist %g is not usable", cls, gate);
 		goto out;
 	}
-
-	size_t tp = 0;
-	double sumsq = 0;
 	for (size_t j = 0; j < pr.n; j++)
 		col_row[j] = SIZE_MAX;
 	for (size_t i = 0; i < gt.n; i++) {
@@ -165,41 +161,30 @@ int bia__metrics_objdet(struct bia_ctx *ctx, const struct bia_metric_input *in,
 			continue;
 		const struct bia__assign_edge *ed = &E.e[row_edge[i]];
 		col_row[ed->col] = i;
-		tp++;
-		sumsq += ed->cost * ed->cost; /* as the Java scorer: d*d, not the integer */
+		out->tp++;
+		out->sumsq += ed->cost * ed->cost; /* as the Java scorer: d*d, not the integer */
 	}
-	size_t fn = gt.n - tp, fp = pr.n - tp;
-	/* Java double arithmetic: 0/0 = NaN */
-	double re = (double)tp / (double)(tp + fn);
-	double prc = (double)tp / (double)(tp + fp);
-	double f1 = 2 * re * prc / (re + prc);
-	double rmse = tp ? sqrt(sumsq / (double)tp) : 0.0;
-	bia_metric_set(r, "TP", (double)tp);
-	bia_metric_set(r, "FN", (double)fn);
-	bia_metric_set(r, "FP", (double)fp);
-	bia_metric_set(r, "RE", re);
-	bia_metric_set(r, "PR", prc);
-	bia_metric_set(r, "F1", f1);
-	bia_metric_set(r, "RMSE", rmse);
-	json_object_set_new(r->params, "GATING_DIST", bia__json_param(gate));
-
-	if (r->objects) {
+	out->fn = gt.n - out->tp;
+	out->fp = pr.n - out->tp;
+	if (objects) {
 		for (size_t i = 0; i < gt.n; i++) {
 			size_t k = row_edge[i];
-			bia_metric_object(r, det_record("gt", &gt, i, k == SIZE_MAX ? "FN" : "TP",
-							k == SIZE_MAX ? SIZE_MAX : E.e[k].col,
-							k == SIZE_MAX ? 0 : E.e[k].cost));
+			json_array_append_new(objects,
+					      det_record("gt", &gt, i, k == SIZE_MAX ? "FN" : "TP",
+							 k == SIZE_MAX ? SIZE_MAX : E.e[k].col,
+							 k == SIZE_MAX ? 0 : E.e[k].cost));
 		}
 		for (size_t j = 0; j < pr.n; j++) {
 			size_t i = col_row[j];
-			bia_metric_object(r, det_record("pred", &pr, j, i == SIZE_MAX ? "FP" : "TP", i,
-							i == SIZE_MAX ? 0 : E.e[row_edge[i]].cost));
+			json_array_append_new(objects,
+					      det_record("pred", &pr, j, i == SIZE_MAX ? "FP" : "TP", i,
+							 i == SIZE_MAX ? 0 : E.e[row_edge[i]].cost));
 		}
 	}
 	rc = 0;
 	goto out;
 oom:
-	rc = bia_fail(ctx, BIA_ENOMEM, "ObjDet: out of memory");
+	rc = bia_fail(ctx, BIA_ENOMEM, "%s: out of memory", cls);
 out:
 	bia__pgrid_release(&grid);
 	free(E.e);
@@ -209,4 +194,30 @@ out:
 	dets_release(&gt);
 	dets_release(&pr);
 	return rc;
+}
+
+int bia__metrics_objdet(struct bia_ctx *ctx, const struct bia_metric_input *in,
+			const struct bia_metric_params *p, struct bia_metric_result *r)
+{
+	int rc = check_input(ctx, in, p);
+	if (rc)
+		return rc;
+	struct bia__det_counts m;
+	rc = bia__det_match(ctx, "ObjDet", in->pred, in->gt, p->gating_dist, r->objects, &m);
+	if (rc)
+		return rc;
+	/* Java double arithmetic: 0/0 = NaN */
+	double re = (double)m.tp / (double)(m.tp + m.fn);
+	double prc = (double)m.tp / (double)(m.tp + m.fp);
+	double f1 = 2 * re * prc / (re + prc);
+	double rmse = m.tp ? sqrt(m.sumsq / (double)m.tp) : 0.0;
+	bia_metric_set(r, "TP", (double)m.tp);
+	bia_metric_set(r, "FN", (double)m.fn);
+	bia_metric_set(r, "FP", (double)m.fp);
+	bia_metric_set(r, "RE", re);
+	bia_metric_set(r, "PR", prc);
+	bia_metric_set(r, "F1", f1);
+	bia_metric_set(r, "RMSE", rmse);
+	json_object_set_new(r->params, "GATING_DIST", bia__json_param(p->gating_dist));
+	return 0;
 }

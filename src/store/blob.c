@@ -36,22 +36,6 @@ int bia_blob_lock_shared(struct bia_ctx *ctx, struct bia_instance *inst)
 	return 0;
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Open a new temp file in blobs/tmp named after our pid. */
 static int open_temp(struct bia_ctx *ctx, struct bia_instance *inst, char *tmp, size_t tmpsz)
 {
@@ -123,7 +107,7 @@ int bia_blob_put_file(struct bia_ctx *ctx, struct bia_instance *inst, const char
 		ssize_t n = read(in, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 || (n > 0 && write_all(fd, buf, (size_t)n))) {
+		if (n < 0 || (n > 0 && bia_write_all(fd, buf, (size_t)n))) {
 			int e = errno;
 			close(in);
 			close(fd);
@@ -151,7 +135,7 @@ int bia_blob_put_mem(struct bia_ctx *ctx, struct bia_instance *inst, const void 
 	int fd = open_temp(ctx, inst, tmp, sizeof(tmp));
 	if (fd < 0)
 		return ctx->rc;
-	if (write_all(fd, data, len)) {
+	if (bia_write_all(fd, data, len)) {
 		int e = errno;
 		close(fd);
 		unlink(tmp);

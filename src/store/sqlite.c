@@ -275,22 +275,19 @@ static int sq_problem_list(struct bia_ctx *ctx, struct bia_instance *inst,
 	return 0;
 }
 
-/* Digests in `blobs` that no row references any more. */
-static int unreferenced(struct bia_ctx *ctx, struct bia_instance *inst,
-			char (**pd)[BIA_SHA256_HEX], size_t *pn)
+/* The digests a query returns (one column), as a malloc'd array. */
+static int digest_list(struct bia_ctx *ctx, struct bia_instance *inst, const char *sql,
+		       char (**pd)[BIA_SHA256_HEX], size_t *pn)
 {
 	sqlite3_stmt *st;
 	size_t n = 0, cap = 0;
 	char(*d)[BIA_SHA256_HEX] = NULL;
-	if (prepare(ctx, inst,
-		    "SELECT b.digest FROM blobs b WHERE NOT EXISTS (SELECT 1 FROM images i "
-		    "WHERE i.digest = b.digest) AND NOT EXISTS (SELECT 1 FROM gt_files g "
-		    "WHERE g.digest = b.digest)",
-		    &st))
+	if (prepare(ctx, inst, sql, &st))
 		return ctx->rc;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
+			cap = cap ? cap * 2 : 64;
 			void *t = realloc(d, cap * sizeof(*d));
 			if (!t) {
 				free(d);
@@ -302,9 +299,24 @@ static int unreferenced(struct bia_ctx *ctx, struct bia_instance *inst,
 		col_text(st, 0, d[n++], BIA_SHA256_HEX);
 	}
 	sqlite3_finalize(st);
+	if (r != SQLITE_DONE) {
+		free(d);
+		return db_fail(ctx, inst, "list digests");
+	}
 	*pd = d;
 	*pn = n;
 	return 0;
+}
+
+/* Digests in `blobs` that no row references any more. */
+static int unreferenced(struct bia_ctx *ctx, struct bia_instance *inst,
+			char (**pd)[BIA_SHA256_HEX], size_t *pn)
+{
+	return digest_list(ctx, inst,
+			   "SELECT b.digest FROM blobs b WHERE NOT EXISTS (SELECT 1 FROM images i "
+			   "WHERE i.digest = b.digest) AND NOT EXISTS (SELECT 1 FROM gt_files g "
+			   "WHERE g.digest = b.digest)",
+			   pd, pn);
 }
 
 static int sq_problem_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
@@ -671,31 +683,10 @@ static int sq_gt_list(struct bia_ctx *ctx, struct bia_instance *inst, int64_t im
 static int sq_blob_refs(struct bia_ctx *ctx, struct bia_instance *inst,
 			char (**pd)[BIA_SHA256_HEX], size_t *pn)
 {
-	sqlite3_stmt *st;
-	size_t n = 0, cap = 0;
-	char(*d)[BIA_SHA256_HEX] = NULL;
-	if (prepare(ctx, inst,
-		    "SELECT digest FROM blobs UNION SELECT digest FROM images UNION "
-		    "SELECT digest FROM gt_files ORDER BY 1",
-		    &st))
-		return ctx->rc;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			void *t = realloc(d, cap * sizeof(*d));
-			if (!t) {
-				free(d);
-				sqlite3_finalize(st);
-				return bia_fail(ctx, BIA_ENOMEM, "out of memory");
-			}
-			d = t;
-		}
-		col_text(st, 0, d[n++], BIA_SHA256_HEX);
-	}
-	sqlite3_finalize(st);
-	*pd = d;
-	*pn = n;
-	return 0;
+	return digest_list(ctx, inst,
+			   "SELECT digest FROM blobs UNION SELECT digest FROM images UNION "
+			   "SELECT digest FROM gt_files ORDER BY 1",
+			   pd, pn);
 }
 
 static int sq_check(struct bia_ctx *ctx, struct bia_instance *inst, char *report,

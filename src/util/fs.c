@@ -112,7 +112,7 @@ int bia_fsync_dir(struct bia_ctx *ctx, const char *dir)
 	return 0;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int bia_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
 	while (len) {
@@ -137,7 +137,7 @@ int bia_write_file_atomic(struct bia_ctx *ctx, const char *path, const void *dat
 	int fd = mkstemp(tmp);
 	if (fd < 0)
 		return bia_fail(ctx, BIA_EIO, "cannot create '%s': %s", tmp, strerror(errno));
-	if (write_all(fd, data, len) || fsync(fd)) {
+	if (bia_write_all(fd, data, len) || fsync(fd)) {
 		int e = errno;
 		close(fd);
 		unlink(tmp);

@@ -99,3 +99,14 @@ void bia_path_stem(const char *path, char *out, size_t outsz)
 	memcpy(out, base, n);
 	out[n] = '\0';
 }
+
+int bia_path_is_image(const char *path)
+{
+	static const char *const ok[] = {".tif", ".tiff", ".ome.tif", ".ome.tiff",
+					 ".png", ".jpg", ".jpeg"};
+	const char *e = bia_path_ext(path);
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (!strcasecmp(e, ok[i]))
+			return 1;
+	return 0;
+}

@@ -224,6 +224,9 @@ const char *bia_path_base(const char *path);
 void bia_path_stem(const char *path, char *out, size_t outsz);
 /* Extension as bia_path_stem sees it (pointer into path, "" if none). */
 const char *bia_path_ext(const char *path);
+/* True if the extension names an image format we read (.tif, .tiff,
+ * .ome.tif, .ome.tiff, .png, .jpg, .jpeg; case-insensitive). */
+int bia_path_is_image(const char *path);
 
 /* ------------------------------------------------------------ files & fs */
 
@@ -237,6 +240,9 @@ int bia_read_file(struct bia_ctx *ctx, const char *path, size_t max,
  * rename, fsync dir. */
 int bia_write_file_atomic(struct bia_ctx *ctx, const char *path,
 			  const void *data, size_t len);
+/* write(2) all of data, retrying on EINTR and short writes; -1 with errno
+ * on failure. */
+int bia_write_all(int fd, const void *data, size_t len);
 /* fsync a directory. */
 int bia_fsync_dir(struct bia_ctx *ctx, const char *dir);
 int bia_is_dir(const char *path);

@@ -64,6 +64,35 @@ refused "unknown GT file type" README.md "unsupported ground-truth file type" \
 refused "duplicate stem" nuc_a.tif "an image with stem 'nuc_a' already exists" \
 	bia image add nuc "$FIX/sample/images/nuc_a.tif"
 
+# class rules on ground truth: PrtTrk one pixel per track per frame;
+# ObjTrk track file agreeing with its stack
+bia problem add tracks --class PrtTrk >/dev/null
+bia problem add cells --class ObjTrk >/dev/null
+before=$(snapshot "$I")
+P=$T/prt
+mkdir -p "$P/images" "$P/groundtruth" "$T/trk/images" "$T/trk/groundtruth"
+/usr/bin/python3 - "$P" "$T/trk" <<'PY'
+import sys, numpy, tifffile
+p, k = sys.argv[1], sys.argv[2]
+img = numpy.zeros((3, 8, 8), numpy.uint8) + 10
+tifffile.imwrite(p + "/images/s.tif", img, photometric="minisblack", metadata={"axes": "TYX"})
+gt = numpy.zeros((3, 8, 8), numpy.uint16)
+gt[0, 1, 1] = 1; gt[1, 2, 2] = 1; gt[2, 3, 3] = 1; gt[2, 5, 5] = 1   # track 1 twice in frame 2
+tifffile.imwrite(p + "/groundtruth/s.tif", gt, photometric="minisblack", metadata={"axes": "TYX"})
+tifffile.imwrite(k + "/images/c.tif", img, photometric="minisblack", metadata={"axes": "TYX"})
+lab = numpy.zeros((3, 8, 8), numpy.uint16)
+lab[0, 1:3, 1:3] = 1; lab[1, 1:3, 1:3] = 1; lab[2, 1:3, 1:3] = 2
+tifffile.imwrite(k + "/groundtruth/c.tif", lab, photometric="minisblack", metadata={"axes": "TYX"})
+open(k + "/groundtruth/c.txt", "w").write("1 0 2 0\n")   # label 2 missing, 1 ends at frame 1
+PY
+refused "PrtTrk duplicate detection" groundtruth/s.tif "duplicate detection of track 1 in frame 2" \
+	bia dataset import tracks "$P"
+run bia dataset import cells "$T/trk"
+check "ObjTrk track file disagreeing with the stack: exit 1" test "$rc" = 1
+check "ObjTrk: names the track file" has "$T/err" "c.txt"
+check "ObjTrk: instance unchanged" test "$(snapshot "$I")" = "$before"
+before=$(snapshot "$I")
+
 # unknown class code
 run bia problem add x --class Segmentation
 check "unknown class: exit 1" test "$rc" = 1

@@ -182,11 +182,11 @@ static void test_sptcnt_matching(void **state)
 	assert_int_equal(geti(o, "x"), 4);
 	assert_int_equal(geti(o, "y"), 2);
 	assert_string_equal(gets(o, "status"), "TP");
-	assert_int_equal(geti(o, "match"), 2); /* pred #2 in raster order is (5,2) */
+	assert_int_equal(geti(o, "match_index"), 1); /* pred 1 (0-based, raster order) is (5,2) */
 	NEAR(json_real_value(json_object_get(o, "distance")), 1.0);
 	o = obj(&r, 1);
 	assert_string_equal(gets(o, "status"), "FN");
-	assert_true(json_is_null(json_object_get(o, "match")));
+	assert_true(json_is_null(json_object_get(o, "match_index")));
 	assert_true(json_is_null(json_object_get(o, "distance")));
 	assert_string_equal(gets(obj(&r, 2), "status"), "FN"); /* d = 5: not < 5 */
 	/* predictions: (0,0) FP, (5,2) TP, (15,10) FP */
@@ -196,7 +196,7 @@ static void test_sptcnt_matching(void **state)
 	assert_string_equal(gets(o, "status"), "FP");
 	o = obj(&r, 4);
 	assert_string_equal(gets(o, "status"), "TP");
-	assert_int_equal(geti(o, "match"), 1);
+	assert_int_equal(geti(o, "match_index"), 0);
 	NEAR(json_real_value(json_object_get(o, "distance")), 1.0);
 	assert_int_equal(nstatus(&r, "pred", "FP"), 2);
 	bia_metric_result_release(&r);
