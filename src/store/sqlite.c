@@ -61,6 +61,29 @@ static const char *const migrations[] = {
 	"CREATE INDEX gt_files_version ON gt_files(version_id);"
 	"CREATE INDEX images_digest ON images(digest);"
 	"CREATE INDEX gt_files_digest ON gt_files(digest);",
+	/* 2: workflows, their immutable versions and files */
+	"CREATE TABLE workflows ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  created_at TEXT NOT NULL);"
+	"CREATE TABLE workflow_versions ("
+	"  id INTEGER PRIMARY KEY,"
+	"  workflow_id INTEGER NOT NULL REFERENCES workflows(id) ON DELETE CASCADE,"
+	"  version TEXT NOT NULL,"
+	"  digest TEXT NOT NULL,"
+	"  descriptor TEXT NOT NULL,"
+	"  problem_class TEXT NOT NULL DEFAULT '',"
+	"  source TEXT NOT NULL DEFAULT '',"
+	"  created_at TEXT NOT NULL,"
+	"  UNIQUE(workflow_id, version));"
+	"CREATE TABLE workflow_files ("
+	"  version_id INTEGER NOT NULL REFERENCES workflow_versions(id) ON DELETE CASCADE,"
+	"  path TEXT NOT NULL,"
+	"  digest TEXT NOT NULL REFERENCES blobs(digest),"
+	"  bytes INTEGER NOT NULL,"
+	"  mode INTEGER NOT NULL,"
+	"  PRIMARY KEY(version_id, path));"
+	"CREATE INDEX workflow_files_digest ON workflow_files(digest);",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -315,7 +338,8 @@ static int unreferenced(struct bia_ctx *ctx, struct bia_instance *inst,
 	return digest_list(ctx, inst,
 			   "SELECT b.digest FROM blobs b WHERE NOT EXISTS (SELECT 1 FROM images i "
 			   "WHERE i.digest = b.digest) AND NOT EXISTS (SELECT 1 FROM gt_files g "
-			   "WHERE g.digest = b.digest)",
+			   "WHERE g.digest = b.digest) AND NOT EXISTS (SELECT 1 FROM "
+			   "workflow_files w WHERE w.digest = b.digest)",
 			   pd, pn);
 }
 
@@ -341,6 +365,7 @@ static int sq_problem_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t
 	if (exec(ctx, inst,
 		 "DELETE FROM blobs WHERE NOT EXISTS (SELECT 1 FROM images i WHERE i.digest = "
 		 "blobs.digest) AND NOT EXISTS (SELECT 1 FROM gt_files g WHERE g.digest = "
+		 "blobs.digest) AND NOT EXISTS (SELECT 1 FROM workflow_files w WHERE w.digest = "
 		 "blobs.digest)") ||
 	    exec(ctx, inst, "COMMIT"))
 		goto fail;
@@ -685,7 +710,8 @@ static int sq_blob_refs(struct bia_ctx *ctx, struct bia_instance *inst,
 {
 	return digest_list(ctx, inst,
 			   "SELECT digest FROM blobs UNION SELECT digest FROM images UNION "
-			   "SELECT digest FROM gt_files ORDER BY 1",
+			   "SELECT digest FROM gt_files UNION SELECT digest FROM workflow_files "
+			   "ORDER BY 1",
 			   pd, pn);
 }
 
@@ -716,6 +742,216 @@ static int sq_check(struct bia_ctx *ctx, struct bia_instance *inst, char *report
 	return ok ? 0 : bia_fail(ctx, BIA_ECORRUPT, "database: %s", report);
 }
 
+/* -------------------------------------------------------------- workflows */
+
+static int sq_wf_version_add(struct bia_ctx *ctx, struct bia_instance *inst,
+			     struct bia_wf_version *v, int *pexisted)
+{
+	sqlite3_stmt *st;
+	char now[21];
+	bia_now_iso(now);
+	*pexisted = 0;
+	if (exec(ctx, inst, "BEGIN IMMEDIATE"))
+		return ctx->rc;
+	/* an existing version: same content is fine, other content is refused */
+	if (prepare(ctx, inst,
+		    "SELECT v.id, v.digest FROM workflow_versions v JOIN workflows w ON "
+		    "w.id = v.workflow_id WHERE w.name = ? AND v.version = ?",
+		    &st))
+		goto fail;
+	sqlite3_bind_text(st, 1, v->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, v->version, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		char digest[BIA_SHA256_HEX];
+		col_text(st, 1, digest, sizeof(digest));
+		sqlite3_finalize(st);
+		sqlite3_exec(DB(inst), "ROLLBACK", NULL, NULL, NULL);
+		if (strcmp(digest, v->digest))
+			return bia_fail(ctx, BIA_EEXIST,
+					"workflow '%s' version '%s' already exists with other content "
+					"(versions are immutable: use another --version)",
+					v->name, v->version);
+		v->id = id;
+		*pexisted = 1;
+		return 0;
+	}
+	sqlite3_finalize(st);
+	if (prepare(ctx, inst, "INSERT OR IGNORE INTO workflows(name, created_at) VALUES (?, ?)",
+		    &st))
+		goto fail;
+	sqlite3_bind_text(st, 1, v->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+	int r = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE) {
+		db_fail(ctx, inst, "insert workflow");
+		goto fail;
+	}
+	if (prepare(ctx, inst,
+		    "INSERT INTO workflow_versions(workflow_id, version, digest, descriptor, "
+		    "problem_class, source, created_at) SELECT id, ?, ?, ?, ?, ?, ? FROM workflows "
+		    "WHERE name = ?",
+		    &st))
+		goto fail;
+	sqlite3_bind_text(st, 1, v->version, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, v->digest, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, v->descriptor ? v->descriptor : "{}", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, v->problem_class, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, v->source, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, v->name, -1, SQLITE_STATIC);
+	r = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE) {
+		db_fail(ctx, inst, "insert workflow version");
+		goto fail;
+	}
+	v->id = sqlite3_last_insert_rowid(DB(inst));
+	snprintf(v->created, sizeof(v->created), "%s", now);
+	for (size_t i = 0; i < v->nfiles; i++) {
+		const struct bia_wf_file *f = &v->files[i];
+		if (add_blob_row(ctx, inst, f->digest, f->bytes, now))
+			goto fail;
+		if (prepare(ctx, inst,
+			    "INSERT INTO workflow_files(version_id, path, digest, bytes, mode) "
+			    "VALUES (?, ?, ?, ?, ?)",
+			    &st))
+			goto fail;
+		sqlite3_bind_int64(st, 1, v->id);
+		sqlite3_bind_text(st, 2, f->path, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, f->digest, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)f->bytes);
+		sqlite3_bind_int(st, 5, f->mode);
+		r = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (r != SQLITE_DONE) {
+			db_fail(ctx, inst, "insert workflow file");
+			goto fail;
+		}
+	}
+	bia_faultsim("workflow.commit");
+	if (exec(ctx, inst, "COMMIT"))
+		goto fail;
+	return 0;
+fail:
+	sqlite3_exec(DB(inst), "ROLLBACK", NULL, NULL, NULL);
+	v->id = 0;
+	return ctx->rc;
+}
+
+#define WFV_COLS                                                                      \
+	"SELECT v.id, v.workflow_id, w.name, v.version, v.digest, v.descriptor, "      \
+	"v.problem_class, v.source, v.created_at FROM workflow_versions v JOIN "       \
+	"workflows w ON w.id = v.workflow_id "
+
+static void wfv_row(sqlite3_stmt *st, struct bia_wf_version *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->id = sqlite3_column_int64(st, 0);
+	v->workflow_id = sqlite3_column_int64(st, 1);
+	col_text(st, 2, v->name, sizeof(v->name));
+	col_text(st, 3, v->version, sizeof(v->version));
+	col_text(st, 4, v->digest, sizeof(v->digest));
+	v->descriptor = col_dup(st, 5);
+	col_text(st, 6, v->problem_class, sizeof(v->problem_class));
+	col_text(st, 7, v->source, sizeof(v->source));
+	col_text(st, 8, v->created, sizeof(v->created));
+}
+
+static int wf_files(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_wf_version *v)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	if (prepare(ctx, inst,
+		    "SELECT path, digest, bytes, mode FROM workflow_files WHERE version_id = ? "
+		    "ORDER BY path",
+		    &st))
+		return ctx->rc;
+	sqlite3_bind_int64(st, 1, v->id);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (v->nfiles == cap) {
+			cap = cap ? cap * 2 : 16;
+			void *t = realloc(v->files, cap * sizeof(*v->files));
+			if (!t) {
+				sqlite3_finalize(st);
+				return bia_fail(ctx, BIA_ENOMEM, "out of memory");
+			}
+			v->files = t;
+		}
+		struct bia_wf_file *f = &v->files[v->nfiles++];
+		memset(f, 0, sizeof(*f));
+		col_text(st, 0, f->path, sizeof(f->path));
+		col_text(st, 1, f->digest, sizeof(f->digest));
+		f->bytes = (uint64_t)sqlite3_column_int64(st, 2);
+		f->mode = sqlite3_column_int(st, 3);
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static int sq_wf_version_get(struct bia_ctx *ctx, struct bia_instance *inst, const char *name,
+			     const char *version, struct bia_wf_version *out)
+{
+	sqlite3_stmt *st;
+	if (prepare(ctx, inst,
+		    version ? WFV_COLS "WHERE w.name = ? AND v.version = ?"
+			    : WFV_COLS "WHERE w.name = ? ORDER BY v.id DESC LIMIT 1",
+		    &st))
+		return ctx->rc;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (version)
+		sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
+	int r = sqlite3_step(st);
+	if (r == SQLITE_ROW)
+		wfv_row(st, out);
+	sqlite3_finalize(st);
+	if (r != SQLITE_ROW) {
+		if (r != SQLITE_DONE)
+			return db_fail(ctx, inst, "get workflow");
+		if (version)
+			return bia_fail(ctx, BIA_ENOENT, "no workflow '%s' version '%s'", name, version);
+		return bia_fail(ctx, BIA_ENOENT, "no workflow named '%s'", name);
+	}
+	if (wf_files(ctx, inst, out)) {
+		bia_wf_version_release(out);
+		return ctx->rc;
+	}
+	return 0;
+}
+
+static int sq_wf_list(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_wf_version **pv,
+		      size_t *pn)
+{
+	sqlite3_stmt *st;
+	size_t n = 0, cap = 0;
+	struct bia_wf_version *v = NULL;
+	if (prepare(ctx, inst, WFV_COLS "ORDER BY w.name, v.id", &st))
+		return ctx->rc;
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			void *t = realloc(v, cap * sizeof(*v));
+			if (!t)
+				break;
+			v = t;
+		}
+		wfv_row(st, &v[n++]);
+	}
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE) {
+		for (size_t i = 0; i < n; i++)
+			bia_wf_version_release(&v[i]);
+		free(v);
+		return r == SQLITE_ROW ? bia_fail(ctx, BIA_ENOMEM, "out of memory")
+				       : db_fail(ctx, inst, "list workflows");
+	}
+	*pv = v;
+	*pn = n;
+	return 0;
+}
+
 const struct bia_store_ops bia_store_sqlite = {
 	.name = "sqlite",
 	.open = sq_open,
@@ -731,4 +967,7 @@ const struct bia_store_ops bia_store_sqlite = {
 	.gt_list = sq_gt_list,
 	.blob_refs = sq_blob_refs,
 	.check = sq_check,
+	.wf_version_add = sq_wf_version_add,
+	.wf_version_get = sq_wf_version_get,
+	.wf_list = sq_wf_list,
 };

@@ -14,6 +14,15 @@ void bia_problem_release(struct bia_problem *p)
 	p->description = p->params = NULL;
 }
 
+void bia_wf_version_release(struct bia_wf_version *v)
+{
+	free(v->descriptor);
+	free(v->files);
+	v->descriptor = NULL;
+	v->files = NULL;
+	v->nfiles = 0;
+}
+
 void bia_gt_version_release(struct bia_gt_version *v)
 {
 	free(v->files);

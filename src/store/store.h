@@ -143,6 +143,30 @@ struct bia_import_item {
 	int64_t gt_version_id;	     /* OUT: id of the new GT version, 0 if none */
 };
 
+/* One file of a workflow version (stored as a blob). */
+struct bia_wf_file {
+	char path[512];		    /* relative path inside the workflow folder */
+	char digest[BIA_SHA256_HEX]; /* blob */
+	uint64_t bytes;
+	int mode;		    /* permission bits (0755 for executables, else 0644) */
+};
+
+/* An immutable workflow version: its descriptor and files, by digest. */
+struct bia_wf_version {
+	int64_t id;
+	int64_t workflow_id;
+	char name[256];		     /* the descriptor's name */
+	char version[128];	     /* git tag, --version, or dev-<12 hex> */
+	char digest[BIA_SHA256_HEX]; /* sha256 over the sorted "mode digest path" lines */
+	char *descriptor;	     /* descriptor.json text, malloc'd */
+	char problem_class[16];	     /* the descriptor's problem-class, "" if none */
+	char source[1024];	     /* folder or repository it came from */
+	char created[21];
+	size_t nfiles;
+	struct bia_wf_file *files;   /* malloc'd */
+};
+void bia_wf_version_release(struct bia_wf_version *v);
+
 /* ------------------------------------------------------ storage interface */
 
 /* What a back end implements. Every function returns 0 or a bia_rc with a
@@ -184,6 +208,18 @@ struct bia_store_ops {
 	/* Integrity check of the database itself. */
 	int (*check)(struct bia_ctx *ctx, struct bia_instance *inst, char *report,
 		     size_t reportsz);
+
+	/* Add a workflow version and its files in one transaction. An existing
+	 * (name, version) with the same digest is not an error (*pexisted = 1,
+	 * v->id set); with another digest it is refused (BIA_EEXIST). */
+	int (*wf_version_add)(struct bia_ctx *ctx, struct bia_instance *inst,
+			      struct bia_wf_version *v, int *pexisted);
+	/* A version by name and version (NULL: the newest added), with files. */
+	int (*wf_version_get)(struct bia_ctx *ctx, struct bia_instance *inst, const char *name,
+			      const char *version, struct bia_wf_version *out);
+	/* Every version of every workflow (no files), by name then age. */
+	int (*wf_list)(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_wf_version **pv,
+		       size_t *pn);
 };
 
 extern const struct bia_store_ops bia_store_sqlite;

@@ -69,7 +69,7 @@ static void test_instance(void **state)
 	struct env *e = *state;
 	int ver = 0;
 	assert_int_equal(e->inst.ops->schema_version(&e->ctx, &e->inst, &ver), 0);
-	assert_int_equal(ver, 1);
+	assert_int_equal(ver, 2);
 	assert_true(bia_instance_probe(e->inst_dir));
 	char p[256];
 	static const char *const sub[] = {"blobs/sha256", "blobs/tmp", "pyramids", "runs", "envs"};
@@ -85,7 +85,7 @@ static void test_instance(void **state)
 	struct bia_instance i2;
 	assert_int_equal(bia_instance_open(&e->ctx, e->inst_dir, &i2), 0);
 	assert_int_equal(i2.ops->schema_version(&e->ctx, &i2, &ver), 0);
-	assert_int_equal(ver, 1);
+	assert_int_equal(ver, 2);
 	bia_instance_close(&i2);
 	assert_int_equal(bia_instance_open(&e->ctx, e->dir, &i2), BIA_ENOENT);
 }
@@ -300,6 +300,94 @@ static void test_fsck(void **state)
 	assert_int_equal(bia_instance_open(&e->ctx, e->inst_dir, &e->inst), 0);
 }
 
+/* A database at schema version 1 is migrated to the current version on
+ * open, keeping its rows. */
+static void test_migration_from_v1(void **state)
+{
+	struct env *e = *state;
+	char cmd[512];
+	bia_instance_close(&e->inst);
+	snprintf(cmd, sizeof(cmd),
+		 "sqlite3 %s/biaflows.db 'DROP TABLE workflow_files; DROP TABLE workflow_versions; "
+		 "DROP TABLE workflows; PRAGMA user_version = 1;'",
+		 e->inst_dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(bia_instance_open(&e->ctx, e->inst_dir, &e->inst), 0);
+	int ver = 0;
+	assert_int_equal(e->inst.ops->schema_version(&e->ctx, &e->inst, &ver), 0);
+	assert_int_equal(ver, 2);
+	struct bia_problem g;
+	assert_int_equal(bia_problem_get(&e->ctx, &e->inst, "nuclei", &g), 0);
+	bia_problem_release(&g);
+	/* a database newer than the program is refused */
+	bia_instance_close(&e->inst);
+	snprintf(cmd, sizeof(cmd), "sqlite3 %s/biaflows.db 'PRAGMA user_version = 99;'",
+		 e->inst_dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(bia_instance_open(&e->ctx, e->inst_dir, &e->inst), BIA_EUNSUPPORTED);
+	assert_non_null(strstr(e->ctx.msg, "newer than this program"));
+	snprintf(cmd, sizeof(cmd), "sqlite3 %s/biaflows.db 'PRAGMA user_version = 2;'",
+		 e->inst_dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(bia_instance_open(&e->ctx, e->inst_dir, &e->inst), 0);
+}
+
+/* Workflow versions are immutable: same content again is fine, other
+ * content under the same version is refused. */
+static void test_workflow_versions(void **state)
+{
+	struct env *e = *state;
+	char digest[BIA_SHA256_HEX];
+	assert_int_equal(bia_blob_put_mem(&e->ctx, &e->inst, "echo hi\n", 8, digest, NULL), 0);
+	struct bia_wf_file f;
+	memset(&f, 0, sizeof(f));
+	snprintf(f.path, sizeof(f.path), "run.sh");
+	memcpy(f.digest, digest, sizeof(digest));
+	f.bytes = 8;
+	f.mode = 0755;
+	struct bia_wf_version v;
+	memset(&v, 0, sizeof(v));
+	snprintf(v.name, sizeof(v.name), "Thresh");
+	snprintf(v.version, sizeof(v.version), "v1");
+	memset(v.digest, 'a', 64);
+	v.descriptor = "{\"name\": \"Thresh\"}";
+	v.nfiles = 1;
+	v.files = &f;
+	int existed = -1;
+	assert_int_equal(e->inst.ops->wf_version_add(&e->ctx, &e->inst, &v, &existed), 0);
+	assert_int_equal(existed, 0);
+	int64_t id = v.id;
+	assert_true(id > 0);
+	assert_int_equal(e->inst.ops->wf_version_add(&e->ctx, &e->inst, &v, &existed), 0);
+	assert_int_equal(existed, 1);
+	assert_int_equal(v.id, id);
+	v.digest[0] = 'b';
+	assert_int_equal(e->inst.ops->wf_version_add(&e->ctx, &e->inst, &v, &existed), BIA_EEXIST);
+	assert_non_null(strstr(e->ctx.msg, "immutable"));
+	snprintf(v.version, sizeof(v.version), "v2");
+	assert_int_equal(e->inst.ops->wf_version_add(&e->ctx, &e->inst, &v, &existed), 0);
+	struct bia_wf_version got;
+	assert_int_equal(e->inst.ops->wf_version_get(&e->ctx, &e->inst, "Thresh", NULL, &got), 0);
+	assert_string_equal(got.version, "v2"); /* newest added */
+	assert_int_equal(got.nfiles, 1);
+	assert_string_equal(got.files[0].path, "run.sh");
+	assert_int_equal(got.files[0].mode, 0755);
+	bia_wf_version_release(&got);
+	assert_int_equal(e->inst.ops->wf_version_get(&e->ctx, &e->inst, "Thresh", "v9", &got),
+			 BIA_ENOENT);
+	/* the file is referenced: fsck keeps it */
+	struct bia_instance i2;
+	bia_instance_close(&e->inst);
+	assert_int_equal(bia_instance_open(&e->ctx, e->inst_dir, &i2), 0);
+	struct bia_fsck_report rep;
+	assert_int_equal(bia_fsck(&e->ctx, &i2, 0, &rep), 0);
+	assert_int_equal(rep.orphans, 0);
+	assert_int_equal(rep.blobs_checked, 1);
+	bia_fsck_report_release(&rep);
+	bia_instance_close(&i2);
+	assert_int_equal(bia_instance_open(&e->ctx, e->inst_dir, &e->inst), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -309,6 +397,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_import_all_or_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gt_versions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fsck, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_from_v1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_workflow_versions, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
