@@ -1,0 +1,142 @@
+/* Workflow descriptors: parse and validate BIAFLOWS `descriptor.json`
+ * ("cytomine-0.1", with our backward-compatible extensions), resolve the
+ * parameters of a run and build its command line as an argv array.
+ * See docs/workflows.md for the format and every rule.
+ * SPDX-License-Identifier: MIT */
+#ifndef BIA_WORKFLOW_H
+#define BIA_WORKFLOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "store/store.h"
+#include "util/util.h"
+
+/* Parameter types, as normalised by BIAFLOWS (lower-cased, first letter
+ * capitalised, "Listdomain" -> "ListDomain"). */
+enum bia_wf_type {
+	BIA_WF_NUMBER = 0,
+	BIA_WF_STRING = 1,
+	BIA_WF_BOOLEAN = 2,
+	BIA_WF_DOMAIN = 3,
+	BIA_WF_LISTDOMAIN = 4,
+};
+/* "Number", "String", "Boolean", "Domain", "ListDomain". */
+const char *bia_wf_type_name(enum bia_wf_type t);
+
+/* One entry of `inputs[]`. Strings are never NULL ("" when absent) except
+ * `equals` and the constraint arrays; @ID/@id are already substituted. */
+struct bia_wf_param {
+	const char *id;
+	enum bia_wf_type type;
+	const char *name;	      /* default "@id" -> the id */
+	const char *description;      /* "" if absent */
+	const char *value_key;	      /* default "[@ID]" */
+	const char *flag;	      /* command-line-flag, "" if absent */
+	const char *default_value;    /* text; JSON numbers/booleans converted */
+	int optional;		      /* default 0 */
+	int optional_present;	      /* the key was in the descriptor */
+	int set_by_server;	      /* default 0 */
+	int server_parameter;	      /* default 0 */
+	int excluded;		      /* id starts with "cytomine" or set-by-server:
+					 never on our command line, never resolved */
+	/* constraints */
+	int has_minimum, has_maximum;
+	double minimum, maximum;
+	int integer;		      /* `integer: true` */
+	const char *const *choices;   /* values-choice as text, NULL if absent */
+	size_t n_choices;
+	const char *equals;	      /* NULL if absent */
+};
+
+enum bia_env_type {
+	BIA_ENV_HOST = 0,	 /* the host's software, read-only in the sandbox */
+	BIA_ENV_IMAGE = 1,	 /* an OCI layout / docker save archive */
+	BIA_ENV_SINGULARITY = 2, /* container-image run by an engine */
+	BIA_ENV_DOCKER = 3,
+};
+/* "host", "image", "singularity", "docker". */
+const char *bia_env_type_name(enum bia_env_type t);
+
+/* A parsed descriptor. Everything lives in `arena` or `raw`. */
+struct bia_descriptor {
+	json_t *raw;		  /* the whole document, unknown keys kept; owned */
+	const char *name;
+	const char *description;  /* "" if absent */
+	const char *schema_version; /* "" if absent */
+	int has_container;	  /* container-image present */
+	struct {
+		const char *image;
+		const char *type; /* "singularity" or "docker" (lower case) */
+		const char *index; /* "" if absent */
+	} container;
+	const char *command_line;
+	struct bia_wf_param *inputs;
+	size_t n_inputs;
+	/* extensions */
+	enum bia_class problem_class; /* BIA_CLASS_NONE if absent */
+	int env_explicit;	      /* `environment` key present */
+	struct {
+		enum bia_env_type type; /* derived from container-image if absent */
+		const char *archive;    /* relative path for image, else NULL */
+	} environment;
+	struct {
+		int64_t cpus;	   /* 0 = not given */
+		uint64_t memory;   /* bytes, 0 = not given */
+		int64_t time;	   /* seconds, 0 = not given */
+		int64_t gpus;	   /* -1 = not given */
+	} resources;
+	const json_t *outputs;	   /* borrowed from raw, NULL if absent */
+	const char *const *authors; /* NULL if absent */
+	size_t n_authors;
+	const char *citation;	   /* "" if absent */
+	const char *license;	   /* "" if absent */
+	struct bia_arena arena;
+};
+
+/* Parse and validate a descriptor. `what` names it in messages
+ * ("descriptor.json: 'inputs[2].type': unknown type 'Float'"). On failure
+ * *out is left released (safe to release again). */
+int bia_descriptor_parse(struct bia_ctx *ctx, const char *what, const char *text,
+			 size_t len, struct bia_descriptor *out);
+/* Read and parse a file; messages are prefixed with the path. */
+int bia_descriptor_load(struct bia_ctx *ctx, const char *path, struct bia_descriptor *out);
+void bia_descriptor_release(struct bia_descriptor *d);
+
+/* The parameter with this id, or NULL. */
+const struct bia_wf_param *bia_descriptor_param(const struct bia_descriptor *d,
+						const char *id);
+
+/* Effective values of a run. `name_eq_value` are "id=value" strings (the
+ * value may contain anything, including '=' and spaces). Refuses unknown
+ * or excluded names, repeated names, values of the wrong type or outside
+ * the constraints, and required parameters without a value or default.
+ * *pvalues gets a JSON object {id: "text"} of every non-excluded parameter
+ * that has a value (given or default); optional parameters with neither
+ * are absent. Caller decrefs. */
+int bia_descriptor_resolve(struct bia_ctx *ctx, const struct bia_descriptor *d,
+			   const char *const *name_eq_value, size_t n, json_t **pvalues);
+
+/* Build the argv of a run in local mode from the effective values (as
+ * returned by bia_descriptor_resolve; strings, numbers and booleans are
+ * accepted). The command-line is split on whitespace first; each token equal
+ * to a value-key is replaced by the flag (split on whitespace, omitted when
+ * empty) and the value as separate entries; excluded and server parameters
+ * and optional ones without a value lose their token; then
+ * `--local --infolder /data/in --outfolder /data/out --gtfolder /data/gt -nmc`
+ * is appended. *pargv is NULL-terminated; free it with bia_argv_free. */
+int bia_descriptor_argv(struct bia_ctx *ctx, const struct bia_descriptor *d,
+			const json_t *values, char ***pargv, size_t *pargc);
+void bia_argv_free(char **argv);
+
+/* Parse a memory size: bytes, or a number with K/M/G/T (binary units,
+ * optional "i" and "B", case-insensitive): "512M", "2G", "1.5GiB".
+ * Returns 0 or -1. */
+int bia_parse_memory(const char *s, uint64_t *pbytes);
+/* Parse a duration: seconds, or a number with s/m/h/d: "90", "10m", "1h".
+ * Returns 0 or -1. */
+int bia_parse_duration(const char *s, int64_t *psec);
+
+#endif
