@@ -45,11 +45,20 @@ int cli_wants_help(int argc, char **argv);
 int cli_report_import(struct bia_cli *cli, int rc, struct bia_import_result *r,
 		      enum bia_out_format fmt, int print_ids);
 
+struct bia_metric_params;
+/* Score every GT file of gdir against the prediction of the same stem in
+ * pdir and print the result (images + aggregate) as `biaflows metrics`
+ * does. Returns the exit code. */
+int cli_score_folders(struct bia_cli *cli, enum bia_class cls, const char *pdir,
+		      const char *gdir, const struct bia_metric_params *p, int objects,
+		      int missing_empty, enum bia_out_format fmt);
+
 int cmd_init(struct bia_cli *cli, int argc, char **argv);
 int cmd_problem(struct bia_cli *cli, int argc, char **argv);
 int cmd_image(struct bia_cli *cli, int argc, char **argv);
 int cmd_gt(struct bia_cli *cli, int argc, char **argv);
 int cmd_dataset(struct bia_cli *cli, int argc, char **argv);
+int cmd_exec(struct bia_cli *cli, int argc, char **argv);
 int cmd_fsck(struct bia_cli *cli, int argc, char **argv);
 int cmd_gen(struct bia_cli *cli, int argc, char **argv);
 int cmd_metrics(struct bia_cli *cli, int argc, char **argv);

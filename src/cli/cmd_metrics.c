@@ -243,9 +243,9 @@ static json_t *agg_json(const struct bia_metric_agg *a, enum bia_class cls, cons
 			 bia_json_real(a->std), "median", bia_json_real(a->median));
 }
 
-static int run_folders(struct bia_cli *cli, enum bia_class cls, const char *pdir,
-		       const char *gdir, const struct bia_metric_params *p, int objects,
-		       int missing_empty, enum bia_out_format fmt)
+int cli_score_folders(struct bia_cli *cli, enum bia_class cls, const char *pdir,
+		      const char *gdir, const struct bia_metric_params *p, int objects,
+		      int missing_empty, enum bia_out_format fmt)
 {
 	struct entry *pv = NULL, *gv = NULL;
 	size_t np = 0, ng = 0;
@@ -506,7 +506,7 @@ int cmd_metrics(struct bia_cli *cli, int argc, char **argv)
 		pdir = 0;
 	}
 	if (pdir)
-		return run_folders(cli, cls, pred, gt, &params, objects, missing, out);
+		return cli_score_folders(cli, cls, pred, gt, &params, objects, missing, out);
 	if (!bia_is_file(gt)) {
 		bia_fail(&cli->ctx, BIA_ENOENT, "%s: no such ground-truth file", gt);
 		return cli_error(cli);

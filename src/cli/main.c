@@ -17,6 +17,7 @@ struct cmd {
 static const struct cmd commands[] = {
 	{"convert", cmd_convert, 0, "convert annotation formats into a dataset folder"},
 	{"dataset", cmd_dataset, NEED_INSTANCE, "import a folder of images and ground truth"},
+	{"exec", cmd_exec, 0, "run a workflow on a folder in the sandbox, no instance"},
 	{"fsck", cmd_fsck, NEED_INSTANCE, "verify blobs and database, remove orphans"},
 	{"gen", cmd_gen, 0, "generate a synthetic dataset with ground truth"},
 	{"gt", cmd_gt, NEED_INSTANCE, "add or list ground-truth versions of an image"},

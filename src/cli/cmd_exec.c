@@ -1,0 +1,437 @@
+/* biaflows exec: run a workflow on a folder of images with no instance
+ * (BIAFLOWS' local mode), in the sandbox, then check its outputs and, with
+ * --gt, score them.
+ * SPDX-License-Identifier: MIT */
+#include "cli/cli.h"
+#include "exec/exec.h"
+#include "metrics/metrics.h"
+#include "workflow/workflow.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+static const char usage[] =
+	"usage: biaflows exec WORKFLOW_DIR --in DIR --out DIR [--gt DIR] [--class CLASS]\n"
+	"                     [--param NAME=VALUE]... [--timeout SECONDS] [--memory SIZE]\n"
+	"                     [--envs DIR] [--log FILE] [--format json|table]\n"
+	"\n"
+	"Run the workflow in WORKFLOW_DIR (its descriptor.json) on the images of --in,\n"
+	"as BIAFLOWS' local mode does, in the sandbox: inputs are staged as <stem>.tif\n"
+	"at /data/in (read-only), results are expected as <stem>.tif (TreTrc: .swc;\n"
+	"ObjTrk: .tif and .txt) in /data/out, then copied to --out (which must be\n"
+	"empty). The workflow never sees ground truth. Parameters are checked before\n"
+	"anything starts. With --gt the outputs are scored with the metrics of the\n"
+	"class (the descriptor's problem-class, or --class); a missing or invalid\n"
+	"output is scored as an empty prediction. The log goes to stderr (or --log).\n"
+	"Exit 0 when the workflow succeeded, 1 when it failed or was refused.\n";
+
+struct stem_entry {
+	char stem[256];
+	char path[BIA_PATH_MAX];
+	uint64_t size[5]; /* staged image shape X, Y, Z, C, T */
+};
+
+static int cmp_stem(const void *a, const void *b)
+{
+	return strcmp(((const struct stem_entry *)a)->stem, ((const struct stem_entry *)b)->stem);
+}
+
+static int read_for_class(struct bia_ctx *ctx, enum bia_class cls, const char *path,
+			  struct bia_image *img)
+{
+	struct bia_read_opts o = {0};
+	o.pages = cls == BIA_OBJTRK || cls == BIA_PRTTRK ? BIA_PAGES_T : BIA_PAGES_Z;
+	return bia_image_read(ctx, path, &o, img);
+}
+
+/* Stage every image of in_dir as stage/<stem>.tif (OME-TIFF when Z, C or
+ * T > 1). Refuses unreadable images and two files with one stem. */
+static int stage_inputs(struct bia_ctx *ctx, enum bia_class cls, const char *in_dir,
+			const char *stage, struct stem_entry **pv, size_t *pn)
+{
+	DIR *d = opendir(in_dir);
+	if (!d)
+		return bia_fail(ctx, BIA_ENOENT, "cannot open input folder '%s'", in_dir);
+	size_t n = 0, cap = 0;
+	struct stem_entry *v = NULL;
+	struct dirent *e;
+	int rc = 0;
+	while (!rc && (e = readdir(d))) {
+		if (e->d_name[0] == '.' || !bia_path_is_image(e->d_name))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 32;
+			void *t = realloc(v, cap * sizeof(*v));
+			if (!t) {
+				rc = bia_fail(ctx, BIA_ENOMEM, "out of memory");
+				break;
+			}
+			v = t;
+		}
+		memset(&v[n], 0, sizeof(v[n]));
+		bia_path_stem(e->d_name, v[n].stem, sizeof(v[n].stem));
+		snprintf(v[n].path, sizeof(v[n].path), "%s/%s", in_dir, e->d_name);
+		n++;
+	}
+	closedir(d);
+	if (!rc && n == 0)
+		rc = bia_fail(ctx, BIA_ENOENT, "'%s' holds no images", in_dir);
+	if (!rc)
+		qsort(v, n, sizeof(*v), cmp_stem);
+	for (size_t i = 1; !rc && i < n; i++)
+		if (!strcmp(v[i].stem, v[i - 1].stem))
+			rc = bia_fail(ctx, BIA_EINVAL, "'%s' and '%s' have the same stem", v[i - 1].path,
+				      v[i].path);
+	for (size_t i = 0; !rc && i < n; i++) {
+		struct bia_image img;
+		char dst[BIA_PATH_MAX];
+		if (read_for_class(ctx, cls, v[i].path, &img)) {
+			rc = ctx->rc;
+			break;
+		}
+		v[i].size[0] = img.x;
+		v[i].size[1] = img.y;
+		v[i].size[2] = img.z;
+		v[i].size[3] = img.c;
+		v[i].size[4] = img.t;
+		snprintf(dst, sizeof(dst), "%s/%s.tif", stage, v[i].stem);
+		rc = bia_image_write_tiff(ctx, &img, dst, NULL);
+		bia_image_release(&img);
+	}
+	if (rc) {
+		free(v);
+		return rc;
+	}
+	*pv = v;
+	*pn = n;
+	return 0;
+}
+
+/* Check the output of one input; on success link it into view/ so that
+ * scoring sees only valid outputs. Returns 0, or fills reason. */
+static int check_output(enum bia_class cls, const struct stem_entry *in, const char *out_dir,
+			const char *view, char *reason, size_t rsz)
+{
+	struct bia_ctx ctx;
+	bia_ctx_init(&ctx);
+	char p[BIA_PATH_MAX], txt[BIA_PATH_MAX], link[BIA_PATH_MAX];
+	if (cls == BIA_TRETRC) {
+		snprintf(p, sizeof(p), "%s/%s.swc", out_dir, in->stem);
+		if (!bia_is_file(p)) {
+			snprintf(reason, rsz, "missing: no '%s.swc'", in->stem);
+			return -1;
+		}
+		struct bia_swc s;
+		if (bia_swc_load(&ctx, p, &s)) {
+			snprintf(reason, rsz, "invalid: %s", ctx.msg);
+			return -1;
+		}
+		bia_swc_release(&s);
+		snprintf(link, sizeof(link), "%s/%s.swc", view, in->stem);
+		return symlink(p, link) ? (snprintf(reason, rsz, "cannot link: %s", strerror(errno)), -1)
+					: 0;
+	}
+	snprintf(p, sizeof(p), "%s/%s.tif", out_dir, in->stem);
+	if (!bia_is_file(p)) {
+		snprintf(reason, rsz, "missing: no '%s.tif'", in->stem);
+		return -1;
+	}
+	struct bia_image m;
+	if (read_for_class(&ctx, cls, p, &m)) {
+		snprintf(reason, rsz, "invalid: %s", ctx.msg);
+		return -1;
+	}
+	int bad = m.x != in->size[0] || m.y != in->size[1] || m.z != in->size[2] ||
+		  m.t != in->size[4];
+	if (bad)
+		snprintf(reason, rsz, "invalid: %s: shape %zux%zux%zu T=%zu differs from the input's",
+			 p, m.x, m.y, m.z, m.t);
+	const char *texts[1];
+	size_t nt = 0;
+	if (!bad && cls == BIA_OBJTRK) {
+		snprintf(txt, sizeof(txt), "%s/%s.txt", out_dir, in->stem);
+		texts[nt++] = txt;
+		if (!bia_is_file(txt)) {
+			snprintf(reason, rsz, "missing: no '%s.txt' track file", in->stem);
+			bad = 1;
+		}
+	}
+	if (!bad && bia_annot_validate_set(&ctx, cls, p, &m, texts, nt)) {
+		snprintf(reason, rsz, "invalid: %s", ctx.msg);
+		bad = 1;
+	}
+	bia_image_release(&m);
+	if (bad)
+		return -1;
+	snprintf(link, sizeof(link), "%s/%s.tif", view, in->stem);
+	if (symlink(p, link)) {
+		snprintf(reason, rsz, "cannot link: %s", strerror(errno));
+		return -1;
+	}
+	if (cls == BIA_OBJTRK) {
+		snprintf(link, sizeof(link), "%s/%s.txt", view, in->stem);
+		if (symlink(txt, link)) {
+			snprintf(reason, rsz, "cannot link: %s", strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int dir_empty(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int empty = 1;
+	while (d && (e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			empty = 0;
+	if (d)
+		closedir(d);
+	return empty;
+}
+
+int cmd_exec(struct bia_cli *cli, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{"in", required_argument, NULL, 'i'},	  {"out", required_argument, NULL, 'o'},
+		{"gt", required_argument, NULL, 'g'},	  {"class", required_argument, NULL, 'c'},
+		{"param", required_argument, NULL, 'p'},  {"timeout", required_argument, NULL, 't'},
+		{"memory", required_argument, NULL, 'm'}, {"envs", required_argument, NULL, 'e'},
+		{"log", required_argument, NULL, 'l'},	  {"format", required_argument, NULL, 'f'},
+		{NULL, 0, NULL, 0}};
+	if (cli_wants_help(argc, argv)) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	const char *in_dir = NULL, *out_dir = NULL, *gt_dir = NULL, *cls_name = NULL;
+	const char *envs = NULL, *log_path = NULL, *timeout = NULL, *memory = NULL;
+	const char **params = bia_calloc((size_t)argc + 1, sizeof(char *));
+	size_t nparams = 0;
+	int fmt = OUT_JSON, ch;
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'i': in_dir = optarg; break;
+		case 'o': out_dir = optarg; break;
+		case 'g': gt_dir = optarg; break;
+		case 'c': cls_name = optarg; break;
+		case 'p': params[nparams++] = optarg; break;
+		case 't': timeout = optarg; break;
+		case 'm': memory = optarg; break;
+		case 'e': envs = optarg; break;
+		case 'l': log_path = optarg; break;
+		case 'f':
+			fmt = cli_parse_format(optarg);
+			if (fmt < 0) {
+				free(params);
+				return cli_usage_error(usage, "unknown format '%s'", optarg);
+			}
+			break;
+		default:
+			free(params);
+			return cli_usage_error(usage, "unknown or incomplete option '%s'",
+					       argv[optind - 1]);
+		}
+	}
+	if (argc - optind != 1 || !in_dir || !out_dir) {
+		free(params);
+		return cli_usage_error(usage, "exec needs WORKFLOW_DIR, --in and --out");
+	}
+	const char *wf_dir = argv[optind];
+	struct bia_ctx *ctx = &cli->ctx;
+	struct bia_descriptor d;
+	json_t *values = NULL;
+	char **wargv = NULL, **fullv = NULL;
+	size_t wargc = 0;
+	struct bia_oci_image oci;
+	memset(&oci, 0, sizeof(oci));
+	memset(&d, 0, sizeof(d));
+	struct stem_entry *inputs = NULL;
+	size_t ninputs = 0;
+	char work[] = "/tmp/biaflows-exec-XXXXXX", stage[BIA_PATH_MAX], view[BIA_PATH_MAX];
+	int have_work = 0, log_fd = 2, code = 1;
+	json_t *report = NULL;
+
+	char dpath[BIA_PATH_MAX];
+	snprintf(dpath, sizeof(dpath), "%s/descriptor.json", wf_dir);
+	if (bia_descriptor_load(ctx, dpath, &d))
+		goto fail;
+	enum bia_class cls = d.problem_class;
+	if (cls_name) {
+		cls = bia_class_parse(cls_name);
+		if (cls == BIA_CLASS_NONE) {
+			bia_fail(ctx, BIA_EINVAL, "unknown problem class '%s' (expected one of %s)",
+				 cls_name, bia_class_list());
+			goto fail;
+		}
+	}
+	if (gt_dir && cls == BIA_CLASS_NONE) {
+		bia_fail(ctx, BIA_EINVAL,
+			 "%s has no problem-class: give --class to score against --gt", dpath);
+		goto fail;
+	}
+	/* parameters: checked before anything starts (wrong values are usage errors) */
+	if (bia_descriptor_resolve(ctx, &d, params, nparams, &values) ||
+	    bia_descriptor_argv(ctx, &d, values, &wargv, &wargc)) {
+		code = cli_usage_error(usage, "%s", ctx->msg);
+		goto out;
+	}
+	struct bia_exec_limits lim = {0};
+	lim.wall_seconds = d.resources.time > 0 ? (double)d.resources.time : 3600;
+	lim.memory_bytes = d.resources.memory ? d.resources.memory : (UINT64_C(4) << 30);
+	lim.max_procs = 512;
+	lim.max_open_files = 4096;
+	lim.out_bytes = BIA_EXEC_DEFAULT_OUT_BYTES;
+	lim.log_bytes = UINT64_C(16) << 20;
+	if (timeout) {
+		int64_t sec;
+		if (bia_parse_duration(timeout, &sec) || sec <= 0) {
+			code = cli_usage_error(usage, "bad --timeout '%s'", timeout);
+			goto out;
+		}
+		lim.wall_seconds = (double)sec;
+	}
+	if (memory && bia_parse_memory(memory, &lim.memory_bytes)) {
+		code = cli_usage_error(usage, "bad --memory '%s'", memory);
+		goto out;
+	}
+
+	struct bia_exec_spec spec;
+	bia_exec_spec_init(&spec);
+	spec.limits = lim;
+	/* the environment */
+	if (d.environment.type == BIA_ENV_HOST) {
+		spec.app_dir = wf_dir;
+		spec.argv = wargv;
+	} else if (d.environment.type == BIA_ENV_IMAGE) {
+		char archive[BIA_PATH_MAX], envs_dir[BIA_PATH_MAX];
+		if (bia_path_join(ctx, archive, sizeof(archive), wf_dir, d.environment.archive))
+			goto fail;
+		if (envs)
+			snprintf(envs_dir, sizeof(envs_dir), "%s", envs);
+		else
+			snprintf(envs_dir, sizeof(envs_dir), "%s/biaflows-envs-%ld",
+				 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (long)getuid());
+		if (bia_mkdir_p(ctx, envs_dir) || bia_oci_unpack(ctx, archive, envs_dir, &oci))
+			goto fail;
+		/* the command-line tokens replace Cmd, after the Entrypoint */
+		size_t ne = 0;
+		while (oci.entrypoint && oci.entrypoint[ne])
+			ne++;
+		fullv = bia_calloc(ne + wargc + 1, sizeof(char *));
+		if (!fullv) {
+			bia_fail(ctx, BIA_ENOMEM, "out of memory");
+			goto fail;
+		}
+		for (size_t i = 0; i < ne; i++)
+			fullv[i] = oci.entrypoint[i];
+		for (size_t i = 0; i < wargc; i++)
+			fullv[ne + i] = wargv[i];
+		spec.argv = fullv;
+		spec.rootfs = oci.rootfs;
+		spec.env = oci.env;
+		if (oci.workdir && oci.workdir[0])
+			spec.workdir = oci.workdir;
+	} else {
+		bia_fail(ctx, BIA_EUNSUPPORTED,
+			 "%s: container image '%s' needs a container engine, and none that works is "
+			 "installed: give the descriptor an environment {\"type\": \"image\", "
+			 "\"archive\": \"image.tar\"} with an OCI or 'docker save' archive of it",
+			 dpath, d.container.image ? d.container.image : "");
+		goto fail;
+	}
+
+	/* folders: stage inputs, an empty --out */
+	if (bia_mkdir_p(ctx, out_dir))
+		goto fail;
+	if (!dir_empty(out_dir)) {
+		bia_fail(ctx, BIA_EEXIST, "output folder '%s' is not empty", out_dir);
+		goto fail;
+	}
+	if (!mkdtemp(work)) {
+		bia_fail(ctx, BIA_EIO, "cannot create a work folder: %s", strerror(errno));
+		goto fail;
+	}
+	have_work = 1;
+	snprintf(stage, sizeof(stage), "%s/in", work);
+	snprintf(view, sizeof(view), "%s/view", work);
+	if (bia_mkdir_p(ctx, stage) || bia_mkdir_p(ctx, view))
+		goto fail;
+	if (stage_inputs(ctx, cls, in_dir, stage, &inputs, &ninputs))
+		goto fail;
+	if (log_path) {
+		log_fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (log_fd < 0) {
+			bia_fail(ctx, BIA_EIO, "cannot create log '%s': %s", log_path, strerror(errno));
+			log_fd = 2;
+			goto fail;
+		}
+	}
+	spec.in_dir = stage;
+	spec.out_dir = out_dir;
+	spec.log_fd = log_fd;
+
+	struct bia_exec_result res;
+	if (bia_exec_run(ctx, &spec, &res))
+		goto fail;
+
+	/* outputs: one per input, valid for the class */
+	json_t *outs = json_array();
+	size_t nok = 0;
+	for (size_t i = 0; i < ninputs; i++) {
+		char reason[1024] = "";
+		int ok = check_output(cls, &inputs[i], out_dir, view, reason, sizeof(reason)) == 0;
+		nok += ok;
+		json_array_append_new(outs, json_pack("{s:s, s:s, s:s?}", "name", inputs[i].stem,
+						      "status", ok ? "ok" : reason[0] == 'm' ? "missing" : "invalid",
+						      "reason", ok ? NULL : reason));
+		if (!ok)
+			fprintf(stderr, "biaflows: warning: %s: %s\n", inputs[i].stem, reason);
+	}
+	report = json_pack("{s:s, s:s, s:i, s:f, s:s, s:o, s:O}", "workflow", d.name, "status",
+			   bia_exec_status_name(res.status), "exit_code", res.exit_code, "wall_seconds",
+			   res.wall_seconds, "reason", res.reason, "outputs", outs, "parameters", values);
+	fprintf(stderr, "workflow '%s' %s (%s) in %.2f s: %zu of %zu outputs valid\n", d.name,
+		bia_exec_status_name(res.status), res.reason, res.wall_seconds, nok, ninputs);
+	if (res.status != BIA_EXEC_OK) {
+		cli_print_object(stdout, report, OUT_JSON);
+		code = 1;
+		goto out;
+	}
+	if (gt_dir) {
+		struct bia_metric_params mp;
+		bia_metric_params_init(&mp);
+		code = cli_score_folders(cli, cls, view, gt_dir, &mp, 0, 1, (enum bia_out_format)fmt);
+	} else {
+		cli_print_object(stdout, report, OUT_JSON);
+		code = 0;
+	}
+	goto out;
+fail:
+	code = cli_error(cli);
+out:
+	if (have_work) {
+		struct bia_ctx c2;
+		bia_ctx_init(&c2);
+		bia_rm_rf(&c2, work);
+	}
+	if (log_fd > 2)
+		close(log_fd);
+	json_decref(report);
+	json_decref(values);
+	bia_argv_free(wargv);
+	free(fullv);
+	bia_oci_image_release(&oci);
+	bia_descriptor_release(&d);
+	free(inputs);
+	free(params);
+	return code;
+}

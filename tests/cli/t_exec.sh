@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# biaflows exec: a workflow run on a folder in the sandbox, no instance.
+. "$(dirname "$0")/lib.sh"
+WF=$FIX/workflows/py-threshold
+PY=/usr/bin/python3
+jq_py() { $PY -c "import json,sys; d=json.load(open(sys.argv[1])); print($1)" "$T/out"; }
+"$BIAFLOWS" gen ObjSeg "$T/ds" --n 2 --size 96x96 --difficulty easy --seed 3 >/dev/null 2>&1
+IN=$T/ds/images
+GT=$T/ds/groundtruth
+
+expect_rc "exec with --gt" 0 "$BIAFLOWS" exec "$WF" --in "$IN" --out "$T/o1" --gt "$GT" --param threshold=0.4 --param "label=a b"
+check "two images scored" test "$(jq_py 'len(d["images"])')" = 2
+check "class from the descriptor" test "$(jq_py 'd["class"]')" = ObjSeg
+check "threshold baseline is good on easy data (DC > 0.9)" test "$(jq_py 'd["aggregate"]["DC"]["mean"] > 0.9')" = True
+check "outputs copied to --out" test -f "$T/o1/objseg_000.tif" -a -f "$T/o1/objseg_001.tif"
+check "run summary on stderr" has "$T/err" "workflow 'Threshold-Python' ok (exit code 0)"
+check "ground truth is not visible to the workflow" grep -qx "gt_files=0" "$T/o1/sandbox.txt"
+check "inputs are read-only" grep -qx "in_writable=no" "$T/o1/sandbox.txt"
+check "working directory is /app" grep -qx "cwd=/app" "$T/o1/sandbox.txt"
+check "a value with a space arrives as one argument" test "$(cat "$T/o1/label.txt")" = "a b"
+check "the workflow's output is logged with timestamps" grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T.*thresholding 2 images at 0.4' "$T/err"
+
+expect_rc "without --gt: the run report" 0 "$BIAFLOWS" exec "$WF" --in "$IN" --out "$T/o2" --param threshold=0.4
+check "report status ok" test "$(jq_py 'd["status"]')" = ok
+check "report lists the effective parameters with defaults" test "$(jq_py 'd["parameters"]["threshold"]')" = 0.4
+check "report: every output ok" test "$(jq_py '[o["status"] for o in d["outputs"]]')" = "['ok', 'ok']"
+
+expect_rc "a missing output is scored as empty" 0 "$BIAFLOWS" exec "$WF" --in "$IN" --out "$T/o3" --gt "$GT" --param skip=objseg_000
+check "missing image marked" test "$(jq_py 'd["images"][0].get("missing", False)')" = True
+check "missing image: DC = 0" test "$(jq_py 'd["images"][0]["metrics"]["DC"]')" = 0.0
+check "warning names the image" has "$T/err" "objseg_000: missing"
+
+expect_rc "bad parameter value: usage error before anything runs" 2 "$BIAFLOWS" exec "$WF" --in "$IN" --out "$T/o4" --param threshold=abc
+check "names the parameter" has "$T/err" "threshold"
+check "nothing ran: --out not created" test ! -e "$T/o4"
+expect_rc "parameter out of range" 2 "$BIAFLOWS" exec "$WF" --in "$IN" --out "$T/o4" --param threshold=2
+expect_rc "unknown parameter" 2 "$BIAFLOWS" exec "$WF" --in "$IN" --out "$T/o4" --param nope=1
+expect_rc "set-by-server parameter cannot be given" 2 "$BIAFLOWS" exec "$WF" --in "$IN" --out "$T/o4" --param cytomine_host=x
+
+expect_rc "a failing workflow: exit 1" 1 "$BIAFLOWS" exec "$WF" --in "$IN" --out "$T/o5" --gt "$GT" --param fail=3
+check "status failed, exit code 3" test "$(jq_py '(d["status"], d["exit_code"])')" = "('failed', 3)"
+expect_rc "a workflow past its time: exit 1" 1 "$BIAFLOWS" exec "$WF" --in "$IN" --out "$T/o6" --param sleep=30 --timeout 1
+check "status timed_out" test "$(jq_py 'd["status"]')" = timed_out
+check "no workflow process left" test -z "$(pgrep -f 'threshold.py' || true)"
+
+mkdir -p "$T/o7" && touch "$T/o7/old.tif"
+expect_rc "non-empty --out refused" 1 "$BIAFLOWS" exec "$WF" --in "$IN" --out "$T/o7"
+check "... saying so" has "$T/err" "is not empty"
+mkdir -p "$T/nowf"
+expect_rc "folder without descriptor" 1 "$BIAFLOWS" exec "$T/nowf" --in "$IN" --out "$T/o8"
+check "... names descriptor.json" has "$T/err" "descriptor.json"
+expect_rc "missing --in" 2 "$BIAFLOWS" exec "$WF" --out "$T/o9"
+finish
