@@ -19,7 +19,8 @@
 static const char usage[] =
 	"usage: biaflows exec WORKFLOW_DIR --in DIR --out DIR [--gt DIR] [--class CLASS]\n"
 	"                     [--param NAME=VALUE]... [--timeout SECONDS] [--memory SIZE]\n"
-	"                     [--envs DIR] [--log FILE] [--format json|table]\n"
+	"                     [--image-archive FILE.tar] [--envs DIR] [--log FILE]\n"
+	"                     [--format json|table]\n"
 	"\n"
 	"Run the workflow in WORKFLOW_DIR (its descriptor.json) on the images of --in,\n"
 	"as BIAFLOWS' local mode does, in the sandbox: inputs are staged as <stem>.tif\n"
@@ -29,6 +30,10 @@ static const char usage[] =
 	"anything starts. With --gt the outputs are scored with the metrics of the\n"
 	"class (the descriptor's problem-class, or --class); a missing or invalid\n"
 	"output is scored as an empty prediction. The log goes to stderr (or --log).\n"
+	"--image-archive runs an unmodified BIAFLOWS descriptor in its container\n"
+	"image, given as an OCI layout or 'docker save' archive (unpacked once into\n"
+	"--envs, default $TMPDIR/biaflows-envs-UID); the command line follows the\n"
+	"image's Entrypoint, with its Env and WorkingDir.\n"
 	"Exit 0 when the workflow succeeded, 1 when it failed or was refused.\n";
 
 struct stem_entry {
@@ -205,6 +210,7 @@ int cmd_exec(struct bia_cli *cli, int argc, char **argv)
 		{"param", required_argument, NULL, 'p'},  {"timeout", required_argument, NULL, 't'},
 		{"memory", required_argument, NULL, 'm'}, {"envs", required_argument, NULL, 'e'},
 		{"log", required_argument, NULL, 'l'},	  {"format", required_argument, NULL, 'f'},
+		{"image-archive", required_argument, NULL, 'a'},
 		{NULL, 0, NULL, 0}};
 	if (cli_wants_help(argc, argv)) {
 		fputs(usage, stdout);
@@ -212,6 +218,7 @@ int cmd_exec(struct bia_cli *cli, int argc, char **argv)
 	}
 	const char *in_dir = NULL, *out_dir = NULL, *gt_dir = NULL, *cls_name = NULL;
 	const char *envs = NULL, *log_path = NULL, *timeout = NULL, *memory = NULL;
+	const char *image_archive = NULL;
 	const char **params = bia_calloc((size_t)argc + 1, sizeof(char *));
 	size_t nparams = 0;
 	int fmt = OUT_JSON, ch;
@@ -228,6 +235,7 @@ int cmd_exec(struct bia_cli *cli, int argc, char **argv)
 		case 'm': memory = optarg; break;
 		case 'e': envs = optarg; break;
 		case 'l': log_path = optarg; break;
+		case 'a': image_archive = optarg; break;
 		case 'f':
 			fmt = cli_parse_format(optarg);
 			if (fmt < 0) {
@@ -308,12 +316,14 @@ int cmd_exec(struct bia_cli *cli, int argc, char **argv)
 	bia_exec_spec_init(&spec);
 	spec.limits = lim;
 	/* the environment */
-	if (d.environment.type == BIA_ENV_HOST) {
+	if (d.environment.type == BIA_ENV_HOST && !image_archive) {
 		spec.app_dir = wf_dir;
 		spec.argv = wargv;
-	} else if (d.environment.type == BIA_ENV_IMAGE) {
+	} else if (d.environment.type == BIA_ENV_IMAGE || image_archive) {
 		char archive[BIA_PATH_MAX], envs_dir[BIA_PATH_MAX];
-		if (bia_path_join(ctx, archive, sizeof(archive), wf_dir, d.environment.archive))
+		if (image_archive)
+			snprintf(archive, sizeof(archive), "%s", image_archive);
+		else if (bia_path_join(ctx, archive, sizeof(archive), wf_dir, d.environment.archive))
 			goto fail;
 		if (envs)
 			snprintf(envs_dir, sizeof(envs_dir), "%s", envs);

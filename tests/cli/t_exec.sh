@@ -50,4 +50,30 @@ mkdir -p "$T/nowf"
 expect_rc "folder without descriptor" 1 "$BIAFLOWS" exec "$T/nowf" --in "$IN" --out "$T/o8"
 check "... names descriptor.json" has "$T/err" "descriptor.json"
 expect_rc "missing --in" 2 "$BIAFLOWS" exec "$WF" --out "$T/o9"
+
+# BIAFLOWS compatibility: an unmodified BIAFLOWS-style descriptor (five
+# set-by-server cytomine_* inputs) run in its container image, given as a
+# `docker save` archive of a busybox image with a shell wrapper
+C=$FIX/workflows/biaflows-compat
+"$C/make-image" "$T/compat.tar"
+expect_rc "BIAFLOWS descriptor without an engine or archive: refused" 1 "$BIAFLOWS" exec "$C" --in "$IN" --out "$T/c0"
+check "... explaining how to give an archive" has "$T/err" "archive"
+expect_rc "BIAFLOWS workflow in its image" 0 "$BIAFLOWS" exec "$C" --image-archive "$T/compat.tar" --envs "$T/envs" --in "$IN" --out "$T/c1" --param "ij_label=two words" --param ij_radius=7
+R=$T/c1/report.txt
+check "local-mode flags arrive" grep -qx "local=yes" "$R"
+check "-nmc arrives (metrics are the platform's)" grep -qx "nmc=yes" "$R"
+check "no cytomine_* argument is passed" grep -qx "cytomine_args=no" "$R"
+check "the leading 'python wrapper.py' follows the Entrypoint" grep -qx "positional=2" "$R"
+check "a parameter value arrives" grep -qx "radius=7" "$R"
+check "a value with a space arrives intact" grep -qx "label=two words" "$R"
+check "the image's Env arrives" grep -qx "greeting=hello from the image" "$R"
+check "the image's WorkingDir is used" grep -qx "pwd=/app" "$R"
+check "a file present only in the archive is seen" grep -qx "image_file=from the image" "$R"
+check "a file removed by a whiteout is not" grep -qx "whiteout=applied" "$R"
+check "the host's /usr is not visible" grep -qx "host_usr=hidden" "$R"
+check "ground truth is not visible" grep -qx "gt_files=0" "$R"
+check "outputs written" test -f "$T/c1/objseg_000.tif" -a -f "$T/c1/objseg_001.tif"
+expect_rc "the unpacked image is reused" 0 "$BIAFLOWS" exec "$C" --image-archive "$T/compat.tar" --envs "$T/envs" --in "$IN" --out "$T/c2"
+check "default parameters used" grep -qx "radius=5" "$T/c2/report.txt"
+check "one unpacked image" test "$(ls "$T/envs" | wc -l)" = 1
 finish
