@@ -7,7 +7,7 @@ SHELL := /bin/bash
 BUILD ?= build
 SAN ?=
 CC ?= cc
-PKGS := libtiff-4 libpng libjpeg jansson libsodium sqlite3 libxml-2.0 libarchive
+PKGS := libtiff-4 libpng libjpeg jansson libsodium sqlite3 libxml-2.0 libarchive libgit2
 
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
 	-Wformat=2 -Wno-format-nonliteral -Wno-format-truncation -Isrc -MMD -MP
@@ -22,7 +22,8 @@ CFLAGS += $(CFLAGS_BASE) $(OPT) $(PKG_CFLAGS)
 LDFLAGS += $(OPT)
 
 LIB_SRC := $(wildcard src/util/*.c src/image/*.c src/store/*.c src/dataset/*.c \
-	src/annot/*.c src/metrics/*.c src/gen/*.c src/exec/*.c src/workflow/*.c)
+	src/annot/*.c src/metrics/*.c src/gen/*.c src/exec/*.c src/workflow/*.c \
+	src/runs/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 FUZZ_TARGETS := $(patsubst fuzz/fuzz-%.c,%,$(wildcard fuzz/fuzz-*.c))

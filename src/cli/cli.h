@@ -64,6 +64,7 @@ int cmd_gen(struct bia_cli *cli, int argc, char **argv);
 int cmd_metrics(struct bia_cli *cli, int argc, char **argv);
 int cmd_convert(struct bia_cli *cli, int argc, char **argv);
 int cmd_version(struct bia_cli *cli, int argc, char **argv);
+int cmd_workflow(struct bia_cli *cli, int argc, char **argv);
 
 #define BIAFLOWS_VERSION "0.1.0"
 

@@ -26,6 +26,7 @@ static const struct cmd commands[] = {
 	{"metrics", cmd_metrics, 0, "score predictions against ground truth; list metrics"},
 	{"problem", cmd_problem, NEED_INSTANCE, "add, list, show or remove problems"},
 	{"version", cmd_version, 0, "print the version"},
+	{"workflow", cmd_workflow, NEED_INSTANCE, "add, sync, list or show workflows and their versions"},
 };
 
 static const char usage[] =

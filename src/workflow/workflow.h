@@ -139,4 +139,78 @@ int bia_parse_memory(const char *s, uint64_t *pbytes);
  * Returns 0 or -1. */
 int bia_parse_duration(const char *s, int64_t *psec);
 
+/* ------------------------------------------------------ registry (registry.c)
+ * Workflow versions in an instance. A version is a folder (or a git tag's
+ * tree) with `descriptor.json` at its root; every file is stored as a blob
+ * and the version's digest is sha256 over the sorted lines
+ * "<mode octal> <file sha256> <relative path>\n" (mode 0755 if any execute
+ * bit, else 0644). Versions are immutable. See docs/workflows.md "Registry". */
+
+#define BIA_WF_MAX_FILES 10000			      /* files in one version */
+#define BIA_WF_MAX_FILE_BYTES (UINT64_C(8) << 30)     /* one file */
+#define BIA_WF_MAX_TOTAL_BYTES (UINT64_C(16) << 30)   /* all files of a version */
+#define BIA_WF_DEFAULT_ARCHIVE ".biaflows/image.tar"  /* --image-archive without
+							 environment.archive */
+
+struct bia_wf_add_opts {
+	const char *version;	   /* folder: version name, NULL = dev-<12 hex>;
+				      ignored for git (version = tag name) */
+	const char *image_archive; /* file stored as the environment's archive, or NULL */
+	size_t max_files;	   /* 0 = BIA_WF_MAX_FILES */
+	uint64_t max_file_bytes;   /* 0 = BIA_WF_MAX_FILE_BYTES */
+	uint64_t max_total_bytes;  /* 0 = BIA_WF_MAX_TOTAL_BYTES */
+};
+
+/* What happened to one version. */
+struct bia_wf_added {
+	int64_t id;		     /* version id (0 if refused) */
+	int existed;		     /* 1: same content was already there */
+	int rc;			     /* 0, or why this version was refused */
+	char name[256];
+	char version[128];
+	char digest[BIA_SHA256_HEX];
+	char msg[1024];		     /* the error message when rc != 0 */
+};
+
+/* Add a folder as one version, all-or-nothing: walk (skipping .git; refusing
+ * special files, symlinks leaving the folder or naming folders, and the
+ * limits), validate descriptor.json, store the blobs, add the version in one
+ * transaction. Same content under an existing version: out->existed = 1,
+ * returns 0. Other content: BIA_EEXIST ("versions are immutable"). */
+int bia_workflow_add_folder(struct bia_ctx *ctx, struct bia_instance *inst, const char *dir,
+			    const struct bia_wf_add_opts *o, struct bia_wf_added *out);
+
+/* True if path is a local folder holding a git repository (a work tree with
+ * .git, or a bare repository). */
+int bia_workflow_is_git(const char *path);
+
+/* Add every tag (annotated or lightweight) of a LOCAL git repository as a
+ * version named by the tag, reading the tagged commit's tree from the
+ * object database (no checkout). URLs are refused (clone first). Each tag
+ * is added on its own: existing identical versions are kept (existed = 1),
+ * moved tags and invalid trees are refused (rc, msg) without stopping the
+ * others. *pv (malloc'd, caller frees) gets one entry per tag, in tag-name
+ * order. Returns 0 if every tag was added or existed, else the rc of the
+ * first refusal (with its message on ctx); *pv is filled either way. */
+int bia_workflow_add_git(struct bia_ctx *ctx, struct bia_instance *inst, const char *repo,
+			 const struct bia_wf_add_opts *o, struct bia_wf_added **pv, size_t *pn);
+
+/* The git repository a workflow was added from (the source of its newest
+ * version added from git): out gets the path. BIA_ENOENT if none. */
+int bia_workflow_git_source(struct bia_ctx *ctx, struct bia_instance *inst, const char *name,
+			    char *out, size_t outsz);
+
+/* Resolve "NAME" (newest added) or "NAME@VERSION" (split at the last '@'). */
+int bia_workflow_get(struct bia_ctx *ctx, struct bia_instance *inst, const char *ref,
+		     struct bia_wf_version *out);
+
+/* A version as JSON: id, name, version, digest, source, created_at,
+ * problem_class, description, environment, container, resources,
+ * parameters (id, name, type, default, optional, description, flag,
+ * set_by_server, excluded, constraints), files, and `versions` (every version
+ * of the workflow, oldest first). Caller decrefs; NULL with a message on
+ * failure. */
+json_t *bia_workflow_json(struct bia_ctx *ctx, struct bia_instance *inst,
+			  const struct bia_wf_version *v);
+
 #endif
