@@ -65,6 +65,11 @@ int cmd_metrics(struct bia_cli *cli, int argc, char **argv);
 int cmd_convert(struct bia_cli *cli, int argc, char **argv);
 int cmd_version(struct bia_cli *cli, int argc, char **argv);
 int cmd_workflow(struct bia_cli *cli, int argc, char **argv);
+int cmd_run(struct bia_cli *cli, int argc, char **argv);
+int cmd_runs(struct bia_cli *cli, int argc, char **argv);
+int cmd_worker(struct bia_cli *cli, int argc, char **argv);
+int cmd_logs(struct bia_cli *cli, int argc, char **argv);
+int cmd_cancel(struct bia_cli *cli, int argc, char **argv);
 
 #define BIAFLOWS_VERSION "0.1.0"
 

@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 #include "exec/exec.h"
 #include "metrics/metrics.h"
+#include "runs/runs.h"
 #include "workflow/workflow.h"
 
 #include <dirent.h>
@@ -35,159 +36,6 @@ static const char usage[] =
 	"--envs, default $TMPDIR/biaflows-envs-UID); the command line follows the\n"
 	"image's Entrypoint, with its Env and WorkingDir.\n"
 	"Exit 0 when the workflow succeeded, 1 when it failed or was refused.\n";
-
-struct stem_entry {
-	char stem[256];
-	char path[BIA_PATH_MAX];
-	uint64_t size[5]; /* staged image shape X, Y, Z, C, T */
-};
-
-static int cmp_stem(const void *a, const void *b)
-{
-	return strcmp(((const struct stem_entry *)a)->stem, ((const struct stem_entry *)b)->stem);
-}
-
-static int read_for_class(struct bia_ctx *ctx, enum bia_class cls, const char *path,
-			  struct bia_image *img)
-{
-	struct bia_read_opts o = {0};
-	o.pages = cls == BIA_OBJTRK || cls == BIA_PRTTRK ? BIA_PAGES_T : BIA_PAGES_Z;
-	return bia_image_read(ctx, path, &o, img);
-}
-
-/* Stage every image of in_dir as stage/<stem>.tif (OME-TIFF when Z, C or
- * T > 1). Refuses unreadable images and two files with one stem. */
-static int stage_inputs(struct bia_ctx *ctx, enum bia_class cls, const char *in_dir,
-			const char *stage, struct stem_entry **pv, size_t *pn)
-{
-	DIR *d = opendir(in_dir);
-	if (!d)
-		return bia_fail(ctx, BIA_ENOENT, "cannot open input folder '%s'", in_dir);
-	size_t n = 0, cap = 0;
-	struct stem_entry *v = NULL;
-	struct dirent *e;
-	int rc = 0;
-	while (!rc && (e = readdir(d))) {
-		if (e->d_name[0] == '.' || !bia_path_is_image(e->d_name))
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 32;
-			void *t = realloc(v, cap * sizeof(*v));
-			if (!t) {
-				rc = bia_fail(ctx, BIA_ENOMEM, "out of memory");
-				break;
-			}
-			v = t;
-		}
-		memset(&v[n], 0, sizeof(v[n]));
-		bia_path_stem(e->d_name, v[n].stem, sizeof(v[n].stem));
-		snprintf(v[n].path, sizeof(v[n].path), "%s/%s", in_dir, e->d_name);
-		n++;
-	}
-	closedir(d);
-	if (!rc && n == 0)
-		rc = bia_fail(ctx, BIA_ENOENT, "'%s' holds no images", in_dir);
-	if (!rc)
-		qsort(v, n, sizeof(*v), cmp_stem);
-	for (size_t i = 1; !rc && i < n; i++)
-		if (!strcmp(v[i].stem, v[i - 1].stem))
-			rc = bia_fail(ctx, BIA_EINVAL, "'%s' and '%s' have the same stem", v[i - 1].path,
-				      v[i].path);
-	for (size_t i = 0; !rc && i < n; i++) {
-		struct bia_image img;
-		char dst[BIA_PATH_MAX];
-		if (read_for_class(ctx, cls, v[i].path, &img)) {
-			rc = ctx->rc;
-			break;
-		}
-		v[i].size[0] = img.x;
-		v[i].size[1] = img.y;
-		v[i].size[2] = img.z;
-		v[i].size[3] = img.c;
-		v[i].size[4] = img.t;
-		snprintf(dst, sizeof(dst), "%s/%s.tif", stage, v[i].stem);
-		rc = bia_image_write_tiff(ctx, &img, dst, NULL);
-		bia_image_release(&img);
-	}
-	if (rc) {
-		free(v);
-		return rc;
-	}
-	*pv = v;
-	*pn = n;
-	return 0;
-}
-
-/* Check the output of one input; on success link it into view/ so that
- * scoring sees only valid outputs. Returns 0, or fills reason. */
-static int check_output(enum bia_class cls, const struct stem_entry *in, const char *out_dir,
-			const char *view, char *reason, size_t rsz)
-{
-	struct bia_ctx ctx;
-	bia_ctx_init(&ctx);
-	char p[BIA_PATH_MAX], txt[BIA_PATH_MAX], link[BIA_PATH_MAX];
-	if (cls == BIA_TRETRC) {
-		snprintf(p, sizeof(p), "%s/%s.swc", out_dir, in->stem);
-		if (!bia_is_file(p)) {
-			snprintf(reason, rsz, "missing: no '%s.swc'", in->stem);
-			return -1;
-		}
-		struct bia_swc s;
-		if (bia_swc_load(&ctx, p, &s)) {
-			snprintf(reason, rsz, "invalid: %s", ctx.msg);
-			return -1;
-		}
-		bia_swc_release(&s);
-		snprintf(link, sizeof(link), "%s/%s.swc", view, in->stem);
-		return symlink(p, link) ? (snprintf(reason, rsz, "cannot link: %s", strerror(errno)), -1)
-					: 0;
-	}
-	snprintf(p, sizeof(p), "%s/%s.tif", out_dir, in->stem);
-	if (!bia_is_file(p)) {
-		snprintf(reason, rsz, "missing: no '%s.tif'", in->stem);
-		return -1;
-	}
-	struct bia_image m;
-	if (read_for_class(&ctx, cls, p, &m)) {
-		snprintf(reason, rsz, "invalid: %s", ctx.msg);
-		return -1;
-	}
-	int bad = m.x != in->size[0] || m.y != in->size[1] || m.z != in->size[2] ||
-		  m.t != in->size[4];
-	if (bad)
-		snprintf(reason, rsz, "invalid: %s: shape %zux%zux%zu T=%zu differs from the input's",
-			 p, m.x, m.y, m.z, m.t);
-	const char *texts[1];
-	size_t nt = 0;
-	if (!bad && cls == BIA_OBJTRK) {
-		snprintf(txt, sizeof(txt), "%s/%s.txt", out_dir, in->stem);
-		texts[nt++] = txt;
-		if (!bia_is_file(txt)) {
-			snprintf(reason, rsz, "missing: no '%s.txt' track file", in->stem);
-			bad = 1;
-		}
-	}
-	if (!bad && bia_annot_validate_set(&ctx, cls, p, &m, texts, nt)) {
-		snprintf(reason, rsz, "invalid: %s", ctx.msg);
-		bad = 1;
-	}
-	bia_image_release(&m);
-	if (bad)
-		return -1;
-	snprintf(link, sizeof(link), "%s/%s.tif", view, in->stem);
-	if (symlink(p, link)) {
-		snprintf(reason, rsz, "cannot link: %s", strerror(errno));
-		return -1;
-	}
-	if (cls == BIA_OBJTRK) {
-		snprintf(link, sizeof(link), "%s/%s.txt", view, in->stem);
-		if (symlink(txt, link)) {
-			snprintf(reason, rsz, "cannot link: %s", strerror(errno));
-			return -1;
-		}
-	}
-	return 0;
-}
 
 static int dir_empty(const char *dir)
 {
@@ -262,7 +110,7 @@ int cmd_exec(struct bia_cli *cli, int argc, char **argv)
 	struct bia_oci_image oci;
 	memset(&oci, 0, sizeof(oci));
 	memset(&d, 0, sizeof(d));
-	struct stem_entry *inputs = NULL;
+	struct bia_stage_entry *inputs = NULL;
 	size_t ninputs = 0;
 	char work[] = "/tmp/biaflows-exec-XXXXXX", stage[BIA_PATH_MAX], view[BIA_PATH_MAX];
 	int have_work = 0, log_fd = 2, code = 1;
@@ -375,7 +223,8 @@ int cmd_exec(struct bia_cli *cli, int argc, char **argv)
 	snprintf(view, sizeof(view), "%s/view", work);
 	if (bia_mkdir_p(ctx, stage) || bia_mkdir_p(ctx, view))
 		goto fail;
-	if (stage_inputs(ctx, cls, in_dir, stage, &inputs, &ninputs))
+	if (bia_runs_scan_inputs(ctx, in_dir, &inputs, &ninputs) ||
+	    bia_runs_stage(ctx, cls, stage, inputs, ninputs))
 		goto fail;
 	if (log_path) {
 		log_fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -397,11 +246,13 @@ int cmd_exec(struct bia_cli *cli, int argc, char **argv)
 	json_t *outs = json_array();
 	size_t nok = 0;
 	for (size_t i = 0; i < ninputs; i++) {
-		char reason[1024] = "";
-		int ok = check_output(cls, &inputs[i], out_dir, view, reason, sizeof(reason)) == 0;
+		char reason[1024] = "", p1[BIA_PATH_MAX], p2[BIA_PATH_MAX];
+		enum bia_output_status os = bia_runs_check_output(cls, &inputs[i], out_dir, view, p1,
+								  p2, reason, sizeof(reason));
+		int ok = os == BIA_OUTPUT_OK;
 		nok += ok;
 		json_array_append_new(outs, json_pack("{s:s, s:s, s:s?}", "name", inputs[i].stem,
-						      "status", ok ? "ok" : reason[0] == 'm' ? "missing" : "invalid",
+						      "status", bia_output_status_name(os),
 						      "reason", ok ? NULL : reason));
 		if (!ok)
 			fprintf(stderr, "biaflows: warning: %s: %s\n", inputs[i].stem, reason);

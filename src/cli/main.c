@@ -15,6 +15,7 @@ struct cmd {
 };
 
 static const struct cmd commands[] = {
+	{"cancel", cmd_cancel, NEED_INSTANCE, "cancel a queued or running run"},
 	{"convert", cmd_convert, 0, "convert annotation formats into a dataset folder"},
 	{"dataset", cmd_dataset, NEED_INSTANCE, "import a folder of images and ground truth"},
 	{"exec", cmd_exec, 0, "run a workflow on a folder in the sandbox, no instance"},
@@ -23,9 +24,13 @@ static const struct cmd commands[] = {
 	{"gt", cmd_gt, NEED_INSTANCE, "add or list ground-truth versions of an image"},
 	{"image", cmd_image, NEED_INSTANCE, "add, list or show images of a problem"},
 	{"init", cmd_init, 0, "create an instance directory"},
+	{"logs", cmd_logs, NEED_INSTANCE, "print (or follow) the log of a run"},
 	{"metrics", cmd_metrics, 0, "score predictions against ground truth; list metrics"},
 	{"problem", cmd_problem, NEED_INSTANCE, "add, list, show or remove problems"},
+	{"run", cmd_run, NEED_INSTANCE, "queue a run of a workflow on a problem; show a run"},
+	{"runs", cmd_runs, NEED_INSTANCE, "list runs, or show one with outputs and metrics"},
 	{"version", cmd_version, 0, "print the version"},
+	{"worker", cmd_worker, NEED_INSTANCE, "run the queued runs of the instance, then exit"},
 	{"workflow", cmd_workflow, NEED_INSTANCE, "add, sync, list or show workflows and their versions"},
 };
 

@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: MIT */
 #include "store/store.h"
 
+#include <math.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,55 @@ static const char *const migrations[] = {
 	"  mode INTEGER NOT NULL,"
 	"  PRIMARY KEY(version_id, path));"
 	"CREATE INDEX workflow_files_digest ON workflow_files(digest);",
+	/* 3: runs, their outputs (blobs) and scores (IF NOT EXISTS: re-applying it
+	 * after a downgrade of user_version is harmless) */
+	"CREATE TABLE IF NOT EXISTS runs ("
+	"  id INTEGER PRIMARY KEY,"
+	"  workflow_version_id INTEGER NOT NULL REFERENCES workflow_versions(id),"
+	"  problem_id INTEGER NOT NULL REFERENCES problems(id) ON DELETE CASCADE,"
+	"  status TEXT NOT NULL CHECK (status IN ('queued','running','ingesting',"
+	"    'succeeded','failed','cancelled','timed_out')),"
+	"  params TEXT NOT NULL DEFAULT '{}',"
+	"  images TEXT NOT NULL DEFAULT '[]',"
+	"  executor TEXT NOT NULL DEFAULT 'local',"
+	"  worker_pid INTEGER NOT NULL DEFAULT 0,"
+	"  exit_code INTEGER,"
+	"  reason TEXT NOT NULL DEFAULT '',"
+	"  env_digest TEXT NOT NULL DEFAULT '',"
+	"  dataset_digest TEXT NOT NULL DEFAULT '',"
+	"  metrics_version TEXT NOT NULL DEFAULT '',"
+	"  host TEXT NOT NULL DEFAULT '',"
+	"  created_at TEXT NOT NULL,"
+	"  started_at TEXT NOT NULL DEFAULT '',"
+	"  finished_at TEXT NOT NULL DEFAULT '',"
+	"  cancel_requested INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX IF NOT EXISTS runs_status ON runs(status, id);"
+	"CREATE INDEX IF NOT EXISTS runs_problem ON runs(problem_id);"
+	"CREATE TABLE IF NOT EXISTS run_outputs ("
+	"  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	"  image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
+	"  status TEXT NOT NULL CHECK (status IN ('ok','missing','invalid')),"
+	"  reason TEXT NOT NULL DEFAULT '',"
+	"  PRIMARY KEY(run_id, image_id));"
+	"CREATE TABLE IF NOT EXISTS run_output_files ("
+	"  run_id INTEGER NOT NULL,"
+	"  image_id INTEGER NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  digest TEXT NOT NULL REFERENCES blobs(digest),"
+	"  bytes INTEGER NOT NULL,"
+	"  PRIMARY KEY(run_id, image_id, name),"
+	"  FOREIGN KEY(run_id, image_id) REFERENCES run_outputs(run_id, image_id) "
+	"    ON DELETE CASCADE);"
+	"CREATE INDEX IF NOT EXISTS run_output_files_digest ON run_output_files(digest);"
+	"CREATE TABLE IF NOT EXISTS run_scores ("
+	"  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	"  image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
+	"  metric TEXT NOT NULL,"
+	"  value REAL,"
+	"  value_text TEXT NOT NULL DEFAULT '',"
+	"  gt_version_id INTEGER NOT NULL,"
+	"  metrics_version TEXT NOT NULL,"
+	"  PRIMARY KEY(run_id, image_id, metric, metrics_version, gt_version_id));",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -339,7 +389,8 @@ static int unreferenced(struct bia_ctx *ctx, struct bia_instance *inst,
 			   "SELECT b.digest FROM blobs b WHERE NOT EXISTS (SELECT 1 FROM images i "
 			   "WHERE i.digest = b.digest) AND NOT EXISTS (SELECT 1 FROM gt_files g "
 			   "WHERE g.digest = b.digest) AND NOT EXISTS (SELECT 1 FROM "
-			   "workflow_files w WHERE w.digest = b.digest)",
+			   "workflow_files w WHERE w.digest = b.digest) AND NOT EXISTS (SELECT 1 "
+			   "FROM run_output_files o WHERE o.digest = b.digest)",
 			   pd, pn);
 }
 
@@ -366,6 +417,7 @@ static int sq_problem_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t
 		 "DELETE FROM blobs WHERE NOT EXISTS (SELECT 1 FROM images i WHERE i.digest = "
 		 "blobs.digest) AND NOT EXISTS (SELECT 1 FROM gt_files g WHERE g.digest = "
 		 "blobs.digest) AND NOT EXISTS (SELECT 1 FROM workflow_files w WHERE w.digest = "
+		 "blobs.digest) AND NOT EXISTS (SELECT 1 FROM run_output_files o WHERE o.digest = "
 		 "blobs.digest)") ||
 	    exec(ctx, inst, "COMMIT"))
 		goto fail;
@@ -711,7 +763,7 @@ static int sq_blob_refs(struct bia_ctx *ctx, struct bia_instance *inst,
 	return digest_list(ctx, inst,
 			   "SELECT digest FROM blobs UNION SELECT digest FROM images UNION "
 			   "SELECT digest FROM gt_files UNION SELECT digest FROM workflow_files "
-			   "ORDER BY 1",
+			   "UNION SELECT digest FROM run_output_files ORDER BY 1",
 			   pd, pn);
 }
 
@@ -952,6 +1004,452 @@ static int sq_wf_list(struct bia_ctx *ctx, struct bia_instance *inst, struct bia
 	return 0;
 }
 
+/* ------------------------------------------------------------------- runs */
+
+void bia_run_release(struct bia_run *r)
+{
+	if (!r)
+		return;
+	free(r->params);
+	free(r->images);
+	r->params = r->images = NULL;
+}
+
+void bia_run_image_release(struct bia_run_image *ri)
+{
+	if (!ri)
+		return;
+	free(ri->scores);
+	ri->scores = NULL;
+	ri->nscores = 0;
+}
+
+static int sq_run_add(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_run *r)
+{
+	sqlite3_stmt *st;
+	bia_now_iso(r->created);
+	snprintf(r->status, sizeof(r->status), "queued");
+	if (prepare(ctx, inst,
+		    "INSERT INTO runs(workflow_version_id, problem_id, status, params, images, "
+		    "executor, dataset_digest, metrics_version, created_at) "
+		    "VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
+		    &st))
+		return ctx->rc;
+	sqlite3_bind_int64(st, 1, r->workflow_version_id);
+	sqlite3_bind_int64(st, 2, r->problem_id);
+	sqlite3_bind_text(st, 3, r->params ? r->params : "{}", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, r->images ? r->images : "[]", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, r->executor[0] ? r->executor : "local", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, r->dataset_digest, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, r->metrics_version, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, r->created, -1, SQLITE_STATIC);
+	int rr = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rr != SQLITE_DONE)
+		return db_fail(ctx, inst, "insert run");
+	r->id = sqlite3_last_insert_rowid(DB(inst));
+	return 0;
+}
+
+#define RUN_COLS                                                                       \
+	"SELECT r.id, r.workflow_version_id, r.problem_id, w.name, v.version, v.digest, "   \
+	"p.name, r.status, r.params, r.images, r.executor, r.worker_pid, r.exit_code, "    \
+	"r.reason, r.env_digest, r.dataset_digest, r.metrics_version, r.host, "            \
+	"r.created_at, r.started_at, r.finished_at, r.cancel_requested FROM runs r "       \
+	"JOIN workflow_versions v ON v.id = r.workflow_version_id JOIN workflows w ON "    \
+	"w.id = v.workflow_id JOIN problems p ON p.id = r.problem_id "
+
+static void run_row(sqlite3_stmt *st, struct bia_run *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = sqlite3_column_int64(st, 0);
+	r->workflow_version_id = sqlite3_column_int64(st, 1);
+	r->problem_id = sqlite3_column_int64(st, 2);
+	col_text(st, 3, r->workflow, sizeof(r->workflow));
+	col_text(st, 4, r->version, sizeof(r->version));
+	col_text(st, 5, r->wf_digest, sizeof(r->wf_digest));
+	col_text(st, 6, r->problem, sizeof(r->problem));
+	col_text(st, 7, r->status, sizeof(r->status));
+	r->params = col_dup(st, 8);
+	r->images = col_dup(st, 9);
+	col_text(st, 10, r->executor, sizeof(r->executor));
+	r->worker_pid = sqlite3_column_int64(st, 11);
+	r->has_exit_code = sqlite3_column_type(st, 12) != SQLITE_NULL;
+	r->exit_code = sqlite3_column_int(st, 12);
+	col_text(st, 13, r->reason, sizeof(r->reason));
+	col_text(st, 14, r->env_digest, sizeof(r->env_digest));
+	col_text(st, 15, r->dataset_digest, sizeof(r->dataset_digest));
+	col_text(st, 16, r->metrics_version, sizeof(r->metrics_version));
+	col_text(st, 17, r->host, sizeof(r->host));
+	col_text(st, 18, r->created, sizeof(r->created));
+	col_text(st, 19, r->started, sizeof(r->started));
+	col_text(st, 20, r->finished, sizeof(r->finished));
+	r->cancel_requested = sqlite3_column_int(st, 21);
+}
+
+static int sq_run_get(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+		      struct bia_run *out)
+{
+	sqlite3_stmt *st;
+	if (prepare(ctx, inst, RUN_COLS "WHERE r.id = ?", &st))
+		return ctx->rc;
+	sqlite3_bind_int64(st, 1, id);
+	int r = sqlite3_step(st);
+	if (r == SQLITE_ROW)
+		run_row(st, out);
+	sqlite3_finalize(st);
+	if (r == SQLITE_ROW)
+		return 0;
+	if (r != SQLITE_DONE)
+		return db_fail(ctx, inst, "get run");
+	return bia_fail(ctx, BIA_ENOENT, "no run with id %lld", (long long)id);
+}
+
+static int sq_run_list(struct bia_ctx *ctx, struct bia_instance *inst, int64_t problem_id,
+		       struct bia_run **pv, size_t *pn)
+{
+	sqlite3_stmt *st;
+	size_t n = 0, cap = 0;
+	struct bia_run *v = NULL;
+	if (prepare(ctx, inst,
+		    problem_id ? RUN_COLS "WHERE r.problem_id = ? ORDER BY r.id"
+			       : RUN_COLS "WHERE ? = 0 ORDER BY r.id",
+		    &st))
+		return ctx->rc;
+	sqlite3_bind_int64(st, 1, problem_id);
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			void *t = realloc(v, cap * sizeof(*v));
+			if (!t)
+				break;
+			v = t;
+		}
+		run_row(st, &v[n++]);
+	}
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE) {
+		for (size_t i = 0; i < n; i++)
+			bia_run_release(&v[i]);
+		free(v);
+		return r == SQLITE_ROW ? bia_fail(ctx, BIA_ENOMEM, "out of memory")
+				       : db_fail(ctx, inst, "list runs");
+	}
+	*pv = v;
+	*pn = n;
+	return 0;
+}
+
+static int sq_run_claim(struct bia_ctx *ctx, struct bia_instance *inst, int64_t pid,
+			const char *host, struct bia_run *out, int *pfound)
+{
+	sqlite3_stmt *st;
+	char now[21];
+	int64_t id = 0;
+	*pfound = 0;
+	bia_now_iso(now);
+	if (exec(ctx, inst, "BEGIN IMMEDIATE"))
+		return ctx->rc;
+	if (prepare(ctx, inst, "SELECT id FROM runs WHERE status = 'queued' ORDER BY id LIMIT 1",
+		    &st))
+		goto fail;
+	int r = sqlite3_step(st);
+	if (r == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (r != SQLITE_ROW && r != SQLITE_DONE) {
+		db_fail(ctx, inst, "claim run");
+		goto fail;
+	}
+	if (!id) {
+		sqlite3_exec(DB(inst), "ROLLBACK", NULL, NULL, NULL);
+		return 0;
+	}
+	if (prepare(ctx, inst,
+		    "UPDATE runs SET status = 'running', worker_pid = ?, host = ?, started_at = ? "
+		    "WHERE id = ?",
+		    &st))
+		goto fail;
+	sqlite3_bind_int64(st, 1, pid);
+	sqlite3_bind_text(st, 2, host, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, id);
+	r = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE) {
+		db_fail(ctx, inst, "claim run");
+		goto fail;
+	}
+	if (exec(ctx, inst, "COMMIT"))
+		goto fail;
+	if (sq_run_get(ctx, inst, id, out))
+		return ctx->rc;
+	*pfound = 1;
+	return 0;
+fail:
+	sqlite3_exec(DB(inst), "ROLLBACK", NULL, NULL, NULL);
+	return ctx->rc;
+}
+
+static int sq_run_transition(struct bia_ctx *ctx, struct bia_instance *inst,
+			     const struct bia_run *r, const char *from, int *pdone)
+{
+	sqlite3_stmt *st;
+	*pdone = 0;
+	if (prepare(ctx, inst,
+		    "UPDATE runs SET status = ?, exit_code = ?, reason = ?, env_digest = ?, "
+		    "dataset_digest = ?, metrics_version = ?, finished_at = ? "
+		    "WHERE id = ? AND status = ?",
+		    &st))
+		return ctx->rc;
+	sqlite3_bind_text(st, 1, r->status, -1, SQLITE_STATIC);
+	if (r->has_exit_code)
+		sqlite3_bind_int(st, 2, r->exit_code);
+	else
+		sqlite3_bind_null(st, 2);
+	sqlite3_bind_text(st, 3, r->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, r->env_digest, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, r->dataset_digest, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, r->metrics_version, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, r->finished, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 8, r->id);
+	sqlite3_bind_text(st, 9, from, -1, SQLITE_STATIC);
+	int rr = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rr != SQLITE_DONE)
+		return db_fail(ctx, inst, "update run");
+	*pdone = sqlite3_changes(DB(inst)) > 0;
+	return 0;
+}
+
+static int sq_run_cancel(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+			 char *pstate)
+{
+	sqlite3_stmt *st;
+	char now[21];
+	bia_now_iso(now);
+	if (exec(ctx, inst, "BEGIN IMMEDIATE"))
+		return ctx->rc;
+	if (prepare(ctx, inst, "SELECT status FROM runs WHERE id = ?", &st))
+		goto fail;
+	sqlite3_bind_int64(st, 1, id);
+	int r = sqlite3_step(st);
+	char status[16] = "";
+	if (r == SQLITE_ROW)
+		col_text(st, 0, status, sizeof(status));
+	sqlite3_finalize(st);
+	if (r != SQLITE_ROW) {
+		if (r == SQLITE_DONE)
+			bia_fail(ctx, BIA_ENOENT, "no run with id %lld", (long long)id);
+		else
+			db_fail(ctx, inst, "cancel run");
+		goto fail;
+	}
+	const char *sql = NULL;
+	if (!strcmp(status, "queued")) {
+		sql = "UPDATE runs SET status = 'cancelled', cancel_requested = 1, reason = "
+		      "'cancelled while queued', finished_at = ?1 WHERE id = ?2";
+		snprintf(pstate, 16, "dequeued");
+	} else if (!strcmp(status, "running") || !strcmp(status, "ingesting")) {
+		sql = "UPDATE runs SET cancel_requested = 1 WHERE id = ?2 AND ?1 = ?1";
+		snprintf(pstate, 16, "requested");
+	} else {
+		snprintf(pstate, 16, "%s", status);
+	}
+	if (sql) {
+		if (prepare(ctx, inst, sql, &st))
+			goto fail;
+		sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, id);
+		r = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (r != SQLITE_DONE) {
+			db_fail(ctx, inst, "cancel run");
+			goto fail;
+		}
+	}
+	if (exec(ctx, inst, "COMMIT"))
+		goto fail;
+	return 0;
+fail:
+	sqlite3_exec(DB(inst), "ROLLBACK", NULL, NULL, NULL);
+	return ctx->rc;
+}
+
+static int step_done(struct bia_ctx *ctx, struct bia_instance *inst, sqlite3_stmt *st,
+		     const char *what)
+{
+	int r = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return r == SQLITE_DONE ? 0 : db_fail(ctx, inst, what);
+}
+
+static int sq_run_image_put(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
+			    const struct bia_run_image *ri)
+{
+	sqlite3_stmt *st;
+	char now[21];
+	bia_now_iso(now);
+	if (exec(ctx, inst, "BEGIN IMMEDIATE"))
+		return ctx->rc;
+	if (prepare(ctx, inst,
+		    "INSERT INTO run_outputs(run_id, image_id, status, reason) VALUES (?, ?, ?, ?)",
+		    &st))
+		goto fail;
+	sqlite3_bind_int64(st, 1, run_id);
+	sqlite3_bind_int64(st, 2, ri->image_id);
+	sqlite3_bind_text(st, 3, ri->status, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, ri->reason, -1, SQLITE_STATIC);
+	if (step_done(ctx, inst, st, "insert run output"))
+		goto fail;
+	for (size_t i = 0; i < ri->nfiles; i++) {
+		if (add_blob_row(ctx, inst, ri->files[i].digest, ri->files[i].bytes, now))
+			goto fail;
+		if (prepare(ctx, inst,
+			    "INSERT INTO run_output_files(run_id, image_id, name, digest, bytes) "
+			    "VALUES (?, ?, ?, ?, ?)",
+			    &st))
+			goto fail;
+		sqlite3_bind_int64(st, 1, run_id);
+		sqlite3_bind_int64(st, 2, ri->image_id);
+		sqlite3_bind_text(st, 3, ri->files[i].name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, ri->files[i].digest, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, (sqlite3_int64)ri->files[i].bytes);
+		if (step_done(ctx, inst, st, "insert run output file"))
+			goto fail;
+	}
+	for (size_t i = 0; i < ri->nscores; i++) {
+		const struct bia_run_score *sc = &ri->scores[i];
+		if (prepare(ctx, inst,
+			    "INSERT INTO run_scores(run_id, image_id, metric, value, value_text, "
+			    "gt_version_id, metrics_version) VALUES (?, ?, ?, ?, ?, ?, ?)",
+			    &st))
+			goto fail;
+		sqlite3_bind_int64(st, 1, run_id);
+		sqlite3_bind_int64(st, 2, ri->image_id);
+		sqlite3_bind_text(st, 3, sc->metric, -1, SQLITE_STATIC);
+		const char *txt = "";
+		if (isnan(sc->value))
+			txt = "nan";
+		else if (isinf(sc->value))
+			txt = sc->value > 0 ? "inf" : "-inf";
+		if (txt[0])
+			sqlite3_bind_null(st, 4);
+		else
+			sqlite3_bind_double(st, 4, sc->value);
+		sqlite3_bind_text(st, 5, txt, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, sc->gt_version_id);
+		sqlite3_bind_text(st, 7, sc->metrics_version, -1, SQLITE_STATIC);
+		if (step_done(ctx, inst, st, "insert run score"))
+			goto fail;
+	}
+	if (exec(ctx, inst, "COMMIT"))
+		goto fail;
+	return 0;
+fail:
+	sqlite3_exec(DB(inst), "ROLLBACK", NULL, NULL, NULL);
+	return ctx->rc;
+}
+
+static int sq_run_images(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
+			 struct bia_run_image **pv, size_t *pn)
+{
+	sqlite3_stmt *st, *fs, *ss;
+	size_t n = 0, cap = 0;
+	struct bia_run_image *v = NULL;
+	int rc = 0;
+	if (prepare(ctx, inst,
+		    "SELECT o.image_id, i.stem, o.status, o.reason FROM run_outputs o JOIN images i "
+		    "ON i.id = o.image_id WHERE o.run_id = ? ORDER BY i.stem",
+		    &st))
+		return ctx->rc;
+	if (prepare(ctx, inst,
+		    "SELECT name, digest, bytes FROM run_output_files WHERE run_id = ? AND "
+		    "image_id = ? ORDER BY name",
+		    &fs)) {
+		sqlite3_finalize(st);
+		return ctx->rc;
+	}
+	if (prepare(ctx, inst,
+		    "SELECT metric, value, value_text, gt_version_id, metrics_version FROM "
+		    "run_scores WHERE run_id = ? AND image_id = ? ORDER BY rowid",
+		    &ss)) {
+		sqlite3_finalize(st);
+		sqlite3_finalize(fs);
+		return ctx->rc;
+	}
+	sqlite3_bind_int64(st, 1, run_id);
+	while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			void *t = realloc(v, cap * sizeof(*v));
+			if (!t) {
+				rc = bia_fail(ctx, BIA_ENOMEM, "out of memory");
+				break;
+			}
+			v = t;
+		}
+		struct bia_run_image *ri = &v[n++];
+		memset(ri, 0, sizeof(*ri));
+		ri->image_id = sqlite3_column_int64(st, 0);
+		col_text(st, 1, ri->stem, sizeof(ri->stem));
+		col_text(st, 2, ri->status, sizeof(ri->status));
+		col_text(st, 3, ri->reason, sizeof(ri->reason));
+		sqlite3_reset(fs);
+		sqlite3_bind_int64(fs, 1, run_id);
+		sqlite3_bind_int64(fs, 2, ri->image_id);
+		while (sqlite3_step(fs) == SQLITE_ROW && ri->nfiles < 2) {
+			col_text(fs, 0, ri->files[ri->nfiles].name, sizeof(ri->files[0].name));
+			col_text(fs, 1, ri->files[ri->nfiles].digest, BIA_SHA256_HEX);
+			ri->files[ri->nfiles].bytes = (uint64_t)sqlite3_column_int64(fs, 2);
+			ri->nfiles++;
+		}
+		sqlite3_reset(ss);
+		sqlite3_bind_int64(ss, 1, run_id);
+		sqlite3_bind_int64(ss, 2, ri->image_id);
+		size_t scap = 0;
+		while (sqlite3_step(ss) == SQLITE_ROW) {
+			if (ri->nscores == scap) {
+				scap = scap ? scap * 2 : 16;
+				void *t = realloc(ri->scores, scap * sizeof(*ri->scores));
+				if (!t) {
+					rc = bia_fail(ctx, BIA_ENOMEM, "out of memory");
+					break;
+				}
+				ri->scores = t;
+			}
+			struct bia_run_score *sc = &ri->scores[ri->nscores++];
+			memset(sc, 0, sizeof(*sc));
+			col_text(ss, 0, sc->metric, sizeof(sc->metric));
+			char txt[16];
+			col_text(ss, 2, txt, sizeof(txt));
+			if (sqlite3_column_type(ss, 1) != SQLITE_NULL)
+				sc->value = sqlite3_column_double(ss, 1);
+			else if (!strcmp(txt, "inf"))
+				sc->value = INFINITY;
+			else if (!strcmp(txt, "-inf"))
+				sc->value = -INFINITY;
+			else
+				sc->value = NAN;
+			sc->gt_version_id = sqlite3_column_int64(ss, 3);
+			col_text(ss, 4, sc->metrics_version, sizeof(sc->metrics_version));
+		}
+	}
+	sqlite3_finalize(st);
+	sqlite3_finalize(fs);
+	sqlite3_finalize(ss);
+	if (rc) {
+		for (size_t i = 0; i < n; i++)
+			bia_run_image_release(&v[i]);
+		free(v);
+		return rc;
+	}
+	*pv = v;
+	*pn = n;
+	return 0;
+}
+
 const struct bia_store_ops bia_store_sqlite = {
 	.name = "sqlite",
 	.open = sq_open,
@@ -970,4 +1468,12 @@ const struct bia_store_ops bia_store_sqlite = {
 	.wf_version_add = sq_wf_version_add,
 	.wf_version_get = sq_wf_version_get,
 	.wf_list = sq_wf_list,
+	.run_add = sq_run_add,
+	.run_get = sq_run_get,
+	.run_list = sq_run_list,
+	.run_claim = sq_run_claim,
+	.run_transition = sq_run_transition,
+	.run_cancel = sq_run_cancel,
+	.run_image_put = sq_run_image_put,
+	.run_images = sq_run_images,
 };

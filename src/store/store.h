@@ -167,6 +167,60 @@ struct bia_wf_version {
 };
 void bia_wf_version_release(struct bia_wf_version *v);
 
+/* ------------------------------------------------------------------ runs */
+
+/* A run of a workflow version on a problem (docs/runs.md). Status is one
+ * of queued running ingesting succeeded failed cancelled timed_out. */
+struct bia_run {
+	int64_t id;
+	int64_t workflow_version_id;
+	int64_t problem_id;
+	char workflow[256];	  /* filled by get/list: the workflow's name */
+	char version[128];	  /* filled by get/list */
+	char wf_digest[BIA_SHA256_HEX]; /* filled by get/list */
+	char problem[256];	  /* filled by get/list */
+	char status[16];
+	char *params;		  /* JSON object text (defaults filled in), malloc'd */
+	char *images;		  /* JSON array of image ids, malloc'd */
+	char executor[16];	  /* "local" */
+	int64_t worker_pid;	  /* 0 if none */
+	int has_exit_code;
+	int exit_code;
+	char reason[1024];
+	char env_digest[80];	  /* OCI config digest, or "host" */
+	char dataset_digest[BIA_SHA256_HEX];
+	char metrics_version[32];
+	char host[256];
+	char created[21], started[21], finished[21]; /* "" if not yet */
+	int cancel_requested;
+};
+void bia_run_release(struct bia_run *r);
+
+/* One metric value of one image of a run. */
+struct bia_run_score {
+	char metric[32];
+	double value;		  /* NaN/inf kept (stored as NULL + text) */
+	int64_t gt_version_id;
+	char metrics_version[32];
+};
+
+/* What a run produced for one image: its outputs (blobs) and scores. */
+struct bia_run_image {
+	int64_t image_id;
+	char stem[256];		  /* filled by get */
+	char status[16];	  /* ok, missing, invalid */
+	char reason[1024];
+	size_t nfiles;
+	struct {
+		char name[256];
+		char digest[BIA_SHA256_HEX];
+		uint64_t bytes;
+	} files[2];		  /* the output (ObjTrk: and its .txt) */
+	size_t nscores;
+	struct bia_run_score *scores; /* malloc'd */
+};
+void bia_run_image_release(struct bia_run_image *ri);
+
 /* ------------------------------------------------------ storage interface */
 
 /* What a back end implements. Every function returns 0 or a bia_rc with a
@@ -220,6 +274,33 @@ struct bia_store_ops {
 	/* Every version of every workflow (no files), by name then age. */
 	int (*wf_list)(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_wf_version **pv,
 		       size_t *pn);
+	/* Runs (docs/runs.md). Add a queued run (r->id, created filled). */
+	int (*run_add)(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_run *r);
+	int (*run_get)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+		       struct bia_run *out);
+	/* Every run (problem_id 0) or the runs of one problem, oldest first. */
+	int (*run_list)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t problem_id,
+			struct bia_run **pv, size_t *pn);
+	/* In one transaction: the oldest queued run becomes running with this
+	 * worker pid and host (*pfound = 0 when the queue is empty). */
+	int (*run_claim)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t pid,
+			 const char *host, struct bia_run *out, int *pfound);
+	/* Write r's status, exit code, reason, digests, metrics version and
+	 * times if the stored status is still `from` (*pdone = 0 otherwise). */
+	int (*run_transition)(struct bia_ctx *ctx, struct bia_instance *inst,
+			      const struct bia_run *r, const char *from, int *pdone);
+	/* Ask to cancel: a queued run is cancelled at once (*pstate "dequeued"),
+	 * a running or ingesting one gets cancel_requested ("requested"); a
+	 * finished one is left alone (its status). pstate: 16 bytes. */
+	int (*run_cancel)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+			  char *pstate);
+	/* Store the outputs (blob rows) and scores of one image in one
+	 * transaction. */
+	int (*run_image_put)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
+			     const struct bia_run_image *ri);
+	/* The per-image outputs and scores of a run, by image id. */
+	int (*run_images)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
+			  struct bia_run_image **pv, size_t *pn);
 };
 
 extern const struct bia_store_ops bia_store_sqlite;

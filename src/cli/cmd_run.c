@@ -1,0 +1,309 @@
+/* biaflows run | runs | run show: queue a run, list runs, show one.
+ * SPDX-License-Identifier: MIT */
+#include "cli/cli.h"
+#include "runs/runs.h"
+
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char run_usage[] =
+	"usage: biaflows run WORKFLOW[@VERSION] PROBLEM [--param NAME=VALUE]...\n"
+	"                    [--images STEM|ID,...] [--wait] [--format table|json]\n"
+	"       biaflows run show RUN [--format table|json]\n"
+	"\n"
+	"Queue a run of a workflow version (NAME alone: the newest added) on the\n"
+	"images of PROBLEM (all, or --images by stem or id), and print its id.\n"
+	"Everything is checked before the run is queued: the workflow's\n"
+	"problem-class must be the problem's class, the parameters must resolve.\n"
+	"Without 'serve', a worker process is started for the instance when none\n"
+	"is running; it runs the queue in order and exits when it is empty.\n"
+	"--wait waits for the end of the run: exit 0 only if it succeeded.\n"
+	"See docs/runs.md.\n";
+
+static const char runs_usage[] =
+	"usage: biaflows runs [--problem PROBLEM] [--format table|json|csv]\n"
+	"       biaflows runs show RUN [--format table|json]\n"
+	"\n"
+	"List runs (id, workflow@version, problem, status, BIAFLOWS status code,\n"
+	"created, duration in seconds, mean of the problem's main metric), or show\n"
+	"one run with its per-image outputs, metrics and aggregates.\n";
+
+/* Start `biaflows --instance DIR worker` detached when no worker holds the
+ * lock. */
+static int ensure_worker(struct bia_cli *cli)
+{
+	int fd = bia_worker_lock(&cli->ctx, &cli->inst);
+	if (fd == -2)
+		return cli->ctx.rc;
+	if (fd == -1)
+		return 0; /* a worker is draining the queue */
+	close(fd);
+	char logp[BIA_PATH_MAX], runs[BIA_PATH_MAX];
+	snprintf(runs, sizeof(runs), "%s/runs", cli->inst.root);
+	if (bia_mkdir_p(&cli->ctx, runs))
+		return cli->ctx.rc;
+	snprintf(logp, sizeof(logp), "%s/worker.log", runs);
+	pid_t pid = fork();
+	if (pid < 0)
+		return bia_fail(&cli->ctx, BIA_EIO, "cannot start a worker: fork failed");
+	if (pid == 0) {
+		setsid();
+		if (fork() != 0)
+			_exit(0);
+		int nul = open("/dev/null", O_RDONLY);
+		int lg = open(logp, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (nul >= 0)
+			dup2(nul, 0);
+		if (lg >= 0) {
+			dup2(lg, 1);
+			dup2(lg, 2);
+		}
+		for (int k = 3; k < 1024; k++)
+			close(k);
+		execl("/proc/self/exe", "biaflows", "--instance", cli->inst.root, "worker",
+		      (char *)NULL);
+		_exit(127);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	return 0;
+}
+
+static int show(struct bia_cli *cli, const char *ref, int fmt)
+{
+	char *end;
+	long long id = strtoll(ref, &end, 10);
+	if (*end || id <= 0) {
+		bia_fail(&cli->ctx, BIA_EINVAL, "bad run id '%s'", ref);
+		return cli_error(cli);
+	}
+	struct bia_run r;
+	if (cli->inst.ops->run_get(&cli->ctx, &cli->inst, id, &r))
+		return cli_error(cli);
+	json_t *j = bia_run_json(&cli->ctx, &cli->inst, &r, 1);
+	bia_run_release(&r);
+	if (!j)
+		return cli_error(cli);
+	if (fmt == OUT_JSON) {
+		cli_print_object(stdout, j, OUT_JSON);
+	} else {
+		json_t *head = json_deep_copy(j);
+		json_object_del(head, "images");
+		json_object_del(head, "aggregate");
+		json_object_del(head, "params");
+		json_object_del(head, "images_requested");
+		cli_print_object(stdout, head, OUT_TABLE);
+		json_decref(head);
+		json_t *rows = json_array(), *im;
+		size_t i;
+		const char *mm = json_string_value(json_object_get(j, "main_metric"));
+		json_array_foreach(json_object_get(j, "images"), i, im)
+		{
+			json_t *v = json_object_get(json_object_get(im, "metrics"), mm);
+			json_array_append_new(
+				rows, json_pack("{s:O, s:O, s:O, s:O, s:O}", "id", json_object_get(im, "id"),
+						"stem", json_object_get(im, "stem"), "status",
+						json_object_get(im, "status"), "main_metric",
+						v ? v : json_null(), "reason", json_object_get(im, "reason")));
+		}
+		static const char *const cols[] = {"id", "stem", "status", "main_metric", "reason",
+						   NULL};
+		printf("\n");
+		cli_print_list(stdout, rows, cols, OUT_TABLE);
+		json_decref(rows);
+	}
+	json_decref(j);
+	return 0;
+}
+
+static int parse_fmt(const char *usage, int *fmt)
+{
+	*fmt = cli_parse_format(optarg);
+	if (*fmt < 0)
+		return cli_usage_error(usage, "unknown format '%s'", optarg);
+	return 0;
+}
+
+/* Split comma lists into a vector. */
+static void add_list(char ***pv, size_t *pn, size_t *pcap, char *s)
+{
+	for (char *save = NULL, *t = strtok_r(s, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (*pn == *pcap) {
+			*pcap = *pcap ? *pcap * 2 : 8;
+			*pv = realloc(*pv, *pcap * sizeof(char *));
+		}
+		(*pv)[(*pn)++] = t;
+	}
+}
+
+int cmd_run(struct bia_cli *cli, int argc, char **argv)
+{
+	static const struct option lo[] = {{"param", required_argument, NULL, 'p'},
+					   {"images", required_argument, NULL, 'i'},
+					   {"wait", no_argument, NULL, 'w'},
+					   {"format", required_argument, NULL, 'f'},
+					   {NULL, 0, NULL, 0}};
+	if (cli_wants_help(argc, argv)) {
+		fputs(run_usage, stdout);
+		return 0;
+	}
+	const char **params = bia_calloc((size_t)argc + 1, sizeof(char *));
+	char **images = NULL;
+	size_t nparams = 0, nimages = 0, icap = 0;
+	int fmt = OUT_TABLE, wait = 0, ch, code;
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'p': params[nparams++] = optarg; break;
+		case 'i': add_list(&images, &nimages, &icap, optarg); break;
+		case 'w': wait = 1; break;
+		case 'f':
+			if (parse_fmt(run_usage, &fmt)) {
+				code = 2;
+				goto out;
+			}
+			break;
+		default:
+			code = cli_usage_error(run_usage, "unknown or incomplete option '%s'",
+					       argv[optind - 1]);
+			goto out;
+		}
+	}
+	if (argc - optind == 2 && !strcmp(argv[optind], "show")) {
+		code = show(cli, argv[optind + 1], fmt);
+		goto out;
+	}
+	if (argc - optind != 2) {
+		code = cli_usage_error(run_usage, "run needs WORKFLOW and PROBLEM");
+		goto out;
+	}
+	int bad_params = 0;
+	struct bia_run_request req = {argv[optind], argv[optind + 1], params, nparams,
+				      (const char *const *)images, nimages, &bad_params};
+	int64_t id;
+	if (bia_run_enqueue(&cli->ctx, &cli->inst, &req, &id)) {
+		/* wrong parameters are usage errors, as for exec */
+		code = bad_params ? cli_usage_error(run_usage, "%s", cli->ctx.msg) : cli_error(cli);
+		goto out;
+	}
+	if (fmt == OUT_JSON)
+		printf("{\"id\": %lld}\n", (long long)id);
+	else
+		printf("%lld\n", (long long)id);
+	fflush(stdout);
+	if (ensure_worker(cli)) {
+		code = cli_error(cli);
+		goto out;
+	}
+	code = 0;
+	if (wait) {
+		struct timespec ts = {0, 100 * 1000 * 1000};
+		for (unsigned tick = 1;; tick++) {
+			struct bia_run r;
+			if (cli->inst.ops->run_get(&cli->ctx, &cli->inst, id, &r)) {
+				code = cli_error(cli);
+				break;
+			}
+			int fin = bia_run_status_final(r.status);
+			if (fin) {
+				if (strcmp(r.status, "succeeded")) {
+					fprintf(stderr, "biaflows: run %lld %s: %s\n", (long long)id,
+						r.status, r.reason);
+					code = 1;
+				}
+				bia_run_release(&r);
+				break;
+			}
+			bia_run_release(&r);
+			/* a worker that died leaves the lock free: start another,
+			 * which recovers the run */
+			if (tick % 20 == 0 && ensure_worker(cli)) {
+				code = cli_error(cli);
+				break;
+			}
+			nanosleep(&ts, NULL);
+		}
+	}
+out:
+	free(params);
+	free(images);
+	return code;
+}
+
+int cmd_runs(struct bia_cli *cli, int argc, char **argv)
+{
+	static const struct option lo[] = {{"problem", required_argument, NULL, 'p'},
+					   {"format", required_argument, NULL, 'f'},
+					   {NULL, 0, NULL, 0}};
+	if (cli_wants_help(argc, argv)) {
+		fputs(runs_usage, stdout);
+		return 0;
+	}
+	const char *problem = NULL;
+	int fmt = OUT_TABLE, ch;
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (ch == 'p')
+			problem = optarg;
+		else if (ch == 'f') {
+			if (parse_fmt(runs_usage, &fmt))
+				return 2;
+		} else
+			return cli_usage_error(runs_usage, "unknown or incomplete option '%s'",
+					       argv[optind - 1]);
+	}
+	if (argc - optind == 2 && !strcmp(argv[optind], "show"))
+		return show(cli, argv[optind + 1], fmt);
+	if (argc - optind != 0)
+		return cli_usage_error(runs_usage, "unexpected argument '%s'", argv[optind]);
+	int64_t pid = 0;
+	if (problem) {
+		struct bia_problem p;
+		if (bia_problem_get(&cli->ctx, &cli->inst, problem, &p))
+			return cli_error(cli);
+		pid = p.id;
+		bia_problem_release(&p);
+	}
+	struct bia_run *v = NULL;
+	size_t n = 0;
+	if (cli->inst.ops->run_list(&cli->ctx, &cli->inst, pid, &v, &n))
+		return cli_error(cli);
+	json_t *rows = json_array();
+	int code = 0;
+	for (size_t i = 0; i < n; i++) {
+		json_t *j = bia_run_json(&cli->ctx, &cli->inst, &v[i], 0);
+		if (!j) {
+			code = cli_error(cli);
+			break;
+		}
+		char wf[400];
+		snprintf(wf, sizeof(wf), "%s@%s", v[i].workflow, v[i].version);
+		json_array_append_new(
+			rows, json_pack("{s:I, s:s, s:s, s:s, s:O, s:O, s:O, s:O, s:O}", "id",
+					(json_int_t)v[i].id, "workflow", wf, "problem", v[i].problem,
+					"status", v[i].status, "code", json_object_get(j, "code"),
+					"created_at", json_object_get(j, "created_at"), "duration",
+					json_object_get(j, "duration"), "main_metric",
+					json_object_get(j, "main_metric"), "mean",
+					json_object_get(j, "main_metric_mean")));
+		json_decref(j);
+	}
+	if (!code) {
+		static const char *const cols[] = {"id",	 "workflow", "problem",	    "status",
+						   "code",	 "created_at", "duration", "main_metric",
+						   "mean",	 NULL};
+		cli_print_list(stdout, rows, cols, (enum bia_out_format)fmt);
+	}
+	json_decref(rows);
+	for (size_t i = 0; i < n; i++)
+		bia_run_release(&v[i]);
+	free(v);
+	return code;
+}

@@ -1,0 +1,968 @@
+/* Runs: the queue, the state machine, the worker (execution in the
+ * sandbox, ingest of outputs, metrics) and recovery. docs/runs.md.
+ * SPDX-License-Identifier: MIT */
+#include "runs/runs.h"
+#include "exec/exec.h"
+#include "metrics/metrics.h"
+#include "workflow/workflow.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* --------------------------------------------------------------- statuses */
+
+int bia_run_status_final(const char *s)
+{
+	return !strcmp(s, "succeeded") || !strcmp(s, "failed") || !strcmp(s, "cancelled") ||
+	       !strcmp(s, "timed_out");
+}
+
+int bia_run_status_code(const char *s)
+{
+	if (!strcmp(s, "queued"))
+		return 1;
+	if (!strcmp(s, "running") || !strcmp(s, "ingesting"))
+		return 2;
+	if (!strcmp(s, "succeeded"))
+		return 3;
+	if (!strcmp(s, "failed") || !strcmp(s, "timed_out"))
+		return 4;
+	if (!strcmp(s, "cancelled"))
+		return 8;
+	return 0;
+}
+
+static int64_t parse_id(const char *s)
+{
+	if (!*s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 18)
+		return 0;
+	return strtoll(s, NULL, 10);
+}
+
+/* ----------------------------------------------------------------- paths */
+
+int bia_run_dir(const struct bia_instance *inst, int64_t id, char *out, size_t outsz)
+{
+	int n = snprintf(out, outsz, "%s/runs/%lld", inst->root, (long long)id);
+	return n < 0 || (size_t)n >= outsz ? -1 : 0;
+}
+
+int bia_run_log_path(const struct bia_instance *inst, int64_t id, char *out, size_t outsz)
+{
+	int n = snprintf(out, outsz, "%s/runs/%lld/log", inst->root, (long long)id);
+	return n < 0 || (size_t)n >= outsz ? -1 : 0;
+}
+
+int bia_worker_lock(struct bia_ctx *ctx, const struct bia_instance *inst)
+{
+	char p[BIA_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/worker.lock", inst->root);
+	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		bia_fail(ctx, BIA_EIO, "cannot open '%s': %s", p, strerror(errno));
+		return -2;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		int e = errno;
+		close(fd);
+		if (e == EWOULDBLOCK)
+			return -1;
+		bia_fail(ctx, BIA_EIO, "cannot lock '%s': %s", p, strerror(e));
+		return -2;
+	}
+	return fd;
+}
+
+/* ------------------------------------------------------------ dataset */
+
+/* The current GT version of an image (NULL if none); *pv to release. */
+static const struct bia_gt_version *current_gt(struct bia_gt_version *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].current)
+			return &v[i];
+	return NULL;
+}
+
+static void gt_free(struct bia_gt_version *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		bia_gt_version_release(&v[i]);
+	free(v);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* sha256 over the sorted lines "stem image-digest gt-digests\n" (GT file
+ * digests of the current version, comma-separated). */
+static int dataset_digest(struct bia_ctx *ctx, struct bia_instance *inst,
+			  const struct bia_image_rec *im, size_t n, char out[BIA_SHA256_HEX])
+{
+	char **lines = bia_calloc(n + 1, sizeof(char *));
+	int rc = 0;
+	for (size_t i = 0; !rc && i < n; i++) {
+		struct bia_gt_version *gv = NULL;
+		size_t ng = 0;
+		if (bia_gt_list(ctx, inst, im[i].id, &gv, &ng)) {
+			rc = ctx->rc;
+			break;
+		}
+		struct bia_buf b;
+		bia_buf_init(&b, 1 << 20);
+		bia_buf_addf(&b, "%s %s ", im[i].stem, im[i].digest);
+		const struct bia_gt_version *g = current_gt(gv, ng);
+		for (size_t k = 0; g && k < g->nfiles; k++)
+			bia_buf_addf(&b, "%s%s", k ? "," : "", g->files[k].digest);
+		bia_buf_addch(&b, '\n');
+		lines[i] = bia_buf_detach(&b, NULL);
+		gt_free(gv, ng);
+		if (!lines[i])
+			rc = bia_fail(ctx, BIA_ENOMEM, "out of memory");
+	}
+	if (!rc) {
+		qsort(lines, n, sizeof(char *), cmp_str);
+		struct bia_sha256 h;
+		bia_sha256_init(&h);
+		for (size_t i = 0; i < n; i++)
+			if (lines[i])
+				bia_sha256_update(&h, lines[i], strlen(lines[i]));
+		bia_sha256_final(&h, out);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(lines[i]);
+	free(lines);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- enqueue */
+
+int bia_run_enqueue(struct bia_ctx *ctx, struct bia_instance *inst,
+		    const struct bia_run_request *req, int64_t *pid)
+{
+	struct bia_wf_version v;
+	struct bia_problem p;
+	struct bia_descriptor d;
+	struct bia_image_rec *all = NULL, *sel = NULL;
+	size_t nall = 0, nsel = 0;
+	json_t *values = NULL, *ids = NULL;
+	char **wargv = NULL;
+	size_t wargc = 0;
+	struct bia_run r;
+	int rc = 0, have_v = 0, have_p = 0;
+	memset(&d, 0, sizeof(d));
+	memset(&r, 0, sizeof(r));
+
+	char name[256];
+	snprintf(name, sizeof(name), "%s", req->workflow);
+	char *at = strrchr(name, '@');
+	if (at)
+		*at++ = '\0';
+	if (!name[0] || (at && !*at))
+		return bia_fail(ctx, BIA_EINVAL, "bad workflow '%s' (expected NAME or NAME@VERSION)",
+				req->workflow);
+	if (inst->ops->wf_version_get(ctx, inst, name, at, &v))
+		return ctx->rc;
+	have_v = 1;
+	if (bia_problem_get(ctx, inst, req->problem, &p)) {
+		rc = ctx->rc;
+		goto out;
+	}
+	have_p = 1;
+	if (bia_descriptor_parse(ctx, "descriptor.json", v.descriptor, strlen(v.descriptor), &d)) {
+		rc = ctx->rc;
+		goto out;
+	}
+	if (d.problem_class != BIA_CLASS_NONE && d.problem_class != p.cls) {
+		rc = bia_fail(ctx, BIA_EINVAL,
+			      "workflow '%s@%s' is for %s and problem '%s' is %s: the classes must "
+			      "match",
+			      v.name, v.version, bia_class_code(d.problem_class), p.name,
+			      bia_class_code(p.cls));
+		goto out;
+	}
+	if (bia_descriptor_resolve(ctx, &d, req->params, req->nparams, &values) ||
+	    bia_descriptor_argv(ctx, &d, values, &wargv, &wargc)) {
+		if (req->bad_params)
+			*req->bad_params = 1;
+		rc = ctx->rc;
+		goto out;
+	}
+	if (bia_image_list(ctx, inst, p.id, &all, &nall)) {
+		rc = ctx->rc;
+		goto out;
+	}
+	sel = bia_calloc(nall + 1, sizeof(*sel));
+	if (req->nimages == 0) {
+		memcpy(sel, all, nall * sizeof(*sel));
+		nsel = nall;
+	}
+	for (size_t i = 0; i < req->nimages; i++) {
+		const char *ref = req->images[i];
+		int64_t id = parse_id(ref);
+		size_t k;
+		for (k = 0; k < nall; k++)
+			if (!strcmp(all[k].stem, ref) || (id && all[k].id == id))
+				break;
+		if (k == nall) {
+			rc = bia_fail(ctx, BIA_ENOENT, "problem '%s' has no image '%s'", p.name, ref);
+			goto out;
+		}
+		size_t j;
+		for (j = 0; j < nsel; j++)
+			if (sel[j].id == all[k].id)
+				break;
+		if (j == nsel)
+			sel[nsel++] = all[k];
+	}
+	if (nsel == 0) {
+		rc = bia_fail(ctx, BIA_ENOENT, "problem '%s' has no images", p.name);
+		goto out;
+	}
+	ids = json_array();
+	for (size_t i = 0; i < nsel; i++) {
+		if (!sel[i].gt_version) {
+			rc = bia_fail(ctx, BIA_EINVAL, "image '%s' (id %lld) has no ground truth",
+				      sel[i].stem, (long long)sel[i].id);
+			goto out;
+		}
+		json_array_append_new(ids, json_integer(sel[i].id));
+	}
+	if (dataset_digest(ctx, inst, sel, nsel, r.dataset_digest)) {
+		rc = ctx->rc;
+		goto out;
+	}
+	r.workflow_version_id = v.id;
+	r.problem_id = p.id;
+	r.params = json_dumps(values, JSON_COMPACT | JSON_SORT_KEYS);
+	r.images = json_dumps(ids, JSON_COMPACT);
+	snprintf(r.executor, sizeof(r.executor), "local");
+	if (!r.params || !r.images) {
+		rc = bia_fail(ctx, BIA_ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = inst->ops->run_add(ctx, inst, &r);
+	if (!rc)
+		*pid = r.id;
+out:
+	bia_run_release(&r);
+	json_decref(ids);
+	json_decref(values);
+	bia_argv_free(wargv);
+	free(all);
+	free(sel);
+	bia_descriptor_release(&d);
+	if (have_p)
+		bia_problem_release(&p);
+	if (have_v)
+		bia_wf_version_release(&v);
+	return rc;
+}
+
+int bia_run_cancel(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+		   char pstate[16])
+{
+	return inst->ops->run_cancel(ctx, inst, id, pstate);
+}
+
+/* --------------------------------------------------------------- recovery */
+
+int bia_runs_recover(struct bia_ctx *ctx, struct bia_instance *inst, size_t *pn)
+{
+	struct bia_run *v = NULL;
+	size_t n = 0;
+	*pn = 0;
+	if (inst->ops->run_list(ctx, inst, 0, &v, &n))
+		return ctx->rc;
+	int rc = 0;
+	for (size_t i = 0; !rc && i < n; i++) {
+		struct bia_run *r = &v[i];
+		if (strcmp(r->status, "running") && strcmp(r->status, "ingesting"))
+			continue;
+		/* we hold the worker lock: no other worker is live; a pid that is
+		 * still alive here is not ours (reused) unless it is us */
+		if (r->worker_pid == (int64_t)getpid())
+			continue;
+		char from[16];
+		snprintf(from, sizeof(from), "%s", r->status);
+		snprintf(r->status, sizeof(r->status), "failed");
+		snprintf(r->reason, sizeof(r->reason), "interrupted: worker died (pid %lld, while %s)",
+			 (long long)r->worker_pid, from);
+		bia_now_iso(r->finished);
+		int done;
+		rc = inst->ops->run_transition(ctx, inst, r, from, &done);
+		if (!rc && done) {
+			(*pn)++;
+			char lp[BIA_PATH_MAX];
+			bia_run_log_path(inst, r->id, lp, sizeof(lp));
+			FILE *f = fopen(lp, "a");
+			if (f) {
+				fprintf(f, "%s worker: run %s: %s\n", r->finished, r->status, r->reason);
+				fclose(f);
+			}
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		bia_run_release(&v[i]);
+	free(v);
+	return rc;
+}
+
+/* ----------------------------------------------------------------- worker */
+
+static void wlog(int fd, const char *fmt, ...) BIA_PRINTF(2, 3);
+static void wlog(int fd, const char *fmt, ...)
+{
+	if (fd < 0)
+		return;
+	char now[21], line[2048];
+	bia_now_iso(now);
+	va_list ap;
+	va_start(ap, fmt);
+	int n = snprintf(line, sizeof(line), "%s worker: ", now);
+	vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	size_t len = strlen(line);
+	line[len++] = '\n';
+	(void)bia_write_all(fd, line, len);
+}
+
+/* Copy a blob to a file with a mode. */
+static int copy_file(struct bia_ctx *ctx, const char *src, const char *dst, int mode)
+{
+	int in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return bia_fail(ctx, BIA_EIO, "cannot open '%s': %s", src, strerror(errno));
+	int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode & 0777);
+	if (out < 0) {
+		close(in);
+		return bia_fail(ctx, BIA_EIO, "cannot create '%s': %s", dst, strerror(errno));
+	}
+	char buf[65536];
+	ssize_t k;
+	int rc = 0;
+	while ((k = read(in, buf, sizeof(buf))) > 0)
+		if (bia_write_all(out, buf, (size_t)k)) {
+			rc = bia_fail(ctx, BIA_EIO, "cannot write '%s': %s", dst, strerror(errno));
+			break;
+		}
+	if (k < 0)
+		rc = bia_fail(ctx, BIA_EIO, "cannot read '%s': %s", src, strerror(errno));
+	close(in);
+	close(out);
+	return rc;
+}
+
+/* The workflow's files from their blobs into app/. */
+static int materialise(struct bia_ctx *ctx, struct bia_instance *inst,
+		       const struct bia_wf_version *v, const char *app)
+{
+	for (size_t i = 0; i < v->nfiles; i++) {
+		const struct bia_wf_file *f = &v->files[i];
+		char src[BIA_PATH_MAX], dst[BIA_PATH_MAX];
+		if (bia_path_check_rel(ctx, f->path) ||
+		    bia_blob_path(inst, f->digest, src, sizeof(src)) ||
+		    bia_path_join(ctx, dst, sizeof(dst), app, f->path))
+			return ctx->rc ? (int)ctx->rc : bia_fail(ctx, BIA_ELIMIT, "path too long");
+		char *slash = strrchr(dst, '/');
+		if (slash) {
+			*slash = '\0';
+			int rc = bia_mkdir_p(ctx, dst);
+			*slash = '/';
+			if (rc)
+				return rc;
+		}
+		if (copy_file(ctx, src, dst, f->mode ? f->mode : 0644))
+			return ctx->rc;
+	}
+	return 0;
+}
+
+/* Polls the store for a cancel request while the workflow runs (and hosts
+ * the run.exec fault site). */
+struct poller {
+	struct bia_instance *inst;
+	int64_t run_id;
+	int wfd;
+	atomic_int stop;
+};
+
+static void *poll_main(void *arg)
+{
+	struct poller *pl = arg;
+	struct bia_ctx ctx;
+	bia_ctx_init(&ctx);
+	struct timespec ts = {0, 100 * 1000 * 1000};
+	for (int i = 0; !atomic_load(&pl->stop); i++) {
+		nanosleep(&ts, NULL);
+		if (i == 3)
+			bia_faultsim("run.exec"); /* the workflow has started */
+		struct bia_run r;
+		if (pl->inst->ops->run_get(&ctx, pl->inst, pl->run_id, &r) == 0) {
+			int c = r.cancel_requested;
+			bia_run_release(&r);
+			if (c) {
+				(void)!write(pl->wfd, "c", 1);
+				break;
+			}
+		}
+	}
+	return NULL;
+}
+
+struct gt_loaded {
+	struct bia_image gt, pred;
+	struct bia_swc gt_swc, pred_swc;
+	struct bia_ctc_tracks gt_trk, pred_trk;
+};
+
+static void gtl_release(struct gt_loaded *s)
+{
+	bia_image_release(&s->pred);
+	bia_image_release(&s->gt);
+	bia_swc_release(&s->pred_swc);
+	bia_swc_release(&s->gt_swc);
+	bia_ctc_release(&s->pred_trk);
+	bia_ctc_release(&s->gt_trk);
+}
+
+/* Score one image: pred (p1, p2) or an empty prediction of the GT's shape
+ * when ok is 0, against the current GT. Fills ri->scores. */
+static int score_image(struct bia_ctx *ctx, struct bia_instance *inst, enum bia_class cls,
+		       const struct bia_metric_params *mp, int ok, const char *p1,
+		       const char *p2, struct bia_run_image *ri)
+{
+	struct bia_gt_version *gv = NULL;
+	size_t ng = 0;
+	if (bia_gt_list(ctx, inst, ri->image_id, &gv, &ng))
+		return ctx->rc;
+	const struct bia_gt_version *g = current_gt(gv, ng);
+	int rc = 0;
+	if (!g) {
+		gt_free(gv, ng);
+		return bia_fail(ctx, BIA_ENOENT, "image %lld has no current ground truth",
+				(long long)ri->image_id);
+	}
+	struct gt_loaded s;
+	memset(&s, 0, sizeof(s));
+	bia_image_init(&s.gt);
+	bia_image_init(&s.pred);
+	char path[BIA_PATH_MAX];
+	const char *want = cls == BIA_TRETRC ? "swc" : "mask";
+	const struct bia_gt_file *main_f = NULL, *trk_f = NULL;
+	for (size_t k = 0; k < g->nfiles; k++) {
+		if (!strcmp(g->files[k].kind, want) && !main_f)
+			main_f = &g->files[k];
+		if (!strcmp(g->files[k].kind, "tracks") && !trk_f)
+			trk_f = &g->files[k];
+	}
+	if (!main_f || (cls == BIA_OBJTRK && !trk_f)) {
+		rc = bia_fail(ctx, BIA_ENOENT, "GT version %lld of image %lld has no %s file",
+			      (long long)g->id, (long long)ri->image_id, !main_f ? want : "tracks");
+		goto out;
+	}
+	bia_blob_path(inst, main_f->digest, path, sizeof(path));
+	if (cls == BIA_TRETRC)
+		rc = bia_swc_load(ctx, path, &s.gt_swc);
+	else
+		rc = bia_runs_read_for_class(ctx, cls, path, &s.gt);
+	if (!rc && cls == BIA_OBJTRK) {
+		bia_blob_path(inst, trk_f->digest, path, sizeof(path));
+		rc = bia_ctc_load(ctx, path, &s.gt_trk);
+	}
+	if (rc)
+		goto out;
+	if (ok) {
+		if (cls == BIA_TRETRC)
+			rc = bia_swc_load(ctx, p1, &s.pred_swc);
+		else
+			rc = bia_runs_read_for_class(ctx, cls, p1, &s.pred);
+		if (!rc && cls == BIA_OBJTRK)
+			rc = bia_ctc_load(ctx, p2, &s.pred_trk);
+	} else if (cls != BIA_TRETRC) {
+		rc = bia_image_alloc(ctx, &s.pred, s.gt.x, s.gt.y, s.gt.z, s.gt.c, s.gt.t,
+				     s.gt.dtype);
+	}
+	if (rc)
+		goto out;
+	struct bia_metric_input in = {&s.pred, &s.gt, &s.pred_swc, &s.gt_swc, &s.pred_trk,
+				      &s.gt_trk};
+	struct bia_metric_result res;
+	bia_metric_result_init(&res, cls);
+	rc = bia_metrics_compute(ctx, cls, &in, mp, 0, &res);
+	if (!rc) {
+		ri->scores = bia_calloc(res.n + 1, sizeof(*ri->scores));
+		for (size_t k = 0; k < res.n; k++) {
+			struct bia_run_score *sc = &ri->scores[ri->nscores++];
+			snprintf(sc->metric, sizeof(sc->metric), "%s", res.codes[k]);
+			sc->value = res.values[k];
+			sc->gt_version_id = g->id;
+			snprintf(sc->metrics_version, sizeof(sc->metrics_version), "%s",
+				 BIA_METRICS_VERSION);
+		}
+	}
+	bia_metric_result_release(&res);
+out:
+	gtl_release(&s);
+	gt_free(gv, ng);
+	return rc;
+}
+
+/* Store the final status of a run (from `from`). */
+static int finish(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_run *r,
+		  const char *from, const char *status, int logfd)
+{
+	snprintf(r->status, sizeof(r->status), "%s", status);
+	bia_now_iso(r->finished);
+	int done;
+	struct bia_ctx c2;
+	bia_ctx_init(&c2);
+	if (inst->ops->run_transition(&c2, inst, r, from, &done)) {
+		wlog(logfd, "cannot record the status: %s", c2.msg);
+		return bia_fail(ctx, c2.rc, "%s", c2.msg);
+	}
+	wlog(logfd, "run %s%s%s", status, r->reason[0] ? ": " : "", r->reason);
+	return 0;
+}
+
+/* Execute one claimed (running) run to its final status. Errors of the run
+ * itself are recorded on it; the return value is for store errors. */
+static int execute(struct bia_ctx *wctx, struct bia_instance *inst, struct bia_run *r)
+{
+	struct bia_ctx cx, *ctx = &cx;
+	bia_ctx_init(ctx);
+	char dir[BIA_PATH_MAX], app[BIA_PATH_MAX], in[BIA_PATH_MAX], out[BIA_PATH_MAX],
+		lp[BIA_PATH_MAX];
+	bia_run_dir(inst, r->id, dir, sizeof(dir));
+	snprintf(app, sizeof(app), "%s/app", dir);
+	snprintf(in, sizeof(in), "%s/in", dir);
+	snprintf(out, sizeof(out), "%s/out", dir);
+	bia_run_log_path(inst, r->id, lp, sizeof(lp));
+	struct bia_wf_version v;
+	struct bia_descriptor d;
+	struct bia_problem p;
+	struct bia_oci_image oci;
+	json_t *values = NULL, *ids = NULL;
+	char **wargv = NULL, **fullv = NULL;
+	size_t wargc = 0;
+	struct bia_stage_entry *ents = NULL;
+	size_t nents = 0;
+	int have_v = 0, have_p = 0, rc = 0, logfd = -1;
+	memset(&d, 0, sizeof(d));
+	memset(&oci, 0, sizeof(oci));
+
+	if (bia_mkdir_p(ctx, app) || bia_mkdir_p(ctx, in) || bia_mkdir_p(ctx, out))
+		goto failed;
+	logfd = open(lp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	wlog(logfd, "run %lld of %s@%s on problem %s: running (worker pid %ld)", (long long)r->id,
+	     r->workflow, r->version, r->problem, (long)getpid());
+	if (inst->ops->wf_version_get(ctx, inst, r->workflow, r->version, &v))
+		goto failed;
+	have_v = 1;
+	char pid_s[32];
+	snprintf(pid_s, sizeof(pid_s), "%lld", (long long)r->problem_id);
+	if (bia_problem_get(ctx, inst, pid_s, &p))
+		goto failed;
+	have_p = 1;
+	if (bia_descriptor_parse(ctx, "descriptor.json", v.descriptor, strlen(v.descriptor), &d))
+		goto failed;
+	values = bia_json_parse(ctx, "run parameters", r->params, strlen(r->params));
+	if (!values || bia_descriptor_argv(ctx, &d, values, &wargv, &wargc))
+		goto failed;
+	enum bia_class cls = p.cls;
+
+	struct bia_exec_spec spec;
+	bia_exec_spec_init(&spec);
+	spec.limits.wall_seconds = d.resources.time > 0 ? (double)d.resources.time : 3600;
+	spec.limits.memory_bytes = d.resources.memory ? d.resources.memory : (UINT64_C(4) << 30);
+	spec.limits.max_procs = 512;
+	spec.limits.max_open_files = 4096;
+	spec.limits.out_bytes = BIA_EXEC_DEFAULT_OUT_BYTES;
+	spec.limits.log_bytes = UINT64_C(16) << 20;
+	if (materialise(ctx, inst, &v, app))
+		goto failed;
+	if (d.environment.type == BIA_ENV_HOST) {
+		spec.app_dir = app;
+		spec.argv = wargv;
+		snprintf(r->env_digest, sizeof(r->env_digest), "host");
+	} else if (d.environment.type == BIA_ENV_IMAGE) {
+		char archive[BIA_PATH_MAX], envs[BIA_PATH_MAX];
+		snprintf(envs, sizeof(envs), "%s/envs", inst->root);
+		if (bia_path_join(ctx, archive, sizeof(archive), app, d.environment.archive) ||
+		    bia_mkdir_p(ctx, envs) || bia_oci_unpack(ctx, archive, envs, &oci))
+			goto failed;
+		size_t ne = 0;
+		while (oci.entrypoint && oci.entrypoint[ne])
+			ne++;
+		fullv = bia_calloc(ne + wargc + 1, sizeof(char *));
+		for (size_t i = 0; i < ne; i++)
+			fullv[i] = oci.entrypoint[i];
+		for (size_t i = 0; i < wargc; i++)
+			fullv[ne + i] = wargv[i];
+		spec.argv = fullv;
+		spec.rootfs = oci.rootfs;
+		spec.env = oci.env;
+		if (oci.workdir && oci.workdir[0])
+			spec.workdir = oci.workdir;
+		snprintf(r->env_digest, sizeof(r->env_digest), "sha256:%s", oci.digest);
+	} else {
+		bia_fail(ctx, BIA_EUNSUPPORTED,
+			 "container image '%s' needs a container engine and none that works is "
+			 "installed: add the version with an image archive",
+			 d.container.image ? d.container.image : "");
+		goto failed;
+	}
+
+	/* inputs: the run's images, staged as <stem>.tif */
+	ids = bia_json_parse(ctx, "run images", r->images, strlen(r->images));
+	if (!ids || !json_is_array(ids)) {
+		if (ids)
+			bia_fail(ctx, BIA_ECORRUPT, "run images: not an array");
+		goto failed;
+	}
+	nents = json_array_size(ids);
+	ents = bia_calloc(nents + 1, sizeof(*ents));
+	for (size_t i = 0; i < nents; i++) {
+		struct bia_image_rec im;
+		if (inst->ops->image_get(ctx, inst, json_integer_value(json_array_get(ids, i)), 0,
+					 NULL, &im))
+			goto failed;
+		snprintf(ents[i].stem, sizeof(ents[i].stem), "%s", im.stem);
+		ents[i].image_id = im.id;
+		bia_blob_path(inst, im.digest, ents[i].path, sizeof(ents[i].path));
+	}
+	if (bia_runs_stage(ctx, cls, in, ents, nents))
+		goto failed;
+
+	/* execution; a cancel request is polled in the store meanwhile */
+	int pfd[2];
+	if (pipe2(pfd, O_CLOEXEC)) {
+		bia_fail(ctx, BIA_EIO, "pipe: %s", strerror(errno));
+		goto failed;
+	}
+	struct poller pl = {.inst = inst, .run_id = r->id, .wfd = pfd[1]};
+	atomic_init(&pl.stop, 0);
+	pthread_t th;
+	int have_th = pthread_create(&th, NULL, poll_main, &pl) == 0;
+	spec.in_dir = in;
+	spec.out_dir = out;
+	spec.log_fd = logfd;
+	spec.cancel_fd = pfd[0];
+	struct bia_exec_result res;
+	int erc = bia_exec_run(ctx, &spec, &res);
+	atomic_store(&pl.stop, 1);
+	if (have_th)
+		pthread_join(th, NULL);
+	close(pfd[0]);
+	close(pfd[1]);
+	if (erc)
+		goto failed;
+	r->has_exit_code = res.exit_code >= 0;
+	r->exit_code = res.exit_code;
+	snprintf(r->reason, sizeof(r->reason), "%s", res.reason);
+	wlog(logfd, "workflow %s (%s) in %.2f s", bia_exec_status_name(res.status), res.reason,
+	     res.wall_seconds);
+	if (res.status != BIA_EXEC_OK) {
+		const char *st = res.status == BIA_EXEC_TIMED_OUT   ? "timed_out"
+				 : res.status == BIA_EXEC_CANCELLED ? "cancelled"
+								    : "failed";
+		rc = finish(wctx, inst, r, "running", st, logfd);
+		goto out;
+	}
+
+	/* ingesting: written before it starts */
+	snprintf(r->status, sizeof(r->status), "ingesting");
+	snprintf(r->metrics_version, sizeof(r->metrics_version), "%s", BIA_METRICS_VERSION);
+	{
+		struct bia_image_rec *ims = bia_calloc(nents + 1, sizeof(*ims));
+		int bad = 0;
+		for (size_t i = 0; !bad && i < nents; i++)
+			bad = inst->ops->image_get(ctx, inst, ents[i].image_id, 0, NULL, &ims[i]) != 0;
+		if (!bad)
+			bad = dataset_digest(ctx, inst, ims, nents, r->dataset_digest) != 0;
+		free(ims);
+		if (bad)
+			goto failed;
+	}
+	int done;
+	if (inst->ops->run_transition(wctx, inst, r, "running", &done)) {
+		rc = wctx->rc;
+		goto out;
+	}
+	if (!done) {
+		wlog(logfd, "run changed status under the worker: left alone");
+		goto out;
+	}
+	wlog(logfd, "ingesting %zu outputs", nents);
+	struct bia_metric_params mp;
+	bia_metric_params_init(&mp);
+	json_t *pp = bia_json_parse(ctx, "problem parameters", p.params, strlen(p.params));
+	if (json_is_object(pp)) {
+		const char *k;
+		json_t *val;
+		json_object_foreach(pp, k, val)
+		{
+			char kv[512];
+			if (json_is_string(val))
+				snprintf(kv, sizeof(kv), "%s=%s", k, json_string_value(val));
+			else if (json_is_number(val))
+				snprintf(kv, sizeof(kv), "%s=%.17g", k, json_number_value(val));
+			else
+				continue;
+			struct bia_ctx c3;
+			bia_ctx_init(&c3);
+			if (bia_metric_params_set(&c3, &mp, kv))
+				wlog(logfd, "problem parameter ignored: %s", c3.msg);
+		}
+	}
+	json_decref(pp);
+	size_t nok = 0;
+	for (size_t i = 0; i < nents; i++) {
+		if (i)
+			bia_faultsim("run.ingest");
+		struct bia_run_image ri;
+		memset(&ri, 0, sizeof(ri));
+		ri.image_id = ents[i].image_id;
+		char p1[BIA_PATH_MAX], p2[BIA_PATH_MAX];
+		enum bia_output_status os = bia_runs_check_output(cls, &ents[i], out, NULL, p1, p2,
+								  ri.reason, sizeof(ri.reason));
+		snprintf(ri.status, sizeof(ri.status), "%s", bia_output_status_name(os));
+		if (os == BIA_OUTPUT_OK) {
+			const char *ps[2] = {p1, p2};
+			for (size_t k = 0; k < 2 && ps[k][0]; k++) {
+				if (bia_blob_put_file(ctx, inst, ps[k], ri.files[k].digest,
+						      &ri.files[k].bytes, NULL))
+					goto ingest_failed;
+				snprintf(ri.files[k].name, sizeof(ri.files[k].name), "%s",
+					 bia_path_base(ps[k]));
+				ri.nfiles++;
+			}
+			nok++;
+		} else {
+			wlog(logfd, "%s: %s (scored as empty)", ents[i].stem, ri.reason);
+		}
+		if (score_image(ctx, inst, cls, &mp, os == BIA_OUTPUT_OK, p1, p2, &ri) ||
+		    inst->ops->run_image_put(ctx, inst, r->id, &ri)) {
+		ingest_failed:
+			bia_run_image_release(&ri);
+			snprintf(r->reason, sizeof(r->reason), "ingest of '%s': %s", ents[i].stem,
+				 ctx->msg);
+			rc = finish(wctx, inst, r, "ingesting", "failed", logfd);
+			goto out;
+		}
+		bia_run_image_release(&ri);
+	}
+	snprintf(r->reason, sizeof(r->reason), "%zu of %zu outputs valid", nok, nents);
+	rc = finish(wctx, inst, r, "ingesting", "succeeded", logfd);
+	goto out;
+failed:
+	snprintf(r->reason, sizeof(r->reason), "%s", ctx->msg);
+	rc = finish(wctx, inst, r, "running", "failed", logfd);
+out:
+	/* the outputs are blobs now; the log stays */
+	{
+		struct bia_ctx c2;
+		bia_ctx_init(&c2);
+		bia_rm_rf(&c2, app);
+		bia_rm_rf(&c2, in);
+		bia_rm_rf(&c2, out);
+	}
+	if (logfd >= 0)
+		close(logfd);
+	json_decref(values);
+	json_decref(ids);
+	bia_argv_free(wargv);
+	free(fullv);
+	free(ents);
+	bia_oci_image_release(&oci);
+	bia_descriptor_release(&d);
+	if (have_p)
+		bia_problem_release(&p);
+	if (have_v)
+		bia_wf_version_release(&v);
+	return rc;
+}
+
+int bia_worker_run(struct bia_ctx *ctx, struct bia_instance *inst, int *pdrained)
+{
+	*pdrained = 0;
+	char runs[BIA_PATH_MAX], host[256] = "";
+	snprintf(runs, sizeof(runs), "%s/runs", inst->root);
+	if (bia_mkdir_p(ctx, runs))
+		return ctx->rc;
+	gethostname(host, sizeof(host) - 1);
+	int fd = bia_worker_lock(ctx, inst);
+	if (fd == -2)
+		return ctx->rc;
+	if (fd == -1)
+		return 0;
+	size_t nrec;
+	int rc = bia_runs_recover(ctx, inst, &nrec);
+	if (!rc && nrec)
+		bia_log(BIA_LOG_WARN, "%zu interrupted run(s) marked failed", nrec);
+	while (!rc) {
+		struct bia_run r;
+		int found;
+		rc = inst->ops->run_claim(ctx, inst, (int64_t)getpid(), host, &r, &found);
+		if (rc)
+			break;
+		if (found) {
+			rc = execute(ctx, inst, &r);
+			bia_run_release(&r);
+			continue;
+		}
+		/* empty: release the lock, then look once more, so that a run
+		 * queued while we held it is never left without a worker */
+		close(fd);
+		fd = bia_worker_lock(ctx, inst);
+		if (fd < 0) {
+			rc = fd == -2 ? ctx->rc : 0;
+			fd = -1;
+			break;
+		}
+		rc = inst->ops->run_claim(ctx, inst, (int64_t)getpid(), host, &r, &found);
+		if (rc || !found)
+			break;
+		rc = execute(ctx, inst, &r);
+		bia_run_release(&r);
+	}
+	if (fd >= 0)
+		close(fd);
+	if (!rc)
+		*pdrained = 1;
+	return rc;
+}
+
+/* ------------------------------------------------------------------- JSON */
+
+static time_t parse_iso(const char *s)
+{
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	if (!s[0] || !strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		return (time_t)-1;
+	return timegm(&tm);
+}
+
+json_t *bia_run_json(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_run *r,
+		     int detail)
+{
+	struct bia_problem p;
+	char pid_s[32];
+	snprintf(pid_s, sizeof(pid_s), "%lld", (long long)r->problem_id);
+	if (bia_problem_get(ctx, inst, pid_s, &p))
+		return NULL;
+	const char *main_metric = p.main_metric[0] ? p.main_metric : bia_metric_main(p.cls);
+	struct bia_run_image *ri = NULL;
+	size_t nri = 0;
+	if (inst->ops->run_images(ctx, inst, r->id, &ri, &nri)) {
+		bia_problem_release(&p);
+		return NULL;
+	}
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_integer(r->id));
+	json_object_set_new(o, "workflow", json_string(r->workflow));
+	json_object_set_new(o, "version", json_string(r->version));
+	json_object_set_new(o, "workflow_version_id", json_integer(r->workflow_version_id));
+	json_object_set_new(o, "workflow_digest", json_string(r->wf_digest));
+	json_object_set_new(o, "problem", json_string(r->problem));
+	json_object_set_new(o, "class", json_string(bia_class_code(p.cls)));
+	json_object_set_new(o, "status", json_string(r->status));
+	json_object_set_new(o, "code", json_integer(bia_run_status_code(r->status)));
+	json_t *params = json_loads(r->params, 0, NULL);
+	json_object_set_new(o, "params", params ? params : json_object());
+	json_t *ims = json_loads(r->images, 0, NULL);
+	json_object_set_new(o, "images_requested", ims ? ims : json_array());
+	json_object_set_new(o, "executor", json_string(r->executor));
+	json_object_set_new(o, "worker_pid", json_integer(r->worker_pid));
+	json_object_set_new(o, "exit_code", r->has_exit_code ? json_integer(r->exit_code) : json_null());
+	json_object_set_new(o, "reason", json_string(r->reason));
+	json_object_set_new(o, "env_digest", json_string(r->env_digest));
+	json_object_set_new(o, "dataset_digest", json_string(r->dataset_digest));
+	json_object_set_new(o, "metrics_version", json_string(r->metrics_version));
+	json_object_set_new(o, "host", json_string(r->host));
+	json_object_set_new(o, "created_at", json_string(r->created));
+	json_object_set_new(o, "started_at", json_string(r->started));
+	json_object_set_new(o, "finished_at", json_string(r->finished));
+	time_t t0 = parse_iso(r->started), t1 = parse_iso(r->finished);
+	json_object_set_new(o, "duration",
+			    t0 != (time_t)-1 && t1 != (time_t)-1 ? json_integer((json_int_t)(t1 - t0))
+								 : json_null());
+	json_object_set_new(o, "cancel_requested", json_boolean(r->cancel_requested));
+	json_object_set_new(o, "main_metric", json_string(main_metric));
+
+	size_t nm;
+	const struct bia_metric_def *defs = bia_metric_class(p.cls, &nm);
+	double *vals = bia_calloc(nm * (nri + 1) + 1, sizeof(double));
+	size_t *cnt = bia_calloc(nm + 1, sizeof(size_t));
+	json_t *images = json_array();
+	for (size_t i = 0; i < nri; i++) {
+		json_t *im = json_object(), *m = json_object(), *files = json_array();
+		int64_t gtv = 0;
+		json_object_set_new(im, "id", json_integer(ri[i].image_id));
+		json_object_set_new(im, "stem", json_string(ri[i].stem));
+		json_object_set_new(im, "status", json_string(ri[i].status));
+		json_object_set_new(im, "reason", json_string(ri[i].reason));
+		for (size_t k = 0; k < ri[i].nfiles; k++)
+			json_array_append_new(files, json_pack("{s:s, s:s, s:I}", "name",
+							       ri[i].files[k].name, "digest",
+							       ri[i].files[k].digest, "bytes",
+							       (json_int_t)ri[i].files[k].bytes));
+		json_object_set_new(im, "outputs", files);
+		for (size_t k = 0; k < ri[i].nscores; k++) {
+			const struct bia_run_score *sc = &ri[i].scores[k];
+			gtv = sc->gt_version_id;
+			json_object_set_new(m, sc->metric, bia_json_real(sc->value));
+			for (size_t j = 0; j < nm; j++)
+				if (!strcmp(defs[j].code, sc->metric))
+					vals[j * (nri + 1) + cnt[j]++] = sc->value;
+		}
+		json_object_set_new(im, "gt_version_id", json_integer(gtv));
+		json_object_set_new(im, "metrics", m);
+		json_array_append_new(images, im);
+	}
+	json_t *agg = json_object();
+	for (size_t j = 0; j < nm; j++) {
+		if (!cnt[j])
+			continue;
+		struct bia_metric_agg a;
+		bia_metric_aggregate(&vals[j * (nri + 1)], cnt[j], &a);
+		json_object_set_new(agg, defs[j].code,
+				    json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:o}", "n",
+					      (json_int_t)a.n, "n_nan", (json_int_t)a.n_nan, "min",
+					      bia_json_real(a.min), "max", bia_json_real(a.max), "mean",
+					      bia_json_real(a.mean), "std", bia_json_real(a.std),
+					      "median", bia_json_real(a.median)));
+		if (!strcmp(defs[j].code, main_metric))
+			json_object_set_new(o, "main_metric_mean", bia_json_real(a.mean));
+	}
+	if (!json_object_get(o, "main_metric_mean"))
+		json_object_set_new(o, "main_metric_mean", json_null());
+	if (detail) {
+		json_object_set_new(o, "images", images);
+		json_object_set_new(o, "aggregate", agg);
+	} else {
+		json_decref(images);
+		json_decref(agg);
+	}
+	free(vals);
+	free(cnt);
+	for (size_t i = 0; i < nri; i++)
+		bia_run_image_release(&ri[i]);
+	free(ri);
+	bia_problem_release(&p);
+	return o;
+}

@@ -1,0 +1,111 @@
+/* Runs of a workflow version on a problem: the persistent queue, the
+ * worker that drains it (sandboxed execution, ingest of outputs, metrics),
+ * and the staging / output-checking code shared with `biaflows exec`.
+ * See docs/runs.md for the states, the worker and recovery.
+ * SPDX-License-Identifier: MIT */
+#ifndef BIA_RUNS_H
+#define BIA_RUNS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "image/image.h"
+#include "store/store.h"
+#include "util/util.h"
+
+/* ------------------------------------------- staging and outputs (shared) */
+
+/* One input image: its stem, where it is read from, the staged shape. */
+struct bia_stage_entry {
+	char stem[256];
+	char path[BIA_PATH_MAX]; /* source file (any readable image) */
+	uint64_t size[5];	 /* staged image shape X, Y, Z, C, T (filled by staging) */
+	int64_t image_id;	 /* instance image id, 0 for a folder */
+};
+
+/* Read an image as a class expects it (ObjTrk, PrtTrk: pages on T). */
+int bia_runs_read_for_class(struct bia_ctx *ctx, enum bia_class cls, const char *path,
+			    struct bia_image *img);
+
+/* The images of a folder as entries sorted by stem; refuses two files with
+ * one stem and an empty folder. *pv is malloc'd. */
+int bia_runs_scan_inputs(struct bia_ctx *ctx, const char *in_dir,
+			 struct bia_stage_entry **pv, size_t *pn);
+
+/* Stage every entry as stage/<stem>.tif (OME-TIFF when Z, C or T > 1),
+ * filling its shape. Refuses unreadable images. */
+int bia_runs_stage(struct bia_ctx *ctx, enum bia_class cls, const char *stage,
+		   struct bia_stage_entry *v, size_t n);
+
+enum bia_output_status { BIA_OUTPUT_OK = 0, BIA_OUTPUT_MISSING, BIA_OUTPUT_INVALID };
+/* "ok", "missing", "invalid". */
+const char *bia_output_status_name(enum bia_output_status s);
+
+/* Check the output of one input in out_dir: <stem>.tif of the input's
+ * shape valid for the class (TreTrc: <stem>.swc; ObjTrk: plus <stem>.txt).
+ * On success fills the paths (path2 "" unless ObjTrk) and, when view is
+ * not NULL, links them into view/. Else fills reason. */
+enum bia_output_status bia_runs_check_output(enum bia_class cls,
+					     const struct bia_stage_entry *in,
+					     const char *out_dir, const char *view,
+					     char path[BIA_PATH_MAX], char path2[BIA_PATH_MAX],
+					     char *reason, size_t rsz);
+
+/* ------------------------------------------------------------------ runs */
+
+/* Final statuses: succeeded failed cancelled timed_out. */
+int bia_run_status_final(const char *status);
+/* The BIAFLOWS numeric code: queued 1, running/ingesting 2, succeeded 3,
+ * failed/timed_out 4, cancelled 8 (0 if unknown). */
+int bia_run_status_code(const char *status);
+
+struct bia_run_request {
+	const char *workflow;	     /* "NAME" (newest) or "NAME@VERSION" */
+	const char *problem;	     /* name or id */
+	const char *const *params;   /* "id=value" */
+	size_t nparams;
+	const char *const *images;   /* stems or ids; NULL/0: every image */
+	size_t nimages;
+	int *bad_params;	     /* OUT, may be NULL: 1 when refused for a parameter */
+};
+
+/* Check everything and queue a run: the version exists, the problem
+ * exists, the descriptor's problem-class (when present) is the problem's
+ * class, the parameters resolve (BIA_EINVAL naming the parameter), the
+ * images exist and have ground truth. Nothing is written when refused.
+ * *pid gets the new run's id. */
+int bia_run_enqueue(struct bia_ctx *ctx, struct bia_instance *inst,
+		    const struct bia_run_request *req, int64_t *pid);
+
+/* Ask a run to stop; *pstate: "dequeued" (was queued, now cancelled), "requested"
+ * (the worker kills it), or the final status it already had. */
+int bia_run_cancel(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+		   char pstate[16]);
+
+/* <instance>/runs/<id> and its log. */
+int bia_run_dir(const struct bia_instance *inst, int64_t id, char *out, size_t outsz);
+int bia_run_log_path(const struct bia_instance *inst, int64_t id, char *out, size_t outsz);
+
+/* Try to take <instance>/worker.lock exclusively without waiting: returns
+ * the fd (close it to release), -1 if another process holds it, or
+ * -2 with a message on ctx on error. */
+int bia_worker_lock(struct bia_ctx *ctx, const struct bia_instance *inst);
+
+/* Recovery: runs left running or ingesting by a worker that is gone become
+ * failed "interrupted: worker died". Must hold the worker lock. *pn gets
+ * how many. */
+int bia_runs_recover(struct bia_ctx *ctx, struct bia_instance *inst, size_t *pn);
+
+/* The worker: take the lock (returns 0 at once with *pdrained = 0 if
+ * another worker holds it), recover, then claim and execute queued runs
+ * until the queue is empty. */
+int bia_worker_run(struct bia_ctx *ctx, struct bia_instance *inst, int *pdrained);
+
+/* A run as JSON: the record plus, when detail, per-image outputs and
+ * scores and per-metric aggregates; always the main metric's mean. */
+json_t *bia_run_json(struct bia_ctx *ctx, struct bia_instance *inst,
+		     const struct bia_run *r, int detail);
+
+#endif

@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# biaflows run / runs / worker / logs / cancel: the run queue, the worker,
+# ingest and metrics, recovery after a crash (docs/runs.md).
+. "$(dirname "$0")/lib.sh"
+WF=$FIX/workflows/py-threshold
+PY=/usr/bin/python3
+I=$T/inst
+DB=$I/biaflows.db
+q() { sqlite3 "$DB" "$1"; }
+status() { q "SELECT status FROM runs WHERE id = $1"; }
+nruns() { q "SELECT count(*) FROM runs"; }
+# wait_until SECONDS CMD...: poll CMD every 0.1 s, at most SECONDS
+wait_until() {
+	local n=$(($1 * 10))
+	shift
+	while ! "$@"; do
+		n=$((n - 1))
+		[ "$n" -gt 0 ] || return 1
+		sleep 0.1
+	done
+}
+is_status() { [ "$(status "$1")" = "$2" ]; }
+lock_free() { flock -n "$I/worker.lock" true; }
+final() { case "$(status "$1")" in succeeded | failed | cancelled | timed_out) return 0 ;; esac; return 1; }
+json() { $PY -c "import json,sys; d=json.load(open(sys.argv[1])); print($1)" "$T/out"; }
+
+# Register a workflow folder as a version: `workflow add` when this binary
+# has it, else rows and blobs written directly.
+wf_add() {
+	local dir=$1 ver=$2
+	if "$BIAFLOWS" workflow -h 2>/dev/null | grep -q "workflow add"; then
+		bia workflow add "$dir" --version "$ver" >/dev/null
+		return
+	fi
+	local name cls now f d vid
+	name=$($PY -c "import json,sys; print(json.load(open(sys.argv[1]))['name'])" "$dir/descriptor.json")
+	cls=$($PY -c "import json,sys; print(json.load(open(sys.argv[1])).get('problem-class',''))" "$dir/descriptor.json")
+	now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+	q "INSERT OR IGNORE INTO workflows(name, created_at) VALUES ('$name', '$now');
+	   INSERT INTO workflow_versions(workflow_id, version, digest, descriptor, problem_class, source, created_at)
+	   SELECT id, '$ver', '$(cd "$dir" && find . -type f | sort | xargs sha256sum | sha256sum | cut -c1-64)',
+	   readfile('$dir/descriptor.json'), '$cls', '$dir', '$now' FROM workflows WHERE name = '$name';"
+	vid=$(q "SELECT max(id) FROM workflow_versions")
+	(cd "$dir" && find . -type f | sed 's#^\./##' | sort) | while read -r f; do
+		d=$(sha256sum "$dir/$f" | cut -c1-64)
+		mkdir -p "$I/blobs/sha256/${d:0:2}"
+		cp "$dir/$f" "$I/blobs/sha256/${d:0:2}/${d:2}"
+		q "INSERT OR IGNORE INTO blobs(digest, size, created_at) VALUES ('$d', $(stat -c %s "$dir/$f"), '$now');
+		   INSERT INTO workflow_files(version_id, path, digest, bytes, mode)
+		   VALUES ($vid, '$f', '$d', $(stat -c %s "$dir/$f"), $([ -x "$dir/$f" ] && echo 493 || echo 420));"
+	done
+}
+
+"$BIAFLOWS" init "$I" >/dev/null 2>&1
+"$BIAFLOWS" gen ObjSeg "$T/ds" --n 3 --size 64x64 --difficulty easy --seed 3 >/dev/null 2>&1
+GT=$T/ds/groundtruth
+bia problem add P --class ObjSeg >/dev/null
+bia problem add Q --class SptCnt >/dev/null
+bia dataset import P "$T/ds" >/dev/null 2>&1
+wf_add "$WF" 1.0
+# a copy with a 1 s time limit, for the timeout
+cp -r "$WF" "$T/fast"
+sed -i 's/"Threshold-Python"/"Threshold-Fast"/; s/"time": "2m"/"time": "1s"/' "$T/fast/descriptor.json"
+wf_add "$T/fast" 1.0
+check "workflows registered" test "$(q 'SELECT count(*) FROM workflow_versions')" = 2
+
+expect_rc "worker answers -h" 0 "$BIAFLOWS" worker -h
+expect_rc "run answers -h" 0 "$BIAFLOWS" run -h
+
+# --- a run that succeeds
+expect_rc "run --wait succeeds" 0 bia run Threshold-Python P --param threshold=0.4 --wait
+R1=$(head -1 "$T/out")
+check "prints the run id" test "$R1" = 1
+check "status succeeded" is_status "$R1" succeeded
+check "three outputs ok" test "$(q "SELECT count(*) FROM run_outputs WHERE run_id = $R1 AND status = 'ok'")" = 3
+check "outputs are blobs" test "$(q "SELECT count(*) FROM run_output_files WHERE run_id = $R1")" = 3
+check "every metric of the class for every image" test "$(q "SELECT count(*) FROM run_scores WHERE run_id = $R1")" = 24
+check "scores record the GT version and metric library version" \
+	test "$(q "SELECT count(*) FROM run_scores s JOIN gt_versions g ON g.id = s.gt_version_id AND g.is_current WHERE s.run_id = $R1 AND s.metrics_version = '1.0.0'")" = 24
+check "run records env, dataset digest, executor, exit code" \
+	test "$(q "SELECT env_digest || ' ' || length(dataset_digest) || ' ' || executor || ' ' || exit_code FROM runs WHERE id = $R1")" = "host 64 local 0"
+expect_rc "runs show --format json" 0 bia runs show "$R1" --format json
+check "show: status and BIAFLOWS code" test "$(json '(d["status"], d["code"])')" = "('succeeded', 3)"
+check "show: parameters with defaults filled in" test "$(json '(d["params"]["threshold"], d["params"]["fail"])')" = "('0.4', '0')"
+check "show: three images with outputs and metrics" test "$(json 'sum(1 for i in d["images"] if i["outputs"] and "DC" in i["metrics"])')" = 3
+check "show: aggregates" test "$(json 'd["aggregate"]["DC"]["n"]')" = 3
+cp "$T/out" "$T/show1.json"
+# the same outputs scored by `biaflows metrics`
+mkdir -p "$T/pred"
+q "SELECT i.stem || ' ' || f.digest FROM run_output_files f JOIN images i ON i.id = f.image_id WHERE f.run_id = $R1" |
+	while read -r stem d; do cp "$I/blobs/sha256/${d:0:2}/${d:2}" "$T/pred/$stem.tif"; done
+"$BIAFLOWS" metrics ObjSeg "$T/pred" "$GT" --format json >"$T/metrics.json" 2>/dev/null
+check "scores equal 'biaflows metrics' on the same files" $PY -c '
+import json, math, sys
+run = json.load(open(sys.argv[1])); ref = json.load(open(sys.argv[2]))
+want = {i["name"]: i["metrics"] for i in ref["images"]}
+ok = len(want) == 3
+for im in run["images"]:
+    for k, v in want[im["stem"]].items():
+        w = im["metrics"][k]
+        ok &= (v is None and w is None) or abs(v - w) <= 1e-9 * max(1, abs(v))
+sys.exit(0 if ok else 1)' "$T/show1.json" "$T/metrics.json"
+expect_rc "runs list" 0 bia runs --format json
+check "list: workflow@version, status code and main metric mean" \
+	test "$(json '(d[0]["workflow"], d[0]["code"], d[0]["main_metric"], d[0]["mean"] is not None)')" = "('Threshold-Python@1.0', 3, 'mAP', True)"
+expect_rc "runs --format csv" 0 bia runs --problem P --format csv
+check "csv header" has "$T/out" "id,workflow,problem,status,code"
+expect_rc "logs" 0 bia logs "$R1"
+check "log has the workflow's output with timestamps" grep -qE '^[0-9-]{10}T.*thresholding 3 images at 0.4' "$T/out"
+expect_rc "logs --follow of a finished run ends" 0 bia logs "$R1" --follow
+
+# --- refusals: nothing queued
+N=$(nruns)
+expect_rc "bad parameter refused" 2 bia run Threshold-Python P --param threshold=abc
+check "... naming the parameter" has "$T/err" "threshold"
+expect_rc "unknown parameter refused" 2 bia run Threshold-Python P --param nope=1
+expect_rc "class mismatch refused" 1 bia run Threshold-Python Q
+check "... saying the classes must match" has "$T/err" "classes must match"
+expect_rc "unknown version refused" 1 bia run Threshold-Python@9.9 P
+expect_rc "unknown image refused" 1 bia run Threshold-Python P --images nope
+check "no run queued by refusals" test "$(nruns)" = "$N"
+
+# --- a subset by stem and id, with an image skipped by the workflow
+expect_rc "a skipped image: the run still succeeds" 0 bia run Threshold-Python@1.0 P --images objseg_000,objseg_001 --param skip=objseg_001 --wait
+R=$(head -1 "$T/out")
+check "two images in the run" test "$(q "SELECT count(*) FROM run_outputs WHERE run_id = $R")" = 2
+check "skipped image recorded missing with the reason" \
+	test "$(q "SELECT o.status || ':' || (o.reason LIKE 'missing:%') FROM run_outputs o JOIN images i ON i.id = o.image_id WHERE o.run_id = $R AND i.stem = 'objseg_001'")" = "missing:1"
+check "... and scored as empty (DC = 0)" \
+	test "$(q "SELECT s.value FROM run_scores s JOIN images i ON i.id = s.image_id WHERE s.run_id = $R AND i.stem = 'objseg_001' AND s.metric = 'DC'")" = "0.0"
+
+# --- failures
+expect_rc "a failing workflow: run --wait exits 1" 1 bia run Threshold-Python P --param fail=3 --wait
+R=$(head -1 "$T/out")
+check "status failed with exit code 3" test "$(q "SELECT status || ' ' || exit_code FROM runs WHERE id = $R")" = "failed 3"
+check "no scores for a failed run" test "$(q "SELECT count(*) FROM run_scores WHERE run_id = $R")" = 0
+expect_rc "a run past the descriptor's time limit: exit 1" 1 bia run Threshold-Fast P --param sleep=30 --wait
+R=$(head -1 "$T/out")
+check "status timed_out, BIAFLOWS code 4" test "$(status "$R"):$(bia runs show "$R" --format json | $PY -c 'import json,sys; print(json.load(sys.stdin)["code"])')" = "timed_out:4"
+
+# --- cancel: a running run and a queued one behind it
+expect_rc "queue a long run" 0 bia run Threshold-Python P --param sleep=30
+A=$(head -1 "$T/out")
+expect_rc "queue another behind it" 0 bia run Threshold-Python P --param sleep=30
+B=$(head -1 "$T/out")
+check "the first runs" wait_until 20 is_status "$A" running
+check "the second waits" is_status "$B" queued
+expect_rc "cancel a queued run" 0 bia cancel "$B"
+check "... cancelled at once" is_status "$B" cancelled
+expect_rc "cancel a running run" 0 bia cancel "$A"
+check "... the worker kills it" wait_until 20 final "$A"
+check "... status cancelled" is_status "$A" cancelled
+check "no workflow process left" test -z "$(pgrep -f 'threshold.py.*--sleep 30' || true)"
+expect_rc "cancel of a finished run: exit 1" 1 bia cancel "$A"
+
+# --- a second worker exits at once when the lock is held
+expect_rc "a second worker exits when another holds the lock" 0 flock "$I/worker.lock" "$BIAFLOWS" --instance "$I" worker
+
+# --- crash during execution: kill -9 at run.exec
+check "no worker before the crash" wait_until 20 lock_free
+BIAFLOWS_FAULT=run.exec bia run Threshold-Python P --param sleep=30 >"$T/out" 2>"$T/err"
+K=$(head -1 "$T/out")
+check "worker killed while the run was running" wait_until 20 eval 'is_status $K running && lock_free'
+expect_rc "a later run proceeds" 0 bia run Threshold-Python P --wait
+R=$(head -1 "$T/out")
+check "the interrupted run is marked failed" \
+	test "$(q "SELECT status || ':' || (reason LIKE 'interrupted: worker died%') FROM runs WHERE id = $K")" = "failed:1"
+check "the later run succeeded" is_status "$R" succeeded
+check "the log says why" has "$I/runs/$K/log" "interrupted: worker died"
+
+# --- crash between two images of the ingest: kill -9 at run.ingest
+BIAFLOWS_FAULT=run.ingest bia run Threshold-Python P >"$T/out" 2>"$T/err"
+G=$(head -1 "$T/out")
+check "worker killed while ingesting" wait_until 20 eval 'is_status $G ingesting && lock_free'
+check "the first image is stored whole, the others not at all" \
+	test "$(q "SELECT count(*) FROM run_outputs WHERE run_id = $G"):$(q "SELECT group_concat(n) FROM (SELECT count(*) n FROM run_scores WHERE run_id = $G GROUP BY image_id)")" = "1:8"
+check "no scores without an output row" \
+	test "$(q "SELECT count(*) FROM run_scores s WHERE run_id = $G AND NOT EXISTS (SELECT 1 FROM run_outputs o WHERE o.run_id = s.run_id AND o.image_id = s.image_id)")" = 0
+expect_rc "a new worker recovers" 0 bia worker
+check "the run is failed, interrupted" \
+	test "$(q "SELECT status || ':' || (reason LIKE 'interrupted: worker died%') FROM runs WHERE id = $G")" = "failed:1"
+
+# --- consistency
+expect_rc "fsck: consistent after everything" 0 bia fsck
+check "fsck removed no run output" test "$(q "SELECT count(*) FROM run_output_files WHERE run_id = $R1")" = 3
+expect_rc "runs list after everything" 0 bia runs
+check "detached workers reported no error (sanitizers included)" \
+	eval '! grep -qE "ERROR|runtime error|Sanitizer" "$I/runs/worker.log" 2>/dev/null'
+check "every run has ended" test "$(q "SELECT count(*) FROM runs WHERE status IN ('queued','running','ingesting')")" = 0
+finish
