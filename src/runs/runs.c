@@ -367,6 +367,15 @@ static int copy_file(struct bia_ctx *ctx, const char *src, const char *dst, int 
 }
 
 /* The workflow's files from their blobs into app/. */
+/* True if the version has a file at this relative path. */
+static int has_file(const struct bia_wf_version *v, const char *path)
+{
+	for (size_t i = 0; i < v->nfiles; i++)
+		if (!strcmp(v->files[i].path, path))
+			return 1;
+	return 0;
+}
+
 static int materialise(struct bia_ctx *ctx, struct bia_instance *inst,
 		       const struct bia_wf_version *v, const char *app)
 {
@@ -598,10 +607,14 @@ static int execute(struct bia_ctx *wctx, struct bia_instance *inst, struct bia_r
 		spec.app_dir = app;
 		spec.argv = wargv;
 		snprintf(r->env_digest, sizeof(r->env_digest), "host");
-	} else if (d.environment.type == BIA_ENV_IMAGE) {
+	} else if (d.environment.type == BIA_ENV_IMAGE || has_file(&v, BIA_WF_DEFAULT_ARCHIVE)) {
+		/* an image environment, or a BIAFLOWS container-image whose archive
+		 * was attached with `workflow add --image-archive` */
 		char archive[BIA_PATH_MAX], envs[BIA_PATH_MAX];
 		snprintf(envs, sizeof(envs), "%s/envs", inst->root);
-		if (bia_path_join(ctx, archive, sizeof(archive), app, d.environment.archive) ||
+		const char *rel = d.environment.type == BIA_ENV_IMAGE ? d.environment.archive
+								      : BIA_WF_DEFAULT_ARCHIVE;
+		if (bia_path_join(ctx, archive, sizeof(archive), app, rel) ||
 		    bia_mkdir_p(ctx, envs) || bia_oci_unpack(ctx, archive, envs, &oci))
 			goto failed;
 		size_t ne = 0;
@@ -621,7 +634,8 @@ static int execute(struct bia_ctx *wctx, struct bia_instance *inst, struct bia_r
 	} else {
 		bia_fail(ctx, BIA_EUNSUPPORTED,
 			 "container image '%s' needs a container engine and none that works is "
-			 "installed: add the version with an image archive",
+			 "installed: add the version with an image archive (workflow add PATH "
+			 "--image-archive FILE.tar)",
 			 d.container.image ? d.container.image : "");
 		goto failed;
 	}

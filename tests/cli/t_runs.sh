@@ -187,4 +187,16 @@ expect_rc "runs list after everything" 0 bia runs
 check "detached workers reported no error (sanitizers included)" \
 	eval '! grep -qE "ERROR|runtime error|Sanitizer" "$I/runs/worker.log" 2>/dev/null'
 check "every run has ended" test "$(q "SELECT count(*) FROM runs WHERE status IN ('queued','running','ingesting')")" = 0
+# BIAFLOWS compatibility through `run`: an unmodified BIAFLOWS descriptor
+# with its image attached as a `docker save` archive
+C=$FIX/workflows/biaflows-compat
+"$C/make-image" "$T/compat.tar"
+expect_rc "workflow add --image-archive" 0 bia workflow add "$C" --version v1 --image-archive "$T/compat.tar"
+CP=$(bia problem list --format json | /usr/bin/python3 -c 'import json,sys; print([p["name"] for p in json.load(sys.stdin) if p["class"] == "ObjSeg"][0])')
+expect_rc "run the BIAFLOWS workflow in its image" 0 bia run Compat-Busybox "$CP" --param "ij_label=two words" --wait
+RID=$(cat "$T/out")
+expect_rc "its run record" 0 bia run show "$RID" --format json
+check "image environment recorded by digest" grep -q '"env_digest": "sha256:' "$T/out"
+check "run succeeded" grep -q '"status": "succeeded"' "$T/out"
+expect_rc "its log" 0 bia logs "$RID"
 finish
