@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: MIT */
 #include "cli/cli.h"
 #include "runs/runs.h"
+#include "workflow/workflow.h"
 
 #include <fcntl.h>
 #include <getopt.h>
@@ -13,15 +14,19 @@
 
 static const char run_usage[] =
 	"usage: biaflows run WORKFLOW[@VERSION] PROBLEM [--param NAME=VALUE]...\n"
-	"                    [--images STEM|ID,...] [--wait] [--format table|json]\n"
+	"                    [--images STEM|ID,...] [--timeout DURATION] [--memory SIZE]\n"
+	"                    [--wait] [--format table|json]\n"
 	"       biaflows run show RUN [--format table|json]\n"
 	"\n"
 	"Queue a run of a workflow version (NAME alone: the newest added) on the\n"
 	"images of PROBLEM (all, or --images by stem or id), and print its id.\n"
 	"Everything is checked before the run is queued: the workflow's\n"
 	"problem-class must be the problem's class, the parameters must resolve.\n"
-	"Without 'serve', a worker process is started for the instance when none\n"
-	"is running; it runs the queue in order and exits when it is empty.\n"
+	"--timeout (\"90\", \"10m\", \"1h\") and --memory (\"512M\", \"2G\") override the\n"
+	"descriptor's resources for this run only; 'run show' shows them.\n"
+	"Without 'serve', a worker process is started for the instance when a\n"
+	"worker slot is free (config max_concurrent_runs, default 1); workers\n"
+	"run the queue in order and exit when it is empty.\n"
 	"--wait waits for the end of the run: exit 0 only if it succeeded.\n"
 	"See docs/runs.md.\n";
 
@@ -33,15 +38,16 @@ static const char runs_usage[] =
 	"created, duration in seconds, mean of the problem's main metric), or show\n"
 	"one run with its per-image outputs, metrics and aggregates.\n";
 
-/* Start `biaflows --instance DIR worker` detached when no worker holds the
- * lock. */
+/* Start `biaflows --instance DIR worker` detached when runs are queued and
+ * a worker slot is free. */
 static int ensure_worker(struct bia_cli *cli)
 {
-	int fd = bia_worker_lock(&cli->ctx, &cli->inst);
+	int slot;
+	int fd = bia_worker_lock_any(&cli->ctx, &cli->inst, &slot);
 	if (fd == -2)
 		return cli->ctx.rc;
 	if (fd == -1)
-		return 0; /* a worker is draining the queue */
+		return 0; /* every slot has a worker draining the queue */
 	close(fd);
 	char logp[BIA_PATH_MAX], runs[BIA_PATH_MAX];
 	snprintf(runs, sizeof(runs), "%s/runs", cli->inst.root);
@@ -97,6 +103,20 @@ static int show(struct bia_cli *cli, const char *ref, int fmt)
 		json_object_del(head, "aggregate");
 		json_object_del(head, "params");
 		json_object_del(head, "images_requested");
+		/* limits as one line: "time=30s memory=536870912" or "descriptor" */
+		{
+			json_t *lim = json_object_get(j, "limits"), *t = json_object_get(lim, "time"),
+			       *m = json_object_get(lim, "memory");
+			char ls[128] = "";
+			if (t)
+				snprintf(ls, sizeof(ls), "time=%llds",
+					 (long long)json_integer_value(t));
+			if (m)
+				snprintf(ls + strlen(ls), sizeof(ls) - strlen(ls), "%smemory=%lld",
+					 ls[0] ? " " : "", (long long)json_integer_value(m));
+			json_object_set_new(head, "limits",
+					    json_string(ls[0] ? ls : "descriptor"));
+		}
 		cli_print_object(stdout, head, OUT_TABLE);
 		json_decref(head);
 		json_t *rows = json_array(), *im;
@@ -146,6 +166,8 @@ int cmd_run(struct bia_cli *cli, int argc, char **argv)
 	static const struct option lo[] = {{"param", required_argument, NULL, 'p'},
 					   {"images", required_argument, NULL, 'i'},
 					   {"wait", no_argument, NULL, 'w'},
+					   {"timeout", required_argument, NULL, 't'},
+					   {"memory", required_argument, NULL, 'm'},
 					   {"format", required_argument, NULL, 'f'},
 					   {NULL, 0, NULL, 0}};
 	if (cli_wants_help(argc, argv)) {
@@ -156,6 +178,8 @@ int cmd_run(struct bia_cli *cli, int argc, char **argv)
 	char **images = NULL;
 	size_t nparams = 0, nimages = 0, icap = 0;
 	int fmt = OUT_TABLE, wait = 0, ch, code;
+	int64_t timeout = 0;
+	uint64_t memory = 0;
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -163,6 +187,20 @@ int cmd_run(struct bia_cli *cli, int argc, char **argv)
 		case 'p': params[nparams++] = optarg; break;
 		case 'i': add_list(&images, &nimages, &icap, optarg); break;
 		case 'w': wait = 1; break;
+		case 't':
+			if (bia_parse_duration(optarg, &timeout) || timeout <= 0) {
+				code = cli_usage_error(run_usage, "bad --timeout '%s' (e.g. 90, 10m, 1h)",
+						       optarg);
+				goto out;
+			}
+			break;
+		case 'm':
+			if (bia_parse_memory(optarg, &memory) || memory == 0) {
+				code = cli_usage_error(run_usage, "bad --memory '%s' (e.g. 512M, 2G)",
+						       optarg);
+				goto out;
+			}
+			break;
 		case 'f':
 			if (parse_fmt(run_usage, &fmt)) {
 				code = 2;
@@ -185,7 +223,8 @@ int cmd_run(struct bia_cli *cli, int argc, char **argv)
 	}
 	int bad_params = 0;
 	struct bia_run_request req = {argv[optind], argv[optind + 1], params, nparams,
-				      (const char *const *)images, nimages, &bad_params};
+				      (const char *const *)images, nimages, &bad_params, timeout,
+				      memory};
 	int64_t id;
 	if (bia_run_enqueue(&cli->ctx, &cli->inst, &req, &id)) {
 		/* wrong parameters are usage errors, as for exec */

@@ -7,10 +7,13 @@ static const char usage[] =
 	"usage: biaflows worker\n"
 	"\n"
 	"Run the queued runs of the instance in order, then exit when the queue is\n"
-	"empty. Only one worker drains an instance (lock file worker.lock); a second\n"
-	"one exits at once. At start, runs left running or ingesting by a worker\n"
-	"that died are marked failed (\"interrupted: worker died\"). 'biaflows run'\n"
-	"starts a worker by itself; this command is for scripts and debugging.\n";
+	"empty. Up to max_concurrent_runs workers (instance config, default 1)\n"
+	"drain an instance at once, one per slot lock (worker.lock, worker.lock.1,\n"
+	"...); a worker that finds every slot held exits at once. At start, runs\n"
+	"left running or ingesting by a worker that died are marked failed\n"
+	"(\"interrupted: worker died\"), or queued again when the config says\n"
+	"on_interrupted \"requeue\" (at most 3 attempts). 'biaflows run' starts\n"
+	"a worker by itself; this command is for scripts and debugging.\n";
 
 int cmd_worker(struct bia_cli *cli, int argc, char **argv)
 {

@@ -64,10 +64,33 @@ int bia_run_log_path(const struct bia_instance *inst, int64_t id, char *out, siz
 	return n < 0 || (size_t)n >= outsz ? -1 : 0;
 }
 
-int bia_worker_lock(struct bia_ctx *ctx, const struct bia_instance *inst)
+int bia_runs_max_concurrent(const struct bia_instance *inst)
+{
+	json_t *v = inst->config ? json_object_get(inst->config, "max_concurrent_runs") : NULL;
+	if (!json_is_integer(v))
+		return 1;
+	json_int_t n = json_integer_value(v);
+	return n < 1 ? 1 : n > 64 ? 64 : (int)n;
+}
+
+int bia_runs_requeue_policy(const struct bia_instance *inst)
+{
+	json_t *v = inst->config ? json_object_get(inst->config, "on_interrupted") : NULL;
+	return json_is_string(v) && !strcmp(json_string_value(v), "requeue");
+}
+
+static void slot_path(const struct bia_instance *inst, int slot, char *p, size_t psz)
+{
+	if (slot == 0)
+		snprintf(p, psz, "%s/worker.lock", inst->root);
+	else
+		snprintf(p, psz, "%s/worker.lock.%d", inst->root, slot);
+}
+
+int bia_worker_lock_slot(struct bia_ctx *ctx, const struct bia_instance *inst, int slot)
 {
 	char p[BIA_PATH_MAX];
-	snprintf(p, sizeof(p), "%s/worker.lock", inst->root);
+	slot_path(inst, slot, p, sizeof(p));
 	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		bia_fail(ctx, BIA_EIO, "cannot open '%s': %s", p, strerror(errno));
@@ -82,6 +105,24 @@ int bia_worker_lock(struct bia_ctx *ctx, const struct bia_instance *inst)
 		return -2;
 	}
 	return fd;
+}
+
+int bia_worker_lock(struct bia_ctx *ctx, const struct bia_instance *inst)
+{
+	return bia_worker_lock_slot(ctx, inst, 0);
+}
+
+int bia_worker_lock_any(struct bia_ctx *ctx, const struct bia_instance *inst, int *pslot)
+{
+	int n = bia_runs_max_concurrent(inst);
+	for (int k = 0; k < n; k++) {
+		int fd = bia_worker_lock_slot(ctx, inst, k);
+		if (fd != -1) {
+			*pslot = k;
+			return fd;
+		}
+	}
+	return -1;
 }
 
 /* ------------------------------------------------------------ dataset */
@@ -250,6 +291,17 @@ int bia_run_enqueue(struct bia_ctx *ctx, struct bia_instance *inst,
 	r.params = json_dumps(values, JSON_COMPACT | JSON_SORT_KEYS);
 	r.images = json_dumps(ids, JSON_COMPACT);
 	snprintf(r.executor, sizeof(r.executor), "local");
+	{
+		json_t *lim = json_object();
+		if (req->timeout > 0)
+			json_object_set_new(lim, "time", json_integer((json_int_t)req->timeout));
+		if (req->memory > 0)
+			json_object_set_new(lim, "memory", json_integer((json_int_t)req->memory));
+		char *t = json_dumps(lim, JSON_COMPACT | JSON_SORT_KEYS);
+		json_decref(lim);
+		snprintf(r.limits, sizeof(r.limits), "%s", t ? t : "{}");
+		free(t);
+	}
 	if (!r.params || !r.images) {
 		rc = bia_fail(ctx, BIA_ENOMEM, "out of memory");
 		goto out;
@@ -280,37 +332,75 @@ int bia_run_cancel(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
 
 /* --------------------------------------------------------------- recovery */
 
-int bia_runs_recover(struct bia_ctx *ctx, struct bia_instance *inst, size_t *pn)
+/* Whether the worker that claimed r is gone. We hold slot myslot: a run
+ * of our slot that is not ours was left by a previous holder; a run of
+ * another slot is orphaned only when nobody holds that slot's lock (a
+ * live worker holds its slot for as long as it executes a run). */
+static int worker_gone(struct bia_ctx *ctx, const struct bia_instance *inst,
+		       const struct bia_run *r, int myslot)
+{
+	if (r->worker_pid == (int64_t)getpid())
+		return 0;
+	if (r->worker_slot == myslot)
+		return 1;
+	if (r->worker_pid > 0 && (kill((pid_t)r->worker_pid, 0) == 0 || errno != ESRCH))
+		return 0; /* alive: left to the next holder of its slot */
+	struct bia_ctx c2;
+	bia_ctx_init(&c2);
+	(void)ctx;
+	int fd = bia_worker_lock_slot(&c2, inst, r->worker_slot);
+	if (fd < 0)
+		return 0; /* held by a live worker (or unreadable): leave it */
+	close(fd);
+	return 1;
+}
+
+int bia_runs_recover(struct bia_ctx *ctx, struct bia_instance *inst, int myslot, size_t *pn)
 {
 	struct bia_run *v = NULL;
 	size_t n = 0;
 	*pn = 0;
 	if (inst->ops->run_list(ctx, inst, 0, &v, &n))
 		return ctx->rc;
-	int rc = 0;
+	int rc = 0, requeue = bia_runs_requeue_policy(inst);
 	for (size_t i = 0; !rc && i < n; i++) {
 		struct bia_run *r = &v[i];
 		if (strcmp(r->status, "running") && strcmp(r->status, "ingesting"))
 			continue;
-		/* we hold the worker lock: no other worker is live; a pid that is
-		 * still alive here is not ours (reused) unless it is us */
-		if (r->worker_pid == (int64_t)getpid())
+		if (!worker_gone(ctx, inst, r, myslot))
 			continue;
 		char from[16];
 		snprintf(from, sizeof(from), "%s", r->status);
-		snprintf(r->status, sizeof(r->status), "failed");
-		snprintf(r->reason, sizeof(r->reason), "interrupted: worker died (pid %lld, while %s)",
-			 (long long)r->worker_pid, from);
-		bia_now_iso(r->finished);
 		int done;
-		rc = inst->ops->run_transition(ctx, inst, r, from, &done);
+		char now[21];
+		bia_now_iso(now);
+		if (requeue && r->attempts < BIA_RUN_MAX_ATTEMPTS) {
+			snprintf(r->reason, sizeof(r->reason),
+				 "requeued: attempt %d interrupted (worker pid %lld died while %s)",
+				 r->attempts, (long long)r->worker_pid, from);
+			rc = inst->ops->run_requeue(ctx, inst, r->id, from, r->reason, &done);
+		} else {
+			snprintf(r->status, sizeof(r->status), "failed");
+			if (requeue)
+				snprintf(r->reason, sizeof(r->reason),
+					 "interrupted: worker died (pid %lld, while %s); gave up after "
+					 "%d attempts",
+					 (long long)r->worker_pid, from, r->attempts);
+			else
+				snprintf(r->reason, sizeof(r->reason),
+					 "interrupted: worker died (pid %lld, while %s)",
+					 (long long)r->worker_pid, from);
+			snprintf(r->finished, sizeof(r->finished), "%s", now);
+			rc = inst->ops->run_transition(ctx, inst, r, from, &done);
+		}
 		if (!rc && done) {
 			(*pn)++;
 			char lp[BIA_PATH_MAX];
 			bia_run_log_path(inst, r->id, lp, sizeof(lp));
 			FILE *f = fopen(lp, "a");
 			if (f) {
-				fprintf(f, "%s worker: run %s: %s\n", r->finished, r->status, r->reason);
+				fprintf(f, "%s worker: run %s: %s\n", now,
+					strcmp(r->status, "failed") ? "queued" : "failed", r->reason);
 				fclose(f);
 			}
 		}
@@ -597,6 +687,18 @@ static int execute(struct bia_ctx *wctx, struct bia_instance *inst, struct bia_r
 	bia_exec_spec_init(&spec);
 	spec.limits.wall_seconds = d.resources.time > 0 ? (double)d.resources.time : 3600;
 	spec.limits.memory_bytes = d.resources.memory ? d.resources.memory : (UINT64_C(4) << 30);
+	{
+		/* per-run limits (run --timeout / --memory) override the descriptor */
+		json_t *lim = json_loads(r->limits[0] ? r->limits : "{}", 0, NULL);
+		json_t *t = json_object_get(lim, "time"), *m = json_object_get(lim, "memory");
+		if (json_is_integer(t) && json_integer_value(t) > 0)
+			spec.limits.wall_seconds = (double)json_integer_value(t);
+		if (json_is_integer(m) && json_integer_value(m) > 0)
+			spec.limits.memory_bytes = (uint64_t)json_integer_value(m);
+		json_decref(lim);
+		wlog(logfd, "limits: %.0f s, %llu bytes (attempt %d)", spec.limits.wall_seconds,
+		     (unsigned long long)spec.limits.memory_bytes, r->attempts);
+	}
 	spec.limits.max_procs = 512;
 	spec.limits.max_open_files = 4096;
 	spec.limits.out_bytes = BIA_EXEC_DEFAULT_OUT_BYTES;
@@ -818,19 +920,21 @@ int bia_worker_run(struct bia_ctx *ctx, struct bia_instance *inst, int *pdrained
 	if (bia_mkdir_p(ctx, runs))
 		return ctx->rc;
 	gethostname(host, sizeof(host) - 1);
-	int fd = bia_worker_lock(ctx, inst);
+	int slot = 0;
+	int fd = bia_worker_lock_any(ctx, inst, &slot);
 	if (fd == -2)
 		return ctx->rc;
 	if (fd == -1)
 		return 0;
 	size_t nrec;
-	int rc = bia_runs_recover(ctx, inst, &nrec);
+	int rc = bia_runs_recover(ctx, inst, slot, &nrec);
 	if (!rc && nrec)
-		bia_log(BIA_LOG_WARN, "%zu interrupted run(s) marked failed", nrec);
+		bia_log(BIA_LOG_WARN, "%zu interrupted run(s) recovered (%s)", nrec,
+			bia_runs_requeue_policy(inst) ? "requeued or failed" : "marked failed");
 	while (!rc) {
 		struct bia_run r;
 		int found;
-		rc = inst->ops->run_claim(ctx, inst, (int64_t)getpid(), host, &r, &found);
+		rc = inst->ops->run_claim(ctx, inst, (int64_t)getpid(), slot, host, &r, &found);
 		if (rc)
 			break;
 		if (found) {
@@ -841,13 +945,13 @@ int bia_worker_run(struct bia_ctx *ctx, struct bia_instance *inst, int *pdrained
 		/* empty: release the lock, then look once more, so that a run
 		 * queued while we held it is never left without a worker */
 		close(fd);
-		fd = bia_worker_lock(ctx, inst);
+		fd = bia_worker_lock_any(ctx, inst, &slot);
 		if (fd < 0) {
 			rc = fd == -2 ? ctx->rc : 0;
 			fd = -1;
 			break;
 		}
-		rc = inst->ops->run_claim(ctx, inst, (int64_t)getpid(), host, &r, &found);
+		rc = inst->ops->run_claim(ctx, inst, (int64_t)getpid(), slot, host, &r, &found);
 		if (rc || !found)
 			break;
 		rc = execute(ctx, inst, &r);
@@ -916,6 +1020,13 @@ json_t *bia_run_json(struct bia_ctx *ctx, struct bia_instance *inst, const struc
 			    t0 != (time_t)-1 && t1 != (time_t)-1 ? json_integer((json_int_t)(t1 - t0))
 								 : json_null());
 	json_object_set_new(o, "cancel_requested", json_boolean(r->cancel_requested));
+	json_t *lim = json_loads(r->limits[0] ? r->limits : "{}", 0, NULL);
+	json_object_set_new(o, "limits", json_is_object(lim) ? lim : json_object());
+	if (lim && !json_is_object(lim))
+		json_decref(lim);
+	json_object_set_new(o, "worker_slot", json_integer(r->worker_slot));
+	json_object_set_new(o, "attempts", json_integer(r->attempts));
+	json_object_set_new(o, "interrupted", json_integer(r->interrupted));
 	json_object_set_new(o, "main_metric", json_string(main_metric));
 
 	size_t nm;

@@ -69,6 +69,8 @@ struct bia_run_request {
 	const char *const *images;   /* stems or ids; NULL/0: every image */
 	size_t nimages;
 	int *bad_params;	     /* OUT, may be NULL: 1 when refused for a parameter */
+	int64_t timeout;	     /* seconds, overrides the descriptor's time; 0: not set */
+	uint64_t memory;	     /* bytes, overrides the descriptor's memory; 0: not set */
 };
 
 /* Check everything and queue a run: the version exists, the problem
@@ -88,18 +90,35 @@ int bia_run_cancel(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
 int bia_run_dir(const struct bia_instance *inst, int64_t id, char *out, size_t outsz);
 int bia_run_log_path(const struct bia_instance *inst, int64_t id, char *out, size_t outsz);
 
-/* Try to take <instance>/worker.lock exclusively without waiting: returns
- * the fd (close it to release), -1 if another process holds it, or
- * -2 with a message on ctx on error. */
+/* The number of worker slots: config "max_concurrent_runs" (default 1,
+ * clamped to 1..64). */
+int bia_runs_max_concurrent(const struct bia_instance *inst);
+
+/* Interrupted-run policy: config "on_interrupted", "fail" (default) or
+ * "requeue" (1). */
+int bia_runs_requeue_policy(const struct bia_instance *inst);
+#define BIA_RUN_MAX_ATTEMPTS 3
+
+/* Try to take the lock of a worker slot exclusively without waiting:
+ * slot 0 is <instance>/worker.lock, slot K > 0 <instance>/worker.lock.K.
+ * Returns the fd (close it to release), -1 if another process holds it,
+ * or -2 with a message on ctx on error. */
+int bia_worker_lock_slot(struct bia_ctx *ctx, const struct bia_instance *inst, int slot);
+/* Slot 0. */
 int bia_worker_lock(struct bia_ctx *ctx, const struct bia_instance *inst);
+/* The first free slot of the max_concurrent_runs ones: its fd, *pslot its
+ * number; -1 when every slot is held, -2 on error. */
+int bia_worker_lock_any(struct bia_ctx *ctx, const struct bia_instance *inst, int *pslot);
 
-/* Recovery: runs left running or ingesting by a worker that is gone become
- * failed "interrupted: worker died". Must hold the worker lock. *pn gets
- * how many. */
-int bia_runs_recover(struct bia_ctx *ctx, struct bia_instance *inst, size_t *pn);
+/* Recovery: runs left running or ingesting by a worker that is gone (the
+ * run's slot is ours, or nobody holds its slot lock) become failed
+ * "interrupted: worker died", or with on_interrupted "requeue" go back to
+ * queued (outputs and scores removed) until BIA_RUN_MAX_ATTEMPTS attempts.
+ * Must hold the lock of slot `myslot`. *pn gets how many. */
+int bia_runs_recover(struct bia_ctx *ctx, struct bia_instance *inst, int myslot, size_t *pn);
 
-/* The worker: take the lock (returns 0 at once with *pdrained = 0 if
- * another worker holds it), recover, then claim and execute queued runs
+/* The worker: take a free slot (returns 0 at once with *pdrained = 0 if
+ * every slot is held), recover, then claim and execute queued runs
  * until the queue is empty. */
 int bia_worker_run(struct bia_ctx *ctx, struct bia_instance *inst, int *pdrained);
 

@@ -106,7 +106,11 @@ static const char *const migrations[] = {
 	"  created_at TEXT NOT NULL,"
 	"  started_at TEXT NOT NULL DEFAULT '',"
 	"  finished_at TEXT NOT NULL DEFAULT '',"
-	"  cancel_requested INTEGER NOT NULL DEFAULT 0);"
+	"  cancel_requested INTEGER NOT NULL DEFAULT 0,"
+	"  limits TEXT NOT NULL DEFAULT '{}',"
+	"  worker_slot INTEGER NOT NULL DEFAULT 0,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  interrupted INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX IF NOT EXISTS runs_status ON runs(status, id);"
 	"CREATE INDEX IF NOT EXISTS runs_problem ON runs(problem_id);"
 	"CREATE TABLE IF NOT EXISTS run_outputs ("
@@ -1031,8 +1035,8 @@ static int sq_run_add(struct bia_ctx *ctx, struct bia_instance *inst, struct bia
 	snprintf(r->status, sizeof(r->status), "queued");
 	if (prepare(ctx, inst,
 		    "INSERT INTO runs(workflow_version_id, problem_id, status, params, images, "
-		    "executor, dataset_digest, metrics_version, created_at) "
-		    "VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
+		    "executor, dataset_digest, metrics_version, created_at, limits) "
+		    "VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)",
 		    &st))
 		return ctx->rc;
 	sqlite3_bind_int64(st, 1, r->workflow_version_id);
@@ -1043,6 +1047,7 @@ static int sq_run_add(struct bia_ctx *ctx, struct bia_instance *inst, struct bia
 	sqlite3_bind_text(st, 6, r->dataset_digest, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 7, r->metrics_version, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 8, r->created, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, r->limits[0] ? r->limits : "{}", -1, SQLITE_STATIC);
 	int rr = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rr != SQLITE_DONE)
@@ -1055,7 +1060,8 @@ static int sq_run_add(struct bia_ctx *ctx, struct bia_instance *inst, struct bia
 	"SELECT r.id, r.workflow_version_id, r.problem_id, w.name, v.version, v.digest, "   \
 	"p.name, r.status, r.params, r.images, r.executor, r.worker_pid, r.exit_code, "    \
 	"r.reason, r.env_digest, r.dataset_digest, r.metrics_version, r.host, "            \
-	"r.created_at, r.started_at, r.finished_at, r.cancel_requested FROM runs r "       \
+	"r.created_at, r.started_at, r.finished_at, r.cancel_requested, r.limits, r.worker_slot, "  \
+	"r.attempts, r.interrupted FROM runs r "                                         \
 	"JOIN workflow_versions v ON v.id = r.workflow_version_id JOIN workflows w ON "    \
 	"w.id = v.workflow_id JOIN problems p ON p.id = r.problem_id "
 
@@ -1085,6 +1091,10 @@ static void run_row(sqlite3_stmt *st, struct bia_run *r)
 	col_text(st, 19, r->started, sizeof(r->started));
 	col_text(st, 20, r->finished, sizeof(r->finished));
 	r->cancel_requested = sqlite3_column_int(st, 21);
+	col_text(st, 22, r->limits, sizeof(r->limits));
+	r->worker_slot = sqlite3_column_int(st, 23);
+	r->attempts = sqlite3_column_int(st, 24);
+	r->interrupted = sqlite3_column_int(st, 25);
 }
 
 static int sq_run_get(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
@@ -1141,7 +1151,7 @@ static int sq_run_list(struct bia_ctx *ctx, struct bia_instance *inst, int64_t p
 	return 0;
 }
 
-static int sq_run_claim(struct bia_ctx *ctx, struct bia_instance *inst, int64_t pid,
+static int sq_run_claim(struct bia_ctx *ctx, struct bia_instance *inst, int64_t pid, int slot,
 			const char *host, struct bia_run *out, int *pfound)
 {
 	sqlite3_stmt *st;
@@ -1167,14 +1177,15 @@ static int sq_run_claim(struct bia_ctx *ctx, struct bia_instance *inst, int64_t 
 		return 0;
 	}
 	if (prepare(ctx, inst,
-		    "UPDATE runs SET status = 'running', worker_pid = ?, host = ?, started_at = ? "
-		    "WHERE id = ?",
+		    "UPDATE runs SET status = 'running', worker_pid = ?, host = ?, started_at = ?, "
+		    "worker_slot = ?, attempts = attempts + 1 WHERE id = ?",
 		    &st))
 		goto fail;
 	sqlite3_bind_int64(st, 1, pid);
 	sqlite3_bind_text(st, 2, host, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, id);
+	sqlite3_bind_int(st, 4, slot);
+	sqlite3_bind_int64(st, 5, id);
 	r = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (r != SQLITE_DONE) {
@@ -1221,6 +1232,57 @@ static int sq_run_transition(struct bia_ctx *ctx, struct bia_instance *inst,
 		return db_fail(ctx, inst, "update run");
 	*pdone = sqlite3_changes(DB(inst)) > 0;
 	return 0;
+}
+
+static int sq_run_requeue(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+			  const char *from, const char *reason, int *pdone)
+{
+	static const char *const dels[] = {
+		"DELETE FROM run_scores WHERE run_id = ?",
+		"DELETE FROM run_output_files WHERE run_id = ?",
+		"DELETE FROM run_outputs WHERE run_id = ?",
+	};
+	sqlite3_stmt *st;
+	*pdone = 0;
+	if (exec(ctx, inst, "BEGIN IMMEDIATE"))
+		return ctx->rc;
+	if (prepare(ctx, inst,
+		    "UPDATE runs SET status = 'queued', worker_pid = 0, started_at = '', "
+		    "finished_at = '', exit_code = NULL, reason = ?, interrupted = interrupted + 1 "
+		    "WHERE id = ? AND status = ?",
+		    &st))
+		goto fail;
+	sqlite3_bind_text(st, 1, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, id);
+	sqlite3_bind_text(st, 3, from, -1, SQLITE_STATIC);
+	int r = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE) {
+		db_fail(ctx, inst, "requeue run");
+		goto fail;
+	}
+	if (sqlite3_changes(DB(inst)) == 0) {
+		sqlite3_exec(DB(inst), "ROLLBACK", NULL, NULL, NULL);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(dels) / sizeof(dels[0]); i++) {
+		if (prepare(ctx, inst, dels[i], &st))
+			goto fail;
+		sqlite3_bind_int64(st, 1, id);
+		r = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (r != SQLITE_DONE) {
+			db_fail(ctx, inst, "requeue run");
+			goto fail;
+		}
+	}
+	if (exec(ctx, inst, "COMMIT"))
+		goto fail;
+	*pdone = 1;
+	return 0;
+fail:
+	sqlite3_exec(DB(inst), "ROLLBACK", NULL, NULL, NULL);
+	return ctx->rc;
 }
 
 static int sq_run_cancel(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
@@ -1473,6 +1535,7 @@ const struct bia_store_ops bia_store_sqlite = {
 	.run_list = sq_run_list,
 	.run_claim = sq_run_claim,
 	.run_transition = sq_run_transition,
+	.run_requeue = sq_run_requeue,
 	.run_cancel = sq_run_cancel,
 	.run_image_put = sq_run_image_put,
 	.run_images = sq_run_images,

@@ -193,6 +193,10 @@ struct bia_run {
 	char host[256];
 	char created[21], started[21], finished[21]; /* "" if not yet */
 	int cancel_requested;
+	char limits[128];	  /* JSON object of per-run limits ("time" s, "memory" bytes), "{}" if none */
+	int worker_slot;	  /* slot (worker.lock / worker.lock.K) of the claiming worker */
+	int attempts;		  /* claims so far (1 on the first execution) */
+	int interrupted;	  /* attempts interrupted by a dead worker and requeued */
 };
 void bia_run_release(struct bia_run *r);
 
@@ -282,9 +286,15 @@ struct bia_store_ops {
 	int (*run_list)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t problem_id,
 			struct bia_run **pv, size_t *pn);
 	/* In one transaction: the oldest queued run becomes running with this
-	 * worker pid and host (*pfound = 0 when the queue is empty). */
-	int (*run_claim)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t pid,
+	 * worker pid, slot and host, its attempts counted (*pfound = 0 when the
+	 * queue is empty). */
+	int (*run_claim)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t pid, int slot,
 			 const char *host, struct bia_run *out, int *pfound);
+	/* In one transaction, if the stored status is still `from`: remove the
+	 * outputs and scores of the run, put it back to queued (worker, start,
+	 * exit code cleared) with this reason, and count an interruption. */
+	int (*run_requeue)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+			   const char *from, const char *reason, int *pdone);
 	/* Write r's status, exit code, reason, digests, metrics version and
 	 * times if the stored status is still `from` (*pdone = 0 otherwise). */
 	int (*run_transition)(struct bia_ctx *ctx, struct bia_instance *inst,

@@ -199,4 +199,63 @@ expect_rc "its run record" 0 bia run show "$RID" --format json
 check "image environment recorded by digest" grep -q '"env_digest": "sha256:' "$T/out"
 check "run succeeded" grep -q '"status": "succeeded"' "$T/out"
 expect_rc "its log" 0 bia logs "$RID"
+# --- per-run limits: --timeout shorter than the descriptor's 2m
+cfg() { $PY -c 'import json,sys; p=sys.argv[1]; c=json.load(open(p)); c[sys.argv[2]]=json.loads(sys.argv[3]); json.dump(c,open(p,"w"),indent=2)' "$I/config" "$1" "$2"; }
+N=$(nruns)
+expect_rc "bad --timeout refused" 2 bia run Threshold-Python P --timeout abc
+expect_rc "bad --memory refused" 2 bia run Threshold-Python P --memory lots
+check "nothing queued by bad limits" test "$(nruns)" = "$N"
+expect_rc "a run past its own --timeout: exit 1" 1 bia run Threshold-Python P --param sleep=30 --timeout 1s --memory 2G --wait
+R=$(head -1 "$T/out")
+check "status timed_out by the run's limit" is_status "$R" timed_out
+check "the log names the run's limits" has "$I/runs/$R/log" "limits: 1 s, 2147483648 bytes"
+expect_rc "run show --format json" 0 bia run show "$R" --format json
+check "show: the run's limits" test "$(json '(d["limits"]["time"], d["limits"]["memory"], d["attempts"], d["interrupted"])')" = "(1, 2147483648, 1, 0)"
+expect_rc "run show (table)" 0 bia run show "$R"
+check "table shows the limits" has "$T/out" "time=1s memory=2147483648"
+expect_rc "a run without limits" 0 bia run show "$R1"
+check "... shows the descriptor's" has "$T/out" "descriptor"
+
+# --- max_concurrent_runs = 2: two runs at once, one per slot
+check "no worker before the concurrency test" wait_until 20 lock_free
+cfg max_concurrent_runs 2
+expect_rc "queue a long run (2 slots)" 0 bia run Threshold-Python P --param sleep=30
+A=$(head -1 "$T/out")
+expect_rc "queue a second long run" 0 bia run Threshold-Python P --param sleep=30
+B=$(head -1 "$T/out")
+check "both run at once" wait_until 20 eval 'is_status $A running && is_status $B running'
+check "... in two slots, by two workers" \
+	test "$(q "SELECT count(DISTINCT worker_slot) || ':' || count(DISTINCT worker_pid) FROM runs WHERE id IN ($A, $B)")" = "2:2"
+expect_rc "a third worker exits when every slot is held" 0 timeout 20 "$BIAFLOWS" --instance "$I" worker
+cfg max_concurrent_runs 3
+expect_rc "a worker in a third slot: nothing to do" 0 timeout 20 "$BIAFLOWS" --instance "$I" worker
+check "... and it left the live siblings' runs alone" eval 'is_status $A running && is_status $B running'
+cfg max_concurrent_runs 2
+expect_rc "cancel the first" 0 bia cancel "$A"
+expect_rc "cancel the second" 0 bia cancel "$B"
+check "... both end" wait_until 20 eval 'final $A && final $B'
+check "... cancelled" eval 'is_status $A cancelled && is_status $B cancelled'
+check "both slots free again" wait_until 20 eval 'lock_free && flock -n "$I/worker.lock.1" true'
+cfg max_concurrent_runs 1
+
+# --- on_interrupted = requeue: kill -9 at run.exec, then a second attempt
+cfg on_interrupted '"requeue"'
+BIAFLOWS_FAULT=run.exec bia run Threshold-Python P --param sleep=2 >"$T/out" 2>"$T/err"
+K=$(head -1 "$T/out")
+check "requeue: worker killed while the run was running" wait_until 20 eval 'is_status $K running && lock_free'
+expect_rc "a new worker recovers and runs it again" 0 bia worker
+check "the run succeeded on the second attempt" \
+	test "$(q "SELECT status || ':' || attempts || ':' || interrupted FROM runs WHERE id = $K")" = "succeeded:2:1"
+check "the log records the interrupted attempt" has "$I/runs/$K/log" "requeued: attempt 1 interrupted"
+check "one set of outputs and scores" \
+	test "$(q "SELECT count(*) FROM run_outputs WHERE run_id = $K"):$(q "SELECT count(*) FROM run_scores WHERE run_id = $K")" = "3:24"
+BIAFLOWS_FAULT=run.exec bia run Threshold-Python P --param sleep=2 >"$T/out" 2>"$T/err"
+K2=$(head -1 "$T/out")
+check "requeue: killed again" wait_until 20 eval 'is_status $K2 running && lock_free'
+q "UPDATE runs SET attempts = 3 WHERE id = $K2"
+expect_rc "a new worker recovers" 0 bia worker
+check "after 3 attempts the run is failed" \
+	test "$(q "SELECT status || ':' || (reason LIKE 'interrupted: worker died%gave up after 3 attempts') FROM runs WHERE id = $K2")" = "failed:1"
+cfg on_interrupted '"fail"'
+check "every run has ended (new cases)" test "$(q "SELECT count(*) FROM runs WHERE status IN ('queued','running','ingesting')")" = 0
 finish
