@@ -61,6 +61,11 @@ int bia_fsck(struct bia_ctx *ctx, struct bia_instance *inst, int dry_run,
 	if (!rep->db_ok)
 		problem(rep, "database", "biaflows.db", NULL, dbctx.msg);
 
+	/* blob rows nothing references any more (removals, requeued runs): their
+	 * files become orphans below */
+	size_t ngc = 0;
+	if (have_lock && !dry_run && inst->ops->blob_rows_gc(ctx, inst, &ngc))
+		goto fail;
 	if (inst->ops->blob_refs(ctx, inst, &refs, &nrefs))
 		goto fail;
 

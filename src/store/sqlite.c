@@ -385,17 +385,30 @@ static int digest_list(struct bia_ctx *ctx, struct bia_instance *inst, const cha
 	return 0;
 }
 
+/* The condition "no row references blob digest D" (D a column name): the
+ * one definition of an unreferenced blob. */
+#define BLOB_UNUSED(d)                                                                   \
+	"NOT EXISTS (SELECT 1 FROM images i WHERE i.digest = " d ") AND NOT EXISTS "       \
+	"(SELECT 1 FROM gt_files g WHERE g.digest = " d ") AND NOT EXISTS (SELECT 1 FROM " \
+	"workflow_files w WHERE w.digest = " d ") AND NOT EXISTS (SELECT 1 FROM "          \
+	"run_output_files o WHERE o.digest = " d ")"
+
 /* Digests in `blobs` that no row references any more. */
 static int unreferenced(struct bia_ctx *ctx, struct bia_instance *inst,
 			char (**pd)[BIA_SHA256_HEX], size_t *pn)
 {
-	return digest_list(ctx, inst,
-			   "SELECT b.digest FROM blobs b WHERE NOT EXISTS (SELECT 1 FROM images i "
-			   "WHERE i.digest = b.digest) AND NOT EXISTS (SELECT 1 FROM gt_files g "
-			   "WHERE g.digest = b.digest) AND NOT EXISTS (SELECT 1 FROM "
-			   "workflow_files w WHERE w.digest = b.digest) AND NOT EXISTS (SELECT 1 "
-			   "FROM run_output_files o WHERE o.digest = b.digest)",
+	return digest_list(ctx, inst, "SELECT b.digest FROM blobs b WHERE " BLOB_UNUSED("b.digest"),
 			   pd, pn);
+}
+
+/* Forget blob rows no row references (left by removals; their files are
+ * orphans for fsck, or unlinked by the caller). */
+static int sq_blob_rows_gc(struct bia_ctx *ctx, struct bia_instance *inst, size_t *pn)
+{
+	if (exec(ctx, inst, "DELETE FROM blobs WHERE " BLOB_UNUSED("blobs.digest")))
+		return ctx->rc;
+	*pn = (size_t)sqlite3_changes(DB(inst));
+	return 0;
 }
 
 static int sq_problem_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
@@ -415,14 +428,8 @@ static int sq_problem_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t
 		db_fail(ctx, inst, "delete problem");
 		goto fail;
 	}
-	if (unreferenced(ctx, inst, pdigests, pn))
-		goto fail;
-	if (exec(ctx, inst,
-		 "DELETE FROM blobs WHERE NOT EXISTS (SELECT 1 FROM images i WHERE i.digest = "
-		 "blobs.digest) AND NOT EXISTS (SELECT 1 FROM gt_files g WHERE g.digest = "
-		 "blobs.digest) AND NOT EXISTS (SELECT 1 FROM workflow_files w WHERE w.digest = "
-		 "blobs.digest) AND NOT EXISTS (SELECT 1 FROM run_output_files o WHERE o.digest = "
-		 "blobs.digest)") ||
+	size_t ngc;
+	if (unreferenced(ctx, inst, pdigests, pn) || sq_blob_rows_gc(ctx, inst, &ngc) ||
 	    exec(ctx, inst, "COMMIT"))
 		goto fail;
 	return 0;
@@ -765,9 +772,9 @@ static int sq_blob_refs(struct bia_ctx *ctx, struct bia_instance *inst,
 			char (**pd)[BIA_SHA256_HEX], size_t *pn)
 {
 	return digest_list(ctx, inst,
-			   "SELECT digest FROM blobs UNION SELECT digest FROM images UNION "
-			   "SELECT digest FROM gt_files UNION SELECT digest FROM workflow_files "
-			   "UNION SELECT digest FROM run_output_files ORDER BY 1",
+			   "SELECT digest FROM images UNION SELECT digest FROM gt_files UNION "
+			   "SELECT digest FROM workflow_files UNION SELECT digest FROM "
+			   "run_output_files ORDER BY 1",
 			   pd, pn);
 }
 
@@ -1536,6 +1543,7 @@ const struct bia_store_ops bia_store_sqlite = {
 	.run_claim = sq_run_claim,
 	.run_transition = sq_run_transition,
 	.run_requeue = sq_run_requeue,
+	.blob_rows_gc = sq_blob_rows_gc,
 	.run_cancel = sq_run_cancel,
 	.run_image_put = sq_run_image_put,
 	.run_images = sq_run_images,

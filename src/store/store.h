@@ -259,8 +259,8 @@ struct bia_store_ops {
 	int (*gt_list)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t image_id,
 		       struct bia_gt_version **pv, size_t *pn);
 
-	/* Every digest referenced by a row, with the kind of row ("image",
-	 * "gt"), for fsck. */
+	/* Every digest referenced by a row (images, GT files, workflow files,
+	 * run outputs), for fsck. */
 	int (*blob_refs)(struct bia_ctx *ctx, struct bia_instance *inst,
 			 char (**pdigests)[BIA_SHA256_HEX], size_t *pn);
 	/* Integrity check of the database itself. */
@@ -295,6 +295,8 @@ struct bia_store_ops {
 	 * exit code cleared) with this reason, and count an interruption. */
 	int (*run_requeue)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
 			   const char *from, const char *reason, int *pdone);
+	/* Delete the rows of `blobs` that nothing references; *pn = how many. */
+	int (*blob_rows_gc)(struct bia_ctx *ctx, struct bia_instance *inst, size_t *pn);
 	/* Write r's status, exit code, reason, digests, metrics version and
 	 * times if the stored status is still `from` (*pdone = 0 otherwise). */
 	int (*run_transition)(struct bia_ctx *ctx, struct bia_instance *inst,
