@@ -179,6 +179,45 @@ static char *col_dup(sqlite3_stmt *st, int i)
 	return bia_strdup(s ? (const char *)s : "");
 }
 
+/* Step a prepared statement to its end, filling one element of size `esz`
+ * per row with fill(st, elem) into a growing malloc'd array; the statement
+ * is finalised. On failure the filled elements are released with rel (may
+ * be NULL) and the array freed. `what` names the list in messages. */
+static int collect_rows(struct bia_ctx *ctx, struct bia_instance *inst, sqlite3_stmt *st,
+			size_t esz, void (*fill)(sqlite3_stmt *, void *), void (*rel)(void *),
+			const char *what, void **pv, size_t *pn)
+{
+	size_t n = 0, cap = 0;
+	unsigned char *v = NULL;
+	int r, oom = 0;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16, bytes;
+			void *t = bia_mul_size(ncap, esz, &bytes) ? NULL : realloc(v, bytes);
+			if (!t) {
+				oom = 1;
+				break;
+			}
+			v = t;
+			cap = ncap;
+		}
+		fill(st, v + n * esz);
+		n++;
+	}
+	sqlite3_finalize(st);
+	if (oom || r != SQLITE_DONE) {
+		for (size_t i = 0; rel && i < n; i++)
+			rel(v + i * esz);
+		free(v);
+		if (oom)
+			return bia_fail(ctx, BIA_ENOMEM, "out of memory listing %s", what);
+		return db_fail(ctx, inst, what);
+	}
+	*pv = v;
+	*pn = n;
+	return 0;
+}
+
 static int sq_schema_version(struct bia_ctx *ctx, struct bia_instance *inst, int *pver)
 {
 	sqlite3_stmt *st;
@@ -320,69 +359,46 @@ static int sq_problem_get(struct bia_ctx *ctx, struct bia_instance *inst, const 
 	return bia_fail(ctx, BIA_ENOENT, "no problem with id %lld", (long long)id);
 }
 
+static void problem_row_v(sqlite3_stmt *st, void *e)
+{
+	problem_row(st, e);
+}
+
+static void bia_problem_release_v(void *e)
+{
+	bia_problem_release(e);
+}
+
 static int sq_problem_list(struct bia_ctx *ctx, struct bia_instance *inst,
 			   struct bia_problem **pv, size_t *pn)
 {
 	sqlite3_stmt *st;
-	size_t n = 0, cap = 0;
-	struct bia_problem *v = NULL;
 	if (prepare(ctx, inst, PROBLEM_COLS "ORDER BY p.id", &st))
 		return ctx->rc;
-	int r;
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			void *t = realloc(v, cap * sizeof(*v));
-			if (!t)
-				break;
-			v = t;
-		}
-		problem_row(st, &v[n++]);
-	}
-	sqlite3_finalize(st);
-	if (r != SQLITE_DONE) {
-		for (size_t i = 0; i < n; i++)
-			bia_problem_release(&v[i]);
-		free(v);
-		return r == SQLITE_ROW ? bia_fail(ctx, BIA_ENOMEM, "out of memory")
-				       : db_fail(ctx, inst, "list problems");
-	}
-	*pv = v;
-	*pn = n;
-	return 0;
+	void *v;
+	int rc = collect_rows(ctx, inst, st, sizeof(struct bia_problem), problem_row_v, bia_problem_release_v, "problems", &v, pn);
+	if (!rc)
+		*pv = v;
+	return rc;
 }
 
 /* The digests a query returns (one column), as a malloc'd array. */
+static void digest_fill(sqlite3_stmt *st, void *e)
+{
+	col_text(st, 0, e, BIA_SHA256_HEX);
+}
+
 static int digest_list(struct bia_ctx *ctx, struct bia_instance *inst, const char *sql,
 		       char (**pd)[BIA_SHA256_HEX], size_t *pn)
 {
 	sqlite3_stmt *st;
-	size_t n = 0, cap = 0;
-	char(*d)[BIA_SHA256_HEX] = NULL;
+	void *v;
 	if (prepare(ctx, inst, sql, &st))
 		return ctx->rc;
-	int r;
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			void *t = realloc(d, cap * sizeof(*d));
-			if (!t) {
-				free(d);
-				sqlite3_finalize(st);
-				return bia_fail(ctx, BIA_ENOMEM, "out of memory");
-			}
-			d = t;
-		}
-		col_text(st, 0, d[n++], BIA_SHA256_HEX);
-	}
-	sqlite3_finalize(st);
-	if (r != SQLITE_DONE) {
-		free(d);
-		return db_fail(ctx, inst, "list digests");
-	}
-	*pd = d;
-	*pn = n;
-	return 0;
+	int rc = collect_rows(ctx, inst, st, BIA_SHA256_HEX, digest_fill, NULL, "digests", &v, pn);
+	if (!rc)
+		*pd = v;
+	return rc;
 }
 
 /* The condition "no row references blob digest D" (D a column name): the
@@ -631,12 +647,15 @@ static void image_row(sqlite3_stmt *st, struct bia_image_rec *im)
 	im->gt_version = sqlite3_column_int64(st, 18);
 }
 
+static void image_row_v(sqlite3_stmt *st, void *e)
+{
+	image_row(st, e);
+}
+
 static int sq_image_list(struct bia_ctx *ctx, struct bia_instance *inst, int64_t problem_id,
 			 int64_t limit, int64_t offset, struct bia_image_rec **pv, size_t *pn)
 {
 	sqlite3_stmt *st;
-	size_t n = 0, cap = 0;
-	struct bia_image_rec *v = NULL;
 	if (prepare(ctx, inst,
 		    problem_id ? IMAGE_COLS "WHERE i.problem_id = ? ORDER BY i.id LIMIT ? OFFSET ?"
 			       : IMAGE_COLS "WHERE ? = 0 ORDER BY i.id LIMIT ? OFFSET ?",
@@ -645,26 +664,12 @@ static int sq_image_list(struct bia_ctx *ctx, struct bia_instance *inst, int64_t
 	sqlite3_bind_int64(st, 1, problem_id);
 	sqlite3_bind_int64(st, 2, limit > 0 ? limit : -1);
 	sqlite3_bind_int64(st, 3, offset);
-	int r;
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			void *t = realloc(v, cap * sizeof(*v));
-			if (!t)
-				break;
-			v = t;
-		}
-		image_row(st, &v[n++]);
-	}
-	sqlite3_finalize(st);
-	if (r != SQLITE_DONE) {
-		free(v);
-		return r == SQLITE_ROW ? bia_fail(ctx, BIA_ENOMEM, "out of memory")
-				       : db_fail(ctx, inst, "list images");
-	}
-	*pv = v;
-	*pn = n;
-	return 0;
+	void *v;
+	int rc = collect_rows(ctx, inst, st, sizeof(struct bia_image_rec), image_row_v, NULL,
+			      "images", &v, pn);
+	if (!rc)
+		*pv = v;
+	return rc;
 }
 
 static int sq_image_get(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
@@ -983,36 +988,27 @@ static int sq_wf_version_get(struct bia_ctx *ctx, struct bia_instance *inst, con
 	return 0;
 }
 
+static void wfv_row_v(sqlite3_stmt *st, void *e)
+{
+	wfv_row(st, e);
+}
+
+static void bia_wf_version_release_v(void *e)
+{
+	bia_wf_version_release(e);
+}
+
 static int sq_wf_list(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_wf_version **pv,
 		      size_t *pn)
 {
 	sqlite3_stmt *st;
-	size_t n = 0, cap = 0;
-	struct bia_wf_version *v = NULL;
 	if (prepare(ctx, inst, WFV_COLS "ORDER BY w.name, v.id", &st))
 		return ctx->rc;
-	int r;
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			void *t = realloc(v, cap * sizeof(*v));
-			if (!t)
-				break;
-			v = t;
-		}
-		wfv_row(st, &v[n++]);
-	}
-	sqlite3_finalize(st);
-	if (r != SQLITE_DONE) {
-		for (size_t i = 0; i < n; i++)
-			bia_wf_version_release(&v[i]);
-		free(v);
-		return r == SQLITE_ROW ? bia_fail(ctx, BIA_ENOMEM, "out of memory")
-				       : db_fail(ctx, inst, "list workflows");
-	}
-	*pv = v;
-	*pn = n;
-	return 0;
+	void *v;
+	int rc = collect_rows(ctx, inst, st, sizeof(struct bia_wf_version), wfv_row_v, bia_wf_version_release_v, "workflows", &v, pn);
+	if (!rc)
+		*pv = v;
+	return rc;
 }
 
 /* ------------------------------------------------------------------- runs */
@@ -1122,40 +1118,31 @@ static int sq_run_get(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id
 	return bia_fail(ctx, BIA_ENOENT, "no run with id %lld", (long long)id);
 }
 
+static void run_row_v(sqlite3_stmt *st, void *e)
+{
+	run_row(st, e);
+}
+
+static void bia_run_release_v(void *e)
+{
+	bia_run_release(e);
+}
+
 static int sq_run_list(struct bia_ctx *ctx, struct bia_instance *inst, int64_t problem_id,
 		       struct bia_run **pv, size_t *pn)
 {
 	sqlite3_stmt *st;
-	size_t n = 0, cap = 0;
-	struct bia_run *v = NULL;
 	if (prepare(ctx, inst,
 		    problem_id ? RUN_COLS "WHERE r.problem_id = ? ORDER BY r.id"
 			       : RUN_COLS "WHERE ? = 0 ORDER BY r.id",
 		    &st))
 		return ctx->rc;
 	sqlite3_bind_int64(st, 1, problem_id);
-	int r;
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			void *t = realloc(v, cap * sizeof(*v));
-			if (!t)
-				break;
-			v = t;
-		}
-		run_row(st, &v[n++]);
-	}
-	sqlite3_finalize(st);
-	if (r != SQLITE_DONE) {
-		for (size_t i = 0; i < n; i++)
-			bia_run_release(&v[i]);
-		free(v);
-		return r == SQLITE_ROW ? bia_fail(ctx, BIA_ENOMEM, "out of memory")
-				       : db_fail(ctx, inst, "list runs");
-	}
-	*pv = v;
-	*pn = n;
-	return 0;
+	void *v;
+	int rc = collect_rows(ctx, inst, st, sizeof(struct bia_run), run_row_v, bia_run_release_v, "runs", &v, pn);
+	if (!rc)
+		*pv = v;
+	return rc;
 }
 
 static int sq_run_claim(struct bia_ctx *ctx, struct bia_instance *inst, int64_t pid, int slot,
