@@ -20,6 +20,7 @@
 static const char usage[] =
 	"usage: biaflows exec WORKFLOW_DIR --in DIR --out DIR [--gt DIR] [--class CLASS]\n"
 	"                     [--param NAME=VALUE]... [--timeout SECONDS] [--memory SIZE]\n"
+	"                     [--processes N] [--open-files N] [--output SIZE]\n"
 	"                     [--image-archive FILE.tar] [--envs DIR] [--log FILE]\n"
 	"                     [--format json|table]\n"
 	"\n"
@@ -35,6 +36,8 @@ static const char usage[] =
 	"image, given as an OCI layout or 'docker save' archive (unpacked once into\n"
 	"--envs, default $TMPDIR/biaflows-envs-UID); the command line follows the\n"
 	"image's Entrypoint, with its Env and WorkingDir.\n"
+	"--timeout, --memory, --processes (1..100000), --open-files (16..1048576)\n"
+	"and --output (size of /data/out) override the descriptor's resources.\n"
 	"Exit 0 when the workflow succeeded, 1 when it failed or was refused.\n";
 
 static int dir_empty(const char *dir)
@@ -59,6 +62,9 @@ int cmd_exec(struct bia_cli *cli, int argc, char **argv)
 		{"memory", required_argument, NULL, 'm'}, {"envs", required_argument, NULL, 'e'},
 		{"log", required_argument, NULL, 'l'},	  {"format", required_argument, NULL, 'f'},
 		{"image-archive", required_argument, NULL, 'a'},
+		{"processes", required_argument, NULL, 'P'},
+		{"open-files", required_argument, NULL, 'F'},
+		{"output", required_argument, NULL, 'O'},
 		{NULL, 0, NULL, 0}};
 	if (cli_wants_help(argc, argv)) {
 		fputs(usage, stdout);
@@ -66,7 +72,7 @@ int cmd_exec(struct bia_cli *cli, int argc, char **argv)
 	}
 	const char *in_dir = NULL, *out_dir = NULL, *gt_dir = NULL, *cls_name = NULL;
 	const char *envs = NULL, *log_path = NULL, *timeout = NULL, *memory = NULL;
-	const char *image_archive = NULL;
+	const char *image_archive = NULL, *processes = NULL, *open_files = NULL, *output = NULL;
 	const char **params = bia_calloc((size_t)argc + 1, sizeof(char *));
 	size_t nparams = 0;
 	int fmt = OUT_JSON, ch;
@@ -84,6 +90,9 @@ int cmd_exec(struct bia_cli *cli, int argc, char **argv)
 		case 'e': envs = optarg; break;
 		case 'l': log_path = optarg; break;
 		case 'a': image_archive = optarg; break;
+		case 'P': processes = optarg; break;
+		case 'F': open_files = optarg; break;
+		case 'O': output = optarg; break;
 		case 'f':
 			fmt = cli_parse_format(optarg);
 			if (fmt < 0) {
@@ -143,9 +152,11 @@ int cmd_exec(struct bia_cli *cli, int argc, char **argv)
 	struct bia_exec_limits lim = {0};
 	lim.wall_seconds = d.resources.time > 0 ? (double)d.resources.time : 3600;
 	lim.memory_bytes = d.resources.memory ? d.resources.memory : (UINT64_C(4) << 30);
-	lim.max_procs = 512;
-	lim.max_open_files = 4096;
-	lim.out_bytes = BIA_EXEC_DEFAULT_OUT_BYTES;
+	lim.max_procs = d.resources.processes > 0 ? (unsigned)d.resources.processes
+						  : BIA_RES_DEFAULT_PROCESSES;
+	lim.max_open_files = d.resources.open_files > 0 ? (unsigned)d.resources.open_files
+							: BIA_RES_DEFAULT_OPEN_FILES;
+	lim.out_bytes = d.resources.output ? d.resources.output : BIA_EXEC_DEFAULT_OUT_BYTES;
 	lim.log_bytes = UINT64_C(16) << 20;
 	if (timeout) {
 		int64_t sec;
@@ -157,6 +168,29 @@ int cmd_exec(struct bia_cli *cli, int argc, char **argv)
 	}
 	if (memory && bia_parse_memory(memory, &lim.memory_bytes)) {
 		code = cli_usage_error(usage, "bad --memory '%s'", memory);
+		goto out;
+	}
+	if (processes) {
+		int64_t n;
+		if (bia_parse_int_range(processes, BIA_RES_PROCESSES_MIN, BIA_RES_PROCESSES_MAX,
+					&n)) {
+			code = cli_usage_error(usage, "bad --processes '%s' (1 to 100000)", processes);
+			goto out;
+		}
+		lim.max_procs = (unsigned)n;
+	}
+	if (open_files) {
+		int64_t n;
+		if (bia_parse_int_range(open_files, BIA_RES_OPEN_FILES_MIN, BIA_RES_OPEN_FILES_MAX,
+					&n)) {
+			code = cli_usage_error(usage, "bad --open-files '%s' (16 to 1048576)",
+					       open_files);
+			goto out;
+		}
+		lim.max_open_files = (unsigned)n;
+	}
+	if (output && (bia_parse_memory(output, &lim.out_bytes) || lim.out_bytes == 0)) {
+		code = cli_usage_error(usage, "bad --output '%s' (e.g. 100M, 2G)", output);
 		goto out;
 	}
 

@@ -15,6 +15,7 @@
 static const char run_usage[] =
 	"usage: biaflows run WORKFLOW[@VERSION] PROBLEM [--param NAME=VALUE]...\n"
 	"                    [--images STEM|ID,...] [--timeout DURATION] [--memory SIZE]\n"
+	"                    [--processes N] [--open-files N] [--output SIZE]\n"
 	"                    [--wait] [--format table|json]\n"
 	"       biaflows run show RUN [--format table|json]\n"
 	"\n"
@@ -22,8 +23,10 @@ static const char run_usage[] =
 	"images of PROBLEM (all, or --images by stem or id), and print its id.\n"
 	"Everything is checked before the run is queued: the workflow's\n"
 	"problem-class must be the problem's class, the parameters must resolve.\n"
-	"--timeout (\"90\", \"10m\", \"1h\") and --memory (\"512M\", \"2G\") override the\n"
-	"descriptor's resources for this run only; 'run show' shows them.\n"
+	"--timeout (\"90\", \"10m\", \"1h\"), --memory (\"512M\", \"2G\"), --processes\n"
+	"(1..100000), --open-files (16..1048576) and --output (size of /data/out,\n"
+	"\"1G\") override the descriptor's resources for this run only; 'run show'\n"
+	"shows them.\n"
 	"Without 'serve', a worker process is started for the instance when a\n"
 	"worker slot is free (config max_concurrent_runs, default 1); workers\n"
 	"run the queue in order and exit when it is empty.\n"
@@ -105,15 +108,20 @@ static int show(struct bia_cli *cli, const char *ref, int fmt)
 		json_object_del(head, "images_requested");
 		/* limits as one line: "time=30s memory=536870912" or "descriptor" */
 		{
-			json_t *lim = json_object_get(j, "limits"), *t = json_object_get(lim, "time"),
-			       *m = json_object_get(lim, "memory");
-			char ls[128] = "";
+			json_t *lim = json_object_get(j, "limits"), *t = json_object_get(lim, "time");
+			static const char *const keys[] = {"memory", "processes", "open_files",
+							   "output"};
+			char ls[256] = "";
 			if (t)
 				snprintf(ls, sizeof(ls), "time=%llds",
 					 (long long)json_integer_value(t));
-			if (m)
-				snprintf(ls + strlen(ls), sizeof(ls) - strlen(ls), "%smemory=%lld",
-					 ls[0] ? " " : "", (long long)json_integer_value(m));
+			for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+				json_t *x = json_object_get(lim, keys[k]);
+				if (x)
+					snprintf(ls + strlen(ls), sizeof(ls) - strlen(ls),
+						 "%s%s=%lld", ls[0] ? " " : "", keys[k],
+						 (long long)json_integer_value(x));
+			}
 			json_object_set_new(head, "limits",
 					    json_string(ls[0] ? ls : "descriptor"));
 		}
@@ -168,6 +176,9 @@ int cmd_run(struct bia_cli *cli, int argc, char **argv)
 					   {"wait", no_argument, NULL, 'w'},
 					   {"timeout", required_argument, NULL, 't'},
 					   {"memory", required_argument, NULL, 'm'},
+					   {"processes", required_argument, NULL, 'P'},
+					   {"open-files", required_argument, NULL, 'F'},
+					   {"output", required_argument, NULL, 'O'},
 					   {"format", required_argument, NULL, 'f'},
 					   {NULL, 0, NULL, 0}};
 	if (cli_wants_help(argc, argv)) {
@@ -179,7 +190,8 @@ int cmd_run(struct bia_cli *cli, int argc, char **argv)
 	size_t nparams = 0, nimages = 0, icap = 0;
 	int fmt = OUT_TABLE, wait = 0, ch, code;
 	int64_t timeout = 0;
-	uint64_t memory = 0;
+	uint64_t memory = 0, output = 0;
+	int64_t processes = 0, open_files = 0;
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -197,6 +209,29 @@ int cmd_run(struct bia_cli *cli, int argc, char **argv)
 		case 'm':
 			if (bia_parse_memory(optarg, &memory) || memory == 0) {
 				code = cli_usage_error(run_usage, "bad --memory '%s' (e.g. 512M, 2G)",
+						       optarg);
+				goto out;
+			}
+			break;
+		case 'P':
+			if (bia_parse_int_range(optarg, BIA_RES_PROCESSES_MIN, BIA_RES_PROCESSES_MAX,
+						&processes)) {
+				code = cli_usage_error(run_usage, "bad --processes '%s' (1 to 100000)",
+						       optarg);
+				goto out;
+			}
+			break;
+		case 'F':
+			if (bia_parse_int_range(optarg, BIA_RES_OPEN_FILES_MIN, BIA_RES_OPEN_FILES_MAX,
+						&open_files)) {
+				code = cli_usage_error(run_usage,
+						       "bad --open-files '%s' (16 to 1048576)", optarg);
+				goto out;
+			}
+			break;
+		case 'O':
+			if (bia_parse_memory(optarg, &output) || output == 0) {
+				code = cli_usage_error(run_usage, "bad --output '%s' (e.g. 100M, 2G)",
 						       optarg);
 				goto out;
 			}
@@ -224,7 +259,7 @@ int cmd_run(struct bia_cli *cli, int argc, char **argv)
 	int bad_params = 0;
 	struct bia_run_request req = {argv[optind], argv[optind + 1], params, nparams,
 				      (const char *const *)images, nimages, &bad_params, timeout,
-				      memory};
+				      memory, processes, open_files, output};
 	int64_t id;
 	if (bia_run_enqueue(&cli->ctx, &cli->inst, &req, &id)) {
 		/* wrong parameters are usage errors, as for exec */

@@ -297,10 +297,22 @@ int bia_run_enqueue(struct bia_ctx *ctx, struct bia_instance *inst,
 			json_object_set_new(lim, "time", json_integer((json_int_t)req->timeout));
 		if (req->memory > 0)
 			json_object_set_new(lim, "memory", json_integer((json_int_t)req->memory));
+		if (req->processes > 0)
+			json_object_set_new(lim, "processes", json_integer((json_int_t)req->processes));
+		if (req->open_files > 0)
+			json_object_set_new(lim, "open_files",
+					    json_integer((json_int_t)req->open_files));
+		if (req->output > 0)
+			json_object_set_new(lim, "output", json_integer((json_int_t)req->output));
 		char *t = json_dumps(lim, JSON_COMPACT | JSON_SORT_KEYS);
 		json_decref(lim);
-		snprintf(r.limits, sizeof(r.limits), "%s", t ? t : "{}");
+		int too_long = t && strlen(t) >= sizeof(r.limits);
+		snprintf(r.limits, sizeof(r.limits), "%s", t && !too_long ? t : "{}");
 		free(t);
+		if (too_long) {
+			rc = bia_fail(ctx, BIA_EINVAL, "run limits too large to store");
+			goto out;
+		}
 	}
 	if (!r.params || !r.images) {
 		rc = bia_fail(ctx, BIA_ENOMEM, "out of memory");
@@ -355,6 +367,20 @@ static int worker_gone(struct bia_ctx *ctx, const struct bia_instance *inst,
 	return 1;
 }
 
+/* Remove runs/<id>/{app,in,out}: the working folders of a run (its log
+ * stays). Used when a run ends and when an interrupted run is recovered. */
+static void remove_work_dirs(struct bia_instance *inst, int64_t id)
+{
+	static const char *const sub[] = {"app", "in", "out"};
+	for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
+		char p[BIA_PATH_MAX];
+		struct bia_ctx c2;
+		bia_ctx_init(&c2);
+		snprintf(p, sizeof(p), "%s/runs/%lld/%s", inst->root, (long long)id, sub[i]);
+		bia_rm_rf(&c2, p);
+	}
+}
+
 int bia_runs_recover(struct bia_ctx *ctx, struct bia_instance *inst, int myslot, size_t *pn)
 {
 	struct bia_run *v = NULL;
@@ -395,6 +421,7 @@ int bia_runs_recover(struct bia_ctx *ctx, struct bia_instance *inst, int myslot,
 		}
 		if (!rc && done) {
 			(*pn)++;
+			remove_work_dirs(inst, r->id);
 			char lp[BIA_PATH_MAX];
 			bia_run_log_path(inst, r->id, lp, sizeof(lp));
 			FILE *f = fopen(lp, "a");
@@ -687,21 +714,38 @@ static int execute(struct bia_ctx *wctx, struct bia_instance *inst, struct bia_r
 	bia_exec_spec_init(&spec);
 	spec.limits.wall_seconds = d.resources.time > 0 ? (double)d.resources.time : 3600;
 	spec.limits.memory_bytes = d.resources.memory ? d.resources.memory : (UINT64_C(4) << 30);
+	spec.limits.max_procs = d.resources.processes > 0 ? (unsigned)d.resources.processes
+							  : BIA_RES_DEFAULT_PROCESSES;
+	spec.limits.max_open_files = d.resources.open_files > 0 ? (unsigned)d.resources.open_files
+								: BIA_RES_DEFAULT_OPEN_FILES;
+	spec.limits.out_bytes = d.resources.output ? d.resources.output : BIA_EXEC_DEFAULT_OUT_BYTES;
 	{
-		/* per-run limits (run --timeout / --memory) override the descriptor */
+		/* per-run limits (run --timeout / --memory / --processes / --open-files /
+		 * --output) override the descriptor */
 		json_t *lim = json_loads(r->limits[0] ? r->limits : "{}", 0, NULL);
 		json_t *t = json_object_get(lim, "time"), *m = json_object_get(lim, "memory");
+		json_t *np = json_object_get(lim, "processes"), *nf = json_object_get(lim, "open_files");
+		json_t *ob = json_object_get(lim, "output");
 		if (json_is_integer(t) && json_integer_value(t) > 0)
 			spec.limits.wall_seconds = (double)json_integer_value(t);
 		if (json_is_integer(m) && json_integer_value(m) > 0)
 			spec.limits.memory_bytes = (uint64_t)json_integer_value(m);
+		if (json_is_integer(np) && json_integer_value(np) >= BIA_RES_PROCESSES_MIN &&
+		    json_integer_value(np) <= BIA_RES_PROCESSES_MAX)
+			spec.limits.max_procs = (unsigned)json_integer_value(np);
+		if (json_is_integer(nf) && json_integer_value(nf) >= BIA_RES_OPEN_FILES_MIN &&
+		    json_integer_value(nf) <= BIA_RES_OPEN_FILES_MAX)
+			spec.limits.max_open_files = (unsigned)json_integer_value(nf);
+		if (json_is_integer(ob) && json_integer_value(ob) > 0)
+			spec.limits.out_bytes = (uint64_t)json_integer_value(ob);
 		json_decref(lim);
-		wlog(logfd, "limits: %.0f s, %llu bytes (attempt %d)", spec.limits.wall_seconds,
-		     (unsigned long long)spec.limits.memory_bytes, r->attempts);
+		wlog(logfd,
+		     "limits: %.0f s, %llu bytes, %u processes, %u open files, %llu output bytes "
+		     "(attempt %d)",
+		     spec.limits.wall_seconds, (unsigned long long)spec.limits.memory_bytes,
+		     spec.limits.max_procs, spec.limits.max_open_files,
+		     (unsigned long long)spec.limits.out_bytes, r->attempts);
 	}
-	spec.limits.max_procs = 512;
-	spec.limits.max_open_files = 4096;
-	spec.limits.out_bytes = BIA_EXEC_DEFAULT_OUT_BYTES;
 	spec.limits.log_bytes = UINT64_C(16) << 20;
 	if (materialise(ctx, inst, &v, app))
 		goto failed;
@@ -759,6 +803,8 @@ static int execute(struct bia_ctx *wctx, struct bia_instance *inst, struct bia_r
 		snprintf(ents[i].stem, sizeof(ents[i].stem), "%s", im.stem);
 		ents[i].image_id = im.id;
 		bia_blob_path(inst, im.digest, ents[i].path, sizeof(ents[i].path));
+		/* the original name decides whether the blob can be linked as is */
+		snprintf(ents[i].name, sizeof(ents[i].name), "%s", im.original_name);
 	}
 	if (bia_runs_stage(ctx, cls, in, ents, nents))
 		goto failed;
@@ -889,13 +935,7 @@ failed:
 	rc = finish(wctx, inst, r, "running", "failed", logfd);
 out:
 	/* the outputs are blobs now; the log stays */
-	{
-		struct bia_ctx c2;
-		bia_ctx_init(&c2);
-		bia_rm_rf(&c2, app);
-		bia_rm_rf(&c2, in);
-		bia_rm_rf(&c2, out);
-	}
+	remove_work_dirs(inst, r->id);
 	if (logfd >= 0)
 		close(logfd);
 	json_decref(values);

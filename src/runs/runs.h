@@ -21,6 +21,7 @@
 struct bia_stage_entry {
 	char stem[256];
 	char path[BIA_PATH_MAX]; /* source file (any readable image) */
+	char name[256];		 /* original file name when path is a blob, "" to use path */
 	uint64_t size[5];	 /* staged image shape X, Y, Z, C, T (filled by staging) */
 	int64_t image_id;	 /* instance image id, 0 for a folder */
 };
@@ -71,6 +72,9 @@ struct bia_run_request {
 	int *bad_params;	     /* OUT, may be NULL: 1 when refused for a parameter */
 	int64_t timeout;	     /* seconds, overrides the descriptor's time; 0: not set */
 	uint64_t memory;	     /* bytes, overrides the descriptor's memory; 0: not set */
+	int64_t processes;	     /* overrides the descriptor's processes; 0: not set */
+	int64_t open_files;	     /* overrides the descriptor's open_files; 0: not set */
+	uint64_t output;	     /* bytes, overrides the descriptor's output; 0: not set */
 };
 
 /* Check everything and queue a run: the version exists, the problem

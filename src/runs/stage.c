@@ -6,8 +6,11 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 const char *bia_output_status_name(enum bia_output_status s)
@@ -78,6 +81,30 @@ int bia_runs_scan_inputs(struct bia_ctx *ctx, const char *in_dir,
 	return 0;
 }
 
+static int has_suffix(const char *s, const char *suf)
+{
+	size_t n = strlen(s), m = strlen(suf);
+	return n > m && !strcasecmp(s + n - m, suf);
+}
+
+/* Already a TIFF that any reader sees with the same shape: OME or ImageJ
+ * metadata, or a single plane; named .tif/.tiff (.ome.tif, .ome.tiff). A
+ * MINISWHITE file is re-encoded as before (the writer does not keep it),
+ * and so is a file not readable by all: a link keeps the original's mode,
+ * and the sandbox may run as another user (nobody). */
+static int linkable(const struct bia_image *img, const char *path, const char *name)
+{
+	struct stat st;
+	if (img->format != BIA_FMT_TIFF || img->miniswhite)
+		return 0;
+	if (!has_suffix(name, ".tif") && !has_suffix(name, ".tiff"))
+		return 0;
+	if (stat(path, &st) || !S_ISREG(st.st_mode) || !(st.st_mode & S_IROTH))
+		return 0;
+	return !strcmp(img->layout, "ome") || !strcmp(img->layout, "imagej") ||
+	       (img->z == 1 && img->c == 1 && img->t == 1);
+}
+
 int bia_runs_stage(struct bia_ctx *ctx, enum bia_class cls, const char *stage,
 		   struct bia_stage_entry *v, size_t n)
 {
@@ -92,7 +119,14 @@ int bia_runs_stage(struct bia_ctx *ctx, enum bia_class cls, const char *stage,
 		v[i].size[3] = img.c;
 		v[i].size[4] = img.t;
 		snprintf(dst, sizeof(dst), "%s/%s.tif", stage, v[i].stem);
-		int rc = bia_image_write_tiff(ctx, &img, dst, NULL);
+		int rc = 0;
+		/* a hard link when the file already reads back as the same image
+		 * (the sandbox binds /data/in read-only); else, or when linking
+		 * fails (another filesystem), re-encoded */
+		const char *name = v[i].name[0] ? v[i].name : v[i].path;
+		if (!(linkable(&img, v[i].path, name) &&
+		      linkat(AT_FDCWD, v[i].path, AT_FDCWD, dst, AT_SYMLINK_FOLLOW) == 0))
+			rc = bia_image_write_tiff(ctx, &img, dst, NULL);
 		bia_image_release(&img);
 		if (rc)
 			return rc;

@@ -2,6 +2,7 @@
  * plus our extensions). Rules: docs/workflows.md.
  * SPDX-License-Identifier: MIT */
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -524,6 +525,19 @@ int bia_parse_duration(const char *s, int64_t *psec)
 	return 0;
 }
 
+int bia_parse_int_range(const char *s, int64_t lo, int64_t hi, int64_t *pv)
+{
+	if (!s || !*s || !(isdigit((unsigned char)*s) || *s == '-' || *s == '+'))
+		return -1;
+	errno = 0;
+	char *end;
+	long long v = strtoll(s, &end, 10);
+	if (errno || *end || v < lo || v > hi)
+		return -1;
+	*pv = (int64_t)v;
+	return 0;
+}
+
 static int parse_resources(struct pctx *pc, const json_t *r)
 {
 	struct bia_descriptor *d = pc->d;
@@ -561,8 +575,29 @@ static int parse_resources(struct pctx *pc, const json_t *r)
 				return kfail(pc, k, "must be a duration: seconds, or like \"90s\", "
 						    "\"10m\", \"1h\", \"2d\"");
 			}
+		} else if (!strcmp(key, "processes") || !strcmp(key, "open_files")) {
+			int procs = key[0] == 'p';
+			json_int_t lo = procs ? BIA_RES_PROCESSES_MIN : BIA_RES_OPEN_FILES_MIN;
+			json_int_t hi = procs ? BIA_RES_PROCESSES_MAX : BIA_RES_OPEN_FILES_MAX;
+			if (!json_is_integer(v) || json_integer_value(v) < lo ||
+			    json_integer_value(v) > hi)
+				return kfail(pc, k, "must be an integer from %lld to %lld",
+					     (long long)lo, (long long)hi);
+			if (procs)
+				d->resources.processes = json_integer_value(v);
+			else
+				d->resources.open_files = json_integer_value(v);
+		} else if (!strcmp(key, "output")) {
+			if (json_is_integer(v) && json_integer_value(v) > 0) {
+				d->resources.output = (uint64_t)json_integer_value(v);
+			} else if (!json_is_string(v) ||
+				   bia_parse_memory(json_string_value(v), &d->resources.output) ||
+				   d->resources.output == 0) {
+				return kfail(pc, k, "must be a size: bytes, or like \"512M\", \"2G\"");
+			}
 		} else {
-			return kfail(pc, k, "unknown resource (cpus, memory, time, gpus)");
+			return kfail(pc, k, "unknown resource (cpus, memory, time, gpus, processes, "
+					    "open_files, output)");
 		}
 	}
 	return 0;

@@ -87,6 +87,9 @@ struct bia_descriptor {
 		uint64_t memory;   /* bytes, 0 = not given */
 		int64_t time;	   /* seconds, 0 = not given */
 		int64_t gpus;	   /* -1 = not given */
+		int64_t processes; /* sandbox process limit, 0 = not given */
+		int64_t open_files; /* sandbox open-file limit, 0 = not given */
+		uint64_t output;   /* bytes of /data/out, 0 = not given */
 	} resources;
 	const json_t *outputs;	   /* borrowed from raw, NULL if absent */
 	const char *const *authors; /* NULL if absent */
@@ -138,6 +141,18 @@ int bia_parse_memory(const char *s, uint64_t *pbytes);
 /* Parse a duration: seconds, or a number with s/m/h/d: "90", "10m", "1h".
  * Returns 0 or -1. */
 int bia_parse_duration(const char *s, int64_t *psec);
+
+/* Bounds of the sandbox limits a descriptor's resources (`processes`,
+ * `open_files`) or `run`/`exec` (--processes, --open-files) may set, and
+ * the defaults when neither does (docs/exec.md). */
+#define BIA_RES_PROCESSES_MIN 1
+#define BIA_RES_PROCESSES_MAX 100000
+#define BIA_RES_OPEN_FILES_MIN 16
+#define BIA_RES_OPEN_FILES_MAX 1048576
+#define BIA_RES_DEFAULT_PROCESSES 512
+#define BIA_RES_DEFAULT_OPEN_FILES 4096
+/* Parse a decimal integer from lo to hi (nothing else in s). Returns 0 or -1. */
+int bia_parse_int_range(const char *s, int64_t lo, int64_t hi, int64_t *pv);
 
 /* ------------------------------------------------------ registry (registry.c)
  * Workflow versions in an instance. A version is a folder (or a git tag's

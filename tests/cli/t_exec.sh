@@ -8,6 +8,8 @@ jq_py() { $PY -c "import json,sys; d=json.load(open(sys.argv[1])); print($1)" "$
 IN=$T/ds/images
 GT=$T/ds/groundtruth
 
+sum_in() { (cd "$IN" && sha256sum objseg_000.tif objseg_001.tif); }
+SUM0=$(sum_in)
 expect_rc "exec with --gt" 0 "$BIAFLOWS" exec "$WF" --in "$IN" --out "$T/o1" --gt "$GT" --param threshold=0.4 --param "label=a b"
 check "two images scored" test "$(jq_py 'len(d["images"])')" = 2
 check "class from the descriptor" test "$(jq_py 'd["class"]')" = ObjSeg
@@ -17,6 +19,10 @@ check "run summary on stderr" has "$T/err" "workflow 'Threshold-Python' ok (exit
 check "ground truth is not visible to the workflow" grep -qx "gt_files=0" "$T/o1/sandbox.txt"
 check "inputs are read-only" grep -qx "in_writable=no" "$T/o1/sandbox.txt"
 check "working directory is /app" grep -qx "cwd=/app" "$T/o1/sandbox.txt"
+check "single-plane TIFF inputs are staged as hard links (link count 2)" grep -qx "in_nlink=2 2" "$T/o1/sandbox.txt"
+check "... of the originals (same inodes)" grep -qx "in_inodes=$(stat -c %i "$IN/objseg_000.tif") $(stat -c %i "$IN/objseg_001.tif")" "$T/o1/sandbox.txt"
+check "the originals are unchanged after the run" test "$(sum_in)" = "$SUM0"
+check "... and no longer linked (stage removed)" test "$(stat -c %h "$IN/objseg_000.tif")" = 1
 check "a value with a space arrives as one argument" test "$(cat "$T/o1/label.txt")" = "a b"
 check "the workflow's output is logged with timestamps" grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T.*thresholding 2 images at 0.4' "$T/err"
 
@@ -42,6 +48,24 @@ check "status failed, exit code 3" test "$(jq_py '(d["status"], d["exit_code"])'
 expect_rc "a workflow past its time: exit 1" 1 "$BIAFLOWS" exec "$WF" --in "$IN" --out "$T/o6" --param sleep=30 --timeout 1
 check "status timed_out" test "$(jq_py 'd["status"]')" = timed_out
 check "no workflow process left" test -z "$(pgrep -f 'threshold.py' || true)"
+
+mkdir -p "$T/in2" && cp "$IN"/objseg_00[01].tif "$T/in2/" && chmod 600 "$T/in2/objseg_000.tif"
+expect_rc "an input not readable by all" 0 "$BIAFLOWS" exec "$WF" --in "$T/in2" --out "$T/o10"
+check "... is re-encoded, not linked (the sandbox user must read it)" grep -qx "in_nlink=1 2" "$T/o10/sandbox.txt"
+
+# sandbox limits from the command line (override the descriptor's resources)
+expect_rc "--processes 8: a workflow starting 50 processes fails" 1 "$BIAFLOWS" exec "$WF" --in "$IN" --out "$T/p1" --processes 8 --param spawn=50
+check "status process_limit" test "$(jq_py 'd["status"]')" = process_limit
+check "... the reason names the limit" test "$(jq_py '"process limit of 8" in d["reason"]')" = True
+expect_rc "50 processes under the default limit: ok" 0 "$BIAFLOWS" exec "$WF" --in "$IN" --out "$T/p2" --param spawn=50
+expect_rc "--output 1M: a workflow writing 5 MB fails" 1 "$BIAFLOWS" exec "$WF" --in "$IN" --out "$T/p3" --output 1M --param big=5
+check "status output_limit" test "$(jq_py 'd["status"]')" = output_limit
+expect_rc "5 MB under --output 10M: ok" 0 "$BIAFLOWS" exec "$WF" --in "$IN" --out "$T/p4" --output 10M --open-files 64 --param big=5
+for bad in "--processes 0" "--processes 100001" "--processes 8x" "--open-files 15" "--open-files 1048577" "--open-files many" "--output 0" "--output 2X"; do
+	# shellcheck disable=SC2086
+	expect_rc "bad $bad: usage error" 2 "$BIAFLOWS" exec "$WF" --in "$IN" --out "$T/p5" $bad
+	check "... nothing ran" test ! -e "$T/p5"
+done
 
 mkdir -p "$T/o7" && touch "$T/o7/old.tif"
 expect_rc "non-empty --out refused" 1 "$BIAFLOWS" exec "$WF" --in "$IN" --out "$T/o7"

@@ -215,6 +215,20 @@ expect_rc "run show (table)" 0 bia run show "$R"
 check "table shows the limits" has "$T/out" "time=1s memory=2147483648"
 expect_rc "a run without limits" 0 bia run show "$R1"
 check "... shows the descriptor's" has "$T/out" "descriptor"
+N=$(nruns)
+expect_rc "bad --processes refused" 2 bia run Threshold-Python P --processes 0
+expect_rc "bad --open-files refused" 2 bia run Threshold-Python P --open-files 8
+expect_rc "bad --output refused" 2 bia run Threshold-Python P --output none
+check "nothing queued by bad sandbox limits" test "$(nruns)" = "$N"
+expect_rc "a run past its own --processes: exit 1" 1 bia run Threshold-Python P --processes 8 --open-files 256 --output 100M --param spawn=50 --wait
+R=$(head -1 "$T/out")
+check "status failed" is_status "$R" failed
+expect_rc "its record" 0 bia run show "$R" --format json
+check "the reason names the process limit" test "$(json '"process limit of 8" in d["reason"]')" = True
+check "show: the run's sandbox limits" test "$(json '(d["limits"]["processes"], d["limits"]["open_files"], d["limits"]["output"])')" = "(8, 256, 104857600)"
+check "the log names them" has "$I/runs/$R/log" "8 processes, 256 open files, 104857600 output bytes"
+expect_rc "run show (table)" 0 bia run show "$R"
+check "table shows them" has "$T/out" "processes=8 open_files=256 output=104857600"
 
 # --- max_concurrent_runs = 2: two runs at once, one per slot
 check "no worker before the concurrency test" wait_until 20 lock_free
@@ -258,4 +272,11 @@ check "after 3 attempts the run is failed" \
 	test "$(q "SELECT status || ':' || (reason LIKE 'interrupted: worker died%gave up after 3 attempts') FROM runs WHERE id = $K2")" = "failed:1"
 cfg on_interrupted '"fail"'
 check "every run has ended (new cases)" test "$(q "SELECT count(*) FROM runs WHERE status IN ('queued','running','ingesting')")" = 0
+# staging by hard link: single-plane TIFF images are linked from the blob
+# store (the workflow prints the link counts of its inputs)
+expect_rc "a run on TIFF inputs" 0 bia run Threshold-Python P --param threshold=0.4 --wait
+SR=$(tail -1 "$T/out")
+expect_rc "its log" 0 bia logs "$SR"
+# (2 or more: interrupted runs above may keep staged links of the same blobs)
+check "inputs staged as hard links of the blobs (link count >= 2)" grep -qE "in_nlink=([2-9]|[1-9][0-9]+)( ([2-9]|[1-9][0-9]+))*$" "$T/out"
 finish

@@ -667,6 +667,64 @@ static void test_resources_parsing(void **state)
 	bia_descriptor_release(&d);
 	refused("{\"name\":\"A\",\"command-line\":\"x\",\"inputs\":[],\"environment\":"
 		"{\"type\":\"host\"},\"resources\":{\"memory\":0}}", "'resources.memory'");
+
+	/* sandbox limits (our extension): processes, open_files, output */
+	assert_int_equal(d.resources.processes, 0);
+	parse_ok("{\"name\":\"A\",\"command-line\":\"x\",\"inputs\":[],\"environment\":"
+		 "{\"type\":\"host\"},\"resources\":{\"processes\":8,\"open_files\":16,"
+		 "\"output\":\"2G\"}}", &d);
+	assert_int_equal(d.resources.processes, 8);
+	assert_int_equal(d.resources.open_files, 16);
+	assert_true(d.resources.output == 2ull << 30);
+	bia_descriptor_release(&d);
+	parse_ok("{\"name\":\"A\",\"command-line\":\"x\",\"inputs\":[],\"environment\":"
+		 "{\"type\":\"host\"},\"resources\":{\"processes\":100000,\"open_files\":1048576,"
+		 "\"output\":4096}}", &d);
+	assert_int_equal(d.resources.processes, 100000);
+	assert_int_equal(d.resources.open_files, 1048576);
+	assert_true(d.resources.output == 4096);
+	bia_descriptor_release(&d);
+	parse_ok("{\"name\":\"A\",\"command-line\":\"x\",\"inputs\":[],\"environment\":"
+		 "{\"type\":\"host\"}}", &d);
+	assert_int_equal(d.resources.processes, 0);
+	assert_int_equal(d.resources.open_files, 0);
+	assert_true(d.resources.output == 0);
+	bia_descriptor_release(&d);
+	refused("{\"name\":\"A\",\"command-line\":\"x\",\"inputs\":[],\"environment\":"
+		"{\"type\":\"host\"},\"resources\":{\"processes\":0}}",
+		"'resources.processes': must be an integer from 1 to 100000");
+	refused("{\"name\":\"A\",\"command-line\":\"x\",\"inputs\":[],\"environment\":"
+		"{\"type\":\"host\"},\"resources\":{\"processes\":100001}}", "'resources.processes'");
+	refused("{\"name\":\"A\",\"command-line\":\"x\",\"inputs\":[],\"environment\":"
+		"{\"type\":\"host\"},\"resources\":{\"processes\":\"8\"}}", "'resources.processes'");
+	refused("{\"name\":\"A\",\"command-line\":\"x\",\"inputs\":[],\"environment\":"
+		"{\"type\":\"host\"},\"resources\":{\"processes\":2.5}}", "'resources.processes'");
+	refused("{\"name\":\"A\",\"command-line\":\"x\",\"inputs\":[],\"environment\":"
+		"{\"type\":\"host\"},\"resources\":{\"open_files\":15}}",
+		"'resources.open_files': must be an integer from 16 to 1048576");
+	refused("{\"name\":\"A\",\"command-line\":\"x\",\"inputs\":[],\"environment\":"
+		"{\"type\":\"host\"},\"resources\":{\"open_files\":1048577}}",
+		"'resources.open_files'");
+	refused("{\"name\":\"A\",\"command-line\":\"x\",\"inputs\":[],\"environment\":"
+		"{\"type\":\"host\"},\"resources\":{\"output\":\"2X\"}}",
+		"'resources.output': must be a size");
+	refused("{\"name\":\"A\",\"command-line\":\"x\",\"inputs\":[],\"environment\":"
+		"{\"type\":\"host\"},\"resources\":{\"output\":0}}", "'resources.output'");
+	refused("{\"name\":\"A\",\"command-line\":\"x\",\"inputs\":[],\"environment\":"
+		"{\"type\":\"host\"},\"resources\":{\"output\":\"0\"}}", "'resources.output'");
+	refused("{\"name\":\"A\",\"command-line\":\"x\",\"inputs\":[],\"environment\":"
+		"{\"type\":\"host\"},\"resources\":{\"procs\":8}}",
+		"'resources.procs': unknown resource");
+	/* the same bounds for --processes / --open-files */
+	int64_t n;
+	assert_int_equal(bia_parse_int_range("8", 1, 100000, &n), 0);
+	assert_int_equal(n, 8);
+	assert_int_equal(bia_parse_int_range("0", 1, 100000, &n), -1);
+	assert_int_equal(bia_parse_int_range("100001", 1, 100000, &n), -1);
+	assert_int_equal(bia_parse_int_range("8x", 1, 100000, &n), -1);
+	assert_int_equal(bia_parse_int_range("", 1, 100000, &n), -1);
+	assert_int_equal(bia_parse_int_range(" 8", 1, 100000, &n), -1);
+	assert_int_equal(bia_parse_int_range("99999999999999999999", 1, 100000, &n), -1);
 	refused("{\"name\":\"A\",\"command-line\":\"x\",\"inputs\":[],\"environment\":"
 		"{\"type\":\"host\"},\"resources\":[]}", "'resources': must be an object");
 }
