@@ -884,6 +884,13 @@ json_t *bia_workflow_json(struct bia_ctx *ctx, struct bia_instance *inst,
 			    d.resources.time ? json_integer(d.resources.time) : json_null());
 	json_object_set_new(res, "gpus",
 			    d.resources.gpus >= 0 ? json_integer(d.resources.gpus) : json_null());
+	json_object_set_new(res, "processes",
+			    d.resources.processes ? json_integer(d.resources.processes) : json_null());
+	json_object_set_new(res, "open_files",
+			    d.resources.open_files ? json_integer(d.resources.open_files) : json_null());
+	json_object_set_new(res, "output",
+			    d.resources.output ? json_integer((json_int_t)d.resources.output)
+					       : json_null());
 	json_object_set_new(o, "resources", res);
 	json_object_set_new(o, "command_line", json_string(d.command_line));
 	json_t *params = json_array();
