@@ -52,7 +52,7 @@ assert p["sigma"]["type"] == "Number" and p["sigma"]["default"] == "1.5", p["sig
 assert p["method"]["optional"] is True
 assert p["cytomine_host"]["excluded"] is True
 assert o["environment"]["type"] == "host"
-assert o["resources"] == {"cpus": 2, "memory": 2147483648, "time": 600, "gpus": 0}, o["resources"]
+assert o["resources"] == {"cpus": 2, "memory": 2147483648, "time": 600, "gpus": 0, "processes": None, "open_files": None, "output": None}, o["resources"]
 assert len(o["versions"]) == 1
 assert o["source"].endswith("/host")
 print("fine")
