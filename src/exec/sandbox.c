@@ -527,6 +527,61 @@ static void kill_tree(struct runst *st)
 		cg_kill_all(st->cg.mem);
 }
 
+/* The pid in a name "<prefix><pid>-...", or 0. */
+static long name_pid(const char *name, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	if (strncmp(name, prefix, n))
+		return 0;
+	char *end;
+	long pid = strtol(name + n, &end, 10);
+	return pid > 0 && *end == '-' ? pid : 0;
+}
+
+static int pid_dead(long pid)
+{
+	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+/* A runner killed with SIGKILL cannot clean up: remove the cgroups and the
+ * output tmpfs mounts of runners that no longer exist (their names carry
+ * the runner's pid). Best effort, silent. */
+static void sweep_stale(const char *cgroot)
+{
+	static const char *const ctl[] = {"pids", "memory"};
+	char p[BIA_PATH_MAX + 300];
+	for (size_t c = 0; c < sizeof(ctl) / sizeof(ctl[0]); c++) {
+		snprintf(p, sizeof(p), "%s/%s", cgroot, ctl[c]);
+		DIR *d = opendir(p);
+		struct dirent *e;
+		while (d && (e = readdir(d))) {
+			long pid = name_pid(e->d_name, "biaflows-exec-");
+			if (!pid || !pid_dead(pid))
+				continue;
+			snprintf(p, sizeof(p), "%s/%s/%s", cgroot, ctl[c], e->d_name);
+			(void)rmdir(p); /* fails while tasks remain: left alone */
+		}
+		if (d)
+			closedir(d);
+	}
+	const char *tmp = getenv("TMPDIR");
+	const char *base = tmp && *tmp ? tmp : "/tmp";
+	DIR *d = opendir(base);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		long pid = name_pid(e->d_name, "biaflows-out-");
+		if (!pid || !pid_dead(pid))
+			continue;
+		snprintf(p, sizeof(p), "%s/%s/out", base, e->d_name);
+		(void)umount2(p, MNT_DETACH);
+		(void)rmdir(p);
+		snprintf(p, sizeof(p), "%s/%s", base, e->d_name);
+		(void)rmdir(p);
+	}
+	if (d)
+		closedir(d);
+}
+
 int bia_exec_run(struct bia_ctx *ctx, const struct bia_exec_spec *s,
 		 struct bia_exec_result *r)
 {
@@ -570,6 +625,9 @@ int bia_exec_run(struct bia_ctx *ctx, const struct bia_exec_spec *s,
 	int is_root = geteuid() == 0;
 	uint64_t out_cap = s->limits.out_bytes ? s->limits.out_bytes : BIA_EXEC_DEFAULT_OUT_BYTES;
 	double t0 = now_mono();
+
+	/* what killed runners left behind: their cgroups and output mounts */
+	sweep_stale(s->cgroup_root ? s->cgroup_root : "/sys/fs/cgroup");
 
 	/* cgroups: one per run, named after our pid and a counter */
 	char cgname[128];
@@ -618,8 +676,8 @@ int bia_exec_run(struct bia_ctx *ctx, const struct bia_exec_spec *s,
 	int out_fsize_fallback = 0;
 	if (s->out_dir) {
 		const char *tmp = getenv("TMPDIR");
-		snprintf(st.stage, sizeof(st.stage), "%s/biaflows-out-XXXXXX",
-			 tmp && *tmp ? tmp : "/tmp");
+		snprintf(st.stage, sizeof(st.stage), "%s/biaflows-out-%ld-XXXXXX",
+			 tmp && *tmp ? tmp : "/tmp", (long)getpid());
 		if (!mkdtemp(st.stage)) {
 			st.stage[0] = 0;
 			rc = bia_fail(ctx, BIA_EIO, "exec: cannot create a staging folder: %s",

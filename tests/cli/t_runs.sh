@@ -279,4 +279,20 @@ SR=$(tail -1 "$T/out")
 expect_rc "its log" 0 bia logs "$SR"
 # (2 or more: interrupted runs above may keep staged links of the same blobs)
 check "inputs staged as hard links of the blobs (link count >= 2)" grep -qE "in_nlink=([2-9]|[1-9][0-9]+)( ([2-9]|[1-9][0-9]+))*$" "$T/out"
+# runners killed with SIGKILL above leave their output mount and cgroups;
+# the next run sweeps those of dead runners (names carry the runner's pid)
+expect_rc "a run after the kills" 0 bia run Threshold-Python P --param threshold=0.4 --wait
+stale=0
+for m in $(awk '$2 ~ /biaflows-out-[0-9]+-/ {print $2}' /proc/mounts); do
+	pid=$(echo "$m" | sed 's/.*biaflows-out-\([0-9]*\)-.*/\1/')
+	kill -0 "$pid" 2>/dev/null || stale=$((stale + 1))
+done
+check "no output mount of a dead runner is left" test "$stale" = 0
+stale=0
+for d in /sys/fs/cgroup/pids/biaflows-exec-*; do
+	[ -d "$d" ] || continue
+	pid=$(basename "$d" | cut -d- -f3)
+	kill -0 "$pid" 2>/dev/null || stale=$((stale + 1))
+done
+check "no cgroup of a dead runner is left" test "$stale" = 0
 finish
