@@ -167,6 +167,16 @@ static int prepare(struct bia_ctx *ctx, struct bia_instance *inst, const char *s
 	return 0;
 }
 
+/* Step a statement that returns no row and finalise it: 0, or the
+ * database error (`what` names the operation). */
+static int step_done(struct bia_ctx *ctx, struct bia_instance *inst, sqlite3_stmt *st,
+		     const char *what)
+{
+	int r = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return r == SQLITE_DONE ? 0 : db_fail(ctx, inst, what);
+}
+
 static void col_text(sqlite3_stmt *st, int i, char *out, size_t outsz)
 {
 	const unsigned char *s = sqlite3_column_text(st, i);
@@ -438,12 +448,8 @@ static int sq_problem_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t
 	if (prepare(ctx, inst, "DELETE FROM problems WHERE id = ?", &st))
 		goto fail;
 	sqlite3_bind_int64(st, 1, id);
-	int r = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (r != SQLITE_DONE) {
-		db_fail(ctx, inst, "delete problem");
+	if (step_done(ctx, inst, st, "delete problem"))
 		goto fail;
-	}
 	size_t ngc;
 	if (unreferenced(ctx, inst, pdigests, pn) || sq_blob_rows_gc(ctx, inst, &ngc) ||
 	    exec(ctx, inst, "COMMIT"))
@@ -523,10 +529,8 @@ static int add_image(struct bia_ctx *ctx, struct bia_instance *inst, int64_t pro
 	for (int i = 0; i < 3; i++)
 		sqlite3_bind_double(st, 14 + i, im->phys[i]);
 	sqlite3_bind_text(st, 17, now, -1, SQLITE_STATIC);
-	int r = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (r != SQLITE_DONE)
-		return db_fail(ctx, inst, "insert image");
+	if (step_done(ctx, inst, st, "insert image"))
+		return ctx->rc;
 	im->id = sqlite3_last_insert_rowid(DB(inst));
 	im->problem_id = problem_id;
 	snprintf(im->created, sizeof(im->created), "%s", now);
@@ -542,10 +546,8 @@ static int add_gt(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_imp
 			    &st))
 			return ctx->rc;
 		sqlite3_bind_int64(st, 1, image_id);
-		int r = sqlite3_step(st);
-		sqlite3_finalize(st);
-		if (r != SQLITE_DONE)
-			return db_fail(ctx, inst, "update GT versions");
+		if (step_done(ctx, inst, st, "update GT versions"))
+			return ctx->rc;
 	}
 	if (prepare(ctx, inst,
 		    "INSERT INTO gt_versions(image_id, annotator, is_current, created_at) "
@@ -556,10 +558,8 @@ static int add_gt(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_imp
 	sqlite3_bind_text(st, 2, it->annotator, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, it->make_current ? 1 : 0);
 	sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
-	int r = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (r != SQLITE_DONE)
-		return db_fail(ctx, inst, "insert GT version");
+	if (step_done(ctx, inst, st, "insert GT version"))
+		return ctx->rc;
 	int64_t vid = sqlite3_last_insert_rowid(DB(inst));
 	for (size_t i = 0; i < it->ngt; i++) {
 		const struct bia_gt_file *f = &it->gt[i];
@@ -578,10 +578,8 @@ static int add_gt(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_imp
 		for (int k = 0; k < 5; k++)
 			sqlite3_bind_int64(st, 6 + k, (sqlite3_int64)f->size[k]);
 		sqlite3_bind_text(st, 11, f->dtype, -1, SQLITE_STATIC);
-		r = sqlite3_step(st);
-		sqlite3_finalize(st);
-		if (r != SQLITE_DONE)
-			return db_fail(ctx, inst, "insert GT file");
+		if (step_done(ctx, inst, st, "insert GT file"))
+			return ctx->rc;
 	}
 	it->gt_version_id = vid;
 	return 0;
@@ -850,12 +848,8 @@ static int sq_wf_version_add(struct bia_ctx *ctx, struct bia_instance *inst,
 		goto fail;
 	sqlite3_bind_text(st, 1, v->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
-	int r = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (r != SQLITE_DONE) {
-		db_fail(ctx, inst, "insert workflow");
+	if (step_done(ctx, inst, st, "insert workflow"))
 		goto fail;
-	}
 	if (prepare(ctx, inst,
 		    "INSERT INTO workflow_versions(workflow_id, version, digest, descriptor, "
 		    "problem_class, source, created_at) SELECT id, ?, ?, ?, ?, ?, ? FROM workflows "
@@ -869,12 +863,8 @@ static int sq_wf_version_add(struct bia_ctx *ctx, struct bia_instance *inst,
 	sqlite3_bind_text(st, 5, v->source, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 7, v->name, -1, SQLITE_STATIC);
-	r = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (r != SQLITE_DONE) {
-		db_fail(ctx, inst, "insert workflow version");
+	if (step_done(ctx, inst, st, "insert workflow version"))
 		goto fail;
-	}
 	v->id = sqlite3_last_insert_rowid(DB(inst));
 	snprintf(v->created, sizeof(v->created), "%s", now);
 	for (size_t i = 0; i < v->nfiles; i++) {
@@ -891,12 +881,8 @@ static int sq_wf_version_add(struct bia_ctx *ctx, struct bia_instance *inst,
 		sqlite3_bind_text(st, 3, f->digest, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 4, (sqlite3_int64)f->bytes);
 		sqlite3_bind_int(st, 5, f->mode);
-		r = sqlite3_step(st);
-		sqlite3_finalize(st);
-		if (r != SQLITE_DONE) {
-			db_fail(ctx, inst, "insert workflow file");
+		if (step_done(ctx, inst, st, "insert workflow file"))
 			goto fail;
-		}
 	}
 	bia_faultsim("workflow.commit");
 	if (exec(ctx, inst, "COMMIT"))
@@ -1180,12 +1166,8 @@ static int sq_run_claim(struct bia_ctx *ctx, struct bia_instance *inst, int64_t 
 	sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 4, slot);
 	sqlite3_bind_int64(st, 5, id);
-	r = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (r != SQLITE_DONE) {
-		db_fail(ctx, inst, "claim run");
+	if (step_done(ctx, inst, st, "claim run"))
 		goto fail;
-	}
 	if (exec(ctx, inst, "COMMIT"))
 		goto fail;
 	if (sq_run_get(ctx, inst, id, out))
@@ -1249,12 +1231,8 @@ static int sq_run_requeue(struct bia_ctx *ctx, struct bia_instance *inst, int64_
 	sqlite3_bind_text(st, 1, reason, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, id);
 	sqlite3_bind_text(st, 3, from, -1, SQLITE_STATIC);
-	int r = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (r != SQLITE_DONE) {
-		db_fail(ctx, inst, "requeue run");
+	if (step_done(ctx, inst, st, "requeue run"))
 		goto fail;
-	}
 	if (sqlite3_changes(DB(inst)) == 0) {
 		sqlite3_exec(DB(inst), "ROLLBACK", NULL, NULL, NULL);
 		return 0;
@@ -1263,12 +1241,8 @@ static int sq_run_requeue(struct bia_ctx *ctx, struct bia_instance *inst, int64_
 		if (prepare(ctx, inst, dels[i], &st))
 			goto fail;
 		sqlite3_bind_int64(st, 1, id);
-		r = sqlite3_step(st);
-		sqlite3_finalize(st);
-		if (r != SQLITE_DONE) {
-			db_fail(ctx, inst, "requeue run");
+		if (step_done(ctx, inst, st, "requeue run"))
 			goto fail;
-		}
 	}
 	if (exec(ctx, inst, "COMMIT"))
 		goto fail;
@@ -1318,12 +1292,8 @@ static int sq_run_cancel(struct bia_ctx *ctx, struct bia_instance *inst, int64_t
 			goto fail;
 		sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, id);
-		r = sqlite3_step(st);
-		sqlite3_finalize(st);
-		if (r != SQLITE_DONE) {
-			db_fail(ctx, inst, "cancel run");
+		if (step_done(ctx, inst, st, "cancel run"))
 			goto fail;
-		}
 	}
 	if (exec(ctx, inst, "COMMIT"))
 		goto fail;
@@ -1331,14 +1301,6 @@ static int sq_run_cancel(struct bia_ctx *ctx, struct bia_instance *inst, int64_t
 fail:
 	sqlite3_exec(DB(inst), "ROLLBACK", NULL, NULL, NULL);
 	return ctx->rc;
-}
-
-static int step_done(struct bia_ctx *ctx, struct bia_instance *inst, sqlite3_stmt *st,
-		     const char *what)
-{
-	int r = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return r == SQLITE_DONE ? 0 : db_fail(ctx, inst, what);
 }
 
 static int sq_run_image_put(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
