@@ -461,7 +461,9 @@ static int parse_inputs(struct pctx *pc, const json_t *arr)
 
 /* ------------------------------------------------------- extensions */
 
-int bia_parse_memory(const char *s, uint64_t *pbytes)
+/* The decimal number (digits and '.') that starts s, and what follows it
+ * (the unit) in *prest. Returns 0, or -1 when there is none. */
+static int leading_number(const char *s, double *px, const char **prest)
 {
 	size_t n = strspn(s, "0123456789.");
 	if (!n || n > 30)
@@ -473,7 +475,17 @@ int bia_parse_memory(const char *s, uint64_t *pbytes)
 	double x = strtod(num, &end);
 	if (*end || !isfinite(x))
 		return -1;
-	const char *u = s + n;
+	*px = x;
+	*prest = s + n;
+	return 0;
+}
+
+int bia_parse_memory(const char *s, uint64_t *pbytes)
+{
+	double x;
+	const char *u;
+	if (leading_number(s, &x, &u))
+		return -1;
 	double mult = 1;
 	switch (toupper((unsigned char)*u)) {
 	case 'K': mult = 1024.0; u++; break;
@@ -497,17 +509,10 @@ int bia_parse_memory(const char *s, uint64_t *pbytes)
 
 int bia_parse_duration(const char *s, int64_t *psec)
 {
-	size_t n = strspn(s, "0123456789.");
-	if (!n || n > 30)
+	double x;
+	const char *u;
+	if (leading_number(s, &x, &u))
 		return -1;
-	char num[32];
-	memcpy(num, s, n);
-	num[n] = '\0';
-	char *end;
-	double x = strtod(num, &end);
-	if (*end || !isfinite(x))
-		return -1;
-	const char *u = s + n;
 	double mult = 1;
 	switch (*u) {
 	case 's': u++; break;
