@@ -71,6 +71,23 @@ int cli_wants_help(int argc, char **argv)
 	return 0;
 }
 
+int cli_dispatch(struct bia_cli *cli, int argc, char **argv, const char *usage,
+		 const char *what, const struct cli_sub *subs, size_t nsubs)
+{
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (cli_wants_help(argc, argv)) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < nsubs; i++)
+		if (!strcmp(argv[1], subs[i].name))
+			return subs[i].fn(cli, argc - 1, argv + 1);
+	return cli_usage_error(usage, "unknown %s subcommand '%s'", what, argv[1]);
+}
+
 /* Text of a JSON scalar for tables and CSV. Returns malloc'd string. */
 static char *cell(json_t *v)
 {

@@ -36,6 +36,16 @@ int cli_parse_format(const char *s);
 void cli_print_list(FILE *f, json_t *rows, const char *const *cols, enum bia_out_format fmt);
 /* Print one JSON object: JSON, or "key: value" lines. */
 void cli_print_object(FILE *f, json_t *obj, enum bia_out_format fmt);
+/* A subcommand of a command ("problem add"). */
+struct cli_sub {
+	const char *name;
+	int (*fn)(struct bia_cli *cli, int argc, char **argv); /* argv[0] = name */
+};
+/* Dispatch argv[1] to its subcommand: usage on -h (exit 0) or without a
+ * subcommand (exit 2), a usage error naming an unknown one. `what` names the
+ * command in messages. */
+int cli_dispatch(struct bia_cli *cli, int argc, char **argv, const char *usage,
+		 const char *what, const struct cli_sub *subs, size_t nsubs);
 /* True if argv[i] is -h or --help for any i (commands answer help first). */
 int cli_wants_help(int argc, char **argv);
 

@@ -129,19 +129,10 @@ static int do_show(struct bia_cli *cli, int argc, char **argv)
 
 int cmd_image(struct bia_cli *cli, int argc, char **argv)
 {
-	if (argc < 2) {
-		fputs(usage, stderr);
-		return 2;
-	}
-	if (cli_wants_help(argc, argv)) {
-		fputs(usage, stdout);
-		return 0;
-	}
-	if (!strcmp(argv[1], "add"))
-		return do_add(cli, argc - 1, argv + 1);
-	if (!strcmp(argv[1], "list"))
-		return do_list(cli, argc - 1, argv + 1);
-	if (!strcmp(argv[1], "show"))
-		return do_show(cli, argc - 1, argv + 1);
-	return cli_usage_error(usage, "unknown image subcommand '%s'", argv[1]);
+	static const struct cli_sub subs[] = {
+		{"add", do_add},
+		{"list", do_list},
+		{"show", do_show},
+	};
+	return cli_dispatch(cli, argc, argv, usage, "image", subs, sizeof(subs) / sizeof(subs[0]));
 }

@@ -184,22 +184,11 @@ static int do_rm(struct bia_cli *cli, int argc, char **argv)
 
 int cmd_problem(struct bia_cli *cli, int argc, char **argv)
 {
-	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		fputs(usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
-	}
-	if (cli_wants_help(argc, argv)) {
-		fputs(usage, stdout);
-		return 0;
-	}
-	const char *sub = argv[1];
-	if (!strcmp(sub, "add"))
-		return do_add(cli, argc - 1, argv + 1);
-	if (!strcmp(sub, "list"))
-		return do_list(cli, argc - 1, argv + 1);
-	if (!strcmp(sub, "show"))
-		return do_show(cli, argc - 1, argv + 1);
-	if (!strcmp(sub, "rm"))
-		return do_rm(cli, argc - 1, argv + 1);
-	return cli_usage_error(usage, "unknown problem subcommand '%s'", sub);
+	static const struct cli_sub subs[] = {
+		{"add", do_add},
+		{"list", do_list},
+		{"show", do_show},
+		{"rm", do_rm},
+	};
+	return cli_dispatch(cli, argc, argv, usage, "problem", subs, sizeof(subs) / sizeof(subs[0]));
 }
