@@ -138,6 +138,31 @@ static const char *const migrations[] = {
 	"  gt_version_id INTEGER NOT NULL,"
 	"  metrics_version TEXT NOT NULL,"
 	"  PRIMARY KEY(run_id, image_id, metric, metrics_version, gt_version_id));",
+	/* 4: reruns and their verdict (a table, so that re-applying is harmless); error maps (per-object outcome of every
+	 * image of a run, and counts per category for queries) */
+	"CREATE TABLE IF NOT EXISTS run_reruns ("
+	"  run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,"
+	"  rerun_of INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	"  tolerance REAL NOT NULL,"
+	"  verdict TEXT NOT NULL DEFAULT '',"
+	"  detail TEXT NOT NULL DEFAULT '{}');"
+	"CREATE TABLE IF NOT EXISTS run_objects ("
+	"  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	"  image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
+	"  kind TEXT NOT NULL,"
+	"  obj_id INTEGER NOT NULL,"
+	"  status TEXT NOT NULL,"
+	"  match INTEGER,"
+	"  score REAL,"
+	"  detail TEXT NOT NULL DEFAULT '{}',"
+	"  PRIMARY KEY(run_id, image_id, kind, obj_id));"
+	"CREATE TABLE IF NOT EXISTS run_errors ("
+	"  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	"  image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
+	"  category TEXT NOT NULL,"
+	"  count INTEGER NOT NULL,"
+	"  PRIMARY KEY(run_id, image_id, category));"
+	"CREATE INDEX IF NOT EXISTS run_errors_category ON run_errors(category, count);",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
