@@ -34,11 +34,21 @@ UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 REPLAY_BIN := $(patsubst %,$(BUILD)/fuzz/replay-%,$(FUZZ_TARGETS))
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 
+# C workflows (docs/build.md): each workflows/<Name>/<prog>.c is a program;
+# $(BUILD)/workflows/<Name>/ gets <prog> and a copy of the folder's other
+# files, a runnable workflow folder. Normal build only (not with SAN).
+ifeq ($(SAN),)
+WF_C_SRC := $(wildcard workflows/*/*.c)
+WF_C_BIN := $(patsubst workflows/%.c,$(BUILD)/workflows/%,$(WF_C_SRC))
+WF_C_FILES := $(patsubst workflows/%,$(BUILD)/workflows/%,$(if $(WF_C_SRC),$(shell \
+	find $(sort $(dir $(WF_C_SRC))) -type f ! -name '*.c' ! -name '.*')))
+endif
+
 # keep objects of test programs (make would delete them as intermediates)
 .SECONDARY:
 
 .PHONY: all bench check deps demo fuzz clean tests
-all: $(BIN) $(UNIT_BIN) $(REPLAY_BIN)
+all: $(BIN) $(UNIT_BIN) $(REPLAY_BIN) $(WF_C_BIN) $(WF_C_FILES)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -58,6 +68,14 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 $(BUILD)/fuzz/replay-%: $(BUILD)/obj/fuzz/fuzz-%.o $(BUILD)/obj/fuzz/replay.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(WF_C_BIN): $(BUILD)/workflows/%: $(BUILD)/obj/workflows/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(WF_C_FILES): $(BUILD)/workflows/%: workflows/%
+	@mkdir -p $(dir $@)
+	cp $< $@
 
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
