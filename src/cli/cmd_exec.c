@@ -35,7 +35,9 @@ static const char usage[] =
 	"--image-archive runs an unmodified BIAFLOWS descriptor in its container\n"
 	"image, given as an OCI layout or 'docker save' archive (unpacked once into\n"
 	"--envs, default $TMPDIR/biaflows-envs-UID); the command line follows the\n"
-	"image's Entrypoint, with its Env and WorkingDir.\n"
+	"image's Entrypoint, with its Env and WorkingDir. Without an archive, a\n"
+	"container-image is exported from a local Docker or Podman (never pulled;\n"
+	"it still runs in the sandbox, see docs/exec.md \"Container engines\").\n"
 	"--timeout, --memory, --processes (1..100000), --open-files (16..1048576)\n"
 	"and --output (size of /data/out) override the descriptor's resources.\n"
 	"Exit 0 when the workflow succeeded, 1 when it failed or was refused.\n";
@@ -123,6 +125,7 @@ int cmd_exec(struct bia_cli *cli, int argc, char **argv)
 	size_t ninputs = 0;
 	char work[] = "/tmp/biaflows-exec-XXXXXX", stage[BIA_PATH_MAX], view[BIA_PATH_MAX];
 	int have_work = 0, log_fd = 2, code = 1;
+	char env_desc[96] = "host"; /* as a run records it (docs/runs.md) */
 	json_t *report = NULL;
 
 	char dpath[BIA_PATH_MAX];
@@ -201,19 +204,46 @@ int cmd_exec(struct bia_cli *cli, int argc, char **argv)
 	if (d.environment.type == BIA_ENV_HOST && !image_archive) {
 		spec.app_dir = wf_dir;
 		spec.argv = wargv;
-	} else if (d.environment.type == BIA_ENV_IMAGE || image_archive) {
+	} else {
+		/* an archive (--image-archive, an image environment), else the
+		 * container-image exported from a local engine (docs/exec.md) */
 		char archive[BIA_PATH_MAX], envs_dir[BIA_PATH_MAX];
-		if (image_archive)
-			snprintf(archive, sizeof(archive), "%s", image_archive);
-		else if (bia_path_join(ctx, archive, sizeof(archive), wf_dir, d.environment.archive))
-			goto fail;
 		if (envs)
 			snprintf(envs_dir, sizeof(envs_dir), "%s", envs);
 		else
 			snprintf(envs_dir, sizeof(envs_dir), "%s/biaflows-envs-%ld",
 				 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (long)getuid());
-		if (bia_mkdir_p(ctx, envs_dir) || bia_oci_unpack(ctx, archive, envs_dir, &oci))
-			goto fail;
+		if (d.environment.type == BIA_ENV_IMAGE || image_archive) {
+			if (image_archive)
+				snprintf(archive, sizeof(archive), "%s", image_archive);
+			else if (bia_path_join(ctx, archive, sizeof(archive), wf_dir,
+					       d.environment.archive))
+				goto fail;
+			if (bia_mkdir_p(ctx, envs_dir) ||
+			    bia_oci_unpack(ctx, archive, envs_dir, &oci))
+				goto fail;
+		} else {
+			char engine[BIA_ENGINE_NAME_MAX] = "";
+			int reused = 0;
+			const char *image = d.container.image ? d.container.image : "";
+			if (bia_engine_image(ctx, image, d.container.type, envs_dir, &oci, engine,
+					     &reused)) {
+				char m[sizeof(ctx->msg)];
+				snprintf(m, sizeof(m), "%s", ctx->msg);
+				bia_fail(ctx, ctx->rc,
+					 "%s: %s; or give an OCI or 'docker save' archive of it "
+					 "(--image-archive FILE.tar, or an environment {\"type\": "
+					 "\"image\", \"archive\": \"image.tar\"})",
+					 dpath, m);
+				goto fail;
+			}
+			bia_log(BIA_LOG_INFO,
+				"container image '%s' from %s (%s): sha256:%s", image, engine,
+				reused ? "unpacked before" : "exported and unpacked", oci.digest);
+			snprintf(env_desc, sizeof(env_desc), "%s:", engine);
+		}
+		size_t el = strlen(env_desc);
+		snprintf(env_desc + el, sizeof(env_desc) - el, "sha256:%s", oci.digest);
 		/* the command-line tokens replace Cmd, after the Entrypoint */
 		size_t ne = 0;
 		while (oci.entrypoint && oci.entrypoint[ne])
@@ -232,13 +262,6 @@ int cmd_exec(struct bia_cli *cli, int argc, char **argv)
 		spec.env = oci.env;
 		if (oci.workdir && oci.workdir[0])
 			spec.workdir = oci.workdir;
-	} else {
-		bia_fail(ctx, BIA_EUNSUPPORTED,
-			 "%s: container image '%s' needs a container engine, and none that works is "
-			 "installed: give the descriptor an environment {\"type\": \"image\", "
-			 "\"archive\": \"image.tar\"} with an OCI or 'docker save' archive of it",
-			 dpath, d.container.image ? d.container.image : "");
-		goto fail;
 	}
 
 	/* folders: stage inputs, an empty --out */
@@ -291,9 +314,10 @@ int cmd_exec(struct bia_cli *cli, int argc, char **argv)
 		if (!ok)
 			fprintf(stderr, "biaflows: warning: %s: %s\n", inputs[i].stem, reason);
 	}
-	report = json_pack("{s:s, s:s, s:i, s:f, s:s, s:o, s:O}", "workflow", d.name, "status",
-			   bia_exec_status_name(res.status), "exit_code", res.exit_code, "wall_seconds",
-			   res.wall_seconds, "reason", res.reason, "outputs", outs, "parameters", values);
+	report = json_pack("{s:s, s:s, s:i, s:f, s:s, s:s, s:o, s:O}", "workflow", d.name,
+			   "status", bia_exec_status_name(res.status), "exit_code", res.exit_code,
+			   "wall_seconds", res.wall_seconds, "reason", res.reason, "environment",
+			   env_desc, "outputs", outs, "parameters", values);
 	fprintf(stderr, "workflow '%s' %s (%s) in %.2f s: %zu of %zu outputs valid\n", d.name,
 		bia_exec_status_name(res.status), res.reason, res.wall_seconds, nok, ninputs);
 	if (res.status != BIA_EXEC_OK) {

@@ -103,5 +103,51 @@ int bia_oci_unpack(struct bia_ctx *ctx, const char *archive, const char *envs_di
 int bia_oci_unpack_limits(struct bia_ctx *ctx, const char *archive, const char *envs_dir,
 			  const struct bia_oci_limits *lim, struct bia_oci_image *out);
 void bia_oci_image_release(struct bia_oci_image *img);
+/* An image unpacked before into envs_dir/<digest> (marker present and the
+ * copy of its config, envs_dir/<digest>/config.json, hashing to digest):
+ * fill *out as bia_oci_unpack would, without an archive. BIA_ENOENT when
+ * it is not there. */
+int bia_oci_image_cached(struct bia_ctx *ctx, const char *envs_dir, const char *digest,
+			 struct bia_oci_image *out);
+
+/* ---------------------------------------------------- container engines */
+
+/* A descriptor's `container-image` without an attached archive is taken
+ * from a local container engine (docs/exec.md "Container engines"): the
+ * engine only *exports* the image (`docker save`, `podman save`); it never
+ * pulls and never runs anything. The archive is unpacked with
+ * bia_oci_unpack and run in our sandbox like an attached one.
+ *
+ * Engines tried, in order: type "docker": docker, podman; type
+ * "singularity" (or NULL): apptainer, singularity (reported as not
+ * supported), then docker, podman. Each is looked up on PATH and probed
+ * with `ENGINE image inspect --format {{.Id}} IMAGE` (BIA_ENGINE_PROBE_SECONDS).
+ * When none works the error names every engine tried and why. */
+#define BIA_ENGINE_NAME_MAX 16
+#define BIA_ENGINE_PROBE_SECONDS 5
+#define BIA_ENGINE_SAVE_SECONDS 1800
+
+struct bia_engine {
+	char name[BIA_ENGINE_NAME_MAX]; /* "docker", "podman" */
+	char path[BIA_PATH_MAX];	/* the executable found on PATH */
+	char id[BIA_SHA256_HEX];	/* the image id (hex), "" if not a sha256 */
+};
+
+/* Find the first engine that works and has IMAGE locally. */
+int bia_engine_find(struct bia_ctx *ctx, const char *image, const char *type,
+		    struct bia_engine *eng);
+/* Export IMAGE with a found engine into a `docker save` archive. */
+int bia_engine_save(struct bia_ctx *ctx, const struct bia_engine *eng, const char *image,
+		    const char *out_archive);
+/* find + save; engine_used gets the engine's name. */
+int bia_engine_export(struct bia_ctx *ctx, const char *image, const char *type,
+		      const char *out_archive, char engine_used[BIA_ENGINE_NAME_MAX]);
+/* find, then reuse envs_dir/<image id> when the engine's image id is the
+ * config digest of an image unpacked there (bia_oci_image_cached), else
+ * export into a temporary archive in envs_dir, unpack it (bia_oci_unpack)
+ * and remove the archive. *reused (may be NULL) tells which happened. */
+int bia_engine_image(struct bia_ctx *ctx, const char *image, const char *type,
+		     const char *envs_dir, struct bia_oci_image *out,
+		     char engine_used[BIA_ENGINE_NAME_MAX], int *reused);
 
 #endif

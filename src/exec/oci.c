@@ -20,6 +20,7 @@
 #define DEFAULT_MAX_BYTES (UINT64_C(16) << 30)
 #define DEFAULT_MAX_FILES UINT64_C(1000000)
 #define MARKER ".biaflows-complete"
+#define CONFIG_COPY "config.json"
 
 void bia_oci_image_release(struct bia_oci_image *img)
 {
@@ -673,6 +674,8 @@ int bia_oci_unpack_limits(struct bia_ctx *ctx, const char *archive, const char *
 	struct layout L;
 	memset(&L, 0, sizeof(L));
 	json_t *cfgj = NULL;
+	char *cfgraw = NULL;
+	size_t cfglen = 0;
 	char envs[PATH_MAX], tmp[BIA_PATH_MAX], final[BIA_PATH_MAX], p[BIA_PATH_MAX + 64];
 	int rc;
 	if (bia_mkdir_p(ctx, envs_dir))
@@ -686,7 +689,10 @@ int bia_oci_unpack_limits(struct bia_ctx *ctx, const char *archive, const char *
 		goto out;
 	}
 	char got[BIA_SHA256_HEX];
-	if (!(cfgj = read_json_member(ctx, archive, L.config_member, got))) {
+	if ((rc = read_member(ctx, archive, L.config_member, &cfgraw, &cfglen)))
+		goto out;
+	bia_sha256_hex(cfgraw, cfglen, got);
+	if (!(cfgj = bia_json_parse(ctx, L.config_member, cfgraw, cfglen))) {
 		rc = ctx->rc;
 		goto out;
 	}
@@ -704,8 +710,15 @@ int bia_oci_unpack_limits(struct bia_ctx *ctx, const char *archive, const char *
 		goto out;
 	}
 	snprintf(p, sizeof(p), "%s/" MARKER, final);
-	if (bia_is_file(p))
-		goto out; /* unpacked before */
+	if (bia_is_file(p)) { /* unpacked before */
+		snprintf(p, sizeof(p), "%s/" CONFIG_COPY, final);
+		if (!bia_is_file(p)) { /* unpacked by an older version: best effort */
+			struct bia_ctx c2;
+			bia_ctx_init(&c2);
+			(void)bia_write_file_atomic(&c2, p, cfgraw, cfglen);
+		}
+		goto out;
+	}
 	if (bia_is_dir(final) && (rc = bia_rm_rf(ctx, final)))
 		goto out; /* an interrupted unpack */
 
@@ -742,6 +755,11 @@ int bia_oci_unpack_limits(struct bia_ctx *ctx, const char *archive, const char *
 		goto fail;
 	if ((rc = mkdirs_in(ctx, root)))
 		goto fail;
+	/* a copy of the config, so that an engine's image can be found again
+	 * by its id without exporting it (bia_oci_image_cached) */
+	snprintf(p, sizeof(p), "%s/" CONFIG_COPY, tmp);
+	if ((rc = bia_write_file_atomic(ctx, p, cfgraw, cfglen)))
+		goto fail;
 	snprintf(p, sizeof(p), "%s/" MARKER, tmp);
 	if ((rc = bia_write_file_atomic(ctx, p, out->digest, strlen(out->digest))))
 		goto fail;
@@ -765,6 +783,46 @@ out:
 		free(*l);
 	free(L.layers);
 	json_decref(cfgj);
+	free(cfgraw);
+	if (rc)
+		bia_oci_image_release(out);
+	return rc;
+}
+
+int bia_oci_image_cached(struct bia_ctx *ctx, const char *envs_dir, const char *digest,
+			 struct bia_oci_image *out)
+{
+	memset(out, 0, sizeof(*out));
+	char envs[PATH_MAX], p[BIA_PATH_MAX + 64];
+	if (!digest || !bia_is_sha256_hex(digest))
+		return bia_fail(ctx, BIA_EINVAL, "'%s' is not a sha256 digest", digest ? digest : "");
+	if (!realpath(envs_dir, envs))
+		return bia_fail(ctx, BIA_ENOENT, "environments folder '%s': %s", envs_dir,
+				strerror(errno));
+	snprintf(p, sizeof(p), "%s/%s/" MARKER, envs, digest);
+	if (!bia_is_file(p))
+		return bia_fail(ctx, BIA_ENOENT, "image %s is not unpacked in '%s'", digest, envs);
+	snprintf(p, sizeof(p), "%s/%s/" CONFIG_COPY, envs, digest);
+	char *raw = NULL, got[BIA_SHA256_HEX];
+	size_t len = 0;
+	if (!bia_is_file(p) || bia_read_file(ctx, p, META_MAX, &raw, &len))
+		return bia_fail(ctx, BIA_ENOENT, "image %s: no copy of its config in '%s'", digest,
+				envs);
+	bia_sha256_hex(raw, len, got);
+	if (strcmp(got, digest)) {
+		free(raw);
+		return bia_fail(ctx, BIA_ENOENT, "image %s: its config copy does not match", digest);
+	}
+	json_t *cfgj = bia_json_parse(ctx, CONFIG_COPY, raw, len);
+	free(raw);
+	if (!cfgj)
+		return ctx->rc;
+	int rc = fill_image(ctx, cfgj, out);
+	json_decref(cfgj);
+	memcpy(out->digest, digest, BIA_SHA256_HEX);
+	snprintf(p, sizeof(p), "%s/%s/rootfs", envs, digest);
+	if (!rc && !(out->rootfs = strdup(p)))
+		rc = bia_fail(ctx, BIA_ENOMEM, "out of memory");
 	if (rc)
 		bia_oci_image_release(out);
 	return rc;
