@@ -63,6 +63,13 @@ int cli_score_folders(struct bia_cli *cli, enum bia_class cls, const char *pdir,
 		      const char *gdir, const struct bia_metric_params *p, int objects,
 		      int missing_empty, enum bia_out_format fmt);
 
+/* Start `biaflows --instance DIR worker` detached when a worker slot is
+ * free (cmd_run.c). */
+int cli_ensure_worker(struct bia_cli *cli);
+/* Wait until every run of ids[] has a final status (starting a worker again
+ * when one died), polling every 0.1 s (cmd_bench.c). */
+int cli_wait_runs(struct bia_cli *cli, const int64_t *ids, size_t n);
+
 int cmd_init(struct bia_cli *cli, int argc, char **argv);
 int cmd_problem(struct bia_cli *cli, int argc, char **argv);
 int cmd_image(struct bia_cli *cli, int argc, char **argv);
@@ -80,6 +87,11 @@ int cmd_runs(struct bia_cli *cli, int argc, char **argv);
 int cmd_worker(struct bia_cli *cli, int argc, char **argv);
 int cmd_logs(struct bia_cli *cli, int argc, char **argv);
 int cmd_cancel(struct bia_cli *cli, int argc, char **argv);
+int cmd_errors(struct bia_cli *cli, int argc, char **argv);
+int cmd_bench(struct bia_cli *cli, int argc, char **argv);
+int cmd_compare(struct bia_cli *cli, int argc, char **argv);
+int cmd_sweep(struct bia_cli *cli, int argc, char **argv);
+int cmd_rerun(struct bia_cli *cli, int argc, char **argv);
 
 #define BIAFLOWS_VERSION "0.1.0"
 

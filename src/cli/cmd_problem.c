@@ -1,6 +1,7 @@
 /* biaflows problem add|list|show|rm
  * SPDX-License-Identifier: MIT */
 #include "cli/cli.h"
+#include "metrics/metrics.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -11,10 +12,13 @@ static const char usage[] =
 	"       biaflows problem list [--format table|json|csv]\n"
 	"       biaflows problem show NAME|ID [--format table|json]\n"
 	"       biaflows problem rm NAME|ID [--force]\n"
+	"       biaflows problem set NAME|ID --main-metric METRIC|default\n"
 	"\n"
 	"A problem is an annotated dataset of one BIAFLOWS problem class:\n"
 	"ObjSeg, SptCnt, ObjDet, PixCla, TreTrc, LooTrc, ObjTrk, PrtTrk, LndDet\n"
-	"(case-insensitive). 'rm' refuses a problem with images unless --force.\n";
+	"(case-insensitive). 'rm' refuses a problem with images unless --force.\n"
+	"'set --main-metric' chooses the metric leaderboards rank on (one of the\n"
+	"class's, see 'biaflows metrics --list --class CODE'; 'default' = the class's).\n";
 
 static json_t *problem_json(const struct bia_problem *p)
 {
@@ -38,6 +42,7 @@ struct popts {
 	int fmt;
 	const char *cls, *desc;
 	int force;
+	const char *main_metric;
 };
 
 static int parse(int argc, char **argv, struct popts *o)
@@ -46,6 +51,7 @@ static int parse(int argc, char **argv, struct popts *o)
 					   {"class", required_argument, NULL, 'c'},
 					   {"description", required_argument, NULL, 'd'},
 					   {"force", no_argument, NULL, 'F'},
+					   {"main-metric", required_argument, NULL, 'm'},
 					   {NULL, 0, NULL, 0}};
 	memset(o, 0, sizeof(*o));
 	optind = 1;
@@ -66,6 +72,9 @@ static int parse(int argc, char **argv, struct popts *o)
 			break;
 		case 'F':
 			o->force = 1;
+			break;
+		case 'm':
+			o->main_metric = optarg;
 			break;
 		default:
 			return cli_usage_error(usage, "unknown or incomplete option '%s'",
@@ -182,6 +191,41 @@ static int do_rm(struct bia_cli *cli, int argc, char **argv)
 	return rc ? cli_error(cli) : 0;
 }
 
+static int do_set(struct bia_cli *cli, int argc, char **argv)
+{
+	struct popts o;
+	if (parse(argc, argv, &o))
+		return 2;
+	if (argc - optind != 1)
+		return cli_usage_error(usage, "problem set takes one NAME or ID");
+	if (!o.main_metric)
+		return cli_usage_error(usage, "problem set needs --main-metric");
+	struct bia_problem p;
+	if (bia_problem_get(&cli->ctx, &cli->inst, argv[optind], &p))
+		return cli_error(cli);
+	const char *m = o.main_metric;
+	if (!strcmp(m, "default"))
+		m = "";
+	const struct bia_metric_def *d = m[0] ? bia_metric_find(p.cls, m) : NULL;
+	if (m[0] && !d) {
+		size_t nm;
+		const struct bia_metric_def *defs = bia_metric_class(p.cls, &nm);
+		char list[512] = "";
+		for (size_t i = 0; i < nm; i++)
+			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+				 i ? ", " : "", defs[i].code);
+		bia_problem_release(&p);
+		return cli_usage_error(usage, "'%s' is not a metric of %s (one of %s)", m,
+				       bia_class_code(p.cls), list);
+	}
+	int rc = cli->inst.ops->problem_set_main_metric(&cli->ctx, &cli->inst, p.id, m);
+	if (!rc)
+		fprintf(stderr, "problem '%s': main metric %s\n", p.name,
+			m[0] ? m : bia_metric_main(p.cls));
+	bia_problem_release(&p);
+	return rc ? cli_error(cli) : 0;
+}
+
 int cmd_problem(struct bia_cli *cli, int argc, char **argv)
 {
 	static const struct cli_sub subs[] = {
@@ -189,6 +233,7 @@ int cmd_problem(struct bia_cli *cli, int argc, char **argv)
 		{"list", do_list},
 		{"show", do_show},
 		{"rm", do_rm},
+		{"set", do_set},
 	};
 	return cli_dispatch(cli, argc, argv, usage, "problem", subs, sizeof(subs) / sizeof(subs[0]));
 }

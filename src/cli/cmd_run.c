@@ -43,7 +43,7 @@ static const char runs_usage[] =
 
 /* Start `biaflows --instance DIR worker` detached when runs are queued and
  * a worker slot is free. */
-static int ensure_worker(struct bia_cli *cli)
+int cli_ensure_worker(struct bia_cli *cli)
 {
 	int slot;
 	int fd = bia_worker_lock_any(&cli->ctx, &cli->inst, &slot);
@@ -259,7 +259,7 @@ int cmd_run(struct bia_cli *cli, int argc, char **argv)
 	int bad_params = 0;
 	struct bia_run_request req = {argv[optind], argv[optind + 1], params, nparams,
 				      (const char *const *)images, nimages, &bad_params, timeout,
-				      memory, processes, open_files, output};
+				      memory, processes, open_files, output, 0, 0};
 	int64_t id;
 	if (bia_run_enqueue(&cli->ctx, &cli->inst, &req, &id)) {
 		/* wrong parameters are usage errors, as for exec */
@@ -271,7 +271,7 @@ int cmd_run(struct bia_cli *cli, int argc, char **argv)
 	else
 		printf("%lld\n", (long long)id);
 	fflush(stdout);
-	if (ensure_worker(cli)) {
+	if (cli_ensure_worker(cli)) {
 		code = cli_error(cli);
 		goto out;
 	}
@@ -297,7 +297,7 @@ int cmd_run(struct bia_cli *cli, int argc, char **argv)
 			bia_run_release(&r);
 			/* a worker that died leaves the lock free: start another,
 			 * which recovers the run */
-			if (tick % 20 == 0 && ensure_worker(cli)) {
+			if (tick % 20 == 0 && cli_ensure_worker(cli)) {
 				code = cli_error(cli);
 				break;
 			}

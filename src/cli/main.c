@@ -15,9 +15,12 @@ struct cmd {
 };
 
 static const struct cmd commands[] = {
+	{"bench", cmd_bench, NEED_INSTANCE, "leaderboard of a problem with CIs and tests; runs what is missing"},
 	{"cancel", cmd_cancel, NEED_INSTANCE, "cancel a queued or running run"},
+	{"compare", cmd_compare, NEED_INSTANCE, "paired comparison of two runs of a problem"},
 	{"convert", cmd_convert, 0, "convert annotation formats into a dataset folder"},
 	{"dataset", cmd_dataset, NEED_INSTANCE, "import a folder of images and ground truth"},
+	{"errors", cmd_errors, NEED_INSTANCE, "error maps of runs: TP/FP/FN... per image and object"},
 	{"exec", cmd_exec, 0, "run a workflow on a folder in the sandbox, no instance"},
 	{"fsck", cmd_fsck, NEED_INSTANCE, "verify blobs and database, remove orphans"},
 	{"gen", cmd_gen, 0, "generate a synthetic dataset with ground truth"},
@@ -27,8 +30,10 @@ static const struct cmd commands[] = {
 	{"logs", cmd_logs, NEED_INSTANCE, "print (or follow) the log of a run"},
 	{"metrics", cmd_metrics, 0, "score predictions against ground truth; list metrics"},
 	{"problem", cmd_problem, NEED_INSTANCE, "add, list, show or remove problems"},
+	{"rerun", cmd_rerun, NEED_INSTANCE, "run a run again from its record; did it reproduce?"},
 	{"run", cmd_run, NEED_INSTANCE, "queue a run of a workflow on a problem; show a run"},
 	{"runs", cmd_runs, NEED_INSTANCE, "list runs, or show one with outputs and metrics"},
+	{"sweep", cmd_sweep, NEED_INSTANCE, "run a parameter grid and rank the settings"},
 	{"version", cmd_version, 0, "print the version"},
 	{"worker", cmd_worker, NEED_INSTANCE, "run the queued runs of the instance, then exit"},
 	{"workflow", cmd_workflow, NEED_INSTANCE, "add, sync, list or show workflows and their versions"},

@@ -290,6 +290,8 @@ int bia_run_enqueue(struct bia_ctx *ctx, struct bia_instance *inst,
 	r.problem_id = p.id;
 	r.params = json_dumps(values, JSON_COMPACT | JSON_SORT_KEYS);
 	r.images = json_dumps(ids, JSON_COMPACT);
+	r.rerun_of = req->rerun_of;
+	r.tolerance = req->tolerance;
 	snprintf(r.executor, sizeof(r.executor), "local");
 	{
 		json_t *lim = json_object();
@@ -566,7 +568,8 @@ static void gtl_release(struct gt_loaded *s)
 }
 
 /* Score one image: pred (p1, p2) or an empty prediction of the GT's shape
- * when ok is 0, against the current GT. Fills ri->scores. */
+ * when ok is 0, against the current GT. Fills ri->scores and the error map
+ * (ri->objects, ri->errors). */
 static int score_image(struct bia_ctx *ctx, struct bia_instance *inst, enum bia_class cls,
 		       const struct bia_metric_params *mp, int ok, const char *p1,
 		       const char *p2, struct bia_run_image *ri)
@@ -628,7 +631,9 @@ static int score_image(struct bia_ctx *ctx, struct bia_instance *inst, enum bia_
 				      &s.gt_trk};
 	struct bia_metric_result res;
 	bia_metric_result_init(&res, cls);
-	rc = bia_metrics_compute(ctx, cls, &in, mp, 0, &res);
+	rc = bia_metrics_compute(ctx, cls, &in, mp, bia_error_categories(cls) != NULL, &res);
+	if (!rc)
+		rc = bia_error_map(ctx, cls, res.objects, ri); /* stored with the scores */
 	if (!rc) {
 		ri->scores = bia_calloc(res.n + 1, sizeof(*ri->scores));
 		for (size_t k = 0; k < res.n; k++) {
@@ -753,16 +758,36 @@ static int execute(struct bia_ctx *wctx, struct bia_instance *inst, struct bia_r
 		spec.app_dir = app;
 		spec.argv = wargv;
 		snprintf(r->env_digest, sizeof(r->env_digest), "host");
-	} else if (d.environment.type == BIA_ENV_IMAGE || has_file(&v, BIA_WF_DEFAULT_ARCHIVE)) {
-		/* an image environment, or a BIAFLOWS container-image whose archive
-		 * was attached with `workflow add --image-archive` */
-		char archive[BIA_PATH_MAX], envs[BIA_PATH_MAX];
+	} else {
+		/* an image environment, a BIAFLOWS container-image whose archive
+		 * was attached with `workflow add --image-archive`, or else one
+		 * exported from a local container engine (docs/exec.md) */
+		char archive[BIA_PATH_MAX], envs[BIA_PATH_MAX], engine[BIA_ENGINE_NAME_MAX] = "";
 		snprintf(envs, sizeof(envs), "%s/envs", inst->root);
-		const char *rel = d.environment.type == BIA_ENV_IMAGE ? d.environment.archive
-								      : BIA_WF_DEFAULT_ARCHIVE;
-		if (bia_path_join(ctx, archive, sizeof(archive), app, rel) ||
-		    bia_mkdir_p(ctx, envs) || bia_oci_unpack(ctx, archive, envs, &oci))
-			goto failed;
+		if (d.environment.type == BIA_ENV_IMAGE || has_file(&v, BIA_WF_DEFAULT_ARCHIVE)) {
+			const char *rel = d.environment.type == BIA_ENV_IMAGE
+						  ? d.environment.archive
+						  : BIA_WF_DEFAULT_ARCHIVE;
+			if (bia_path_join(ctx, archive, sizeof(archive), app, rel) ||
+			    bia_mkdir_p(ctx, envs) || bia_oci_unpack(ctx, archive, envs, &oci))
+				goto failed;
+		} else {
+			const char *image = d.container.image ? d.container.image : "";
+			int reused = 0;
+			if (bia_engine_image(ctx, image, d.container.type, envs, &oci, engine,
+					     &reused)) {
+				char m[sizeof(ctx->msg)];
+				snprintf(m, sizeof(m), "%s", ctx->msg);
+				bia_fail(ctx, ctx->rc,
+					 "%s; or add the version with an image archive (workflow "
+					 "add PATH --image-archive FILE.tar)",
+					 m);
+				goto failed;
+			}
+			wlog(logfd, "environment: container image '%s' from %s (%s), sha256:%s",
+			     image, engine, reused ? "unpacked before" : "exported and unpacked",
+			     oci.digest);
+		}
 		size_t ne = 0;
 		while (oci.entrypoint && oci.entrypoint[ne])
 			ne++;
@@ -776,14 +801,10 @@ static int execute(struct bia_ctx *wctx, struct bia_instance *inst, struct bia_r
 		spec.env = oci.env;
 		if (oci.workdir && oci.workdir[0])
 			spec.workdir = oci.workdir;
-		snprintf(r->env_digest, sizeof(r->env_digest), "sha256:%s", oci.digest);
-	} else {
-		bia_fail(ctx, BIA_EUNSUPPORTED,
-			 "container image '%s' needs a container engine and none that works is "
-			 "installed: add the version with an image archive (workflow add PATH "
-			 "--image-archive FILE.tar)",
-			 d.container.image ? d.container.image : "");
-		goto failed;
+		/* "sha256:<config digest>", prefixed "<engine>:" when an engine
+		 * exported the image */
+		snprintf(r->env_digest, sizeof(r->env_digest), "%s%ssha256:%s", engine,
+			 engine[0] ? ":" : "", oci.digest);
 	}
 
 	/* inputs: the run's images, staged as <stem>.tif */
@@ -952,6 +973,21 @@ out:
 	return rc;
 }
 
+/* After a run ended: a rerun gets its verdict (a failure here is logged,
+ * the verdict can be computed again later). */
+static void after_run(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_run *r,
+		      int rc)
+{
+	(void)ctx;
+	if (rc)
+		return;
+	struct bia_ctx c2;
+	bia_ctx_init(&c2);
+	if (bia_run_reproduction(&c2, inst, r->id, NULL))
+		bia_log(BIA_LOG_WARN, "run %lld: no reproduction verdict: %s", (long long)r->id,
+			c2.msg);
+}
+
 int bia_worker_run(struct bia_ctx *ctx, struct bia_instance *inst, int *pdrained)
 {
 	*pdrained = 0;
@@ -979,6 +1015,7 @@ int bia_worker_run(struct bia_ctx *ctx, struct bia_instance *inst, int *pdrained
 			break;
 		if (found) {
 			rc = execute(ctx, inst, &r);
+			after_run(ctx, inst, &r, rc);
 			bia_run_release(&r);
 			continue;
 		}
@@ -995,6 +1032,7 @@ int bia_worker_run(struct bia_ctx *ctx, struct bia_instance *inst, int *pdrained
 		if (rc || !found)
 			break;
 		rc = execute(ctx, inst, &r);
+		after_run(ctx, inst, &r, rc);
 		bia_run_release(&r);
 	}
 	if (fd >= 0)
@@ -1067,6 +1105,14 @@ json_t *bia_run_json(struct bia_ctx *ctx, struct bia_instance *inst, const struc
 	json_object_set_new(o, "worker_slot", json_integer(r->worker_slot));
 	json_object_set_new(o, "attempts", json_integer(r->attempts));
 	json_object_set_new(o, "interrupted", json_integer(r->interrupted));
+	if (r->rerun_of) {
+		json_object_set_new(o, "rerun_of", json_integer(r->rerun_of));
+		json_object_set_new(o, "tolerance", json_real(r->tolerance));
+		json_object_set_new(o, "reproduction",
+				    r->verdict[0] ? json_string(r->verdict) : json_null());
+		json_t *vd = json_loads(r->verdict_detail, 0, NULL);
+		json_object_set_new(o, "reproduction_detail", vd ? vd : json_object());
+	}
 	json_object_set_new(o, "main_metric", json_string(main_metric));
 
 	size_t nm;

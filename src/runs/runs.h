@@ -75,6 +75,8 @@ struct bia_run_request {
 	int64_t processes;	     /* overrides the descriptor's processes; 0: not set */
 	int64_t open_files;	     /* overrides the descriptor's open_files; 0: not set */
 	uint64_t output;	     /* bytes, overrides the descriptor's output; 0: not set */
+	int64_t rerun_of;	     /* a rerun of this run (bia_run_reproduction); 0: none */
+	double tolerance;	     /* metric tolerance of a rerun */
 };
 
 /* Check everything and queue a run: the version exists, the problem
@@ -84,6 +86,23 @@ struct bia_run_request {
  * *pid gets the new run's id. */
 int bia_run_enqueue(struct bia_ctx *ctx, struct bia_instance *inst,
 		    const struct bia_run_request *req, int64_t *pid);
+
+/* The parameters a run of `workflow` ("NAME" or "NAME@VERSION") with these
+ * "id=value" settings would record: JSON object text (defaults filled in,
+ * keys sorted, as stored on runs), malloc'd into *pjson, and the version's
+ * id. Refused like bia_run_enqueue refuses parameters. */
+int bia_run_resolve_params(struct bia_ctx *ctx, struct bia_instance *inst,
+			   const char *workflow, const char *const *params, size_t nparams,
+			   char **pjson, int64_t *pversion_id);
+
+/* For a rerun that has ended: compare it with the run it repeats and store
+ * the verdict (reproduced-exact: every output file identical;
+ * reproduced-within-tolerance: every metric value within the rerun's
+ * tolerance; not-reproduced otherwise, or when either run did not succeed).
+ * A run that is not a rerun, or not finished, is left alone. *verdict
+ * (32 bytes, may be NULL) gets it. */
+int bia_run_reproduction(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+			 char *verdict);
 
 /* Ask a run to stop; *pstate: "dequeued" (was queued, now cancelled), "requested"
  * (the worker kills it), or the final status it already had. */
@@ -125,6 +144,20 @@ int bia_runs_recover(struct bia_ctx *ctx, struct bia_instance *inst, int myslot,
  * every slot is held), recover, then claim and execute queued runs
  * until the queue is empty. */
 int bia_worker_run(struct bia_ctx *ctx, struct bia_instance *inst, int *pdrained);
+
+/* ------------------------------------------------------------ error maps */
+
+/* The error categories of a class's error map, in display order,
+ * NULL-terminated ("tp", "fp", "fn", "split", "merged" for ObjSeg); NULL
+ * when the class has no error map (PixCla). docs/benchmarks.md. */
+const char *const *bia_error_categories(enum bia_class cls);
+/* Turn the metric library's per-object records of one image (the `objects`
+ * array of bia_metrics_compute) into ri's error map: one object row per
+ * record (ri->objects) and a count for every category of the class, zeros
+ * included (ri->errors). Replaces what ri held. A class without an error
+ * map leaves both empty. Refuses records it cannot map (BIA_EFORMAT). */
+int bia_error_map(struct bia_ctx *ctx, enum bia_class cls, json_t *objects,
+		  struct bia_run_image *ri);
 
 /* A run as JSON: the record plus, when detail, per-image outputs and
  * scores and per-metric aggregates; always the main metric's mean. */

@@ -1040,6 +1040,22 @@ void bia_run_image_release(struct bia_run_image *ri)
 	free(ri->scores);
 	ri->scores = NULL;
 	ri->nscores = 0;
+	for (size_t i = 0; i < ri->nobjects; i++)
+		bia_run_object_release(&ri->objects[i]);
+	free(ri->objects);
+	ri->objects = NULL;
+	ri->nobjects = 0;
+	free(ri->errors);
+	ri->errors = NULL;
+	ri->nerrors = 0;
+}
+
+void bia_run_object_release(struct bia_run_object *o)
+{
+	if (!o)
+		return;
+	free(o->detail);
+	o->detail = NULL;
 }
 
 static int sq_run_add(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_run *r)
@@ -1062,11 +1078,76 @@ static int sq_run_add(struct bia_ctx *ctx, struct bia_instance *inst, struct bia
 	sqlite3_bind_text(st, 7, r->metrics_version, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 8, r->created, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 9, r->limits[0] ? r->limits : "{}", -1, SQLITE_STATIC);
+	if (r->rerun_of && exec(ctx, inst, "BEGIN IMMEDIATE")) {
+		sqlite3_finalize(st);
+		return ctx->rc;
+	}
 	int rr = sqlite3_step(st);
 	sqlite3_finalize(st);
-	if (rr != SQLITE_DONE)
-		return db_fail(ctx, inst, "insert run");
+	if (rr != SQLITE_DONE) {
+		db_fail(ctx, inst, "insert run");
+		goto fail;
+	}
 	r->id = sqlite3_last_insert_rowid(DB(inst));
+	if (!r->rerun_of)
+		return 0;
+	if (prepare(ctx, inst,
+		    "INSERT INTO run_reruns(run_id, rerun_of, tolerance) VALUES (?, ?, ?)", &st))
+		goto fail;
+	sqlite3_bind_int64(st, 1, r->id);
+	sqlite3_bind_int64(st, 2, r->rerun_of);
+	sqlite3_bind_double(st, 3, r->tolerance);
+	rr = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rr != SQLITE_DONE) {
+		db_fail(ctx, inst, "insert rerun");
+		goto fail;
+	}
+	if (exec(ctx, inst, "COMMIT"))
+		goto fail;
+	return 0;
+fail:
+	if (r->rerun_of)
+		sqlite3_exec(DB(inst), "ROLLBACK", NULL, NULL, NULL);
+	r->id = 0;
+	return ctx->rc;
+}
+
+static int sq_run_set_verdict(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+			      const char *verdict, const char *detail)
+{
+	sqlite3_stmt *st;
+	if (prepare(ctx, inst, "UPDATE run_reruns SET verdict = ?, detail = ? WHERE run_id = ?",
+		    &st))
+		return ctx->rc;
+	sqlite3_bind_text(st, 1, verdict, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, detail ? detail : "{}", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, id);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sqlite3_finalize(st);
+		return db_fail(ctx, inst, "record a rerun's verdict");
+	}
+	sqlite3_finalize(st);
+	if (!sqlite3_changes(DB(inst)))
+		return bia_fail(ctx, BIA_ENOENT, "run %lld is not a rerun", (long long)id);
+	return 0;
+}
+
+static int sq_problem_set_main_metric(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+				      const char *metric)
+{
+	sqlite3_stmt *st;
+	if (prepare(ctx, inst, "UPDATE problems SET main_metric = ? WHERE id = ?", &st))
+		return ctx->rc;
+	sqlite3_bind_text(st, 1, metric, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, id);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sqlite3_finalize(st);
+		return db_fail(ctx, inst, "set the main metric");
+	}
+	sqlite3_finalize(st);
+	if (!sqlite3_changes(DB(inst)))
+		return bia_fail(ctx, BIA_ENOENT, "no problem %lld", (long long)id);
 	return 0;
 }
 
@@ -1075,9 +1156,11 @@ static int sq_run_add(struct bia_ctx *ctx, struct bia_instance *inst, struct bia
 	"p.name, r.status, r.params, r.images, r.executor, r.worker_pid, r.exit_code, "    \
 	"r.reason, r.env_digest, r.dataset_digest, r.metrics_version, r.host, "            \
 	"r.created_at, r.started_at, r.finished_at, r.cancel_requested, r.limits, r.worker_slot, "  \
-	"r.attempts, r.interrupted FROM runs r "                                         \
+	"r.attempts, r.interrupted, COALESCE(rr.rerun_of, 0), COALESCE(rr.tolerance, 0), " \
+	"COALESCE(rr.verdict, ''), COALESCE(rr.detail, '{}') FROM runs r "                \
 	"JOIN workflow_versions v ON v.id = r.workflow_version_id JOIN workflows w ON "    \
-	"w.id = v.workflow_id JOIN problems p ON p.id = r.problem_id "
+	"w.id = v.workflow_id JOIN problems p ON p.id = r.problem_id "                     \
+	"LEFT JOIN run_reruns rr ON rr.run_id = r.id "
 
 static void run_row(sqlite3_stmt *st, struct bia_run *r)
 {
@@ -1109,6 +1192,10 @@ static void run_row(sqlite3_stmt *st, struct bia_run *r)
 	r->worker_slot = sqlite3_column_int(st, 23);
 	r->attempts = sqlite3_column_int(st, 24);
 	r->interrupted = sqlite3_column_int(st, 25);
+	r->rerun_of = sqlite3_column_int64(st, 26);
+	r->tolerance = sqlite3_column_double(st, 27);
+	col_text(st, 28, r->verdict, sizeof(r->verdict));
+	col_text(st, 29, r->verdict_detail, sizeof(r->verdict_detail));
 }
 
 static int sq_run_get(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
@@ -1240,6 +1327,8 @@ static int sq_run_requeue(struct bia_ctx *ctx, struct bia_instance *inst, int64_
 {
 	static const char *const dels[] = {
 		"DELETE FROM run_scores WHERE run_id = ?",
+		"DELETE FROM run_objects WHERE run_id = ?",
+		"DELETE FROM run_errors WHERE run_id = ?",
 		"DELETE FROM run_output_files WHERE run_id = ?",
 		"DELETE FROM run_outputs WHERE run_id = ?",
 	};
@@ -1387,6 +1476,50 @@ static int sq_run_image_put(struct bia_ctx *ctx, struct bia_instance *inst, int6
 		if (step_done(ctx, inst, st, "insert run score"))
 			goto fail;
 	}
+	if (ri->nobjects &&
+	    prepare(ctx, inst,
+		    "INSERT INTO run_objects(run_id, image_id, kind, obj_id, status, match, score, "
+		    "detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+		    &st))
+		goto fail;
+	for (size_t i = 0; i < ri->nobjects; i++) {
+		const struct bia_run_object *o = &ri->objects[i];
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, run_id);
+		sqlite3_bind_int64(st, 2, ri->image_id);
+		sqlite3_bind_text(st, 3, o->kind, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, o->obj_id);
+		sqlite3_bind_text(st, 5, o->status, -1, SQLITE_STATIC);
+		if (o->has_match)
+			sqlite3_bind_int64(st, 6, o->match);
+		else
+			sqlite3_bind_null(st, 6);
+		if (isfinite(o->score))
+			sqlite3_bind_double(st, 7, o->score);
+		else
+			sqlite3_bind_null(st, 7);
+		sqlite3_bind_text(st, 8, o->detail ? o->detail : "{}", -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			db_fail(ctx, inst, "insert run object");
+			sqlite3_finalize(st);
+			goto fail;
+		}
+	}
+	if (ri->nobjects)
+		sqlite3_finalize(st);
+	for (size_t i = 0; i < ri->nerrors; i++) {
+		if (prepare(ctx, inst,
+			    "INSERT INTO run_errors(run_id, image_id, category, count) "
+			    "VALUES (?, ?, ?, ?)",
+			    &st))
+			goto fail;
+		sqlite3_bind_int64(st, 1, run_id);
+		sqlite3_bind_int64(st, 2, ri->image_id);
+		sqlite3_bind_text(st, 3, ri->errors[i].category, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, ri->errors[i].count);
+		if (step_done(ctx, inst, st, "insert run error count"))
+			goto fail;
+	}
 	if (exec(ctx, inst, "COMMIT"))
 		goto fail;
 	return 0;
@@ -1493,6 +1626,80 @@ static int sq_run_images(struct bia_ctx *ctx, struct bia_instance *inst, int64_t
 	return 0;
 }
 
+static void error_row(sqlite3_stmt *st, void *e)
+{
+	struct bia_run_error_row *r = e;
+	r->run_id = sqlite3_column_int64(st, 0);
+	r->image_id = sqlite3_column_int64(st, 1);
+	col_text(st, 2, r->stem, sizeof(r->stem));
+	col_text(st, 3, r->category, sizeof(r->category));
+	r->count = sqlite3_column_int64(st, 4);
+}
+
+static int sq_run_errors_query(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
+			       int64_t problem_id, const char *category, int64_t limit,
+			       struct bia_run_error_row **pv, size_t *pn)
+{
+	/* ?1 run (0: any), ?2 problem (0: any), ?3 category, ?4 limit (-1: all) */
+	static const char *const sql[2] = {
+		"SELECT e.run_id, e.image_id, i.stem, e.category, e.count FROM run_errors e "
+		"JOIN images i ON i.id = e.image_id JOIN runs r ON r.id = e.run_id "
+		"WHERE (?1 = 0 OR e.run_id = ?1) AND (?2 = 0 OR r.problem_id = ?2) "
+		"ORDER BY e.run_id, i.stem, e.category LIMIT ?4",
+		"SELECT e.run_id, e.image_id, i.stem, e.category, e.count FROM run_errors e "
+		"JOIN images i ON i.id = e.image_id JOIN runs r ON r.id = e.run_id "
+		"WHERE e.category = ?3 AND (?1 = 0 OR e.run_id = ?1) AND (?2 = 0 OR r.problem_id = ?2) "
+		"ORDER BY e.count DESC, i.stem, e.run_id LIMIT ?4",
+	};
+	sqlite3_stmt *st;
+	*pv = NULL;
+	*pn = 0;
+	if (prepare(ctx, inst, sql[category != NULL], &st))
+		return ctx->rc;
+	sqlite3_bind_int64(st, 1, run_id);
+	sqlite3_bind_int64(st, 2, problem_id);
+	if (category)
+		sqlite3_bind_text(st, 3, category, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, limit > 0 ? limit : -1);
+	return collect_rows(ctx, inst, st, sizeof(**pv), error_row, NULL, "error counts",
+			    (void **)pv, pn);
+}
+
+static void object_row(sqlite3_stmt *st, void *e)
+{
+	struct bia_run_object *o = e;
+	memset(o, 0, sizeof(*o));
+	col_text(st, 0, o->kind, sizeof(o->kind));
+	o->obj_id = sqlite3_column_int64(st, 1);
+	col_text(st, 2, o->status, sizeof(o->status));
+	o->has_match = sqlite3_column_type(st, 3) != SQLITE_NULL;
+	o->match = o->has_match ? sqlite3_column_int64(st, 3) : 0;
+	o->score = sqlite3_column_type(st, 4) != SQLITE_NULL ? sqlite3_column_double(st, 4) : NAN;
+	o->detail = col_dup(st, 5);
+}
+
+static void bia_run_object_release_v(void *e)
+{
+	bia_run_object_release(e);
+}
+
+static int sq_run_objects_get(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
+			      int64_t image_id, struct bia_run_object **pv, size_t *pn)
+{
+	sqlite3_stmt *st;
+	*pv = NULL;
+	*pn = 0;
+	if (prepare(ctx, inst,
+		    "SELECT kind, obj_id, status, match, score, detail FROM run_objects "
+		    "WHERE run_id = ? AND image_id = ? ORDER BY rowid",
+		    &st))
+		return ctx->rc;
+	sqlite3_bind_int64(st, 1, run_id);
+	sqlite3_bind_int64(st, 2, image_id);
+	return collect_rows(ctx, inst, st, sizeof(**pv), object_row, bia_run_object_release_v,
+			    "error map objects", (void **)pv, pn);
+}
+
 const struct bia_store_ops bia_store_sqlite = {
 	.name = "sqlite",
 	.open = sq_open,
@@ -1501,6 +1708,8 @@ const struct bia_store_ops bia_store_sqlite = {
 	.problem_add = sq_problem_add,
 	.problem_get = sq_problem_get,
 	.problem_list = sq_problem_list,
+	.problem_set_main_metric = sq_problem_set_main_metric,
+	.run_set_verdict = sq_run_set_verdict,
 	.problem_rm = sq_problem_rm,
 	.import = sq_import,
 	.image_list = sq_image_list,
@@ -1521,4 +1730,6 @@ const struct bia_store_ops bia_store_sqlite = {
 	.run_cancel = sq_run_cancel,
 	.run_image_put = sq_run_image_put,
 	.run_images = sq_run_images,
+	.run_errors_query = sq_run_errors_query,
+	.run_objects_get = sq_run_objects_get,
 };

@@ -197,6 +197,13 @@ struct bia_run {
 	int worker_slot;	  /* slot (worker.lock / worker.lock.K) of the claiming worker */
 	int attempts;		  /* claims so far (1 on the first execution) */
 	int interrupted;	  /* attempts interrupted by a dead worker and requeued */
+	/* a rerun (run_reruns): the run it repeats (0: not a rerun), the metric
+	 * tolerance, and the verdict once it ended ("" before; else
+	 * reproduced-exact, reproduced-within-tolerance, not-reproduced) */
+	int64_t rerun_of;
+	double tolerance;
+	char verdict[32];
+	char verdict_detail[1024]; /* JSON object text, "{}" if none */
 };
 void bia_run_release(struct bia_run *r);
 
@@ -222,8 +229,42 @@ struct bia_run_image {
 	} files[2];		  /* the output (ObjTrk: and its .txt) */
 	size_t nscores;
 	struct bia_run_score *scores; /* malloc'd */
+	/* Error map (docs/benchmarks.md "Error maps"): per-object outcomes and
+	 * the count of every error category of the class (0 included); written
+	 * by run_image_put in the same transaction; not filled by run_images. */
+	size_t nobjects;
+	struct bia_run_object *objects; /* malloc'd */
+	size_t nerrors;
+	struct bia_run_error *errors;	/* malloc'd */
 };
 void bia_run_image_release(struct bia_run_image *ri);
+
+/* One object of an image's error map (a row of run_objects). */
+struct bia_run_object {
+	char kind[16];	  /* gt, pred (PrtTrk: ref, cand) */
+	int64_t obj_id;	  /* label, index, edge or track id; unique per kind */
+	char status[16];  /* TP, FN, FP, matched, missed, spurious, paired, NS ... */
+	int has_match;	  /* match is set */
+	int64_t match;	  /* the partner's obj_id (other kind) */
+	double score;	  /* IoU, distance, closeness; NaN: none (NULL) */
+	char *detail;	  /* the rest of the metric's record, JSON text, malloc'd */
+};
+void bia_run_object_release(struct bia_run_object *o);
+
+/* The count of one error category of one image (a row of run_errors). */
+struct bia_run_error {
+	char category[16]; /* tp, fp, fn, split, merged, missed, spurious ... */
+	int64_t count;
+};
+
+/* A row of an error-count query. */
+struct bia_run_error_row {
+	int64_t run_id;
+	int64_t image_id;
+	char stem[256];
+	char category[16];
+	int64_t count;
+};
 
 /* ------------------------------------------------------ storage interface */
 
@@ -242,6 +283,9 @@ struct bia_store_ops {
 			   int64_t id, struct bia_problem *p /* OUT */);
 	int (*problem_list)(struct bia_ctx *ctx, struct bia_instance *inst,
 			    struct bia_problem **pv, size_t *pn);
+	/* Set a problem's main metric ("" = the class default). */
+	int (*problem_set_main_metric)(struct bia_ctx *ctx, struct bia_instance *inst,
+				       int64_t id, const char *metric);
 	/* Delete a problem with its images and GT; returns the digests no row
 	 * references any more (caller unlinks them after commit). */
 	int (*problem_rm)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
@@ -278,7 +322,8 @@ struct bia_store_ops {
 	/* Every version of every workflow (no files), by name then age. */
 	int (*wf_list)(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_wf_version **pv,
 		       size_t *pn);
-	/* Runs (docs/runs.md). Add a queued run (r->id, created filled). */
+	/* Runs (docs/runs.md). Add a queued run (r->id, created filled); with
+	 * r->rerun_of set, its run_reruns row in the same transaction. */
 	int (*run_add)(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_run *r);
 	int (*run_get)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
 		       struct bia_run *out);
@@ -292,7 +337,8 @@ struct bia_store_ops {
 			 const char *host, struct bia_run *out, int *pfound);
 	/* In one transaction, if the stored status is still `from`: remove the
 	 * outputs and scores of the run, put it back to queued (worker, start,
-	 * exit code cleared) with this reason, and count an interruption. */
+	 * exit code cleared) with this reason, and count an interruption.
+	 * The error maps (run_objects, run_errors) go with the scores. */
 	int (*run_requeue)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
 			   const char *from, const char *reason, int *pdone);
 	/* Delete the rows of `blobs` that nothing references; *pn = how many. */
@@ -306,13 +352,27 @@ struct bia_store_ops {
 	 * finished one is left alone (its status). pstate: 16 bytes. */
 	int (*run_cancel)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
 			  char *pstate);
-	/* Store the outputs (blob rows) and scores of one image in one
-	 * transaction. */
+	/* Record a rerun's verdict and its details (JSON object text). */
+	int (*run_set_verdict)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+			       const char *verdict, const char *detail);
+	/* Store the outputs (blob rows), scores and error map (objects and
+	 * category counts) of one image in one transaction. */
 	int (*run_image_put)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
 			     const struct bia_run_image *ri);
 	/* The per-image outputs and scores of a run, by image id. */
 	int (*run_images)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
 			  struct bia_run_image **pv, size_t *pn);
+	/* Error counts (run_errors) of one run (run_id != 0) or of every run of
+	 * a problem (problem_id != 0). With a category: that category's rows
+	 * only, by count descending, then stem, then run id, at most `limit`
+	 * (<= 0: all). Without: every row, by run id, stem, category. */
+	int (*run_errors_query)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
+				int64_t problem_id, const char *category, int64_t limit,
+				struct bia_run_error_row **pv, size_t *pn);
+	/* The error map objects (run_objects) of one image of a run, in the
+	 * order they were stored (the metric's record order). */
+	int (*run_objects_get)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
+			       int64_t image_id, struct bia_run_object **pv, size_t *pn);
 };
 
 extern const struct bia_store_ops bia_store_sqlite;

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# biaflows bench / compare / sweep / rerun and problem set --main-metric
+# (docs/benchmarks.md): leaderboards over real runs of the fixture workflow.
+. "$(dirname "$0")/lib.sh"
+WF=$FIX/workflows/py-threshold
+PY=/usr/bin/python3
+I=$T/inst
+DB=$I/biaflows.db
+q() { sqlite3 -cmd ".timeout 10000" "$DB" "$1"; }
+nruns() { q "SELECT count(*) FROM runs"; }
+json() { $PY -c "import json,sys; d=json.load(open(sys.argv[1])); print($1)" "$T/out"; }
+
+"$BIAFLOWS" init "$I" >/dev/null 2>&1
+"$BIAFLOWS" gen ObjSeg "$T/ds" --n 6 --size 64x64 --seed 4 --difficulty easy >/dev/null 2>&1
+bia problem add nuc --class ObjSeg >/dev/null
+bia problem add other --class ObjSeg >/dev/null
+bia dataset import nuc "$T/ds" >/dev/null 2>&1
+bia dataset import other "$T/ds" >/dev/null 2>&1
+bia workflow add "$WF" --version 1 >/dev/null 2>&1
+
+# --- problem set --main-metric
+expect_rc "problem set --main-metric DC" 0 bia problem set nuc --main-metric DC
+check "... shown by problem show" test "$(bia problem show nuc --format json | $PY -c 'import json,sys; print(json.load(sys.stdin)["main_metric"])')" = DC
+expect_rc "an unknown metric is a usage error" 2 bia problem set nuc --main-metric F1
+check "... naming the class's metrics" has "$T/err" "one of DC, AHD"
+expect_rc "back to the class default" 0 bia problem set nuc --main-metric default
+check "... mAP again" has "$T/err" "main metric mAP"
+
+# --- sweep: a grid of three settings, run, ranked
+expect_rc "sweep threshold=0.2:0.6:0.2" 0 bia sweep Threshold-Python nuc --param threshold=0.2:0.6:0.2 --resamples 2000 --format json
+check "three runs queued" test "$(nruns)" = 3
+check "three entries" test "$(json 'len(d["entries"])')" = 3
+check "best setting first: threshold 0.4" test "$(json 'd["entries"][0]["params"]["threshold"]')" = 0.4
+check "ranked by mean (descending, mAP)" test "$(json '[e["mean"] for e in d["entries"]] == sorted([e["mean"] for e in d["entries"]], reverse=True)')" = True
+check "the seed and resamples are recorded" test "$(json '(d["seed"], d["resamples"], d["metric"], d["direction"])')" = "(1, 2000, 'mAP', 'higher')"
+check "every CI brackets its mean" test "$(json 'all(e["ci95"][0] <= e["mean"] <= e["ci95"][1] for e in d["entries"])')" = True
+check "Friedman over 6 complete images" test "$(json '(d["friedman"]["n"], d["friedman"]["k"])')" = "(6, 3)"
+check "the leader has no test against itself" test "$(json '(d["entries"][0]["leader"], d["entries"][0]["vs_leader"])')" = "(True, None)"
+check "the others are tested on 6 pairs" test "$(json '[e["vs_leader"]["n_pairs"] for e in d["entries"][1:]]')" = "[6, 6]"
+cp "$T/out" "$T/sweep1.json"
+expect_rc "the same sweep again" 0 bia sweep Threshold-Python nuc --param threshold=0.2,0.4,0.6 --resamples 2000 --format json
+check "... reuses the succeeded runs (none queued)" test "$(nruns)" = 3
+check "... byte-identical output" cmp -s "$T/out" "$T/sweep1.json"
+expect_rc "another seed" 0 bia sweep Threshold-Python nuc --param threshold=0.2,0.4,0.6 --resamples 2000 --seed 9 --format json
+check "... other bootstrap intervals" test "$(json 'd["seed"]')" = 9
+check "... same means" test "$(json '[e["mean"] for e in d["entries"]]')" = "$($PY -c "import json; print([e['mean'] for e in json.load(open('$T/sweep1.json'))['entries']])")"
+expect_rc "a bad range is a usage error" 2 bia sweep Threshold-Python nuc --param threshold=0.6:0.2:0.1
+expect_rc "a grid over 1000 settings is refused" 2 bia sweep Threshold-Python nuc --param threshold=0:1:0.0001
+expect_rc "a bad parameter value fails before anything runs" 1 bia sweep Threshold-Python nuc --param threshold=2,3
+check "... names the parameter" has "$T/err" "threshold"
+check "... nothing queued" test "$(nruns)" = 3
+
+# --- an entry with values on two images only: NaN counted, pairs shown
+bia run Threshold-Python nuc --param threshold=0.45 --images objseg_000,objseg_001 --wait >/dev/null 2>&1
+# --- bench: runs the default setting (missing), then the leaderboard
+expect_rc "bench --workflows Threshold-Python" 0 bia bench nuc --workflows Threshold-Python --resamples 1000 --format json
+check "the default setting was run (5 runs)" test "$(nruns)" = 5
+check "five entries (three sweep settings, the subset run, the default)" test "$(json 'len(d["entries"])')" = 5
+check "the subset entry: n 2, NaN 4" test "$(json '[(e["n"], e["n_nan"]) for e in d["entries"] if e["params"]["threshold"] == "0.45"][0]')" = "(2, 4)"
+check "... tested against the leader on its 2 images" test "$(json '[e["vs_leader"]["n_pairs"] for e in d["entries"] if e["params"]["threshold"] == "0.45"][0]')" = 2
+check "Friedman only on complete images (2)" test "$(json 'd["friedman"]["n"]')" = 2
+check "robustness is reported" test "$(json 'sorted(d["robustness"].keys())')" = "['median', 'rank_then_mean']"
+expect_rc "bench --format csv" 0 bia bench nuc --no-run --resamples 500 --format csv
+check "csv: header and five rows" test "$(lines "$T/out")" = 6
+expect_rc "bench --format table" 0 bia bench nuc --no-run --resamples 500
+check "table: the tie column" has "$T/out" "leader"
+bia bench nuc --no-run --resamples 500 --format md >"$T/md1"
+bia bench nuc --no-run --resamples 500 --format md >"$T/md2"
+check "table output is deterministic" cmp -s "$T/md1" "$T/md2"
+check "md: a markdown table" grep -q '^| rank | entry |' "$T/md1"
+expect_rc "bench on DC" 0 bia bench nuc --no-run --metric DC --resamples 500 --format json
+check "... ranks on DC" test "$(json 'd["metric"]')" = DC
+expect_rc "bench with an unknown metric: usage error" 2 bia bench nuc --metric TRA
+expect_rc "bench on a problem without runs" 1 bia bench other --no-run
+check "... says so" has "$T/err" "no succeeded run"
+
+# --- compare
+expect_rc "compare 3 2" 0 bia compare 3 2 --format json
+check "six pairs" test "$(json 'd["n_pairs"]')" = 6
+check "wins + ties + losses = pairs" test "$(json 'd["wins"] + d["ties"] + d["losses"]')" = 6
+check "run 2 (0.4) beats run 3 (0.6) on every image" test "$(json 'd["losses"]')" = 6
+check "differences sorted from A's best" test "$(json '[i["diff"] for i in d["images"]] == sorted([i["diff"] for i in d["images"]], reverse=True)')" = True
+check "rank-biserial -1 when A loses everywhere" test "$(json 'd["rank_biserial"]')" = -1.0
+check "p-value reported" test "$(json '0 < d["wilcoxon"]["pvalue"] < 0.05')" = True
+expect_rc "compare with the subset run leaves 4 images out" 0 bia compare 4 2 --format json
+check "... counted" test "$(json '(d["n_pairs"], d["n_left_out"])')" = "(2, 4)"
+bia run Threshold-Python other --wait >/dev/null 2>&1
+expect_rc "runs of different problems are refused" 1 bia compare 2 6
+
+# --- rerun: exact, within tolerance, not reproduced
+expect_rc "rerun 2: reproduced exactly" 0 bia rerun 2 --format json
+check "verdict reproduced-exact" test "$(json 'd["reproduction"]')" = reproduced-exact
+new=$(json 'd["run"]')
+check "stored on the new run (run show)" test "$(bia run show "$new" --format json | $PY -c 'import json,sys; d=json.load(sys.stdin); print(d["reproduction"], d["rerun_of"])')" = "reproduced-exact 2"
+check "every output identical" test "$(json '(d["detail"]["identical_outputs"], d["detail"]["images"])')" = "(6, 6)"
+# make run 2's first output look different (another stored blob): the
+# outputs now differ but the metrics still agree
+other=$(q "SELECT digest FROM run_output_files WHERE run_id = 3 LIMIT 1")
+q "UPDATE run_output_files SET digest = '$other' WHERE run_id = 2 AND image_id = (SELECT min(image_id) FROM run_output_files WHERE run_id = 2)"
+expect_rc "rerun 2 after its output changed" 0 bia rerun 2 --format json
+check "verdict reproduced-within-tolerance" test "$(json 'd["reproduction"]')" = reproduced-within-tolerance
+check "... one differing output" test "$(json 'd["detail"]["differing_outputs"]')" = 1
+# and a stored score off by 0.01: beyond the default tolerance, within 0.1
+q "UPDATE run_scores SET value = value - 0.01 WHERE run_id = 2 AND metric = 'DC' AND image_id = (SELECT min(image_id) FROM run_scores WHERE run_id = 2)"
+expect_rc "rerun 2 after a score changed: not reproduced, exit 1" 1 bia rerun 2 --format json
+check "verdict not-reproduced" test "$(json 'd["reproduction"]')" = not-reproduced
+check "... names the first difference" test "$(json '"DC" in d["detail"]["first_difference"]')" = True
+expect_rc "... within --tolerance 0.1" 0 bia rerun 2 --tolerance 0.1 --format json
+check "verdict reproduced-within-tolerance" test "$(json 'd["reproduction"]')" = reproduced-within-tolerance
+expect_rc "rerun of an unknown run" 1 bia rerun 999
+expect_rc "bad tolerance: usage error" 2 bia rerun 2 --tolerance -1
+finish
