@@ -149,4 +149,26 @@ check "run failed" test "$(json 'd["status"]')" = failed
 check "the reason says the image is not present locally" test "$(json '"is not present locally" in d["reason"] and "--image-archive" in d["reason"]')" = True
 check "detached workers reported no error" \
 	eval '! grep -qE "ERROR|runtime error|Sanitizer" "$I/runs/worker.log" 2>/dev/null'
+# --- a real Podman (Debian's podman; rootful, daemonless), with a private
+# image store in the test folder: load the fixture image, then biaflows
+# exports it with `podman save` and runs it in its own sandbox
+if command -v podman >/dev/null 2>&1; then
+	PM=$T/podman
+	mkdir -p "$PM"
+	printf '[storage]\ndriver = "vfs"\ngraphroot = "%s/root"\nrunroot = "%s/run"\n' "$PM" "$PM" >"$PM/storage.conf"
+	export CONTAINERS_STORAGE_CONF=$PM/storage.conf
+	podman load -q -i "$T/compat.tar" >/dev/null 2>&1
+	podman tag "localhost/$IMG:v1" "$IMG" >/dev/null 2>&1
+	check "real podman: the image is in the private store" podman image exists "$IMG"
+	# PATH without docker: podman is the engine used
+	mkdir -p "$PM/bin"
+	ln -sf "$(command -v podman)" "$PM/bin/podman"
+	expect_rc "real podman: exec of the descriptor without archive" 0 env PATH="$PM/bin:/usr/sbin:/sbin" "$BIAFLOWS" exec "$C" --in "$IN" --out "$T/pm-out" --envs "$PM/envs"
+	check "real podman: every output written" test -f "$T/pm-out/objseg_000.tif" -a -f "$T/pm-out/objseg_001.tif"
+	check "real podman: the environment names the engine" test "$(json 'd["environment"]')" = "podman:sha256:$CFG"
+	check "real podman: the image store is unchanged (no container left)" test -z "$(podman ps -aq 2>/dev/null)"
+	unset CONTAINERS_STORAGE_CONF
+else
+	echo "# podman not installed: the real-engine checks are skipped"
+fi
 finish
