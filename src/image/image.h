@@ -48,6 +48,7 @@ struct bia_image {
 	char layout[16];	/* "ome", "imagej", "shaped", "plain", "png", "jpeg" */
 	int miniswhite;		/* file says 0 is white (TIFF MINISWHITE); samples are
 				 * kept as stored unless read with invert_miniswhite */
+	int compressed;		/* TIFF: the first page is compressed (LZW, deflate, ...) */
 };
 
 /* Initialise an empty image (no data). */

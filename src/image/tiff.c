@@ -933,6 +933,7 @@ int bia__tiff_read_mem(struct bia_ctx *ctx, const char *name, const void *data,
 	memcpy(img->dim_order, pl.dim_order, sizeof(img->dim_order));
 	snprintf(img->layout, sizeof(img->layout), "%s", pl.layout);
 	img->miniswhite = pages[0].photo == PHOTOMETRIC_MINISWHITE;
+	img->compressed = pages[0].compression != COMPRESSION_NONE;
 	int invert = opts && opts->invert_miniswhite;
 	enum bia_dtype dt = kind_dtype(pages[0].kind);
 	img->dtype = dt ? dt : BIA_I32;

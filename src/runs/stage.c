@@ -90,12 +90,14 @@ static int has_suffix(const char *s, const char *suf)
 /* Already a TIFF that any reader sees with the same shape: OME or ImageJ
  * metadata, or a single plane; named .tif/.tiff (.ome.tif, .ome.tiff). A
  * MINISWHITE file is re-encoded as before (the writer does not keep it),
+ * so is a compressed one (LZW, deflate, JPEG: not every workflow's reader
+ * has the codecs, e.g. tifffile without imagecodecs),
  * and so is a file not readable by all: a link keeps the original's mode,
  * and the sandbox may run as another user (nobody). */
 static int linkable(const struct bia_image *img, const char *path, const char *name)
 {
 	struct stat st;
-	if (img->format != BIA_FMT_TIFF || img->miniswhite)
+	if (img->format != BIA_FMT_TIFF || img->miniswhite || img->compressed)
 		return 0;
 	if (!has_suffix(name, ".tif") && !has_suffix(name, ".tiff"))
 		return 0;

@@ -100,4 +100,11 @@ check "outputs written" test -f "$T/c1/objseg_000.tif" -a -f "$T/c1/objseg_001.t
 expect_rc "the unpacked image is reused" 0 "$BIAFLOWS" exec "$C" --image-archive "$T/compat.tar" --envs "$T/envs" --in "$IN" --out "$T/c2"
 check "default parameters used" grep -qx "radius=5" "$T/c2/report.txt"
 check "one unpacked image" test "$(ls "$T/envs" | wc -l)" = 1
+# a compressed (LZW) input is re-encoded, not linked: a workflow whose TIFF
+# reader lacks the codec (tifffile without imagecodecs) still reads it
+mkdir -p "$T/lzw"
+tiffcp -c lzw "$IN/objseg_000.tif" "$T/lzw/objseg_000.tif"
+expect_rc "an LZW-compressed input is read by the workflow" 0 "$BIAFLOWS" exec "$WF" --in "$T/lzw" --out "$T/o-lzw" --gt "$GT" --param threshold=0.4
+check "... and scored (not missing)" test "$(jq_py 'd["images"][0].get("missing", False)')" = False
+check "... staged as a copy, not a link" grep -qx "in_nlink=1" "$T/o-lzw/sandbox.txt"
 finish
