@@ -595,7 +595,9 @@ static int score_image(struct bia_ctx *ctx, struct bia_instance *inst, enum bia_
 	for (size_t k = 0; k < g->nfiles; k++) {
 		if (!strcmp(g->files[k].kind, want) && !main_f)
 			main_f = &g->files[k];
-		if (!strcmp(g->files[k].kind, "tracks") && !trk_f)
+		/* imports store a CTC track file as "txt" */
+		if ((!strcmp(g->files[k].kind, "tracks") || !strcmp(g->files[k].kind, "txt")) &&
+		    !trk_f)
 			trk_f = &g->files[k];
 	}
 	if (!main_f || (cls == BIA_OBJTRK && !trk_f)) {

@@ -107,6 +107,15 @@ check "verdict not-reproduced" test "$(json 'd["reproduction"]')" = not-reproduc
 check "... names the first difference" test "$(json '"DC" in d["detail"]["first_difference"]')" = True
 expect_rc "... within --tolerance 0.1" 0 bia rerun 2 --tolerance 0.1 --format json
 check "verdict reproduced-within-tolerance" test "$(json 'd["reproduction"]')" = reproduced-within-tolerance
+# --- a built-in workflow on an imported ObjTrk problem: the CTC track file
+# of the ground truth (stored as a .txt of the version) is found at ingest
+"$BIAFLOWS" gen ObjTrk "$T/trk" --n 1 --size 96x96 --frames 6 --seed 3 >/dev/null 2>&1
+bia problem add cells --class ObjTrk >/dev/null
+bia dataset import cells "$T/trk" >/dev/null 2>&1
+bia workflow add "$(dirname "$0")/../../workflows/CellTracking-Python" --version 1 >/dev/null 2>&1
+expect_rc "bench of an ObjTrk problem runs the cell tracker" 0 bia bench cells --workflows CellTracking-Python --resamples 200 --format json
+check "... and ranks it on TRA" test "$(json '(d["metric"], d["entries"][0]["n"], d["entries"][0]["mean"] > 0.5)')" = "('TRA', 1, True)"
+
 expect_rc "rerun of an unknown run" 1 bia rerun 999
 expect_rc "bad tolerance: usage error" 2 bia rerun 2 --tolerance -1
 finish
