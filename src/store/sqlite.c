@@ -1082,12 +1082,8 @@ static int sq_run_add(struct bia_ctx *ctx, struct bia_instance *inst, struct bia
 		sqlite3_finalize(st);
 		return ctx->rc;
 	}
-	int rr = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rr != SQLITE_DONE) {
-		db_fail(ctx, inst, "insert run");
+	if (step_done(ctx, inst, st, "insert run"))
 		goto fail;
-	}
 	r->id = sqlite3_last_insert_rowid(DB(inst));
 	if (!r->rerun_of)
 		return 0;
@@ -1097,13 +1093,7 @@ static int sq_run_add(struct bia_ctx *ctx, struct bia_instance *inst, struct bia
 	sqlite3_bind_int64(st, 1, r->id);
 	sqlite3_bind_int64(st, 2, r->rerun_of);
 	sqlite3_bind_double(st, 3, r->tolerance);
-	rr = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rr != SQLITE_DONE) {
-		db_fail(ctx, inst, "insert rerun");
-		goto fail;
-	}
-	if (exec(ctx, inst, "COMMIT"))
+	if (step_done(ctx, inst, st, "insert rerun") || exec(ctx, inst, "COMMIT"))
 		goto fail;
 	return 0;
 fail:
@@ -1123,11 +1113,8 @@ static int sq_run_set_verdict(struct bia_ctx *ctx, struct bia_instance *inst, in
 	sqlite3_bind_text(st, 1, verdict, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, detail ? detail : "{}", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, id);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		sqlite3_finalize(st);
-		return db_fail(ctx, inst, "record a rerun's verdict");
-	}
-	sqlite3_finalize(st);
+	if (step_done(ctx, inst, st, "record a rerun's verdict"))
+		return ctx->rc;
 	if (!sqlite3_changes(DB(inst)))
 		return bia_fail(ctx, BIA_ENOENT, "run %lld is not a rerun", (long long)id);
 	return 0;
@@ -1141,11 +1128,8 @@ static int sq_problem_set_main_metric(struct bia_ctx *ctx, struct bia_instance *
 		return ctx->rc;
 	sqlite3_bind_text(st, 1, metric, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, id);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		sqlite3_finalize(st);
-		return db_fail(ctx, inst, "set the main metric");
-	}
-	sqlite3_finalize(st);
+	if (step_done(ctx, inst, st, "set the main metric"))
+		return ctx->rc;
 	if (!sqlite3_changes(DB(inst)))
 		return bia_fail(ctx, BIA_ENOENT, "no problem %lld", (long long)id);
 	return 0;
