@@ -109,44 +109,14 @@ static int64_t parse_run_id(const char *s)
 }
 
 /* The images a leaderboard is computed on: every image of the problem, or
- * the named ones (stems or ids). */
+ * the named ones (stems or ids, comma-separated). */
 static int select_images(struct bia_cli *cli, const struct bia_problem *p, char *names,
 			 struct bia_image_rec **pv, size_t *pn)
 {
-	struct bia_image_rec *all;
-	size_t nall;
-	if (bia_image_list(&cli->ctx, &cli->inst, p->id, &all, &nall))
-		return cli->ctx.rc;
-	if (!names) {
-		*pv = all;
-		*pn = nall;
-		return nall ? 0 : bia_fail(&cli->ctx, BIA_ENOENT, "problem '%s' has no images", p->name);
-	}
 	char *ref[4096];
-	size_t nref = split_commas(names, ref, 4096);
-	struct bia_image_rec *sel = bia_calloc(nref + 1, sizeof(*sel));
-	size_t nsel = 0;
-	int rc = sel ? 0 : bia_fail(&cli->ctx, BIA_ENOMEM, "out of memory");
-	for (size_t i = 0; i < nref && !rc; i++) {
-		int64_t id = parse_run_id(ref[i]);
-		size_t k;
-		for (k = 0; k < nall; k++)
-			if (!strcmp(all[k].stem, ref[i]) || (id && all[k].id == id))
-				break;
-		if (k == nall)
-			rc = bia_fail(&cli->ctx, BIA_ENOENT, "problem '%s' has no image '%s'", p->name,
-				      ref[i]);
-		else
-			sel[nsel++] = all[k];
-	}
-	free(all);
-	if (rc) {
-		free(sel);
-		return rc;
-	}
-	*pv = sel;
-	*pn = nsel;
-	return 0;
+	size_t nref = names ? split_commas(names, ref, 4096) : 0;
+	return bia_run_select_images(&cli->ctx, &cli->inst, p, (const char *const *)ref, nref, pv,
+				     pn);
 }
 
 /* values[j] = the run's value of `metric` on image ims[j], NaN if none. */

@@ -50,6 +50,53 @@ static int64_t parse_id(const char *s)
 	return strtoll(s, NULL, 10);
 }
 
+int bia_run_select_images(struct bia_ctx *ctx, struct bia_instance *inst,
+			  const struct bia_problem *p, const char *const *refs, size_t nrefs,
+			  struct bia_image_rec **pv, size_t *pn)
+{
+	struct bia_image_rec *all, *sel;
+	size_t nall, nsel = 0;
+	*pv = NULL;
+	*pn = 0;
+	if (bia_image_list(ctx, inst, p->id, &all, &nall))
+		return ctx->rc;
+	if (!(sel = bia_calloc(nall + 1, sizeof(*sel)))) {
+		free(all);
+		return bia_fail(ctx, BIA_ENOMEM, "out of memory");
+	}
+	if (nrefs == 0) {
+		memcpy(sel, all, nall * sizeof(*sel));
+		nsel = nall;
+	}
+	int rc = 0;
+	for (size_t i = 0; i < nrefs && !rc; i++) {
+		int64_t id = parse_id(refs[i]);
+		size_t k, j;
+		for (k = 0; k < nall; k++)
+			if (!strcmp(all[k].stem, refs[i]) || (id && all[k].id == id))
+				break;
+		if (k == nall) {
+			rc = bia_fail(ctx, BIA_ENOENT, "problem '%s' has no image '%s'", p->name,
+				      refs[i]);
+			break;
+		}
+		for (j = 0; j < nsel && sel[j].id != all[k].id; j++)
+			;
+		if (j == nsel)
+			sel[nsel++] = all[k];
+	}
+	if (!rc && nsel == 0)
+		rc = bia_fail(ctx, BIA_ENOENT, "problem '%s' has no images", p->name);
+	free(all);
+	if (rc) {
+		free(sel);
+		return rc;
+	}
+	*pv = sel;
+	*pn = nsel;
+	return 0;
+}
+
 /* ----------------------------------------------------------------- paths */
 
 int bia_run_dir(const struct bia_instance *inst, int64_t id, char *out, size_t outsz)
@@ -197,8 +244,8 @@ int bia_run_enqueue(struct bia_ctx *ctx, struct bia_instance *inst,
 	struct bia_wf_version v;
 	struct bia_problem p;
 	struct bia_descriptor d;
-	struct bia_image_rec *all = NULL, *sel = NULL;
-	size_t nall = 0, nsel = 0;
+	struct bia_image_rec *sel = NULL;
+	size_t nsel = 0;
 	json_t *values = NULL, *ids = NULL;
 	char **wargv = NULL;
 	size_t wargc = 0;
@@ -242,35 +289,8 @@ int bia_run_enqueue(struct bia_ctx *ctx, struct bia_instance *inst,
 		rc = ctx->rc;
 		goto out;
 	}
-	if (bia_image_list(ctx, inst, p.id, &all, &nall)) {
+	if (bia_run_select_images(ctx, inst, &p, req->images, req->nimages, &sel, &nsel)) {
 		rc = ctx->rc;
-		goto out;
-	}
-	sel = bia_calloc(nall + 1, sizeof(*sel));
-	if (req->nimages == 0) {
-		memcpy(sel, all, nall * sizeof(*sel));
-		nsel = nall;
-	}
-	for (size_t i = 0; i < req->nimages; i++) {
-		const char *ref = req->images[i];
-		int64_t id = parse_id(ref);
-		size_t k;
-		for (k = 0; k < nall; k++)
-			if (!strcmp(all[k].stem, ref) || (id && all[k].id == id))
-				break;
-		if (k == nall) {
-			rc = bia_fail(ctx, BIA_ENOENT, "problem '%s' has no image '%s'", p.name, ref);
-			goto out;
-		}
-		size_t j;
-		for (j = 0; j < nsel; j++)
-			if (sel[j].id == all[k].id)
-				break;
-		if (j == nsel)
-			sel[nsel++] = all[k];
-	}
-	if (nsel == 0) {
-		rc = bia_fail(ctx, BIA_ENOENT, "problem '%s' has no images", p.name);
 		goto out;
 	}
 	ids = json_array();
@@ -328,7 +348,6 @@ out:
 	json_decref(ids);
 	json_decref(values);
 	bia_argv_free(wargv);
-	free(all);
 	free(sel);
 	bia_descriptor_release(&d);
 	if (have_p)

@@ -87,6 +87,13 @@ struct bia_run_request {
 int bia_run_enqueue(struct bia_ctx *ctx, struct bia_instance *inst,
 		    const struct bia_run_request *req, int64_t *pid);
 
+/* The images of problem p named by refs (stems or ids, each once, in the
+ * order given), or all of them when nrefs = 0. Refuses an unknown name and
+ * an empty selection. *pv is malloc'd (free it). */
+int bia_run_select_images(struct bia_ctx *ctx, struct bia_instance *inst,
+			  const struct bia_problem *p, const char *const *refs, size_t nrefs,
+			  struct bia_image_rec **pv, size_t *pn);
+
 /* The parameters a run of `workflow` ("NAME" or "NAME@VERSION") with these
  * "id=value" settings would record: JSON object text (defaults filled in,
  * keys sorted, as stored on runs), malloc'd into *pjson, and the version's
