@@ -67,7 +67,7 @@ int cli_score_folders(struct bia_cli *cli, enum bia_class cls, const char *pdir,
  * free (cmd_run.c). */
 int cli_ensure_worker(struct bia_cli *cli);
 /* Wait until every run of ids[] has a final status (starting a worker again
- * when one died), polling every 0.1 s (cmd_bench.c). */
+ * when one died), polling every 0.1 s (cmd_run.c). */
 int cli_wait_runs(struct bia_cli *cli, const int64_t *ids, size_t n);
 
 int cmd_init(struct bia_cli *cli, int argc, char **argv);

@@ -8,7 +8,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "bench/leaderboard.h"
 #include "metrics/metrics.h"
@@ -64,26 +63,6 @@ static const char rerun_usage[] =
 	"The verdict is stored on the new run ('run show'). Exit 0 when reproduced.\n";
 
 /* ---------------------------------------------------------------- shared */
-
-int cli_wait_runs(struct bia_cli *cli, const int64_t *ids, size_t n)
-{
-	struct timespec ts = {0, 100 * 1000 * 1000};
-	for (unsigned tick = 1;; tick++) {
-		size_t done = 0;
-		for (size_t i = 0; i < n; i++) {
-			struct bia_run r;
-			if (cli->inst.ops->run_get(&cli->ctx, &cli->inst, ids[i], &r))
-				return cli->ctx.rc;
-			done += bia_run_status_final(r.status) != 0;
-			bia_run_release(&r);
-		}
-		if (done == n)
-			return 0;
-		if (tick % 20 == 0 && cli_ensure_worker(cli))
-			return cli->ctx.rc;
-		nanosleep(&ts, NULL);
-	}
-}
 
 static int parse_format(const char *s)
 {

@@ -83,6 +83,28 @@ int cli_ensure_worker(struct bia_cli *cli)
 	return 0;
 }
 
+/* A worker that died leaves its slot free: starting another (every 2 s)
+ * recovers its runs. */
+int cli_wait_runs(struct bia_cli *cli, const int64_t *ids, size_t n)
+{
+	struct timespec ts = {0, 100 * 1000 * 1000};
+	for (unsigned tick = 1;; tick++) {
+		size_t done = 0;
+		for (size_t i = 0; i < n; i++) {
+			struct bia_run r;
+			if (cli->inst.ops->run_get(&cli->ctx, &cli->inst, ids[i], &r))
+				return cli->ctx.rc;
+			done += bia_run_status_final(r.status) != 0;
+			bia_run_release(&r);
+		}
+		if (done == n)
+			return 0;
+		if (tick % 20 == 0 && cli_ensure_worker(cli))
+			return cli->ctx.rc;
+		nanosleep(&ts, NULL);
+	}
+}
+
 static int show(struct bia_cli *cli, const char *ref, int fmt)
 {
 	char *end;
@@ -277,32 +299,18 @@ int cmd_run(struct bia_cli *cli, int argc, char **argv)
 	}
 	code = 0;
 	if (wait) {
-		struct timespec ts = {0, 100 * 1000 * 1000};
-		for (unsigned tick = 1;; tick++) {
-			struct bia_run r;
-			if (cli->inst.ops->run_get(&cli->ctx, &cli->inst, id, &r)) {
-				code = cli_error(cli);
-				break;
-			}
-			int fin = bia_run_status_final(r.status);
-			if (fin) {
-				if (strcmp(r.status, "succeeded")) {
-					fprintf(stderr, "biaflows: run %lld %s: %s\n", (long long)id,
-						r.status, r.reason);
-					code = 1;
-				}
-				bia_run_release(&r);
-				break;
-			}
-			bia_run_release(&r);
-			/* a worker that died leaves the lock free: start another,
-			 * which recovers the run */
-			if (tick % 20 == 0 && cli_ensure_worker(cli)) {
-				code = cli_error(cli);
-				break;
-			}
-			nanosleep(&ts, NULL);
+		struct bia_run r;
+		if (cli_wait_runs(cli, &id, 1) ||
+		    cli->inst.ops->run_get(&cli->ctx, &cli->inst, id, &r)) {
+			code = cli_error(cli);
+			goto out;
 		}
+		if (strcmp(r.status, "succeeded")) {
+			fprintf(stderr, "biaflows: run %lld %s: %s\n", (long long)id, r.status,
+				r.reason);
+			code = 1;
+		}
+		bia_run_release(&r);
 	}
 out:
 	free(params);
