@@ -116,9 +116,7 @@ static int run_values(struct bia_cli *cli, int64_t run_id, const struct bia_imag
 					values[j] = ri[i].scores[s].value;
 		}
 	}
-	for (size_t i = 0; i < nri; i++)
-		bia_run_image_release(&ri[i]);
-	free(ri);
+	bia_run_images_free(ri, nri);
 	return 0;
 }
 
@@ -203,13 +201,6 @@ static void find_run(struct bia_run *runs, size_t nruns, int64_t version_id, con
 	}
 }
 
-static void free_runs(struct bia_run *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		bia_run_release(&v[i]);
-	free(v);
-}
-
 /* Ensure a succeeded run of each (workflow, params) setting exists,
  * queueing and waiting for the missing ones. ids[i] gets the run of
  * setting i (0 when it failed; the failure is reported on stderr). */
@@ -265,7 +256,7 @@ static int run_missing(struct bia_cli *cli, const struct bia_problem *p, struct 
 			s[i].workflow, p->name);
 		wait[nwait++] = s[i].run_id;
 	}
-	free_runs(runs, nruns);
+	bia_run_list_free(runs, nruns);
 	free(stems);
 	if (!rc && nwait) {
 		rc = cli_ensure_worker(cli);
@@ -591,7 +582,7 @@ static int collect_entries(struct bia_cli *cli, const struct bia_problem *p, cha
 		return cli->ctx.rc;
 	struct entry *e = bia_calloc(nruns + 1, sizeof(*e));
 	if (!e) {
-		free_runs(runs, nruns);
+		bia_run_list_free(runs, nruns);
 		return bia_fail(&cli->ctx, BIA_ENOMEM, "out of memory");
 	}
 	size_t k = 0;
@@ -630,7 +621,7 @@ static int collect_entries(struct bia_cli *cli, const struct bia_problem *p, cha
 		e[k].params_json = bia_strdup(r->params ? r->params : "{}");
 		k++;
 	}
-	free_runs(runs, nruns);
+	bia_run_list_free(runs, nruns);
 	*pe = e;
 	*pk = k;
 	return 0;

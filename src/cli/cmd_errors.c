@@ -139,9 +139,7 @@ static int list_counts(struct bia_cli *cli, int64_t run_id, int64_t problem_id,
 out:
 	free(all);
 	free(ord);
-	for (size_t i = 0; i < nruns; i++)
-		bia_run_release(&runs[i]);
-	free(runs);
+	bia_run_list_free(runs, nruns);
 	return code;
 }
 

@@ -384,8 +384,6 @@ int cmd_runs(struct bia_cli *cli, int argc, char **argv)
 		cli_print_list(stdout, rows, cols, (enum bia_out_format)fmt);
 	}
 	json_decref(rows);
-	for (size_t i = 0; i < n; i++)
-		bia_run_release(&v[i]);
-	free(v);
+	bia_run_list_free(v, n);
 	return code;
 }

@@ -55,13 +55,6 @@ static int same_outputs(const struct bia_run_image *a, const struct bia_run_imag
 	return 1;
 }
 
-static void free_images(struct bia_run_image *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		bia_run_image_release(&v[i]);
-	free(v);
-}
-
 int bia_run_reproduction(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
 			 char *verdict)
 {
@@ -164,8 +157,8 @@ store:;
 		snprintf(verdict, 32, "%s", v);
 out:
 	json_decref(det);
-	free_images(ra, na);
-	free_images(rb, nb);
+	bia_run_images_free(ra, na);
+	bia_run_images_free(rb, nb);
 	bia_run_release(&r);
 	bia_run_release(&o);
 	return rc;

@@ -453,9 +453,7 @@ int bia_runs_recover(struct bia_ctx *ctx, struct bia_instance *inst, int myslot,
 			}
 		}
 	}
-	for (size_t i = 0; i < n; i++)
-		bia_run_release(&v[i]);
-	free(v);
+	bia_run_list_free(v, n);
 	return rc;
 }
 
@@ -1192,9 +1190,7 @@ json_t *bia_run_json(struct bia_ctx *ctx, struct bia_instance *inst, const struc
 	}
 	free(vals);
 	free(cnt);
-	for (size_t i = 0; i < nri; i++)
-		bia_run_image_release(&ri[i]);
-	free(ri);
+	bia_run_images_free(ri, nri);
 	bia_problem_release(&p);
 	return o;
 }

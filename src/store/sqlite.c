@@ -1033,6 +1033,13 @@ void bia_run_release(struct bia_run *r)
 	r->params = r->images = NULL;
 }
 
+void bia_run_list_free(struct bia_run *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		bia_run_release(&v[i]);
+	free(v);
+}
+
 void bia_run_image_release(struct bia_run_image *ri)
 {
 	if (!ri)
@@ -1048,6 +1055,13 @@ void bia_run_image_release(struct bia_run_image *ri)
 	free(ri->errors);
 	ri->errors = NULL;
 	ri->nerrors = 0;
+}
+
+void bia_run_images_free(struct bia_run_image *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		bia_run_image_release(&v[i]);
+	free(v);
 }
 
 void bia_run_object_release(struct bia_run_object *o)
@@ -1600,9 +1614,7 @@ static int sq_run_images(struct bia_ctx *ctx, struct bia_instance *inst, int64_t
 	sqlite3_finalize(fs);
 	sqlite3_finalize(ss);
 	if (rc) {
-		for (size_t i = 0; i < n; i++)
-			bia_run_image_release(&v[i]);
-		free(v);
+		bia_run_images_free(v, n);
 		return rc;
 	}
 	*pv = v;

@@ -206,6 +206,8 @@ struct bia_run {
 	char verdict_detail[1024]; /* JSON object text, "{}" if none */
 };
 void bia_run_release(struct bia_run *r);
+/* Release every run of a list from run_list, then the array. */
+void bia_run_list_free(struct bia_run *v, size_t n);
 
 /* One metric value of one image of a run. */
 struct bia_run_score {
@@ -238,6 +240,8 @@ struct bia_run_image {
 	struct bia_run_error *errors;	/* malloc'd */
 };
 void bia_run_image_release(struct bia_run_image *ri);
+/* Release every element of a list from run_images, then the array. */
+void bia_run_images_free(struct bia_run_image *v, size_t n);
 
 /* One object of an image's error map (a row of run_objects). */
 struct bia_run_object {
