@@ -289,11 +289,6 @@ struct entry {
 	char *params_json;
 };
 
-static json_t *real_or_null(double v)
-{
-	return bia_json_real(v);
-}
-
 static void fmt_num(char *out, size_t outsz, double v)
 {
 	if (isnan(v))
@@ -333,15 +328,15 @@ static json_t *lb_json(const struct bia_problem *p, const struct bia_metric_def 
 		o, "friedman",
 		r->has_friedman
 			? json_pack("{s:I, s:I, s:o, s:o}", "n", (json_int_t)r->friedman_n, "k",
-				    (json_int_t)r->k, "statistic", real_or_null(r->friedman_stat),
-				    "pvalue", real_or_null(r->friedman_p))
+				    (json_int_t)r->k, "statistic", bia_json_real(r->friedman_stat),
+				    "pvalue", bia_json_real(r->friedman_p))
 			: json_null());
 	json_object_set_new(
 		o, "robustness",
 		json_pack("{s:{s:o, s:I, s:b}, s:{s:o, s:I, s:b}}", "median", "kendall_tau",
-			  real_or_null(r->tau_median), "reversed_pairs", (json_int_t)r->flips_median,
+			  bia_json_real(r->tau_median), "reversed_pairs", (json_int_t)r->flips_median,
 			  "flipped", r->flips_median > 0, "rank_then_mean", "kendall_tau",
-			  real_or_null(r->tau_meanrank), "reversed_pairs",
+			  bia_json_real(r->tau_meanrank), "reversed_pairs",
 			  (json_int_t)r->flips_meanrank, "flipped", r->flips_meanrank > 0));
 	json_t *arr = json_array();
 	for (size_t q = 0; q < r->k; q++) {
@@ -353,13 +348,13 @@ static json_t *lb_json(const struct bia_problem *p, const struct bia_metric_def 
 			"s:[o,o], s:o, s:o, s:o}",
 			"rank", json_real(x->rank), "entry", e[i].label, "params",
 			pj ? pj : json_object(), "run", (json_int_t)e[i].run_id, "n", (json_int_t)x->n,
-			"n_nan", (json_int_t)x->n_nan, "mean", real_or_null(x->mean), "sd",
-			real_or_null(x->sd), "median", real_or_null(x->median), "min",
-			real_or_null(x->min), "max", real_or_null(x->max), "ci95",
-			real_or_null(x->ci_lo), real_or_null(x->ci_hi), "ci_undefined_resamples",
-			(json_int_t)x->ci_undefined, "rank_interval", real_or_null(x->rank_lo),
-			real_or_null(x->rank_hi), "median_rank", json_real(x->median_rank),
-			"mean_rank", real_or_null(x->meanrank), "mean_rank_rank",
+			"n_nan", (json_int_t)x->n_nan, "mean", bia_json_real(x->mean), "sd",
+			bia_json_real(x->sd), "median", bia_json_real(x->median), "min",
+			bia_json_real(x->min), "max", bia_json_real(x->max), "ci95",
+			bia_json_real(x->ci_lo), bia_json_real(x->ci_hi), "ci_undefined_resamples",
+			(json_int_t)x->ci_undefined, "rank_interval", bia_json_real(x->rank_lo),
+			bia_json_real(x->rank_hi), "median_rank", json_real(x->median_rank),
+			"mean_rank", bia_json_real(x->meanrank), "mean_rank_rank",
 			json_real(x->meanrank_rank));
 		if (i == r->leader) {
 			json_object_set_new(row, "leader", json_true());
@@ -370,8 +365,8 @@ static json_t *lb_json(const struct bia_problem *p, const struct bia_metric_def 
 				row, "vs_leader",
 				json_pack("{s:I, s:I, s:o, s:o, s:o, s:s}", "n_pairs",
 					  (json_int_t)x->n_pairs, "n_zero", (json_int_t)x->n_zero,
-					  "statistic", real_or_null(x->w_stat), "pvalue",
-					  real_or_null(x->p), "pvalue_holm", real_or_null(x->p_holm),
+					  "statistic", bia_json_real(x->w_stat), "pvalue",
+					  bia_json_real(x->p), "pvalue_holm", bia_json_real(x->p_holm),
 					  "method", x->exact ? "exact" : "normal"));
 		}
 		json_object_set_new(row, "tied_with_first",
@@ -386,7 +381,6 @@ static void lb_print(FILE *f, const struct bia_problem *p, const struct bia_metr
 		     const struct entry *e, const struct bia_lb_result *r, const size_t *order,
 		     int fmt)
 {
-	const char *sep = fmt == OUT_CSV ? "," : fmt == FMT_MD ? " | " : "  ";
 	if (fmt == OUT_CSV) {
 		fprintf(f, "rank,entry,params,run,n,n_nan,mean,sd,median,min,max,ci_lo,ci_hi,"
 			   "rank_lo,rank_hi,n_pairs,p,p_holm,tied_with_first\n");
@@ -442,7 +436,6 @@ static void lb_print(FILE *f, const struct bia_problem *p, const struct bia_metr
 				e[i].label, e[i].params[0] ? e[i].params : "-", (long long)e[i].run_id,
 				nn, mean, ci, ri, i == r->leader ? "-" : pp, tied);
 	}
-	(void)sep;
 	if (fmt == OUT_CSV)
 		return;
 	fprintf(f, "\n");
@@ -493,11 +486,10 @@ static void varying_params(struct entry *e, size_t k)
 		json_t *val;
 		json_object_foreach(pi, key, val)
 		{
-			int varies = 0, peers = 0;
+			int varies = 0;
 			for (size_t j = 0; j < k && !varies; j++) {
 				if (j == i || strcmp(e[j].label, e[i].label))
 					continue;
-				peers++;
 				json_t *pj = json_loads(e[j].params_json ? e[j].params_json : "{}", 0,
 							NULL);
 				json_t *o = json_object_get(pj, key);
@@ -506,7 +498,6 @@ static void varying_params(struct entry *e, size_t k)
 			}
 			if (varies)
 				json_object_set(keep, key, val);
-			(void)peers;
 		}
 		char *t = json_dumps(keep, JSON_COMPACT | JSON_SORT_KEYS);
 		params_text(t, e[i].params, sizeof(e[i].params));
@@ -570,8 +561,7 @@ static int leaderboard(struct bia_cli *cli, const struct bia_problem *p,
 /* Entries of a problem: the latest succeeded run of every (version,
  * params), optionally only of the named workflows / the given runs. */
 static int collect_entries(struct bia_cli *cli, const struct bia_problem *p, char **names,
-			   size_t nnames, const int64_t *only, size_t nonly,
-			   const struct bia_image_rec *ims, size_t nims, struct entry **pe,
+			   size_t nnames, const int64_t *only, size_t nonly, struct entry **pe,
 			   size_t *pk)
 {
 	struct bia_run *runs;
@@ -607,8 +597,6 @@ static int collect_entries(struct bia_cli *cli, const struct bia_problem *p, cha
 			if (q == nnames)
 				continue;
 		}
-		(void)ims;
-		(void)nims;
 		size_t q;
 		for (q = 0; q < k; q++)
 			if (!strcmp(e[q].label, label) && same_params(e[q].params_json, r->params))
@@ -750,8 +738,7 @@ int cmd_bench(struct bia_cli *cli, int argc, char **argv)
 		code = cli_error(cli);
 		goto out;
 	}
-	if (collect_entries(cli, &p, wf ? names : NULL, wf ? nnames : 0, NULL, 0, ims, nims, &e,
-			    &k)) {
+	if (collect_entries(cli, &p, wf ? names : NULL, wf ? nnames : 0, NULL, 0, &e, &k)) {
 		code = cli_error(cli);
 		goto out;
 	}
@@ -1121,7 +1108,7 @@ int cmd_sweep(struct bia_cli *cli, int argc, char **argv)
 	for (size_t g = 0; g < total; g++)
 		if (s[g].run_id)
 			ids[nids++] = s[g].run_id;
-	if (collect_entries(cli, &p, NULL, 0, ids, nids, ims, nims, &e, &k)) {
+	if (collect_entries(cli, &p, NULL, 0, ids, nids, &e, &k)) {
 		code = cli_error(cli);
 		goto out;
 	}
