@@ -21,7 +21,7 @@ endif
 CFLAGS += $(CFLAGS_BASE) $(OPT) $(PKG_CFLAGS)
 LDFLAGS += $(OPT)
 
-LIB_SRC := $(wildcard src/util/*.c src/image/*.c src/store/*.c src/dataset/*.c \
+LIB_SRC := $(wildcard src/util/*.c src/wfkit/*.c src/image/*.c src/store/*.c src/dataset/*.c \
 	src/annot/*.c src/metrics/*.c src/gen/*.c src/exec/*.c src/workflow/*.c \
 	src/runs/*.c src/bench/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)

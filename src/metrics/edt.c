@@ -58,7 +58,7 @@ static void dt1(float *f, size_t n, size_t s, size_t *v, double *z, double *d)
 		f[q * s] = (float)d[q];
 }
 
-int bia__edt_sq(const uint8_t *feature, size_t nx, size_t ny, size_t nz, float *out)
+int bia_edt_sq(const uint8_t *feature, size_t nx, size_t ny, size_t nz, float *out)
 {
 	size_t n = nx * ny * nz, m = nx > ny ? nx : ny;
 	if (nz > m)

@@ -443,7 +443,7 @@ int bia__metrics_lootrc(struct bia_ctx *ctx, const struct bia_metric_input *in,
 	to_mask(G, mg, nv);
 
 	/* UVR: voxels of either skeleton farther than gd from the other */
-	if (bia__edt_sq(mp, nx, ny, nz, dp) || bia__edt_sq(mg, nx, ny, nz, dg)) {
+	if (bia_edt_sq(mp, nx, ny, nz, dp) || bia_edt_sq(mg, nx, ny, nz, dg)) {
 		rc = bia_fail(ctx, BIA_ENOMEM, "LooTrc: out of memory");
 		goto out;
 	}

@@ -112,6 +112,14 @@ struct bia_metric_agg {
 };
 void bia_metric_aggregate(const double *v, size_t n, struct bia_metric_agg *out);
 
+/* Exact squared Euclidean distance transform (Felzenszwalb & Huttenlocher,
+ * separable, unit spacing) of a volume of nx*ny*nz voxels, x fastest:
+ * out[i] = squared distance from voxel i to the nearest voxel with
+ * feature[i] != 0 (0 on features; INFINITY everywhere if there is none).
+ * Returns 0, or -1 when out of memory. Used by the metrics and by C
+ * workflows. */
+int bia_edt_sq(const uint8_t *feature, size_t nx, size_t ny, size_t nz, float *out);
+
 /* Per-class entry points (src/metrics/<class>.c); called by
  * bia_metrics_compute after generic checks. */
 int bia__metrics_objseg(struct bia_ctx *ctx, const struct bia_metric_input *in,

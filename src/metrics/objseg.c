@@ -444,7 +444,7 @@ static float *edt_of(const struct rle *B, size_t nx, size_t ny, size_t nz)
 		for (size_t r = 0; r < ny * nz; r++)
 			for (size_t k = B->first[r]; k < B->first[r + 1]; k++)
 				memset(feat + r * nx + B->x0[k], 1, B->x1[k] - B->x0[k]);
-		if (!bia__edt_sq(feat, nx, ny, nz, d)) {
+		if (!bia_edt_sq(feat, nx, ny, nz, d)) {
 			free(feat);
 			return d;
 		}

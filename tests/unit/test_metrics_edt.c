@@ -19,7 +19,7 @@ static void brute_check(size_t nx, size_t ny, size_t nz, unsigned seed, int dens
 	srand(seed);
 	for (size_t i = 0; i < n; i++)
 		f[i] = rand() % 100 < density;
-	assert_int_equal(bia__edt_sq(f, nx, ny, nz, d), 0);
+	assert_int_equal(bia_edt_sq(f, nx, ny, nz, d), 0);
 	for (size_t i = 0; i < n; i++) {
 		size_t x = i % nx, y = i / nx % ny, z = i / (nx * ny);
 		double best = INFINITY;
@@ -64,7 +64,7 @@ static void test_edt_edge_cases(void **state)
 	brute_check(16, 16, 1, 8, 100); /* all feature: all zero */
 	uint8_t f[5] = {0, 0, 1, 0, 0};
 	float d[5];
-	assert_int_equal(bia__edt_sq(f, 5, 1, 1, d), 0);
+	assert_int_equal(bia_edt_sq(f, 5, 1, 1, d), 0);
 	assert_true(d[0] == 4 && d[1] == 1 && d[2] == 0 && d[3] == 1 && d[4] == 4);
 }
 

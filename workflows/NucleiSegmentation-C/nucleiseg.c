@@ -20,9 +20,6 @@
  * or written is reported on stderr (naming the file) and skipped; the
  * others are still processed and the exit status is then 1.
  * SPDX-License-Identifier: MIT */
-#include <ctype.h>
-#include <dirent.h>
-#include <errno.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,22 +27,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
-#include "image/image.h"
-#include "util/util.h"
+#include "metrics/metrics.h"
+#include "wfkit/wfkit.h"
 
 struct params {
 	double sigma, bg_radius, offset, min_size, h, min_distance, dist_sigma, iw;
 	int method; /* 0 otsu, 1 li, 2 triangle */
-	const char *in, *out;
 };
 
 /* ------------------------------------------------------------ volumes */
-
-struct vol {
-	size_t w, h, d, n;
-};
 
 /* Neighbour offsets: faces only (4 / 6) or full (8 / 26). */
 struct nbhood {
@@ -53,7 +44,7 @@ struct nbhood {
 	int dx[26], dy[26], dz[26];
 };
 
-static void nb_init(struct nbhood *nb, const struct vol *v, int full)
+static void nb_init(struct nbhood *nb, const struct bia_wf_vol *v, int full)
 {
 	nb->k = 0;
 	int zr = v->d > 1 ? 1 : 0;
@@ -71,7 +62,7 @@ static void nb_init(struct nbhood *nb, const struct vol *v, int full)
 }
 
 /* Indices of the in-bounds neighbours of voxel i; returns their number. */
-static int nb_of(const struct nbhood *nb, const struct vol *v, size_t i, size_t *out)
+static int nb_of(const struct nbhood *nb, const struct bia_wf_vol *v, size_t i, size_t *out)
 {
 	long x = (long)(i % v->w), y = (long)((i / v->w) % v->h), z = (long)(i / (v->w * v->h));
 	int m = 0;
@@ -84,67 +75,10 @@ static int nb_of(const struct nbhood *nb, const struct vol *v, size_t i, size_t 
 	return m;
 }
 
-/* Mirror index into 0..n-1. */
-static size_t mirror(long i, size_t n)
-{
-	if (n == 1)
-		return 0;
-	long p = 2 * (long)n - 2;
-	i %= p;
-	if (i < 0)
-		i += p;
-	return (size_t)(i < (long)n ? i : p - i);
-}
-
-/* Separable Gaussian of sigma sx (X, Y) and sz (Z), mirrored borders.
- * line: scratch of max(w, h, d) + 2 * radius floats. */
-static int gauss(float *f, const struct vol *v, double s, double sz)
-{
-	double sig[3] = {s, s, v->d > 1 ? sz : 0};
-	size_t len[3] = {v->w, v->h, v->d}, stride[3] = {1, v->w, v->w * v->h};
-	size_t m = v->w > v->h ? v->w : v->h;
-	if (v->d > m)
-		m = v->d;
-	for (int ax = 0; ax < 3; ax++) {
-		if (sig[ax] < 0.2 || len[ax] < 2)
-			continue;
-		int r = (int)ceil(3.5 * sig[ax]);
-		float *k = malloc(((size_t)2 * r + 1) * sizeof(float));
-		float *line = malloc((m + 2 * (size_t)r) * sizeof(float));
-		if (!k || !line) {
-			free(k);
-			free(line);
-			return -1;
-		}
-		double sum = 0;
-		for (int j = -r; j <= r; j++)
-			sum += k[j + r] = (float)exp(-0.5 * j * j / (sig[ax] * sig[ax]));
-		for (int j = 0; j <= 2 * r; j++)
-			k[j] = (float)(k[j] / sum);
-		size_t n = len[ax], st = stride[ax];
-		for (size_t start = 0; start < v->n; start++) {
-			/* every line starts where its coordinate along ax is 0 */
-			if ((start / st) % n)
-				continue;
-			for (long i = -r; i < (long)n + r; i++)
-				line[i + r] = f[start + mirror(i, n) * st];
-			for (size_t i = 0; i < n; i++) {
-				float acc = 0;
-				for (int j = 0; j <= 2 * r; j++)
-					acc += k[j] * line[i + (size_t)j];
-				f[start + i * st] = acc;
-			}
-		}
-		free(k);
-		free(line);
-	}
-	return 0;
-}
-
 /* 1D running minimum (mx = 0) or maximum (mx = 1) over a window of
  * radius r along one axis, for every line; clamped borders (the window
  * is cut at the edges). q: scratch of n indices, tmp of n floats. */
-static void minmax_axis(float *f, const struct vol *v, int ax, long r, int mx, size_t *q, float *tmp)
+static void minmax_axis(float *f, const struct bia_wf_vol *v, int ax, long r, int mx, size_t *q, float *tmp)
 {
 	size_t len[3] = {v->w, v->h, v->d}, stride[3] = {1, v->w, v->w * v->h};
 	size_t n = len[ax], st = stride[ax];
@@ -173,7 +107,7 @@ static void minmax_axis(float *f, const struct vol *v, int ax, long r, int mx, s
 }
 
 /* Grey opening with a flat box of radius r (X, Y; Z too in 3D). */
-static int opening(float *f, const struct vol *v, long r)
+static int opening(float *f, const struct bia_wf_vol *v, long r)
 {
 	size_t m = v->w > v->h ? v->w : v->h;
 	if (v->d > m)
@@ -305,7 +239,7 @@ static double thr_triangle(const double *hist, double lo, double step)
 
 /* Connected components of mask (faces connectivity) into lab (1..k, raster
  * order of first voxel); sizes[k] returned malloc'd. Returns k or -1. */
-static long components(const uint8_t *mask, const struct vol *v, uint32_t *lab, size_t **psizes,
+static long components(const uint8_t *mask, const struct bia_wf_vol *v, uint32_t *lab, size_t **psizes,
 		       size_t *stack)
 {
 	struct nbhood nb;
@@ -347,7 +281,7 @@ static long components(const uint8_t *mask, const struct vol *v, uint32_t *lab, 
 }
 
 /* Fill holes: background components not touching the border. */
-static int fill_holes(uint8_t *mask, const struct vol *v, uint32_t *lab, size_t *stack)
+static int fill_holes(uint8_t *mask, const struct bia_wf_vol *v, uint32_t *lab, size_t *stack)
 {
 	uint8_t *bg = malloc(v->n);
 	size_t *sizes = NULL;
@@ -383,7 +317,7 @@ static int fill_holes(uint8_t *mask, const struct vol *v, uint32_t *lab, size_t 
 }
 
 /* Remove components smaller than min_size voxels. */
-static int remove_small(uint8_t *mask, const struct vol *v, double min_size, uint32_t *lab,
+static int remove_small(uint8_t *mask, const struct bia_wf_vol *v, double min_size, uint32_t *lab,
 			size_t *stack)
 {
 	size_t *sizes = NULL;
@@ -397,86 +331,22 @@ static int remove_small(uint8_t *mask, const struct vol *v, double min_size, uin
 	return 0;
 }
 
-/* Exact squared EDT (Felzenszwalb & Huttenlocher) along one line. */
-static void dt1(float *f, size_t n, size_t s, size_t *vv, double *zz, double *dd)
-{
-	size_t k = 0;
-	size_t q0 = 0;
-	while (q0 < n && isinf(f[q0 * s]))
-		q0++;
-	if (q0 == n)
-		return;
-	vv[0] = q0;
-	zz[0] = -INFINITY;
-	zz[1] = INFINITY;
-	for (size_t q = q0 + 1; q < n; q++) {
-		double fq = f[q * s];
-		if (isinf(fq))
-			continue;
-		double sx;
-		for (;;) {
-			size_t p = vv[k];
-			double fp = f[p * s];
-			sx = ((fq + (double)q * q) - (fp + (double)p * p)) / (2.0 * ((double)q - (double)p));
-			if (sx <= zz[k] && k > 0) {
-				k--;
-				continue;
-			}
-			break;
-		}
-		if (sx <= zz[k]) { /* k == 0 */
-			vv[0] = q;
-			zz[0] = -INFINITY;
-			zz[1] = INFINITY;
-			continue;
-		}
-		k++;
-		vv[k] = q;
-		zz[k] = sx;
-		zz[k + 1] = INFINITY;
-	}
-	k = 0;
-	for (size_t q = 0; q < n; q++) {
-		while (zz[k + 1] < (double)q)
-			k++;
-		double dq = (double)q - (double)vv[k];
-		dd[q] = dq * dq + f[vv[k] * s];
-	}
-	for (size_t q = 0; q < n; q++)
-		f[q * s] = (float)dd[q];
-}
-
 /* dist[i] = Euclidean distance from a foreground voxel to the nearest
  * background voxel (0 on the background). The image border is not
  * background: a nucleus cut by the border keeps its centre inside. */
-static int edt(const uint8_t *mask, const struct vol *v, float *dist)
+static int edt(const uint8_t *mask, const struct bia_wf_vol *v, float *dist)
 {
-	size_t m = v->w > v->h ? v->w : v->h;
-	if (v->d > m)
-		m = v->d;
-	size_t *vv = malloc(m * sizeof(size_t));
-	double *zz = malloc((m + 1) * sizeof(double)), *dd = malloc(m * sizeof(double));
-	if (!vv || !zz || !dd) {
-		free(vv);
-		free(zz);
-		free(dd);
+	uint8_t *bg = malloc(v->n);
+	if (!bg)
 		return -1;
-	}
 	for (size_t i = 0; i < v->n; i++)
-		dist[i] = mask[i] ? INFINITY : 0.0f;
-	size_t len[3] = {v->w, v->h, v->d}, stride[3] = {1, v->w, v->w * v->h};
-	for (int ax = 0; ax < 3; ax++) {
-		if (len[ax] < 2)
-			continue;
-		for (size_t start = 0; start < v->n; start++)
-			if (!((start / stride[ax]) % len[ax]))
-				dt1(dist + start, len[ax], stride[ax], vv, zz, dd);
-	}
+		bg[i] = !mask[i];
+	int rc = bia_edt_sq(bg, v->w, v->h, v->d, dist);
+	free(bg);
+	if (rc)
+		return -1;
 	for (size_t i = 0; i < v->n; i++)
 		dist[i] = isinf(dist[i]) ? (float)(v->w + v->h + v->d) : sqrtf(dist[i]);
-	free(vv);
-	free(zz);
-	free(dd);
 	return 0;
 }
 
@@ -547,7 +417,7 @@ static struct hent heap_pop(struct heap *hp)
 
 /* Morphological reconstruction by dilation of marker under f within mask
  * (in place on marker), full connectivity. */
-static int reconstruct(float *marker, const float *f, const uint8_t *mask, const struct vol *v)
+static int reconstruct(float *marker, const float *f, const uint8_t *mask, const struct bia_wf_vol *v)
 {
 	struct nbhood nb;
 	nb_init(&nb, v, 1);
@@ -590,7 +460,7 @@ fail:
  * neighbour, inside the mask) of the h-maxima transform of dist, labelled
  * 1..k in seeds; those closer than min_distance to a higher seed are
  * dropped. Returns k or -1. */
-static long find_seeds(const float *dist, const uint8_t *mask, const struct vol *v, double h,
+static long find_seeds(const float *dist, const uint8_t *mask, const struct bia_wf_vol *v, double h,
 		       double min_distance, uint32_t *seeds, size_t *stack)
 {
 	float *rec = malloc(v->n * sizeof(float));
@@ -728,7 +598,7 @@ fail:
  * inside mask (faces connectivity). lab holds the seeds on entry. A
  * foreground component without a seed becomes its own object. Returns
  * the number of labels or -1. */
-static long watershed(const float *dist, const uint8_t *mask, const struct vol *v, uint32_t *lab,
+static long watershed(const float *dist, const uint8_t *mask, const struct bia_wf_vol *v, uint32_t *lab,
 		      long k, size_t *stack)
 {
 	struct nbhood nb;
@@ -777,8 +647,9 @@ fail:
 /* ------------------------------------------------------------ one volume */
 
 /* Segment f (w*h*d floats, overwritten) into lab. Returns objects or -1. */
-static long segment(float *f, const struct vol *v, const struct params *p, uint32_t *lab)
+static long segment(float *f, const struct bia_wf_vol *v, const void *params, uint32_t *lab)
 {
+	const struct params *p = params;
 	long k = -1;
 	uint8_t *mask = malloc(v->n);
 	float *dist = malloc(v->n * sizeof(float)), *bg = NULL;
@@ -790,12 +661,12 @@ static long segment(float *f, const struct vol *v, const struct params *p, uint3
 		if (!(bg = malloc(v->n * sizeof(float))))
 			goto out;
 		memcpy(bg, f, v->n * sizeof(float));
-		if (opening(bg, v, (long)p->bg_radius) || gauss(bg, v, p->bg_radius / 2, p->bg_radius / 2))
+		if (opening(bg, v, (long)p->bg_radius) || bia_wf_gauss(bg, v, p->bg_radius / 2, p->bg_radius / 2))
 			goto out;
 		for (size_t i = 0; i < v->n; i++)
 			f[i] -= bg[i];
 	}
-	if (gauss(f, v, p->sigma, p->sigma))
+	if (bia_wf_gauss(f, v, p->sigma, p->sigma))
 		goto out;
 	histogram(f, v->n, hist, &lo, &step);
 	double thr = p->method == 1 ? thr_li(hist, lo, step)
@@ -809,7 +680,7 @@ static long segment(float *f, const struct vol *v, const struct params *p, uint3
 	if (edt(mask, v, dist))
 		goto out;
 	if (p->dist_sigma > 0) {
-		if (gauss(dist, v, p->dist_sigma, p->dist_sigma))
+		if (bia_wf_gauss(dist, v, p->dist_sigma, p->dist_sigma))
 			goto out;
 		for (size_t i = 0; i < v->n; i++)
 			if (!mask[i])
@@ -840,117 +711,40 @@ out:
 
 /* ------------------------------------------------------------- files */
 
-static int has_tiff_ext(const char *name, size_t *pstem)
+static int method_flag(void *params, const char *flag, const char *val)
 {
-	size_t n = strlen(name);
-	const char *exts[] = {".ome.tiff", ".ome.tif", ".tiff", ".tif"};
-	for (size_t e = 0; e < 4; e++) {
-		size_t m = strlen(exts[e]);
-		if (n > m && !strcasecmp(name + n - m, exts[e])) {
-			*pstem = n - m;
-			return 1;
-		}
-	}
-	return 0;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Process one file; 0 on success, -1 after printing why not. */
-static int process(struct bia_ctx *ctx, const struct params *p, const char *name, size_t stemlen)
-{
-	char in[4096], out[4096];
-	snprintf(in, sizeof in, "%s/%s", p->in, name);
-	snprintf(out, sizeof out, "%s/%.*s.tif", p->out, (int)stemlen, name);
-	struct bia_image img, res;
-	bia_image_init(&img);
-	bia_image_init(&res);
-	bia_ctx_clear(ctx);
-	if (bia_image_read(ctx, in, NULL, &img)) {
-		fprintf(stderr, "nucleiseg: %s\n", ctx->msg); /* the message names the file */
+	struct params *p = params;
+	if (strcmp(flag, "--threshold_method"))
+		return 0;
+	if (!val)
+		return -1;
+	if (!strcasecmp(val, "otsu"))
+		p->method = 0;
+	else if (!strcasecmp(val, "li"))
+		p->method = 1;
+	else if (!strcasecmp(val, "triangle"))
+		p->method = 2;
+	else {
+		fprintf(stderr, "nucleiseg: --threshold_method: '%s' is not otsu, li or triangle\n", val);
 		return -1;
 	}
-	struct vol v = {img.x, img.y, img.z, img.x * img.y * img.z};
-	float *f = malloc(v.n * sizeof(float));
-	uint32_t *lab = malloc(v.n * img.t * sizeof(uint32_t));
-	long total = 0, maxk = 0;
-	int rc = -1;
-	if (!f || !lab) {
-		fprintf(stderr, "nucleiseg: '%s': out of memory\n", in);
-		goto done;
-	}
-	for (size_t t = 0; t < img.t; t++) {
-		for (size_t z = 0; z < img.z; z++)
-			for (size_t i = 0; i < img.x * img.y; i++) {
-				size_t x = i % img.x, y = i / img.x;
-				double s;
-				if (img.c >= 3)
-					s = 0.299 * bia_image_get(&img, bia_image_index(&img, x, y, z, 0, t)) +
-					    0.587 * bia_image_get(&img, bia_image_index(&img, x, y, z, 1, t)) +
-					    0.114 * bia_image_get(&img, bia_image_index(&img, x, y, z, 2, t));
-				else
-					s = bia_image_get(&img, bia_image_index(&img, x, y, z, 0, t));
-				f[z * img.x * img.y + i] = (float)s;
-			}
-		long k = segment(f, &v, p, lab + t * v.n);
-		if (k < 0) {
-			fprintf(stderr, "nucleiseg: '%s': out of memory\n", in);
-			goto done;
-		}
-		total += k;
-		maxk = k > maxk ? k : maxk;
-	}
-	if (bia_image_alloc(ctx, &res, img.x, img.y, img.z, 1, img.t, maxk > 65535 ? BIA_U32 : BIA_U16)) {
-		fprintf(stderr, "nucleiseg: '%s': %s\n", in, ctx->msg);
-		goto done;
-	}
-	for (size_t i = 0; i < v.n * img.t; i++) {
-		if (res.dtype == BIA_U16)
-			((uint16_t *)res.data)[i] = (uint16_t)lab[i];
-		else
-			((uint32_t *)res.data)[i] = lab[i];
-	}
-	if (bia_image_write_tiff(ctx, &res, out, NULL)) {
-		fprintf(stderr, "nucleiseg: %s\n", ctx->msg);
-		goto done;
-	}
-	char shape[64];
-	bia_image_shape_str(&img, shape, sizeof shape);
-	fprintf(stderr, "nucleiseg: %s (%s): %ld nuclei\n", name, shape, total);
-	rc = 0;
-done:
-	free(f);
-	free(lab);
-	bia_image_release(&img);
-	bia_image_release(&res);
-	return rc;
+	return 1;
 }
 
-static int num_arg(const char *flag, const char *val, double lo, double hi, double *out)
+static void describe(const void *params, FILE *f)
 {
-	char *end;
-	errno = 0;
-	double d = strtod(val, &end);
-	if (errno || end == val || *end || !isfinite(d) || d < lo || d > hi) {
-		fprintf(stderr, "nucleiseg: %s: '%s' is not a number in [%g, %g]\n", flag, val, lo, hi);
-		return -1;
-	}
-	*out = d;
-	return 0;
+	const struct params *p = params;
+	fprintf(f, "sigma=%g bg_radius=%g threshold=%s%+g min_size=%g h=%g min_distance=%g dist_sigma=%g "
+		   "intensity_weight=%g",
+		p->sigma, p->bg_radius, p->method == 1 ? "li" : p->method == 2 ? "triangle" : "otsu", p->offset,
+		p->min_size, p->h, p->min_distance, p->dist_sigma, p->iw);
 }
 
 int main(int argc, char **argv)
 {
 	struct params p = {.sigma = 1.0, .bg_radius = 0, .offset = 0, .min_size = 30, .h = 0.5, .iw = 0.1,
-			   .min_distance = 0, .dist_sigma = 1.0, .method = 0, .in = NULL, .out = NULL};
-	static const struct {
-		const char *flag;
-		size_t off;
-		double lo, hi;
-	} nums[] = {
+			   .min_distance = 0, .dist_sigma = 1.0, .method = 0};
+	static const struct bia_wf_num nums[] = {
 		{"--sigma", offsetof(struct params, sigma), 0, 20},
 		{"--bg_radius", offsetof(struct params, bg_radius), 0, 500},
 		{"--threshold_offset", offsetof(struct params, offset), -1, 1},
@@ -960,93 +754,19 @@ int main(int argc, char **argv)
 		{"--dist_sigma", offsetof(struct params, dist_sigma), 0, 20},
 		{"--intensity_weight", offsetof(struct params, iw), 0, 1},
 	};
-	for (int a = 1; a < argc; a++) {
-		const char *f = argv[a], *val = a + 1 < argc ? argv[a + 1] : NULL;
-		int known = 0;
-		for (size_t k = 0; k < sizeof nums / sizeof nums[0]; k++)
-			if (!strcmp(f, nums[k].flag)) {
-				known = 1;
-				if (!val || num_arg(f, val, nums[k].lo, nums[k].hi,
-						    (double *)((char *)&p + nums[k].off)))
-					return 2;
-			}
-		if (!known && !strcmp(f, "--threshold_method")) {
-			known = 1;
-			if (!val)
-				return 2;
-			if (!strcasecmp(val, "otsu"))
-				p.method = 0;
-			else if (!strcasecmp(val, "li"))
-				p.method = 1;
-			else if (!strcasecmp(val, "triangle"))
-				p.method = 2;
-			else {
-				fprintf(stderr, "nucleiseg: --threshold_method: '%s' is not otsu, li or triangle\n", val);
-				return 2;
-			}
-		}
-		if (!known && (!strcmp(f, "--infolder") || !strcmp(f, "--outfolder"))) {
-			known = 1;
-			if (!val)
-				return 2;
-			*(f[2] == 'i' ? &p.in : &p.out) = val;
-		}
-		if (known)
-			a++; /* value consumed; anything else is ignored */
-	}
-	if (!p.in || !p.out) {
-		fprintf(stderr, "usage: nucleiseg [--sigma S] [--bg_radius R] [--threshold_method otsu|li|triangle]\n"
-				"  [--threshold_offset F] [--min_size N] [--h H] [--min_distance D] [--dist_sigma S]\n"
-				"  [--intensity_weight W]\n"
-				"  --infolder IN --outfolder OUT\n");
-		return 2;
-	}
-	if (mkdir(p.out, 0777) && errno != EEXIST) {
-		fprintf(stderr, "nucleiseg: cannot create output folder '%s': %s\n", p.out, strerror(errno));
-		return 1;
-	}
-	DIR *dir = opendir(p.in);
-	if (!dir) {
-		fprintf(stderr, "nucleiseg: cannot open input folder '%s': %s\n", p.in, strerror(errno));
-		return 1;
-	}
-	char **names = NULL;
-	size_t nn = 0, cap = 0;
-	struct dirent *de;
-	while ((de = readdir(dir))) {
-		size_t stem;
-		if (de->d_name[0] == '.' || !has_tiff_ext(de->d_name, &stem))
-			continue;
-		if (nn == cap) {
-			cap = cap ? 2 * cap : 64;
-			char **n2 = realloc(names, cap * sizeof(char *));
-			if (!n2)
-				break;
-			names = n2;
-		}
-		if (!(names[nn] = strdup(de->d_name)))
-			break;
-		nn++;
-	}
-	closedir(dir);
-	if (nn)
-		qsort(names, nn, sizeof(char *), cmp_str);
-	fprintf(stderr, "nucleiseg: %zu image(s); sigma=%g bg_radius=%g threshold=%s%+g min_size=%g h=%g "
-			"min_distance=%g dist_sigma=%g intensity_weight=%g\n",
-		nn, p.sigma, p.bg_radius, p.method == 1 ? "li" : p.method == 2 ? "triangle" : "otsu", p.offset,
-		p.min_size, p.h, p.min_distance, p.dist_sigma, p.iw);
-	struct bia_ctx ctx;
-	bia_ctx_init(&ctx);
-	int failed = 0;
-	for (size_t i = 0; i < nn; i++) {
-		size_t stem;
-		has_tiff_ext(names[i], &stem);
-		if (process(&ctx, &p, names[i], stem))
-			failed++;
-		free(names[i]);
-	}
-	free(names);
-	if (failed)
-		fprintf(stderr, "nucleiseg: %d of %zu image(s) failed\n", failed, nn);
-	return failed ? 1 : 0;
+	const struct bia_wf_prog prog = {
+		.name = "nucleiseg",
+		.options = "[--sigma S] [--bg_radius R] [--threshold_method otsu|li|triangle]\n"
+			   "  [--threshold_offset F] [--min_size N] [--h H] [--min_distance D] [--dist_sigma S]\n"
+			   "  [--intensity_weight W]",
+		.noun = "nuclei",
+		.dtype = BIA_U16,
+		.params = &p,
+		.nums = nums,
+		.nnums = sizeof nums / sizeof nums[0],
+		.flag = method_flag,
+		.describe = describe,
+		.frame = segment,
+	};
+	return bia_wf_main(argc, argv, &prog);
 }
