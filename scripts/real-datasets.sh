@@ -1,0 +1,25 @@
+# The real datasets of ../shared/data/real and how each is imported, for
+# scripts/demo and bench/real-data (sourced). Calls, for every dataset,
+#   real NAME CLASS DIR DESCRIPTION [LAYOUT]
+# with DIR relative to the real-data folder; the caller defines `real`.
+# Not listed: SptCnt (no real dataset), LooTrc (the real dataset is a proxy
+# whose ground truth is a membrane mask, not a skeleton).
+real_datasets() {
+	real dsb2018-nuclei ObjSeg ObjSeg/DSB2018_nuclei2d_stardist "DSB2018 fluorescent nuclei"
+	real gowt1-nuclei ObjSeg ObjSeg/CTC_Fluo-N2DH-GOWT1_SEG_seq01 "CTC Fluo-N2DH-GOWT1 SEG frames"
+	real em-membranes PixCla PixCla/ISBI2012_EM_membranes "ISBI 2012 EM membranes"
+	real bone-marrow ObjDet ObjDet/BM_GRAZ_HE_bone_marrow_cells "BM GRAZ H&E bone-marrow cells" points
+	real lung-landmarks LndDet LndDet/CIMA_lung-lesion_3_histology_landmarks_PROXY "CIMA lung lesion landmarks (proxy task)" points
+	real diadem-op TreTrc TreTrc/DIADEM_OlfactoryProjectionFibers "DIADEM olfactory projection fibers" swc
+	real gowt1-tracking ObjTrk ObjTrk/CTC_Fluo-N2DH-GOWT1_seq01_t000-029 "CTC Fluo-N2DH-GOWT1, 30 frames" ctc
+	real receptor-ptc PrtTrk PrtTrk/ISBI2012-PTC_RECEPTOR_snr7_density-low_SIMULATED "ISBI 2012 PTC receptor (simulated)" isbi-ptc
+}
+
+# import_real INSTANCE_CMD REAL_DIR NAME CLASS DIR DESCRIPTION [LAYOUT]:
+# add the problem and import the dataset (converting it with --layout when
+# given). INSTANCE_CMD is the function running biaflows on the instance.
+import_real() {
+	local bia=$1 name=$3 cls=$4 dir=$2/$5 desc=$6 layout=${7:-}
+	$bia problem add "$name" --class "$cls" --description "$desc" >/dev/null
+	$bia dataset import "$name" "$dir" ${layout:+--layout "$layout"} >/dev/null
+}
