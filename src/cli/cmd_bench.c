@@ -226,35 +226,42 @@ static int run_missing(struct bia_cli *cli, const struct bia_problem *p, struct 
 		rc = bia_fail(&cli->ctx, BIA_ENOMEM, "out of memory");
 	for (size_t j = 0; j < nims && !rc; j++)
 		stems[j] = ims[j].stem;
-	for (size_t i = 0; i < ns && !rc; i++) {
-		char *pj;
-		int64_t vid;
-		if ((rc = bia_run_resolve_params(&cli->ctx, &cli->inst, s[i].workflow,
-						 (const char *const *)s[i].params, s[i].nparams, &pj,
-						 &vid)))
-			break;
-		int found;
-		find_run(runs, nruns, vid, pj, ims, nims, &s[i].run_id, &found);
-		free(pj);
-		if (found == 2)
+	char pid_s[32];
+	snprintf(pid_s, sizeof(pid_s), "%lld", (long long)p->id);
+	struct bia_run_request req;
+	memset(&req, 0, sizeof(req));
+	req.problem = pid_s;
+	req.images = stems;
+	req.nimages = nims;
+	/* pass 0 checks every setting that must be queued, pass 1 queues them:
+	 * a refused setting queues nothing */
+	for (int pass = 0; pass < 2 && !rc; pass++) {
+		for (size_t i = 0; i < ns && !rc; i++) {
+			char *pj;
+			int64_t vid;
+			int found;
+			if ((rc = bia_run_resolve_params(&cli->ctx, &cli->inst, s[i].workflow,
+							 (const char *const *)s[i].params,
+							 s[i].nparams, &pj, &vid)))
+				break;
+			find_run(runs, nruns, vid, pj, ims, nims, &s[i].run_id, &found);
+			free(pj);
+			if (pass == 1 && found == 2)
+				wait[nwait++] = s[i].run_id;
+			if (found || !may_run)
+				continue;
+			req.workflow = s[i].workflow;
+			req.params = (const char *const *)s[i].params;
+			req.nparams = s[i].nparams;
+			req.dry_run = pass == 0;
+			if ((rc = bia_run_enqueue(&cli->ctx, &cli->inst, &req, &s[i].run_id)))
+				break;
+			if (pass == 0)
+				continue;
+			fprintf(stderr, "queued run %lld: %s on '%s'\n", (long long)s[i].run_id,
+				s[i].workflow, p->name);
 			wait[nwait++] = s[i].run_id;
-		if (found || !may_run)
-			continue;
-		struct bia_run_request req;
-		memset(&req, 0, sizeof(req));
-		req.workflow = s[i].workflow;
-		char pid_s[32];
-		snprintf(pid_s, sizeof(pid_s), "%lld", (long long)p->id);
-		req.problem = pid_s;
-		req.params = (const char *const *)s[i].params;
-		req.nparams = s[i].nparams;
-		req.images = stems;
-		req.nimages = nims;
-		if ((rc = bia_run_enqueue(&cli->ctx, &cli->inst, &req, &s[i].run_id)))
-			break;
-		fprintf(stderr, "queued run %lld: %s on '%s'\n", (long long)s[i].run_id,
-			s[i].workflow, p->name);
-		wait[nwait++] = s[i].run_id;
+		}
 	}
 	bia_run_list_free(runs, nruns);
 	free(stems);

@@ -281,7 +281,7 @@ int cmd_run(struct bia_cli *cli, int argc, char **argv)
 	int bad_params = 0;
 	struct bia_run_request req = {argv[optind], argv[optind + 1], params, nparams,
 				      (const char *const *)images, nimages, &bad_params, timeout,
-				      memory, processes, open_files, output, 0, 0};
+				      memory, processes, open_files, output, 0, 0, 0};
 	int64_t id;
 	if (bia_run_enqueue(&cli->ctx, &cli->inst, &req, &id)) {
 		/* wrong parameters are usage errors, as for exec */

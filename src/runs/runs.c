@@ -340,6 +340,10 @@ int bia_run_enqueue(struct bia_ctx *ctx, struct bia_instance *inst,
 		rc = bia_fail(ctx, BIA_ENOMEM, "out of memory");
 		goto out;
 	}
+	if (req->dry_run) {
+		*pid = 0;
+		goto out;
+	}
 	rc = inst->ops->run_add(ctx, inst, &r);
 	if (!rc)
 		*pid = r.id;

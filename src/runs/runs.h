@@ -77,12 +77,14 @@ struct bia_run_request {
 	uint64_t output;	     /* bytes, overrides the descriptor's output; 0: not set */
 	int64_t rerun_of;	     /* a rerun of this run (bia_run_reproduction); 0: none */
 	double tolerance;	     /* metric tolerance of a rerun */
+	int dry_run;		     /* check everything, queue nothing (*pid = 0) */
 };
 
 /* Check everything and queue a run: the version exists, the problem
  * exists, the descriptor's problem-class (when present) is the problem's
  * class, the parameters resolve (BIA_EINVAL naming the parameter), the
- * images exist and have ground truth. Nothing is written when refused.
+ * images exist and have ground truth. Nothing is written when refused, nor
+ * with req->dry_run (how a batch is checked before any of it is queued).
  * *pid gets the new run's id. */
 int bia_run_enqueue(struct bia_ctx *ctx, struct bia_instance *inst,
 		    const struct bia_run_request *req, int64_t *pid);

@@ -49,6 +49,14 @@ expect_rc "a grid over 1000 settings is refused" 2 bia sweep Threshold-Python nu
 expect_rc "a bad parameter value fails before anything runs" 1 bia sweep Threshold-Python nuc --param threshold=2,3
 check "... names the parameter" has "$T/err" "threshold"
 check "... nothing queued" test "$(nruns)" = 3
+expect_rc "one bad value among good ones: still nothing runs" 1 bia sweep Threshold-Python nuc --param threshold=0.3,2
+check "... nothing queued, not even the good setting" test "$(nruns)" = 3
+bia problem add spots --class ObjDet >/dev/null
+"$BIAFLOWS" gen ObjDet "$T/dds" --n 1 --size 32x32 --seed 1 >/dev/null 2>&1
+bia dataset import spots "$T/dds" >/dev/null 2>&1
+expect_rc "bench with a workflow of another class" 1 bia bench spots --workflows Threshold-Python
+check "... refused naming the classes" has "$T/err" "the classes must match"
+check "... nothing queued" test "$(nruns)" = 3
 
 # --- an entry with values on two images only: NaN counted, pairs shown
 bia run Threshold-Python nuc --param threshold=0.45 --images objseg_000,objseg_001 --wait >/dev/null 2>&1
