@@ -1261,16 +1261,19 @@ int cmd_rerun(struct bia_cli *cli, int argc, char **argv)
 		printf("%lld\n", (long long)nid);
 		goto out;
 	}
-	char verdict[32];
-	if (cli_wait_runs(cli, &nid, 1) ||
-	    bia_run_reproduction(&cli->ctx, &cli->inst, nid, verdict)) {
+	struct bia_run r;
+	if (cli_wait_runs(cli, &nid, 1) || cli->inst.ops->run_get(&cli->ctx, &cli->inst, nid, &r)) {
 		code = cli_error(cli);
 		goto out;
 	}
-	struct bia_run r;
-	if (cli->inst.ops->run_get(&cli->ctx, &cli->inst, nid, &r)) {
-		code = cli_error(cli);
-		goto out;
+	/* the worker judges a rerun when it ends; judge it here if it could not */
+	if (!r.verdict[0]) {
+		bia_run_release(&r);
+		if (bia_run_reproduction(&cli->ctx, &cli->inst, nid, NULL) ||
+		    cli->inst.ops->run_get(&cli->ctx, &cli->inst, nid, &r)) {
+			code = cli_error(cli);
+			goto out;
+		}
 	}
 	json_t *det = json_loads(r.verdict_detail, 0, NULL);
 	json_t *out = json_pack("{s:I, s:I, s:s, s:s, s:o, s:o}", "run", (json_int_t)nid,

@@ -1002,7 +1002,7 @@ static void after_run(struct bia_ctx *ctx, struct bia_instance *inst, const stru
 		      int rc)
 {
 	(void)ctx;
-	if (rc)
+	if (rc || !r->rerun_of) /* claimed runs carry their run_reruns row */
 		return;
 	struct bia_ctx c2;
 	bia_ctx_init(&c2);

@@ -124,6 +124,11 @@ bia workflow add "$(dirname "$0")/../../workflows/CellTracking-Python" --version
 expect_rc "bench of an ObjTrk problem runs the cell tracker" 0 bia bench cells --workflows CellTracking-Python --resamples 200 --format json
 check "... and ranks it on TRA" test "$(json '(d["metric"], d["entries"][0]["n"], d["entries"][0]["mean"] > 0.5)')" = "('TRA', 1, True)"
 
+# the worker judges a rerun itself (no one waiting for it)
+expect_rc "rerun --no-wait" 0 bia rerun 3 --no-wait
+nr=$(tail -1 "$T/out")
+for _ in $(seq 100); do [ -n "$(q "SELECT verdict FROM run_reruns WHERE run_id = $nr")" ] && break; sleep 0.1; done
+check "... the worker stored the verdict" test "$(q "SELECT verdict FROM run_reruns WHERE run_id = $nr")" = reproduced-exact
 expect_rc "rerun of an unknown run" 1 bia rerun 999
 expect_rc "bad tolerance: usage error" 2 bia rerun 2 --tolerance -1
 finish
