@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -23,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "exec/exec.h"
+#include "exec/exec_int.h"
 
 #define HOST_PATH "/usr/local/bin:/usr/bin:/bin"
 #define TMP_BYTES_DEFAULT (UINT64_C(1) << 30)
@@ -402,6 +403,28 @@ static int data_pipe(const char *data, int *rfd)
 	return 0;
 }
 
+/* bwrap's options, NUL-separated, in a memory file read by `--args FD`. */
+static int args_file(struct bia_ctx *ctx, const struct argl *l, int *pfd)
+{
+	int fd = memfd_create("biaflows-bwrap-args", MFD_CLOEXEC);
+	if (fd < 0)
+		return bia_fail(ctx, BIA_EIO, "exec: memfd_create: %s", strerror(errno));
+	for (size_t i = 0; i < l->n; i++)
+		if (bia_write_all(fd, l->v[i], strlen(l->v[i]) + 1)) {
+			int e = errno;
+			close(fd);
+			return bia_fail(ctx, BIA_EIO, "exec: cannot write bwrap's options: %s",
+					strerror(e));
+		}
+	if (lseek(fd, 0, SEEK_SET) != 0) {
+		int e = errno;
+		close(fd);
+		return bia_fail(ctx, BIA_EIO, "exec: lseek: %s", strerror(e));
+	}
+	*pfd = fd;
+	return BIA_OK;
+}
+
 static void host_binds(struct argl *l, int passwd_fd, int group_fd)
 {
 	char fdbuf[16];
@@ -483,6 +506,9 @@ struct runst {
 	char stage_mnt[BIA_PATH_MAX];
 	int mounted;
 	int log_r, log_w, status_r, status_w, err_r, err_w, passwd_fd, group_fd, devnull, pidfd;
+	int args_fd, seccomp_fd; /* bwrap's options (--args) and filter (--seccomp) */
+	char **argv;		 /* bwrap --args FD -- command... */
+	char args_fd_s[16];
 	pid_t pid;
 };
 
@@ -507,11 +533,13 @@ static void run_cleanup(struct runst *st)
 		if (bia_rm_rf(&c, st->stage))
 			bia_warn("exec: %s", c.msg);
 	}
-	int *fds[] = {&st->log_r, &st->log_w, &st->status_r, &st->status_w, &st->err_r,
-		      &st->err_w, &st->passwd_fd, &st->group_fd, &st->devnull, &st->pidfd};
+	int *fds[] = {&st->log_r,	  &st->log_w,	   &st->status_r, &st->status_w,
+		      &st->err_r,	  &st->err_w,	   &st->passwd_fd, &st->group_fd,
+		      &st->devnull,	  &st->pidfd,	   &st->args_fd,  &st->seccomp_fd};
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		close_fd(fds[i]);
 	free(st->args.v);
+	free(st->argv);
 	bia_arena_release(&st->arena);
 }
 
@@ -617,7 +645,7 @@ int bia_exec_run(struct bia_ctx *ctx, const struct bia_exec_spec *s,
 	struct runst st;
 	memset(&st, 0, sizeof(st));
 	st.log_r = st.log_w = st.status_r = st.status_w = st.err_r = st.err_w = -1;
-	st.passwd_fd = st.group_fd = st.devnull = st.pidfd = -1;
+	st.passwd_fd = st.group_fd = st.devnull = st.pidfd = st.args_fd = st.seccomp_fd = -1;
 	st.cg.pids_tasks_fd = st.cg.mem_tasks_fd = -1;
 	bia_arena_init(&st.arena, 16384);
 	st.args.a = &st.arena;
@@ -699,10 +727,12 @@ int bia_exec_run(struct bia_ctx *ctx, const struct bia_exec_spec *s,
 		}
 	}
 
-	/* bwrap command line */
+	/* bwrap's options: passed in a memory file (--args), so that no host
+	 * path of them shows in /proc/1/cmdline inside the sandbox */
 	struct argl *l = &st.args;
-	argl_add(l, bwrap);
 	argl_add(l, "--unshare-all");
+	argl_add(l, "--unshare-user");
+	argl_add(l, "--disable-userns"); /* no nested user namespace (seccomp refuses it too) */
 	argl_add(l, "--die-with-parent");
 	argl_add(l, "--new-session");
 	argl_add2(l, "--cap-drop", "ALL");
@@ -782,12 +812,34 @@ int bia_exec_run(struct bia_ctx *ctx, const struct bia_exec_spec *s,
 	st.status_w = sp[1];
 	snprintf(num, sizeof(num), "%d", st.status_w);
 	argl_add2(l, "--json-status-fd", num);
-	argl_add(l, "--");
-	for (char *const *a = s->argv; *a; a++)
-		argl_add(l, *a);
+	if (bia__seccomp_fd(ctx, &st.seccomp_fd)) {
+		rc = ctx->rc;
+		goto out;
+	}
+	snprintf(num, sizeof(num), "%d", st.seccomp_fd);
+	argl_add2(l, "--seccomp", num);
 	if (l->err) {
 		rc = bia_fail(ctx, BIA_ENOMEM, "exec: out of memory");
 		goto out;
+	}
+	if ((rc = args_file(ctx, l, &st.args_fd)))
+		goto out;
+	{
+		size_t na = 0;
+		while (s->argv[na])
+			na++;
+		st.argv = bia_calloc(na + 5, sizeof(char *));
+		if (!st.argv) {
+			rc = bia_fail(ctx, BIA_ENOMEM, "exec: out of memory");
+			goto out;
+		}
+		snprintf(st.args_fd_s, sizeof(st.args_fd_s), "%d", st.args_fd);
+		st.argv[0] = (char *)bwrap;
+		st.argv[1] = "--args";
+		st.argv[2] = st.args_fd_s;
+		st.argv[3] = "--";
+		for (size_t i = 0; i < na; i++)
+			st.argv[4 + i] = s->argv[i];
 	}
 
 	int lp[2], ep[2];
@@ -820,8 +872,8 @@ int bia_exec_run(struct bia_ctx *ctx, const struct bia_exec_spec *s,
 		dup2(st.devnull, 0);
 		dup2(st.log_w, 1);
 		dup2(st.log_w, 2);
-		int keep[] = {st.status_w, st.passwd_fd, st.group_fd};
-		for (size_t i = 0; i < 3; i++)
+		int keep[] = {st.status_w, st.passwd_fd, st.group_fd, st.args_fd, st.seccomp_fd};
+		for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
 			if (keep[i] >= 0)
 				fcntl(keep[i], F_SETFD, 0);
 		if (s->limits.max_open_files)
@@ -841,7 +893,10 @@ int bia_exec_run(struct bia_ctx *ctx, const struct bia_exec_spec *s,
 		sigset_t all;
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
-		execv(st.args.v[0], st.args.v);
+		/* bwrap's own environment (what /proc/1/environ shows inside) is
+		 * empty: nothing of the caller's environment reaches the sandbox */
+		static char *const no_env[] = {NULL};
+		execve(st.argv[0], st.argv, no_env);
 		int e = errno;
 		if (write(st.err_w, &e, sizeof(e)) < 0)
 			_exit(127);
@@ -853,6 +908,8 @@ int bia_exec_run(struct bia_ctx *ctx, const struct bia_exec_spec *s,
 	close_fd(&st.status_w);
 	close_fd(&st.passwd_fd);
 	close_fd(&st.group_fd);
+	close_fd(&st.args_fd);
+	close_fd(&st.seccomp_fd);
 	{
 		int e = 0;
 		if (read(st.err_r, &e, sizeof(e)) == (ssize_t)sizeof(e)) {

@@ -401,6 +401,113 @@ static void test_instance_invisible(void **state)
 	free(log);
 }
 
+/* Copy tests/fixtures/sandbox/probe.py into the app folder and run it. */
+static struct bia_exec_result run_probe(struct fx *f, const char *mode)
+{
+	char *src = slurp("tests/fixtures/sandbox/probe.py"), dst[400];
+	assert_non_null(src);
+	snprintf(dst, sizeof(dst), "%s/probe.py", f->app);
+	put(dst, src);
+	free(src);
+	char *argv[] = {"/usr/bin/python3", "/app/probe.py", (char *)mode, NULL};
+	struct bia_exec_spec s;
+	spec_for(f, &s, argv);
+	struct bia_ctx c;
+	bia_ctx_init(&c);
+	struct bia_exec_result r;
+	lseek(f->logfd, 0, SEEK_SET);
+	assert_int_equal(ftruncate(f->logfd, 0), 0);
+	if (bia_exec_run(&c, &s, &r))
+		fail_msg("bia_exec_run: %s", c.msg);
+	return r;
+}
+
+/* Nothing of the host's environment, paths or user reaches a process in
+ * the sandbox: every /proc/PID/environ, cmdline and open descriptor. */
+static void test_no_host_secret(void **state)
+{
+	NEED_BWRAP();
+	if (access("/usr/bin/python3", X_OK))
+		skip();
+	struct fx *f = *state;
+	setenv("SECRET_TOKEN", "s3cr3t-host-token-4242", 1);
+	setenv("USER", "hostuser-8813", 1);
+	setenv("LOGNAME", "hostuser-8813", 1);
+	setenv("BIAFLOWS_INSTANCE", f->inst, 1);
+	struct bia_exec_result r = run_probe(f, "leak");
+	unsetenv("SECRET_TOKEN");
+	unsetenv("USER");
+	unsetenv("LOGNAME");
+	unsetenv("BIAFLOWS_INSTANCE");
+	char *log = slurp(f->log);
+	assert_non_null(log);
+	if (r.status != BIA_EXEC_OK)
+		fail_msg("probe failed: %s\n%s", r.reason, log);
+	assert_non_null(strstr(log, "leak-probe done"));
+	assert_non_null(strstr(log, "cmdline 1 ")); /* it did see bwrap's pid 1 */
+	assert_null(strstr(log, "s3cr3t-host-token-4242"));
+	assert_null(strstr(log, "hostuser-8813"));
+	assert_null(strstr(log, "bia-test-exec-")); /* no host path: app, in, out, instance */
+	assert_null(strstr(log, "HOME=/root"));
+	assert_null(strstr(log, "/usr/bin/bwrap --")); /* options are read from a file */
+	free(log);
+}
+
+/* The seccomp filter refuses what would let a workflow attack its sandbox,
+ * and leaves what workflows need. */
+static void test_seccomp(void **state)
+{
+	NEED_BWRAP();
+#if !defined(__x86_64__)
+	skip();
+#endif
+	if (access("/usr/bin/python3", X_OK))
+		skip();
+	struct fx *f = *state;
+	struct bia_exec_result r = run_probe(f, "syscalls");
+	char *log = slurp(f->log);
+	assert_non_null(log);
+	if (r.status != BIA_EXEC_OK || !strstr(log, "syscall-probe done"))
+		fail_msg("probe failed: %s\n%s", r.reason, log);
+	static const struct {
+		const char *name;
+		int want;
+	} cases[] = {
+		{"ptrace_attach_pid1", EPERM}, {"ptrace_attach_parent", EPERM},
+		{"ptrace_traceme", EPERM},     {"process_vm_readv", EPERM},
+		{"unshare_user", EPERM},       {"unshare_mount", EPERM},
+		{"unshare_net", EPERM},	       {"clone_newuser", EPERM},
+		{"setns", EPERM},	       {"keyctl", EPERM},
+		{"add_key", EPERM},	       {"request_key", EPERM},
+		{"bpf", EPERM},		       {"perf_event_open", EPERM},
+		{"userfaultfd", EPERM},	       {"mount", EPERM},
+		{"umount2", EPERM},	       {"pivot_root", EPERM},
+		{"open_tree", EPERM},	       {"fsopen", EPERM},
+		{"move_mount", EPERM},	       {"kexec_load", EPERM},
+		{"kexec_file_load", EPERM},    {"init_module", EPERM},
+		{"finit_module", EPERM},       {"delete_module", EPERM},
+		{"open_by_handle_at", EPERM},  {"ioctl_tiocsti", EPERM},
+		{"clone3", ENOSYS},	       {"getpid", 0},
+		{"fork", 0},		       {"thread", 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char want[96];
+		snprintf(want, sizeof(want), "Z %s errno=%d\n", cases[i].name, cases[i].want);
+		if (!strstr(log, want))
+			fail_msg("%s: want errno %d; probe output:\n%s", cases[i].name,
+				 cases[i].want, log);
+	}
+	free(log);
+	/* and from a shell: util-linux's unshare cannot make a root namespace */
+	if (access("/usr/bin/unshare", X_OK) == 0) {
+		r = run_sh(f, "unshare -Ur id -u; echo rc=$?", NULL);
+		log = slurp(f->log);
+		assert_null(strstr(log, "Z 0\n"));
+		assert_non_null(strstr(log, "rc=1"));
+		free(log);
+	}
+}
+
 struct sampler {
 	volatile int stop;
 	const char *marker;
@@ -1006,6 +1113,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_network, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_writes_outside_and_remount, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_instance_invisible, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_host_secret, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_seccomp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fork_bomb, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeout_kills_tree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
