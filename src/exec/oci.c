@@ -19,7 +19,10 @@
 #define META_MAX (4u << 20) /* index, manifests and configs */
 #define DEFAULT_MAX_BYTES (UINT64_C(16) << 30)
 #define DEFAULT_MAX_FILES UINT64_C(1000000)
-#define MARKER ".biaflows-complete"
+/* written last, once every layer matched its digests; a folder without it
+ * (an interrupted unpack, or one made by a version that did not verify
+ * layers) is removed and unpacked again */
+#define MARKER ".biaflows-verified"
 #define CONFIG_COPY "config.json"
 
 void bia_oci_image_release(struct bia_oci_image *img)
@@ -207,6 +210,16 @@ static void sset_free(struct sset *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* Where the parts of an image are in the archive, and their digests. */
+struct layout {
+	char config_member[BIA_PATH_MAX];
+	char config_hex[BIA_SHA256_HEX];
+	char **layers;		       /* member names, NULL-terminated */
+	char (*blob_hex)[BIA_SHA256_HEX]; /* digest of each layer's stored bytes, "" unknown */
+	char (*diff_hex)[BIA_SHA256_HEX]; /* rootfs.diff_ids of the config: uncompressed */
+	size_t nlayers;
+};
+
 /* ------------------------------------------------------------- layers */
 
 struct unpack {
@@ -370,9 +383,16 @@ static int parent_ok(struct unpack *u, const char *rel, const char *what)
 			what, rel);
 }
 
+/* A layer is read through two libarchive readers in a chain, so that both
+ * of its digests are computed in the same pass that unpacks it:
+ *   outer tar member --(stored bytes: blob digest)--> raw reader (any
+ *   filter: gzip, zstd...) --(uncompressed bytes: diff_id)--> tar reader. */
 struct nested {
-	struct archive *outer;
-	char buf[65536];
+	struct archive *outer; /* positioned on the layer's member */
+	struct archive *raw;   /* decompresses the member (format "raw") */
+	struct bia_sha256 stored, plain;
+	uint64_t plain_bytes;
+	char buf[65536], pbuf[65536];
 };
 
 static la_ssize_t nested_read(struct archive *a, void *cd, const void **pbuf)
@@ -380,12 +400,66 @@ static la_ssize_t nested_read(struct archive *a, void *cd, const void **pbuf)
 	(void)a;
 	struct nested *n = cd;
 	*pbuf = n->buf;
-	return archive_read_data(n->outer, n->buf, sizeof(n->buf));
+	la_ssize_t got = archive_read_data(n->outer, n->buf, sizeof(n->buf));
+	if (got > 0)
+		bia_sha256_update(&n->stored, n->buf, (size_t)got);
+	return got;
 }
 
-static int apply_layer(struct unpack *u, const char *member, struct archive *w)
+static la_ssize_t plain_read(struct archive *a, void *cd, const void **pbuf)
+{
+	(void)a;
+	struct nested *n = cd;
+	*pbuf = n->pbuf;
+	la_ssize_t got = archive_read_data(n->raw, n->pbuf, sizeof(n->pbuf));
+	if (got > 0) {
+		bia_sha256_update(&n->plain, n->pbuf, (size_t)got);
+		n->plain_bytes += (uint64_t)got;
+	}
+	return got;
+}
+
+/* Read what the tar reader left of the layer (its padding), so that the
+ * digests cover every byte. */
+static int drain_layer(struct nested *n)
+{
+	const void *p;
+	la_ssize_t got;
+	while ((got = plain_read(NULL, n, &p)) > 0)
+		;
+	if (got < 0)
+		return -1;
+	while ((got = nested_read(NULL, n, &p)) > 0)
+		;
+	return got < 0 ? -1 : 0;
+}
+
+/* The layer's digests against the manifest (stored bytes, when it names
+ * them) and the config's rootfs.diff_ids (uncompressed tar). */
+static int verify_layer(struct unpack *u, struct nested *n, const char *member, size_t idx,
+			const char *blob_hex, const char *diff_hex)
+{
+	char got[BIA_SHA256_HEX];
+	bia_sha256_final(&n->stored, got);
+	if (blob_hex && blob_hex[0] && strcmp(got, blob_hex))
+		return bia_fail(u->ctx, BIA_ECORRUPT,
+				"image archive '%s': layer %zu ('%s') has digest sha256:%s, not the "
+				"sha256:%s its manifest names",
+				u->archive, idx + 1, member, got, blob_hex);
+	bia_sha256_final(&n->plain, got);
+	if (strcmp(got, diff_hex))
+		return bia_fail(u->ctx, BIA_ECORRUPT,
+				"image archive '%s': layer %zu ('%s') unpacks to content of digest "
+				"sha256:%s, not the sha256:%s the image config lists (rootfs.diff_ids): "
+				"refused",
+				u->archive, idx + 1, member, got, diff_hex);
+	return BIA_OK;
+}
+
+static int apply_layer(struct unpack *u, const struct layout *L, size_t idx, struct archive *w)
 {
 	struct bia_ctx *ctx = u->ctx;
+	const char *member = L->layers[idx];
 	struct archive *a = outer_open(ctx, u->archive);
 	if (!a)
 		return ctx->rc;
@@ -397,19 +471,33 @@ static int apply_layer(struct unpack *u, const char *member, struct archive *w)
 			      : (int)ctx->rc;
 	}
 	struct nested *nd = malloc(sizeof(*nd));
-	struct archive *in = archive_read_new();
-	if (!nd || !in) {
+	struct archive *in = archive_read_new(), *raw = archive_read_new();
+	if (!nd || !in || !raw) {
 		free(nd);
 		if (in)
 			archive_read_free(in);
+		if (raw)
+			archive_read_free(raw);
 		archive_read_free(a);
 		return bia_fail(ctx, BIA_ENOMEM, "out of memory");
 	}
 	nd->outer = a;
-	archive_read_support_filter_all(in);
+	nd->raw = raw;
+	nd->plain_bytes = 0;
+	bia_sha256_init(&nd->stored);
+	bia_sha256_init(&nd->plain);
+	archive_read_support_filter_all(raw);
+	archive_read_support_format_raw(raw);
 	archive_read_support_format_tar(in);
 	int rc = BIA_OK;
-	if (archive_read_open(in, nd, NULL, nested_read, NULL) != ARCHIVE_OK) {
+	struct archive_entry *re;
+	if (archive_read_open(raw, nd, NULL, nested_read, NULL) != ARCHIVE_OK ||
+	    archive_read_next_header(raw, &re) != ARCHIVE_OK) {
+		rc = bia_fail(ctx, BIA_EFORMAT, "image archive '%s': layer '%s': %s", u->archive,
+			      member, archive_error_string(raw));
+		goto done;
+	}
+	if (archive_read_open(in, nd, NULL, plain_read, NULL) != ARCHIVE_OK) {
 		rc = bia_fail(ctx, BIA_EFORMAT, "image archive '%s': layer '%s': %s", u->archive,
 			      member, archive_error_string(in));
 		goto done;
@@ -499,8 +587,14 @@ static int apply_layer(struct unpack *u, const char *member, struct archive *w)
 	if (!rc && r != ARCHIVE_EOF)
 		rc = bia_fail(ctx, BIA_EFORMAT, "image archive '%s': layer '%s': %s", u->archive,
 			      member, archive_error_string(in));
+	if (!rc && drain_layer(nd))
+		rc = bia_fail(ctx, BIA_EFORMAT, "image archive '%s': layer '%s': %s", u->archive,
+			      member, archive_error_string(raw));
+	if (!rc)
+		rc = verify_layer(u, nd, member, idx, L->blob_hex[idx], L->diff_hex[idx]);
 done:
 	archive_read_free(in);
+	archive_read_free(raw);
 	archive_read_free(a);
 	free(nd);
 	return rc;
@@ -527,11 +621,6 @@ static char **strlist(const json_t *arr)
 	return v;
 }
 
-struct layout {
-	char config_member[BIA_PATH_MAX];
-	char config_hex[BIA_SHA256_HEX];
-	char **layers; /* member names, NULL-terminated */
-};
 
 static int blob_member(char *out, const char *hex)
 {
@@ -579,7 +668,13 @@ static int find_layout(struct bia_ctx *ctx, const char *path, struct layout *L)
 		}
 		blob_member(L->config_member, L->config_hex);
 		size_t n = json_array_size(layers);
+		L->nlayers = n;
 		L->layers = calloc(n + 1, sizeof(char *));
+		L->blob_hex = calloc(n + 1, sizeof(*L->blob_hex));
+		if (!L->blob_hex) {
+			json_decref(m);
+			return bia_fail(ctx, BIA_ENOMEM, "out of memory");
+		}
 		for (size_t i = 0; L->layers && i < n; i++) {
 			if (digest_hex(bia_json_str(json_array_get(layers, i), "digest", NULL), hex)) {
 				json_decref(m);
@@ -589,6 +684,7 @@ static int find_layout(struct bia_ctx *ctx, const char *path, struct layout *L)
 			if (!L->layers[i])
 				break;
 			blob_member(L->layers[i], hex);
+			memcpy(L->blob_hex[i], hex, BIA_SHA256_HEX);
 		}
 		json_decref(m);
 		return BIA_OK;
@@ -613,7 +709,13 @@ static int find_layout(struct bia_ctx *ctx, const char *path, struct layout *L)
 	}
 	snprintf(L->config_member, sizeof(L->config_member), "%s", member_norm(cfg));
 	size_t n = json_array_size(layers);
+	L->nlayers = n;
 	L->layers = calloc(n + 1, sizeof(char *));
+	L->blob_hex = calloc(n + 1, sizeof(*L->blob_hex));
+	if (!L->blob_hex) {
+		json_decref(j);
+		return bia_fail(ctx, BIA_ENOMEM, "out of memory");
+	}
 	for (size_t i = 0; L->layers && i < n; i++) {
 		const char *s = json_string_value(json_array_get(layers, i));
 		if (!s) {
@@ -622,6 +724,10 @@ static int find_layout(struct bia_ctx *ctx, const char *path, struct layout *L)
 		}
 		if (!(L->layers[i] = strdup(member_norm(s))))
 			break;
+		/* docker 25+ names layers by their digest (blobs/sha256/<hex>) */
+		if (!strncmp(L->layers[i], "blobs/sha256/", 13) &&
+		    bia_is_sha256_hex(L->layers[i] + 13))
+			memcpy(L->blob_hex[i], L->layers[i] + 13, BIA_SHA256_HEX);
 	}
 	json_decref(j);
 	return BIA_OK;
@@ -638,6 +744,31 @@ static int fill_image(struct bia_ctx *ctx, json_t *cfgj, struct bia_oci_image *o
 	out->workdir = strdup(bia_json_str(c, "WorkingDir", ""));
 	if (!out->entrypoint || !out->cmd || !out->env || !out->workdir)
 		return bia_fail(ctx, BIA_ENOMEM, "out of memory");
+	return BIA_OK;
+}
+
+/* The config's rootfs.diff_ids: one sha256 per layer, in order (the OCI
+ * image spec and docker save both require them). */
+static int diff_ids(struct bia_ctx *ctx, const char *path, json_t *cfgj, struct layout *L)
+{
+	json_t *ids = json_object_get(json_object_get(cfgj, "rootfs"), "diff_ids");
+	if (!json_is_array(ids))
+		return bia_fail(ctx, BIA_EFORMAT,
+				"image archive '%s': the image config has no rootfs.diff_ids", path);
+	if (json_array_size(ids) != L->nlayers)
+		return bia_fail(ctx, BIA_ECORRUPT,
+				"image archive '%s': the image config lists %zu layer digests "
+				"(rootfs.diff_ids) but the manifest has %zu layers",
+				path, json_array_size(ids), L->nlayers);
+	L->diff_hex = calloc(L->nlayers + 1, sizeof(*L->diff_hex));
+	if (!L->diff_hex)
+		return bia_fail(ctx, BIA_ENOMEM, "out of memory");
+	for (size_t i = 0; i < L->nlayers; i++)
+		if (digest_hex(json_string_value(json_array_get(ids, i)), L->diff_hex[i]))
+			return bia_fail(ctx, BIA_EFORMAT,
+					"image archive '%s': rootfs.diff_ids[%zu] is not a sha256 "
+					"digest",
+					path, i);
 	return BIA_OK;
 }
 
@@ -701,7 +832,7 @@ int bia_oci_unpack_limits(struct bia_ctx *ctx, const char *archive, const char *
 		goto out;
 	}
 	memcpy(out->digest, got, BIA_SHA256_HEX);
-	if ((rc = fill_image(ctx, cfgj, out)))
+	if ((rc = fill_image(ctx, cfgj, out)) || (rc = diff_ids(ctx, archive, cfgj, &L)))
 		goto out;
 	snprintf(final, sizeof(final), "%s/%s", envs, out->digest);
 	snprintf(p, sizeof(p), "%s/rootfs", final);
@@ -746,7 +877,7 @@ int bia_oci_unpack_limits(struct bia_ctx *ctx, const char *archive, const char *
 						  ARCHIVE_EXTRACT_SECURE_SYMLINKS |
 						  ARCHIVE_EXTRACT_SECURE_NODOTDOT);
 	for (size_t i = 0; !rc && L.layers[i]; i++)
-		rc = apply_layer(&u, L.layers[i], w);
+		rc = apply_layer(&u, &L, i, w);
 	if (!rc && archive_write_close(w) != ARCHIVE_OK)
 		rc = bia_fail(ctx, BIA_EIO, "unpacking '%s': %s", archive, archive_error_string(w));
 	archive_write_free(w);
@@ -782,6 +913,8 @@ out:
 	for (char **l = L.layers; l && *l; l++)
 		free(*l);
 	free(L.layers);
+	free(L.blob_hex);
+	free(L.diff_hex);
 	json_decref(cfgj);
 	free(cfgraw);
 	if (rc)

@@ -133,7 +133,7 @@ check "run succeeded" test "$(json 'd["status"]')" = succeeded
 check "the record names the engine and the config digest" test "$(json 'd["env_digest"]')" = "docker:sha256:$CFG"
 check "two outputs ok" test "$(json 'sum(1 for o in d["images"] if o["status"] == "ok")')" = 2
 check "the log tells where the image came from" has "$I/runs/$RID/log" "environment: container image '$IMG' from docker (exported and unpacked), sha256:$CFG"
-check "unpacked once into the instance's envs" test -f "$I/envs/$CFG/.biaflows-complete"
+check "unpacked once into the instance's envs" test -f "$I/envs/$CFG/.biaflows-verified"
 expect_rc "a second run reuses it" 0 with_path "$F" "$BIAFLOWS" --instance "$I" run Compat-Busybox P --wait
 RID2=$(head -1 "$T/out")
 check "... without exporting again" test "$(saves)" = 1

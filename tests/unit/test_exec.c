@@ -812,11 +812,47 @@ static void layer2(struct memtar *m, int gzip)
 	mt_close(m);
 }
 
-static const char *CONFIG =
+/* The image config, with the layers' diff_ids (printf format: %s). */
+static const char *CONFIG_FMT =
 	"{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Entrypoint\":"
 	"[\"/bin/busybox\",\"sh\"],\"Cmd\":[\"-c\",\"echo default\"],\"Env\":[\"PATH=/bin\","
 	"\"FOO=bar baz\"],\"WorkingDir\":\"/work\"},\"rootfs\":{\"type\":\"layers\","
-	"\"diff_ids\":[]}}";
+	"\"diff_ids\":[%s]}}";
+
+/* sha256 of a layer's uncompressed tar (its diff_id). */
+static void layer_diff_id(const struct memtar *m, char hex[BIA_SHA256_HEX])
+{
+	struct archive *a = archive_read_new();
+	archive_read_support_filter_all(a);
+	archive_read_support_format_raw(a);
+	assert_int_equal(archive_read_open_memory(a, m->buf, m->used), ARCHIVE_OK);
+	struct archive_entry *e;
+	assert_int_equal(archive_read_next_header(a, &e), ARCHIVE_OK);
+	struct bia_sha256 h;
+	bia_sha256_init(&h);
+	char buf[65536];
+	la_ssize_t n;
+	while ((n = archive_read_data(a, buf, sizeof(buf))) > 0)
+		bia_sha256_update(&h, buf, (size_t)n);
+	assert_true(n == 0);
+	archive_read_free(a);
+	bia_sha256_final(&h, hex);
+}
+
+/* The config for these layers (malloc'd). */
+static char *config_for(const struct memtar *layers, int nl)
+{
+	char ids[1024] = "", hex[BIA_SHA256_HEX];
+	size_t k = 0;
+	for (int i = 0; i < nl; i++) {
+		layer_diff_id(&layers[i], hex);
+		k += (size_t)snprintf(ids + k, sizeof(ids) - k, "%s\"sha256:%s\"", i ? "," : "", hex);
+	}
+	char *cfg = malloc(2048);
+	assert_non_null(cfg);
+	snprintf(cfg, 2048, CONFIG_FMT, ids);
+	return cfg;
+}
 
 static void outer_add(struct archive *a, const char *name, const void *d, size_t n)
 {
@@ -838,9 +874,10 @@ static void blob(struct archive *a, const void *d, size_t n, char hex[BIA_SHA256
 	outer_add(a, name, d, n);
 }
 
-/* Write an OCI layout (oci=1) or docker-save (oci=0) archive of the given layers. */
-static void write_image(const char *path, int oci, struct memtar *layers, int nl,
-			char cfghex[BIA_SHA256_HEX])
+/* Write an OCI layout (oci=1) or docker-save (oci=0) archive of the given
+ * layers with the given config text. */
+static void write_image_cfg(const char *path, int oci, struct memtar *layers, int nl,
+			    const char *CONFIG, char cfghex[BIA_SHA256_HEX])
 {
 	struct archive *a = archive_write_new();
 	archive_write_set_format_pax_restricted(a);
@@ -886,6 +923,15 @@ static void write_image(const char *path, int oci, struct memtar *layers, int nl
 	}
 	assert_int_equal(archive_write_close(a), ARCHIVE_OK);
 	archive_write_free(a);
+}
+
+/* The same, with the config that lists these layers' diff_ids. */
+static void write_image(const char *path, int oci, struct memtar *layers, int nl,
+			char cfghex[BIA_SHA256_HEX])
+{
+	char *cfg = config_for(layers, nl);
+	write_image_cfg(path, oci, layers, nl, cfg, cfghex);
+	free(cfg);
 }
 
 static void check_image(struct fx *f, const char *archive, const char *cfghex)
@@ -1103,6 +1149,118 @@ static void test_oci_limits_and_garbage(void **state)
 	assert_non_null(strstr(c.msg, "neither an OCI layout"));
 }
 
+/* A layer 2 that replaces the image's file with the attacker's. */
+static void layer2_poison(struct memtar *m, int gzip)
+{
+	mt_open(m, gzip);
+	mt_file(m, "etc/.wh.gone.txt", "");
+	mt_add(m, "opq", AE_IFDIR, 0755, NULL, 0, NULL);
+	mt_file(m, "opq/c.txt", "c\n");
+	mt_file(m, "opq/.wh..wh..opq", "");
+	mt_file(m, "./only-in-archive.txt", "POISONED by another archive\n");
+	mt_close(m);
+}
+
+/* An OCI archive whose manifest names layer 2 by the legitimate blob's
+ * digest while the blob stored under that name holds other bytes. */
+static void write_lying_oci(const char *path, struct memtar *legit, struct memtar *poison,
+			    const char *cfg)
+{
+	struct archive *a = archive_write_new();
+	archive_write_set_format_pax_restricted(a);
+	assert_int_equal(archive_write_open_filename(a, path), ARCHIVE_OK);
+	char lh[2][BIA_SHA256_HEX], cfghex[BIA_SHA256_HEX], name[128];
+	blob(a, legit[0].buf, legit[0].used, lh[0]);
+	bia_sha256_hex(legit[1].buf, legit[1].used, lh[1]);
+	snprintf(name, sizeof(name), "blobs/sha256/%s", lh[1]);
+	outer_add(a, name, poison->buf, poison->used); /* the lie */
+	blob(a, cfg, strlen(cfg), cfghex);
+	char man[2048], mh[BIA_SHA256_HEX], idx[512];
+	int k = snprintf(man, sizeof(man),
+			 "{\"schemaVersion\":2,\"config\":{\"digest\":\"sha256:%s\",\"size\":%zu},"
+			 "\"layers\":[{\"digest\":\"sha256:%s\",\"size\":%zu},"
+			 "{\"digest\":\"sha256:%s\",\"size\":%zu}]}",
+			 cfghex, strlen(cfg), lh[0], legit[0].used, lh[1], legit[1].used);
+	blob(a, man, (size_t)k, mh);
+	k = snprintf(idx, sizeof(idx),
+		     "{\"schemaVersion\":2,\"manifests\":[{\"digest\":\"sha256:%s\",\"size\":%d}]}",
+		     mh, k);
+	outer_add(a, "index.json", idx, (size_t)k);
+	assert_int_equal(archive_write_close(a), ARCHIVE_OK);
+	archive_write_free(a);
+}
+
+/* The unpacked-image cache cannot be poisoned: an archive that ships an
+ * image's config with other layers is refused (docker save and OCI, by
+ * diff_id and by blob digest), leaves nothing in the cache, and the
+ * legitimate archive unpacked afterwards runs its own files. */
+static void test_oci_poison(void **state)
+{
+	struct fx *f = *state;
+	struct memtar legit[2], poison[2];
+	layer1(&legit[0]);
+	layer2(&legit[1], 1);
+	layer1(&poison[0]);
+	layer2_poison(&poison[1], 1);
+	char *cfg = config_for(legit, 2);
+	char path[400], hex[BIA_SHA256_HEX], legit_hex[BIA_SHA256_HEX];
+	struct bia_ctx c;
+	struct bia_oci_image img;
+	for (int oci = 0; oci < 2; oci++) {
+		/* same config (so the same image digest), other layer 2 */
+		snprintf(path, sizeof(path), "%s/poison%d.tar", f->root, oci);
+		write_image_cfg(path, oci, poison, 2, cfg, hex);
+		bia_ctx_init(&c);
+		assert_int_equal(bia_oci_unpack(&c, path, f->envs, &img), BIA_ECORRUPT);
+		print_message("poison (%s): %s\n", oci ? "OCI" : "docker save", c.msg);
+		assert_non_null(strstr(c.msg, "rootfs.diff_ids"));
+		assert_true(envs_clean(f->envs));
+	}
+	/* an OCI manifest naming the legitimate blob digest for other bytes */
+	snprintf(path, sizeof(path), "%s/lying.tar", f->root);
+	write_lying_oci(path, legit, &poison[1], cfg);
+	bia_ctx_init(&c);
+	assert_int_equal(bia_oci_unpack(&c, path, f->envs, &img), BIA_ECORRUPT);
+	print_message("lying manifest: %s\n", c.msg);
+	assert_non_null(strstr(c.msg, "its manifest names"));
+	assert_true(envs_clean(f->envs));
+	/* a cache entry left by an unpack that did not verify (an older
+	 * biaflows: the old marker) is not trusted */
+	bia_sha256_hex(cfg, strlen(cfg), legit_hex);
+	char p[600];
+	snprintf(p, sizeof(p), "%s/%s/rootfs", f->envs, legit_hex);
+	struct bia_ctx mc;
+	bia_ctx_init(&mc);
+	assert_int_equal(bia_mkdir_p(&mc, p), 0);
+	snprintf(p, sizeof(p), "%s/%s/rootfs/only-in-archive.txt", f->envs, legit_hex);
+	put(p, "POISONED in the cache\n");
+	snprintf(p, sizeof(p), "%s/%s/.biaflows-complete", f->envs, legit_hex);
+	put(p, legit_hex);
+	/* the legitimate archive: unpacked, and it runs its own files */
+	snprintf(path, sizeof(path), "%s/legit.tar", f->root);
+	write_image(path, 1, legit, 2, hex);
+	assert_string_equal(hex, legit_hex);
+	check_image(f, path, hex);
+	snprintf(p, sizeof(p), "%s/%s/rootfs/only-in-archive.txt", f->envs, legit_hex);
+	char *got = slurp(p);
+	assert_string_equal(got, "hello from the image\n");
+	free(got);
+	/* and a poison archive after it neither fails the cache nor changes it */
+	snprintf(path, sizeof(path), "%s/poison0.tar", f->root);
+	bia_ctx_init(&c);
+	int rc = bia_oci_unpack(&c, path, f->envs, &img);
+	if (rc == 0)
+		bia_oci_image_release(&img);
+	got = slurp(p);
+	assert_string_equal(got, "hello from the image\n");
+	free(got);
+	free(cfg);
+	for (int i = 0; i < 2; i++) {
+		free(legit[i].buf);
+		free(poison[i].buf);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1125,6 +1283,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_docker_save, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oci_malicious, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oci_limits_and_garbage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_oci_poison, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
