@@ -267,14 +267,13 @@ static void validate(const struct bia_ctx *parent, struct bia_instance *inst,
 }
 
 /* Write blobs, then commit rows in one transaction. On failure, blobs this
- * call created are removed again. */
+ * call created stay as orphans for fsck (never unlinked: see below). */
 static int commit(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_problem *p,
 		  struct cand *cv, size_t n, const struct bia_import_opts *o,
 		  struct bia_import_result *r)
 {
-	size_t nitems = 0, nnew = 0, cap = 0;
+	size_t nitems = 0;
 	struct bia_import_item *items = bia_calloc(n, sizeof(*items));
-	char(*created)[BIA_SHA256_HEX] = NULL;
 	int rc = 0;
 	if (!items)
 		return bia_fail(ctx, BIA_ENOMEM, "out of memory");
@@ -289,31 +288,15 @@ static int commit(struct bia_ctx *ctx, struct bia_instance *inst, const struct b
 			const char *src = k < np ? c->image_path : c->gt_paths[k - np];
 			char digest[BIA_SHA256_HEX];
 			uint64_t size;
-			int isnew = 0;
-			rc = bia_blob_put_file(ctx, inst, src, digest, &size, &isnew);
+			rc = bia_blob_put_file(ctx, inst, src, digest, &size, NULL);
 			if (rc)
 				break;
 			const char *want = k < np ? c->rec.digest : c->gt[k - np].digest;
 			if (strcmp(digest, want)) {
+				/* the blob stays (an orphan for fsck): another
+				 * import may have found it in place and use it */
 				rc = bia_fail(ctx, BIA_EIO, "%s: file changed while importing", src);
-				if (isnew) {
-					char bp[BIA_PATH_MAX];
-					bia_blob_path(inst, digest, bp, sizeof(bp));
-					unlink(bp);
-				}
 				break;
-			}
-			if (isnew) {
-				if (nnew == cap) {
-					cap = cap ? cap * 2 : 16;
-					void *t = realloc(created, cap * sizeof(*created));
-					if (!t) {
-						rc = bia_fail(ctx, BIA_ENOMEM, "out of memory");
-						break;
-					}
-					created = t;
-				}
-				memcpy(created[nnew++], digest, BIA_SHA256_HEX);
 			}
 			bia_faultsim("import.blob");
 		}
@@ -329,13 +312,10 @@ static int commit(struct bia_ctx *ctx, struct bia_instance *inst, const struct b
 	}
 	if (!rc && nitems)
 		rc = bia_store_import(ctx, inst, p->id, items, nitems);
-	if (rc) {
-		for (size_t i = 0; i < nnew; i++) {
-			char bp[BIA_PATH_MAX];
-			bia_blob_path(inst, created[i], bp, sizeof(bp));
-			unlink(bp);
-		}
-	} else {
+	/* on failure the blobs this import created stay as orphans for fsck:
+	 * a concurrent import of the same files may have found them in place
+	 * and committed rows that reference them (docs/store.md) */
+	if (!rc) {
 		for (size_t i = 0; i < nitems; i++) {
 			if (!items[i].image_id) {
 				json_array_append_new(r->added, bia_image_rec_json(&items[i].image));
@@ -345,7 +325,6 @@ static int commit(struct bia_ctx *ctx, struct bia_instance *inst, const struct b
 				r->n_gt++;
 		}
 	}
-	free(created);
 	free(items);
 	return rc;
 }

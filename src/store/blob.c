@@ -11,6 +11,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+static int cmp_digest(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
 int bia_blob_path(const struct bia_instance *inst, const char *digest, char *out,
 		  size_t outsz)
 {
@@ -142,4 +147,43 @@ int bia_blob_put_mem(struct bia_ctx *ctx, struct bia_instance *inst, const void 
 		return bia_fail(ctx, BIA_EIO, "cannot write blob: %s", strerror(e));
 	}
 	return publish(ctx, inst, fd, tmp, digest, pnew);
+}
+
+size_t bia_blob_remove_unreferenced(struct bia_instance *inst, char (*digests)[BIA_SHA256_HEX],
+				    size_t n)
+{
+	if (!n)
+		return 0;
+	/* no writer may be between putting a blob and committing its row: the
+	 * lock exclusively, without waiting (ours converted when we hold it) */
+	int fd = inst->lock_fd, own = fd < 0;
+	if (own) {
+		char p[BIA_PATH_MAX];
+		snprintf(p, sizeof(p), "%s/blobs/.lock", inst->root);
+		if ((fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
+			return 0;
+	}
+	size_t removed = 0;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		/* a writer may have referenced one of them since our commit */
+		char(*refs)[BIA_SHA256_HEX] = NULL;
+		size_t nrefs = 0;
+		struct bia_ctx c;
+		bia_ctx_init(&c);
+		if (inst->ops->blob_refs(&c, inst, &refs, &nrefs) == 0) {
+			for (size_t i = 0; i < n; i++) {
+				char p[BIA_PATH_MAX];
+				if (nrefs && bsearch(digests[i], refs, nrefs, sizeof(*refs), cmp_digest))
+					continue;
+				if (!bia_blob_path(inst, digests[i], p, sizeof(p)) && !unlink(p))
+					removed++;
+			}
+		}
+		free(refs);
+	}
+	if (own)
+		close(fd);
+	else
+		flock(fd, LOCK_SH); /* back to a writer's shared lock */
+	return removed;
 }

@@ -73,13 +73,9 @@ int bia_problem_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
 	size_t n = 0, removed = 0;
 	if (inst->ops->problem_rm(ctx, inst, id, &d, &n))
 		return ctx->rc;
-	/* after the commit: files no row references may go; a crash here
-	 * leaves orphans that fsck removes */
-	for (size_t i = 0; i < n; i++) {
-		char p[BIA_PATH_MAX];
-		if (!bia_blob_path(inst, d[i], p, sizeof(p)) && !unlink(p))
-			removed++;
-	}
+	/* after the commit: files no row references may go when no writer
+	 * is active; else (or after a crash here) they are orphans for fsck */
+	removed = bia_blob_remove_unreferenced(inst, d, n);
 	free(d);
 	if (pnblobs_removed)
 		*pnblobs_removed = removed;

@@ -77,6 +77,14 @@ int bia_blob_put_mem(struct bia_ctx *ctx, struct bia_instance *inst, const void 
 /* Hold the blob-store lock shared (writers) for the lifetime of the
  * instance handle; fsck takes it exclusively before removing orphans. */
 int bia_blob_lock_shared(struct bia_ctx *ctx, struct bia_instance *inst);
+/* After a removal committed: unlink those of `digests` that no row
+ * references, but only when no writer is active (the blob-store lock taken
+ * exclusively without waiting, and the references read again under it);
+ * otherwise they stay as orphans for fsck. A failed write never unlinks a
+ * blob: another writer may have found it in place and referenced it.
+ * Returns the number of files removed. */
+size_t bia_blob_remove_unreferenced(struct bia_instance *inst, char (*digests)[BIA_SHA256_HEX],
+				    size_t n);
 
 /* ---------------------------------------------------------------- records */
 

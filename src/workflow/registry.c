@@ -371,33 +371,25 @@ static int ent_hash(struct bia_ctx *ctx, struct wf_tree *t, struct wf_ent *e)
 
 /* Store an entry as a blob, checking it still has the digest we hashed. */
 static int ent_store(struct bia_ctx *ctx, struct bia_instance *inst, struct wf_tree *t,
-		     const struct wf_ent *e, int *pnew)
+		     const struct wf_ent *e)
 {
 	char digest[BIA_SHA256_HEX];
 	uint64_t size = 0;
-	*pnew = 0;
 	if (e->fs) {
-		if (bia_blob_put_file(ctx, inst, e->fs, digest, &size, pnew))
+		if (bia_blob_put_file(ctx, inst, e->fs, digest, &size, NULL))
 			return ctx->rc;
 	} else {
 		git_blob *b;
 		if (git_blob_lookup(&b, t->repo, &e->oid))
 			return git_fail(ctx, e->path);
 		int rc = bia_blob_put_mem(ctx, inst, git_blob_rawcontent(b),
-					  (size_t)git_blob_rawsize(b), digest, pnew);
+					  (size_t)git_blob_rawsize(b), digest, NULL);
 		git_blob_free(b);
 		if (rc)
 			return rc;
 	}
-	if (strcmp(digest, e->digest)) {
-		if (*pnew) {
-			char bp[BIA_PATH_MAX];
-			if (!bia_blob_path(inst, digest, bp, sizeof(bp)))
-				unlink(bp);
-			*pnew = 0;
-		}
+	if (strcmp(digest, e->digest)) /* the blob stays: an orphan for fsck */
 		return bia_fail(ctx, BIA_EIO, "%s: '%s' changed while adding", t->what, e->path);
-	}
 	return 0;
 }
 
@@ -477,8 +469,6 @@ static int add_tree(struct bia_ctx *ctx, struct bia_instance *inst, struct wf_tr
 	memset(&d, 0, sizeof(d));
 	char *text = NULL;
 	size_t tlen = 0;
-	char(*created)[BIA_SHA256_HEX] = NULL;
-	size_t ncreated = 0;
 	struct bia_wf_file *files = NULL;
 	int rc;
 
@@ -574,17 +564,13 @@ static int add_tree(struct bia_ctx *ctx, struct bia_instance *inst, struct wf_tr
 	bia_ctx_clear(ctx);
 
 	files = bia_calloc(t->n ? t->n : 1, sizeof(*files));
-	created = bia_calloc(t->n ? t->n : 1, sizeof(*created));
-	if (!files || !created) {
+	if (!files) {
 		rc = bia_fail(ctx, BIA_ENOMEM, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < t->n; i++) {
-		int isnew = 0;
-		if ((rc = ent_store(ctx, inst, t, &t->v[i], &isnew)))
+		if ((rc = ent_store(ctx, inst, t, &t->v[i])))
 			goto out;
-		if (isnew)
-			memcpy(created[ncreated++], t->v[i].digest, BIA_SHA256_HEX);
 		struct bia_wf_file *f = &files[i];
 		snprintf(f->path, sizeof(f->path), "%s", t->v[i].path);
 		memcpy(f->digest, t->v[i].digest, BIA_SHA256_HEX);
@@ -607,19 +593,13 @@ static int add_tree(struct bia_ctx *ctx, struct bia_instance *inst, struct wf_tr
 	if ((rc = inst->ops->wf_version_add(ctx, inst, &v, &out->existed)))
 		goto out;
 	out->id = v.id;
-	ncreated = 0; /* referenced now */
 out:
 	if (rc) {
-		/* blobs this call created are not referenced: remove them */
-		for (size_t i = 0; i < ncreated; i++) {
-			char bp[BIA_PATH_MAX];
-			if (!bia_blob_path(inst, created[i], bp, sizeof(bp)))
-				unlink(bp);
-		}
+		/* blobs this call stored stay as orphans for fsck: a concurrent add
+		 * may have found them in place and referenced them */
 		out->rc = rc;
 		snprintf(out->msg, sizeof(out->msg), "%s", ctx->msg);
 	}
-	free(created);
 	free(files);
 	free(text);
 	bia_descriptor_release(&d);
