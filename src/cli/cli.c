@@ -31,21 +31,33 @@ int cli_open_instance(struct bia_cli *cli)
 	return 0;
 }
 
+void cli_msg(const char *fmt, ...)
+{
+	char line[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	bia_one_line(line, sizeof(line));
+	fprintf(stderr, "biaflows: %s\n", line);
+}
+
 int cli_error(struct bia_cli *cli)
 {
-	fprintf(stderr, "biaflows: error: %s\n",
+	cli_msg("error: %s",
 		cli->ctx.msg[0] ? cli->ctx.msg : bia_strerror(cli->ctx.rc));
 	return bia_rc_exit_code(cli->ctx.rc ? cli->ctx.rc : BIA_EIO);
 }
 
 int cli_usage_error(const char *usage, const char *fmt, ...)
 {
+	char line[2048];
 	va_list ap;
-	fputs("biaflows: error: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n%s", usage);
+	cli_msg("error: %s", line);
+	fputs(usage, stderr);
 	return 2;
 }
 
@@ -213,21 +225,21 @@ int cli_report_import(struct bia_cli *cli, int rc, struct bia_import_result *r,
 {
 	size_t i;
 	json_t *v;
-	json_array_foreach(r->warnings, i, v) fprintf(stderr, "biaflows: warning: %s\n",
+	json_array_foreach(r->warnings, i, v) cli_msg("warning: %s",
 						      json_string_value(v));
 	size_t nbad = json_array_size(r->invalid);
 	if (rc) {
 		if (nbad == 1 && rc == BIA_EFORMAT) {
-			fprintf(stderr, "biaflows: error: %s (nothing imported)\n",
+			cli_msg("error: %s (nothing imported)",
 				json_string_value(json_array_get(r->invalid, 0)));
 			return 1;
 		}
 		json_array_foreach(r->invalid, i, v)
-			fprintf(stderr, "biaflows: error: %s\n", json_string_value(v));
+			cli_msg("error: %s", json_string_value(v));
 		return cli_error(cli);
 	}
 	json_array_foreach(r->invalid, i, v)
-		fprintf(stderr, "biaflows: skipped: %s\n", json_string_value(v));
+		cli_msg("skipped: %s", json_string_value(v));
 	if (fmt == OUT_JSON) {
 		json_t *o = json_pack("{s:O, s:O, s:O, s:I, s:I}", "added", r->added, "skipped",
 				      r->invalid, "warnings", r->warnings, "images",

@@ -27,6 +27,9 @@ struct bia_cli {
 int cli_open_instance(struct bia_cli *cli);
 /* Print the error on ctx as one line "biaflows: error: ..." and return the
  * exit code for it. */
+/* Print "biaflows: MESSAGE" on stderr as one line (control characters of
+ * names escaped, see bia_one_line). */
+void cli_msg(const char *fmt, ...) BIA_PRINTF(1, 2);
 int cli_error(struct bia_cli *cli);
 /* Usage error: print message and the usage, return 2. */
 int cli_usage_error(const char *usage, const char *fmt, ...) BIA_PRINTF(2, 3);

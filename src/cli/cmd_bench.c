@@ -275,7 +275,7 @@ static int run_missing(struct bia_cli *cli, const struct bia_problem *p, struct 
 		if ((rc = cli->inst.ops->run_get(&cli->ctx, &cli->inst, wait[i], &r)))
 			break;
 		if (strcmp(r.status, "succeeded")) {
-			fprintf(stderr, "biaflows: run %lld (%s@%s) %s: %s\n", (long long)r.id,
+			cli_msg("run %lld (%s@%s) %s: %s", (long long)r.id,
 				r.workflow, r.version, r.status, r.reason);
 			for (size_t k = 0; k < ns; k++)
 				if (s[k].run_id == r.id)
@@ -1120,7 +1120,7 @@ int cmd_sweep(struct bia_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (nids < total)
-		fprintf(stderr, "biaflows: %zu of %zu settings have no succeeded run\n",
+		cli_msg("%zu of %zu settings have no succeeded run",
 			total - nids, total);
 	code = leaderboard(cli, &p, md, e, k, ims, nims, (unsigned)reps, seed, fmt);
 	if (!code && nids < total)

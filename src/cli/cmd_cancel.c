@@ -37,6 +37,6 @@ int cmd_cancel(struct bia_cli *cli, int argc, char **argv)
 		printf("run %lld: cancel requested\n", id);
 		return 0;
 	}
-	fprintf(stderr, "biaflows: error: run %lld already %s\n", id, state);
+	cli_msg("error: run %lld already %s", id, state);
 	return 1;
 }

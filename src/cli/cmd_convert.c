@@ -58,7 +58,7 @@ static void print_notes(json_t *warnings, json_t *written)
 	size_t i;
 	json_t *v;
 	json_array_foreach(warnings, i, v)
-		fprintf(stderr, "biaflows: warning: %s\n", json_string_value(v));
+		cli_msg("warning: %s", json_string_value(v));
 	json_array_foreach(written, i, v) printf("%s\n", json_string_value(v));
 }
 

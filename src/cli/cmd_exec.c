@@ -299,20 +299,23 @@ int cmd_exec(struct bia_cli *cli, int argc, char **argv)
 	if (bia_exec_run(ctx, &spec, &res))
 		goto fail;
 
-	/* outputs: one per input, valid for the class */
+	/* outputs: one per input, valid for the class, decoded within the
+	 * run's memory limit */
 	json_t *outs = json_array();
 	size_t nok = 0;
+	struct bia_ctx olim = *ctx;
+	olim.max_image_bytes = spec.limits.memory_bytes;
 	for (size_t i = 0; i < ninputs; i++) {
 		char reason[1024] = "", p1[BIA_PATH_MAX], p2[BIA_PATH_MAX];
-		enum bia_output_status os = bia_runs_check_output(cls, &inputs[i], out_dir, view, p1,
-								  p2, reason, sizeof(reason));
+		enum bia_output_status os = bia_runs_check_output(&olim, cls, &inputs[i], out_dir,
+								  view, p1, p2, reason, sizeof(reason));
 		int ok = os == BIA_OUTPUT_OK;
 		nok += ok;
 		json_array_append_new(outs, json_pack("{s:s, s:s, s:s?}", "name", inputs[i].stem,
 						      "status", bia_output_status_name(os),
 						      "reason", ok ? NULL : reason));
 		if (!ok)
-			fprintf(stderr, "biaflows: warning: %s: %s\n", inputs[i].stem, reason);
+			cli_msg("warning: %s: %s", inputs[i].stem, reason);
 	}
 	report = json_pack("{s:s, s:s, s:i, s:f, s:s, s:s, s:o, s:O}", "workflow", d.name,
 			   "status", bia_exec_status_name(res.status), "exit_code", res.exit_code,

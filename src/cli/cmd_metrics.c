@@ -318,7 +318,7 @@ int cli_score_folders(struct bia_cli *cli, enum bia_class cls, const char *pdir,
 		size_t i;
 		json_t *v;
 		json_array_foreach(warnings, i, v)
-			fprintf(stderr, "biaflows: warning: %s\n", json_string_value(v));
+			cli_msg("warning: %s", json_string_value(v));
 		json_t *agg = json_object();
 		for (size_t m = 0; m < nm; m++) {
 			struct bia_metric_agg a;
@@ -525,7 +525,7 @@ int cmd_metrics(struct bia_cli *cli, int argc, char **argv)
 	size_t i;
 	json_t *v;
 	json_array_foreach(r.warnings, i, v)
-		fprintf(stderr, "biaflows: warning: %s\n", json_string_value(v));
+		cli_msg("warning: %s", json_string_value(v));
 	print_single(&r, out);
 	bia_metric_result_release(&r);
 	return 0;

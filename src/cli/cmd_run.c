@@ -83,6 +83,23 @@ int cli_ensure_worker(struct bia_cli *cli)
 	return 0;
 }
 
+/* Runs whose worker died (gone or a zombie, its slot free) are recovered
+ * by any command that reads runs, not only by the next worker: they are
+ * marked failed (or requeued, with a worker started for them), so `runs`
+ * never shows a dead worker's run as running or ingesting. */
+static void recover_gone(struct bia_cli *cli)
+{
+	struct bia_ctx c;
+	bia_ctx_init(&c);
+	size_t n = 0;
+	if (bia_runs_recover(&c, &cli->inst, -1, &n) == 0 && n) {
+		cli_msg("warning: %zu run(s) of a worker that died recovered (%s)", n,
+			bia_runs_requeue_policy(&cli->inst) ? "requeued or failed" : "marked failed");
+		if (bia_runs_requeue_policy(&cli->inst))
+			(void)cli_ensure_worker(cli);
+	}
+}
+
 /* A worker that died leaves its slot free: starting another (every 2 s)
  * recovers its runs. */
 int cli_wait_runs(struct bia_cli *cli, const int64_t *ids, size_t n)
@@ -107,6 +124,7 @@ int cli_wait_runs(struct bia_cli *cli, const int64_t *ids, size_t n)
 
 static int show(struct bia_cli *cli, const char *ref, int fmt)
 {
+	recover_gone(cli);
 	char *end;
 	long long id = strtoll(ref, &end, 10);
 	if (*end || id <= 0) {
@@ -306,7 +324,7 @@ int cmd_run(struct bia_cli *cli, int argc, char **argv)
 			goto out;
 		}
 		if (strcmp(r.status, "succeeded")) {
-			fprintf(stderr, "biaflows: run %lld %s: %s\n", (long long)id, r.status,
+			cli_msg("run %lld %s: %s", (long long)id, r.status,
 				r.reason);
 			code = 1;
 		}
@@ -353,6 +371,7 @@ int cmd_runs(struct bia_cli *cli, int argc, char **argv)
 		pid = p.id;
 		bia_problem_release(&p);
 	}
+	recover_gone(cli);
 	struct bia_run *v = NULL;
 	size_t n = 0;
 	if (cli->inst.ops->run_list(&cli->ctx, &cli->inst, pid, &v, &n))

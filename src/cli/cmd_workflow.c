@@ -87,7 +87,7 @@ static int report_git(struct bia_cli *cli, int rc, const char *repo, struct bia_
 					"added from it (moved tag?): %s\n",
 					v[i].version, repo, v[i].msg);
 			else
-				fprintf(stderr, "biaflows: error: tag '%s': %s\n", v[i].version,
+				cli_msg("error: tag '%s': %s", v[i].version,
 					v[i].msg);
 		} else if (v[i].existed) {
 			nold++;
@@ -111,7 +111,7 @@ static int report_git(struct bia_cli *cli, int rc, const char *repo, struct bia_
 		}
 	}
 	json_decref(arr);
-	fprintf(stderr, "biaflows: %s: %zu tag(s): %zu added, %zu already present, %zu refused\n",
+	cli_msg("%s: %zu tag(s): %zu added, %zu already present, %zu refused",
 		repo, n, nnew, nold, nbad);
 	free(v);
 	return rc ? bia_rc_exit_code((enum bia_rc)rc) : 0;

@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -61,7 +62,22 @@ json_t *bia_image_rec_json(const struct bia_image_rec *im)
 
 static void invalid(struct bia_import_result *r, const char *msg)
 {
-	json_array_append_new(r->invalid, json_string(msg));
+	char m[2048];
+	snprintf(m, sizeof(m), "%s", msg);
+	bia_one_line(m, sizeof(m)); /* a file name may hold a newline */
+	json_array_append_new(r->invalid, json_string(m));
+}
+
+static void warnf(struct bia_import_result *r, const char *fmt, ...) BIA_PRINTF(2, 3);
+static void warnf(struct bia_import_result *r, const char *fmt, ...)
+{
+	char m[BIA_PATH_MAX + 256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(m, sizeof(m), fmt, ap);
+	va_end(ap);
+	bia_one_line(m, sizeof(m));
+	json_array_append_new(r->warnings, json_string(m));
 }
 
 static void invalidf(struct bia_import_result *r, const char *fmt, ...) BIA_PRINTF(2, 3);
@@ -416,9 +432,7 @@ static int list_dir(struct bia_ctx *ctx, struct bia_arena *a, const char *dir,
 		if (!path)
 			break;
 		if (bia_is_dir(path)) {
-			char w[BIA_PATH_MAX + 64];
-			snprintf(w, sizeof(w), "%s: sub-folder ignored", path);
-			json_array_append_new(r->warnings, json_string(w));
+			warnf(r, "%s: sub-folder ignored", path);
 			continue;
 		}
 		if (n == cap) {
@@ -490,9 +504,7 @@ int bia_dataset_import(struct bia_ctx *ctx, struct bia_instance *inst,
 			} else if (bia_path_is_image(all[i].path)) {
 				iv[ni++] = all[i];
 			} else {
-				char w[BIA_PATH_MAX + 64];
-				snprintf(w, sizeof(w), "%s: not an image, ignored", all[i].path);
-				json_array_append_new(r->warnings, json_string(w));
+				warnf(r, "%s: not an image, ignored", all[i].path);
 			}
 		}
 		free(all);
@@ -551,9 +563,7 @@ int bia_dataset_import(struct bia_ctx *ctx, struct bia_instance *inst,
 	}
 	for (size_t i = 0; i < nc; i++) {
 		if (!cv[i].ngt) {
-			char w[BIA_PATH_MAX + 64];
-			snprintf(w, sizeof(w), "%s: no ground truth", cv[i].image_path);
-			json_array_append_new(r->warnings, json_string(w));
+			warnf(r, "%s: no ground truth", cv[i].image_path);
 		}
 	}
 	rc = run(ctx, inst, p, cv, nc, o, r);

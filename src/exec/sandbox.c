@@ -566,9 +566,11 @@ static long name_pid(const char *name, const char *prefix)
 	return pid > 0 && *end == '-' ? pid : 0;
 }
 
+/* Gone or a zombie: a killed runner whose parent has not reaped it yet
+ * (an init that reaps orphans late) cannot clean up any more either. */
 static int pid_dead(long pid)
 {
-	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+	return !bia_pid_alive(pid);
 }
 
 /* A runner killed with SIGKILL cannot clean up: remove the cgroups and the

@@ -80,6 +80,21 @@ int bia_image_check_limit(struct bia_ctx *ctx, const char *what, uint64_t x, uin
 	return 0;
 }
 
+int bia_image_check_bytes(struct bia_ctx *ctx, const char *what, uint64_t nsamples,
+			  size_t sample_bytes)
+{
+	if (!ctx->max_image_bytes)
+		return 0;
+	uint64_t b = nsamples > UINT64_MAX / sample_bytes ? UINT64_MAX : nsamples * sample_bytes;
+	if (b > ctx->max_image_bytes)
+		return bia_fail(ctx, BIA_ELIMIT,
+				"%s: image of %llu samples needs %llu bytes, more than the "
+				"memory budget of %llu bytes",
+				what, (unsigned long long)nsamples, (unsigned long long)b,
+				(unsigned long long)ctx->max_image_bytes);
+	return 0;
+}
+
 int bia_image_alloc(struct bia_ctx *ctx, struct bia_image *img, size_t x, size_t y,
 		    size_t z, size_t c, size_t t, enum bia_dtype dtype)
 {
@@ -89,6 +104,8 @@ int bia_image_alloc(struct bia_ctx *ctx, struct bia_image *img, size_t x, size_t
 	if (!bia_dtype_size(dtype))
 		return bia_fail(ctx, BIA_EINVAL, "unknown sample type %d", (int)dtype);
 	size_t n = x * y * z * c * t;
+	if ((rc = bia_image_check_bytes(ctx, "image", n, bia_dtype_size(dtype))))
+		return rc;
 	void *data = bia_calloc(n, bia_dtype_size(dtype));
 	if (!data)
 		return bia_fail(ctx, BIA_ENOMEM, "out of memory for a %zux%zux%zu image", x,

@@ -75,6 +75,11 @@ void bia_image_set(struct bia_image *img, size_t idx, double v);
  * context's limit (before allocating anything). `what` names the file. */
 int bia_image_check_limit(struct bia_ctx *ctx, const char *what, uint64_t x,
 			  uint64_t y, uint64_t z, uint64_t c, uint64_t t);
+/* Check that decoding `nsamples` samples of `sample_bytes` each stays
+ * within ctx->max_image_bytes (when set: a run output is decoded under its
+ * run's memory limit). */
+int bia_image_check_bytes(struct bia_ctx *ctx, const char *what, uint64_t nsamples,
+			  size_t sample_bytes);
 /* "XxYxZxCxT" style text: "512x512", "512x512x10 C=3 T=5". */
 void bia_image_shape_str(const struct bia_image *img, char *out, size_t outsz);
 

@@ -3,6 +3,7 @@
 #include "image/image_int.h"
 
 #include <jpeglib.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,8 +52,15 @@ int bia__jpeg_read_mem(struct bia_ctx *ctx, const char *name, const void *data,
 	ci.out_color_space = ci.num_components == 1 ? JCS_GRAYSCALE : JCS_RGB;
 	jpeg_calc_output_dimensions(&ci);
 	unsigned w = ci.output_width, h = ci.output_height, ch = (unsigned)ci.output_components;
-	if ((rc = bia_image_check_limit(ctx, name, w, h, 1, ch, 1)))
+	if ((rc = bia_image_check_limit(ctx, name, w, h, 1, ch, 1)) ||
+	    (rc = bia_image_check_bytes(ctx, name, (uint64_t)w * h * ch, 1)))
 		goto out;
+	/* libjpeg's own buffers (whole-image coefficients of a progressive
+	 * file) within the same budget */
+	if (ctx->max_image_bytes)
+		ci.mem->max_memory_to_use = (long)(ctx->max_image_bytes > LONG_MAX
+							   ? LONG_MAX
+							   : ctx->max_image_bytes);
 	img->x = w;
 	img->y = h;
 	img->c = ch;
@@ -73,6 +81,12 @@ int bia__jpeg_read_mem(struct bia_ctx *ctx, const char *name, const void *data,
 		unsigned y = ci.output_scanline;
 		if (jpeg_read_scanlines(&ci, &r, 1) != 1) {
 			rc = bia_fail(ctx, BIA_EFORMAT, "%s: JPEG is truncated", name);
+			goto out;
+		}
+		/* the data ended or is corrupt: stop now rather than decode the
+		 * rest of a (possibly huge) claimed size as grey */
+		if (je.pub.num_warnings) {
+			rc = bia_fail(ctx, BIA_EFORMAT, "%s: JPEG data is truncated or corrupt", name);
 			goto out;
 		}
 		for (unsigned x = 0; x < w; x++)

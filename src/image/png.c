@@ -66,6 +66,18 @@ int bia__png_read_mem(struct bia_ctx *ctx, const char *name, const void *data,
 	png_uint_32 w, h;
 	int depth, ctype, interlace;
 	png_get_IHDR(png, info, &w, &h, &depth, &ctype, &interlace, NULL, NULL);
+	/* the limits before libpng allocates anything of the image's size (its
+	 * row buffers are allocated by png_read_update_info) */
+	{
+		unsigned hch = ctype == PNG_COLOR_TYPE_GRAY_ALPHA ? 2
+			       : ctype == PNG_COLOR_TYPE_RGB	    ? 3
+			       : ctype == PNG_COLOR_TYPE_RGB_ALPHA  ? 4
+								    : 1;
+		if ((rc = bia_image_check_limit(ctx, name, w, h, 1, hch, 1)) ||
+		    (rc = bia_image_check_bytes(ctx, name, (uint64_t)w * h * hch,
+						depth == 16 ? 2 : 1)))
+			goto out;
+	}
 	/* palette: keep indices (label masks); low bit depths: unpack, no scaling */
 	if (depth < 8)
 		png_set_packing(png);

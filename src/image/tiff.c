@@ -121,6 +121,7 @@ struct page {
 	int tiled;		  /* 1 if tiled */
 	enum src_kind kind;	  /* decoded sample kind */
 	size_t sbytes;		  /* bytes per decoded sample */
+	uint64_t stored;	  /* bytes of strip/tile data inside the file */
 };
 
 static int page_kind(const struct page *p, enum src_kind *pk)
@@ -176,8 +177,73 @@ static enum bia_dtype kind_dtype(enum src_kind k)
 	}
 }
 
+/* Bytes of the page's strips or tiles that lie inside the file (counts
+ * clipped to the file's end). */
+static uint64_t stored_bytes(TIFF *tif, uint64_t file_len)
+{
+	uint64_t *off = NULL, *cnt = NULL;
+	int tiled = TIFFIsTiled(tif);
+	uint32_t n = tiled ? TIFFNumberOfTiles(tif) : TIFFNumberOfStrips(tif);
+	if (!TIFFGetField(tif, tiled ? TIFFTAG_TILEOFFSETS : TIFFTAG_STRIPOFFSETS, &off) ||
+	    !TIFFGetField(tif, tiled ? TIFFTAG_TILEBYTECOUNTS : TIFFTAG_STRIPBYTECOUNTS, &cnt) ||
+	    !off || !cnt)
+		return 0;
+	uint64_t sum = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		if (off[i] >= file_len)
+			continue;
+		uint64_t c = cnt[i] < file_len - off[i] ? cnt[i] : file_len - off[i];
+		sum += c;
+	}
+	return sum;
+}
+
+/* The most a compression scheme can expand its data: a page that claims to
+ * decode to more than `stored` times this is refused before anything is
+ * allocated (a header bomb). 0: no bound known (JPEG, ZSTD, LZMA, CCITT...,
+ * left to the pixel and byte limits). */
+static uint64_t max_ratio(uint16_t compression)
+{
+	switch (compression) {
+	case COMPRESSION_NONE:
+		return 1;
+	case COMPRESSION_PACKBITS:
+		return 64; /* 2 bytes -> a run of 128 */
+	case COMPRESSION_LZW:
+		return 4096; /* a 9-bit code -> at most a 4096-byte string */
+	case COMPRESSION_ADOBE_DEFLATE:
+	case COMPRESSION_DEFLATE:
+		return 1100; /* deflate's bound is 1032:1 */
+	default:
+		return 0;
+	}
+}
+
+/* Refuse a page whose header claims more data than its strips or tiles
+ * can hold. */
+static int check_stored(struct bia_ctx *ctx, const char *name, unsigned dir,
+			const struct page *p)
+{
+	uint64_t ratio = max_ratio(p->compression);
+	if (!ratio)
+		return 0;
+	uint64_t row = ((uint64_t)p->w * p->bps + 7) / 8;
+	if (p->planar != PLANARCONFIG_SEPARATE)
+		row = ((uint64_t)p->w * p->spp * p->bps + 7) / 8;
+	uint64_t need = row * p->h * (p->planar == PLANARCONFIG_SEPARATE ? p->spp : 1);
+	if (p->stored > UINT64_MAX / ratio || p->stored * ratio >= need)
+		return 0;
+	return bia_fail(ctx, BIA_EFORMAT,
+			"%s: truncated or corrupt %s: page %u claims %ux%u pixels (%llu bytes) but "
+			"its %s hold %llu bytes%s",
+			name, p->tiled ? "tiles" : "strips", dir, p->w, p->h,
+			(unsigned long long)need, p->tiled ? "tiles" : "strips",
+			(unsigned long long)p->stored,
+			p->compression == COMPRESSION_NONE ? "" : ", too few for that compression");
+}
+
 static int read_page_info(struct bia_ctx *ctx, TIFF *tif, const char *name, unsigned dir,
-			  struct page *p)
+			  uint64_t file_len, struct page *p)
 {
 	memset(p, 0, sizeof(*p));
 	if (!TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &p->w) ||
@@ -212,6 +278,7 @@ static int read_page_info(struct bia_ctx *ctx, TIFF *tif, const char *name, unsi
 				"%s: TIFF compression scheme %u is not supported", name,
 				p->compression);
 	p->sbytes = p->bps == 1 ? 1 : p->bps / 8;
+	p->stored = stored_bytes(tif, file_len);
 	return 0;
 }
 
@@ -870,7 +937,7 @@ int bia__tiff_read_mem(struct bia_ctx *ctx, const char *name, const void *data,
 			}
 			pages = t;
 		}
-		if ((rc = read_page_info(ctx, tif, name, npages, &pages[npages])))
+		if ((rc = read_page_info(ctx, tif, name, npages, len, &pages[npages])))
 			goto out;
 		npages++;
 	} while (TIFFReadDirectory(tif));
@@ -921,6 +988,11 @@ int bia__tiff_read_mem(struct bia_ctx *ctx, const char *name, const void *data,
 				      name, (long long)pl.ifd_of[p]);
 			goto out;
 		}
+		/* (an ImageJ contiguous stack is checked against the file's size
+		 * when it is read) */
+		if (!pl.contiguous &&
+		    (rc = check_stored(ctx, name, (unsigned)pl.ifd_of[p], &pages[pl.ifd_of[p]])))
+			goto out;
 	}
 
 	img->x = pl.x;
@@ -937,6 +1009,9 @@ int bia__tiff_read_mem(struct bia_ctx *ctx, const char *name, const void *data,
 	int invert = opts && opts->invert_miniswhite;
 	enum bia_dtype dt = kind_dtype(pages[0].kind);
 	img->dtype = dt ? dt : BIA_I32;
+	if ((rc = bia_image_check_bytes(ctx, name, bia_image_nsamples(img),
+					dt ? bia_dtype_size(dt) : sizeof(int64_t))))
+		goto out;
 	if (opts && opts->header_only)
 		goto out;
 

@@ -380,8 +380,8 @@ static int worker_gone(struct bia_ctx *ctx, const struct bia_instance *inst,
 		return 0;
 	if (r->worker_slot == myslot)
 		return 1;
-	if (r->worker_pid > 0 && (kill((pid_t)r->worker_pid, 0) == 0 || errno != ESRCH))
-		return 0; /* alive: left to the next holder of its slot */
+	if (bia_pid_alive((long)r->worker_pid))
+		return 0; /* alive (not a zombie): left to the next holder of its slot */
 	struct bia_ctx c2;
 	bia_ctx_init(&c2);
 	(void)ctx;
@@ -698,6 +698,7 @@ static int execute(struct bia_ctx *wctx, struct bia_instance *inst, struct bia_r
 {
 	struct bia_ctx cx, *ctx = &cx;
 	bia_ctx_init(ctx);
+	ctx->max_pixels = wctx->max_pixels; /* the instance's limit */
 	char dir[BIA_PATH_MAX], app[BIA_PATH_MAX], in[BIA_PATH_MAX], out[BIA_PATH_MAX],
 		lp[BIA_PATH_MAX];
 	bia_run_dir(inst, r->id, dir, sizeof(dir));
@@ -913,6 +914,10 @@ static int execute(struct bia_ctx *wctx, struct bia_instance *inst, struct bia_r
 		goto out;
 	}
 	wlog(logfd, "ingesting %zu outputs", nents);
+	/* outputs are checked within the run's own memory budget (the worker
+	 * runs outside the sandbox's limits) and the instance's pixel limit */
+	struct bia_ctx olim = *ctx;
+	olim.max_image_bytes = spec.limits.memory_bytes;
 	struct bia_metric_params mp;
 	bia_metric_params_init(&mp);
 	json_t *pp = bia_json_parse(ctx, "problem parameters", p.params, strlen(p.params));
@@ -943,7 +948,7 @@ static int execute(struct bia_ctx *wctx, struct bia_instance *inst, struct bia_r
 		memset(&ri, 0, sizeof(ri));
 		ri.image_id = ents[i].image_id;
 		char p1[BIA_PATH_MAX], p2[BIA_PATH_MAX];
-		enum bia_output_status os = bia_runs_check_output(cls, &ents[i], out, NULL, p1, p2,
+		enum bia_output_status os = bia_runs_check_output(&olim, cls, &ents[i], out, NULL, p1, p2,
 								  ri.reason, sizeof(ri.reason));
 		snprintf(ri.status, sizeof(ri.status), "%s", bia_output_status_name(os));
 		if (os == BIA_OUTPUT_OK) {

@@ -46,9 +46,12 @@ const char *bia_output_status_name(enum bia_output_status s);
 
 /* Check the output of one input in out_dir: <stem>.tif of the input's
  * shape valid for the class (TreTrc: <stem>.swc; ObjTrk: plus <stem>.txt).
- * On success fills the paths (path2 "" unless ObjTrk) and, when view is
- * not NULL, links them into view/. Else fills reason. */
-enum bia_output_status bia_runs_check_output(enum bia_class cls,
+ * The header is read first: a shape other than the input's, or a size over
+ * the limits of `limits` (max_pixels, max_image_bytes: the run's memory
+ * budget), is refused before any sample is decoded. On success fills the
+ * paths (path2 "" unless ObjTrk) and, when view is not NULL, links them into
+ * view/. Else fills reason. */
+enum bia_output_status bia_runs_check_output(const struct bia_ctx *limits, enum bia_class cls,
 					     const struct bia_stage_entry *in,
 					     const char *out_dir, const char *view,
 					     char path[BIA_PATH_MAX], char path2[BIA_PATH_MAX],

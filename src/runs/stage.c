@@ -150,7 +150,7 @@ static enum bia_output_status link_into(const char *src, const char *view, const
 	return BIA_OUTPUT_OK;
 }
 
-enum bia_output_status bia_runs_check_output(enum bia_class cls,
+enum bia_output_status bia_runs_check_output(const struct bia_ctx *limits, enum bia_class cls,
 					     const struct bia_stage_entry *in,
 					     const char *out_dir, const char *view,
 					     char p[BIA_PATH_MAX], char txt[BIA_PATH_MAX],
@@ -158,6 +158,8 @@ enum bia_output_status bia_runs_check_output(enum bia_class cls,
 {
 	struct bia_ctx ctx;
 	bia_ctx_init(&ctx);
+	ctx.max_pixels = limits->max_pixels;
+	ctx.max_image_bytes = limits->max_image_bytes;
 	char name[300];
 	txt[0] = '\0';
 	if (cls == BIA_TRETRC) {
@@ -180,17 +182,32 @@ enum bia_output_status bia_runs_check_output(enum bia_class cls,
 		snprintf(reason, rsz, "missing: no '%s.tif'", in->stem);
 		return BIA_OUTPUT_MISSING;
 	}
+	/* the header first: the shape and the limits are checked before a
+	 * sample is decoded (a small file may claim a huge image) */
 	struct bia_image m;
+	struct bia_read_opts ho = {0};
+	ho.pages = cls == BIA_OBJTRK || cls == BIA_PRTTRK ? BIA_PAGES_T : BIA_PAGES_Z;
+	ho.header_only = 1;
+	if (bia_image_read(&ctx, p, &ho, &m)) {
+		snprintf(reason, rsz, "invalid: %s", ctx.msg);
+		return BIA_OUTPUT_INVALID;
+	}
+	size_t hx = m.x, hy = m.y, hz = m.z, ht = m.t;
+	bia_image_release(&m);
+	if (hx != in->size[0] || hy != in->size[1] || hz != in->size[2] || ht != in->size[4]) {
+		snprintf(reason, rsz,
+			 "invalid: %s: shape %zux%zux%zu T=%zu differs from the input's "
+			 "(%llux%llux%llu T=%llu)",
+			 p, hx, hy, hz, ht, (unsigned long long)in->size[0],
+			 (unsigned long long)in->size[1], (unsigned long long)in->size[2],
+			 (unsigned long long)in->size[4]);
+		return BIA_OUTPUT_INVALID;
+	}
 	if (bia_runs_read_for_class(&ctx, cls, p, &m)) {
 		snprintf(reason, rsz, "invalid: %s", ctx.msg);
 		return BIA_OUTPUT_INVALID;
 	}
 	enum bia_output_status st = BIA_OUTPUT_OK;
-	if (m.x != in->size[0] || m.y != in->size[1] || m.z != in->size[2] || m.t != in->size[4]) {
-		snprintf(reason, rsz, "invalid: %s: shape %zux%zux%zu T=%zu differs from the input's",
-			 p, m.x, m.y, m.z, m.t);
-		st = BIA_OUTPUT_INVALID;
-	}
 	const char *texts[1];
 	size_t nt = 0;
 	if (st == BIA_OUTPUT_OK && cls == BIA_OBJTRK) {

@@ -144,7 +144,7 @@ int bia_fsck(struct bia_ctx *ctx, struct bia_instance *inst, int dry_run,
 			continue;
 		snprintf(dpath, sizeof(dpath), "%s/%s", path, e->d_name);
 		long pid = strtol(e->d_name, NULL, 10);
-		int alive = pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+		int alive = bia_pid_alive(pid);
 		if (!have_lock && alive) {
 			rep->temp_live++;
 			problem(rep, "temp-live", dpath, NULL, "temp file of a running import: kept");

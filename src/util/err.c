@@ -76,6 +76,41 @@ void bia_ctx_clear(struct bia_ctx *ctx)
 	ctx->msg[0] = '\0';
 }
 
+void bia_one_line(char *s, size_t cap)
+{
+	static const char hex[] = "0123456789abcdef";
+	char out[2048];
+	size_t o = 0;
+	int changed = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p && o + 5 < sizeof(out); p++) {
+		if (*p >= 0x20 && *p != 0x7f) {
+			out[o++] = (char)*p;
+			continue;
+		}
+		changed = 1;
+		out[o++] = '\\';
+		switch (*p) {
+		case '\n':
+			out[o++] = 'n';
+			break;
+		case '\r':
+			out[o++] = 'r';
+			break;
+		case '\t':
+			out[o++] = 't';
+			break;
+		default:
+			out[o++] = 'x';
+			out[o++] = hex[*p >> 4];
+			out[o++] = hex[*p & 15];
+		}
+	}
+	if (!changed)
+		return;
+	out[o] = 0;
+	snprintf(s, cap, "%s", out);
+}
+
 int bia_fail(struct bia_ctx *ctx, enum bia_rc rc, const char *fmt, ...)
 {
 	va_list ap;
@@ -85,6 +120,7 @@ int bia_fail(struct bia_ctx *ctx, enum bia_rc rc, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(ctx->msg, sizeof(ctx->msg), fmt, ap);
 	va_end(ap);
+	bia_one_line(ctx->msg, sizeof(ctx->msg));
 	return rc;
 }
 
@@ -97,6 +133,7 @@ int bia_fail_prefix(struct bia_ctx *ctx, const char *fmt, ...)
 	va_end(ap);
 	memcpy(old, ctx->msg, sizeof(old));
 	snprintf(ctx->msg, sizeof(ctx->msg), "%s: %s", prefix, old);
+	bia_one_line(ctx->msg, sizeof(ctx->msg));
 	return ctx->rc;
 }
 

@@ -1,10 +1,12 @@
-/* Small filesystem helpers: mkdir -p, bounded reads, atomic writes.
+/* Small filesystem helpers: mkdir -p, bounded reads, atomic writes; and
+ * whether a process is alive.
  * SPDX-License-Identifier: MIT */
 #include "util/util.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -216,4 +218,27 @@ void bia_now_iso(char out[21])
 	struct tm tm;
 	gmtime_r(&now, &tm);
 	strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int bia_pid_alive(long pid)
+{
+	if (pid <= 0)
+		return 0;
+	if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+		return 0;
+	char p[64], buf[512];
+	snprintf(p, sizeof(p), "/proc/%ld/stat", pid);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno != ENOENT; /* no /proc: trust kill() */
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	/* "PID (comm) S ...": the state follows the last ')' (comm may hold one) */
+	const char *rp = strrchr(buf, ')');
+	if (!rp || rp[1] != ' ')
+		return 1;
+	return rp[2] != 'Z' && rp[2] != 'X' && rp[2] != 'x';
 }

@@ -45,6 +45,7 @@ void bia_log(enum bia_log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	bia_one_line(line, sizeof(line));
 	/* one write per line so concurrent writers do not interleave */
 	fprintf(f, "%s: %s\n", level == BIA_LOG_WARN ? "warning" : level_names[level],
 		line);

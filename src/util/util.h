@@ -50,6 +50,7 @@ struct bia_ctx {
 	enum bia_rc rc;	   /* code of the last failure, BIA_OK if none */
 	char msg[1024];	   /* message of the last failure, "" if none */
 	uint64_t max_pixels; /* largest image (samples) a reader may allocate */
+	uint64_t max_image_bytes; /* largest decoded image (bytes); 0 = no budget */
 };
 
 /* Initialise a context with defaults (max_pixels from BIAFLOWS_MAX_PIXELS
@@ -66,6 +67,11 @@ int bia_fail(struct bia_ctx *ctx, enum bia_rc rc, const char *fmt, ...)
 int bia_fail_prefix(struct bia_ctx *ctx, const char *fmt, ...) BIA_PRINTF(2, 3);
 /* Forget the last failure. */
 void bia_ctx_clear(struct bia_ctx *ctx);
+/* Make a message one line: control characters (a newline in a file name,
+ * a terminal escape) become \n, \r, \t or \xHH, in place, truncated to
+ * cap. bia_fail, bia_fail_prefix and bia_log apply it, so every error and
+ * warning is one line whatever the names it quotes. */
+void bia_one_line(char *s, size_t cap);
 
 const char *bia_strerror(enum bia_rc rc);
 /* Process exit code for a failure: 2 for usage errors, 1 otherwise. */
@@ -251,6 +257,10 @@ int bia_is_file(const char *path);
 int bia_rm_rf(struct bia_ctx *ctx, const char *path);
 /* Current UTC time as "YYYY-MM-DDTHH:MM:SSZ" in out[21]. */
 void bia_now_iso(char out[21]);
+/* Whether process `pid` is alive: it exists and is not a zombie (state Z
+ * or X in /proc/PID/stat; kill(pid, 0) succeeds on a zombie that its parent
+ * has not reaped yet, e.g. under an init that reaps orphans late). */
+int bia_pid_alive(long pid);
 
 /* --------------------------------------------------------- fault injection */
 

@@ -118,4 +118,17 @@ expect_rc "--skip-invalid imports the valid pairs" 0 bia dataset import nuc "$D2
 check "two images imported" test "$(lines "$T/out")" = 2
 check "skipped files listed" has "$T/err" "skipped: $D2/images/bad.tif"
 expect_rc "fsck after skip" 0 bia fsck
+# a file name holding a newline (and a terminal escape): every error and
+# warning stays one line, the name quoted with escapes
+D3=$T/newline
+mkdir -p "$D3/images" "$D3/groundtruth"
+printf 'not an image' >"$D3/images/bad
+name.tif"
+cp "$IMG/png_gray8.png" "$D3/images/esc$(printf '\033')[31m.png"
+run bia dataset import nuc "$D3"
+check "newline in a name: refused" test "$rc" = 1
+check "... every stderr line is a biaflows message" test "$(grep -vc '^biaflows: ' "$T/err")" = 0
+check "... the name is quoted with \\n" has "$T/err" 'images/bad\nname.tif: not a TIFF, PNG or JPEG image'
+check "... a terminal escape is not passed through" test "$(grep -c "$(printf '\033')" "$T/err")" = 0
+check "... shown as \\x1b" has "$T/err" 'esc\x1b[31m.png'
 finish

@@ -107,4 +107,23 @@ tiffcp -c lzw "$IN/objseg_000.tif" "$T/lzw/objseg_000.tif"
 expect_rc "an LZW-compressed input is read by the workflow" 0 "$BIAFLOWS" exec "$WF" --in "$T/lzw" --out "$T/o-lzw" --gt "$GT" --param threshold=0.4
 check "... and scored (not missing)" test "$(jq_py 'd["images"][0].get("missing", False)')" = False
 check "... staged as a copy, not a link" grep -qx "in_nlink=1" "$T/o-lzw/sandbox.txt"
+# a hostile workflow writes small TIFFs that decode to 46000 x 46000 (2.1 GB):
+# refused from their header (the run's 256 MB budget, the input's shape),
+# quickly and without decoding them
+BW=$FIX/workflows/py-bomb
+python3 - "$BIAFLOWS" "$BW" "$IN" "$T/bomb" "$T/bomb.txt" <<'PY'
+import resource, subprocess, sys, time
+bia, wf, inp, out, rep = sys.argv[1:]
+t = time.time()
+r = subprocess.run([bia, "exec", wf, "--in", inp, "--out", out], capture_output=True, text=True)
+open(rep, "w").write("rc=%d\nseconds=%.2f\nmaxrss_kb=%d\n%s" % (
+    r.returncode, time.time() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.stderr))
+PY
+check "bomb outputs: the workflow ran" grep -q "claiming 46000x46000" "$T/bomb.txt"
+check "bomb outputs: refused within the run's memory budget" grep -q "more than the memory budget of 268435456 bytes" "$T/bomb.txt"
+check "bomb outputs: none valid" grep -q "0 of 2 outputs valid" "$T/bomb.txt"
+check "bomb outputs: under 50 MB of memory" test "$(sed -n 's/^maxrss_kb=//p' "$T/bomb.txt")" -lt 51200
+check "bomb outputs: under 10 s" python3 -c "import sys; sys.exit(not float('$(sed -n 's/^seconds=//p' "$T/bomb.txt")') < 10)"
+expect_rc "bomb outputs with an 8 GB budget" 0 "$BIAFLOWS" exec "$BW" --in "$IN" --out "$T/bomb2" --memory 8G
+check "... refused by shape, from the header" has "$T/err" "shape 46000x46000x1 T=1 differs from the input's"
 finish

@@ -6,7 +6,7 @@ WF=$FIX/workflows/py-threshold
 PY=/usr/bin/python3
 I=$T/inst
 DB=$I/biaflows.db
-q() { sqlite3 "$DB" "$1"; }
+q() { sqlite3 -cmd ".timeout 10000" "$DB" "$1"; }
 status() { q "SELECT status FROM runs WHERE id = $1"; }
 nruns() { q "SELECT count(*) FROM runs"; }
 # wait_until SECONDS CMD...: poll CMD every 0.1 s, at most SECONDS
@@ -176,9 +176,13 @@ check "the first image is stored whole, the others not at all" \
 	test "$(q "SELECT count(*) FROM run_outputs WHERE run_id = $G"):$(q "SELECT group_concat(n) FROM (SELECT count(*) n FROM run_scores WHERE run_id = $G GROUP BY image_id)")" = "1:8"
 check "no scores without an output row" \
 	test "$(q "SELECT count(*) FROM run_scores s WHERE run_id = $G AND NOT EXISTS (SELECT 1 FROM run_outputs o WHERE o.run_id = s.run_id AND o.image_id = s.image_id)")" = 0
-expect_rc "a new worker recovers" 0 bia worker
+# any command that reads runs recovers it (not only the next worker)
+expect_rc "runs (no worker started) after the worker died" 0 bia runs --format json
+check "... shows the run failed, not ingesting" test "$(json '[r["status"] for r in d if r["id"] == '$G'][0]')" = failed
+check "... saying it recovered a dead worker's run" has "$T/err" "1 run(s) of a worker that died recovered"
 check "the run is failed, interrupted" \
 	test "$(q "SELECT status || ':' || (reason LIKE 'interrupted: worker died%') FROM runs WHERE id = $G")" = "failed:1"
+expect_rc "a new worker has nothing to recover" 0 bia worker
 
 # --- consistency
 expect_rc "fsck: consistent after everything" 0 bia fsck
@@ -272,6 +276,22 @@ check "after 3 attempts the run is failed" \
 	test "$(q "SELECT status || ':' || (reason LIKE 'interrupted: worker died%gave up after 3 attempts') FROM runs WHERE id = $K2")" = "failed:1"
 cfg on_interrupted '"fail"'
 check "every run has ended (new cases)" test "$(q "SELECT count(*) FROM runs WHERE status IN ('queued','running','ingesting')")" = 0
+# the instance's pixel limit applies to workflow outputs (the inputs are
+# 64x64 = 4096 samples; the bomb writer's outputs claim 100x100), and an
+# output is refused from its header, before it is decoded
+wf_add "$FIX/workflows/py-bomb" 1
+cfg max_pixels 5000
+expect_rc "outputs over the instance's pixel limit" 0 bia run Bomb-Writer P --param size=100 --wait
+BR=$(tail -1 "$T/out")
+expect_rc "... its record" 0 bia run show "$BR" --format json
+check "... the outputs are refused by the instance's limit" \
+	test "$(json 'sum("exceeds the limit of 5000 samples" in o.get("reason", "") for o in d["images"])')" = 3
+$PY -c 'import json,sys; p=sys.argv[1]; c=json.load(open(p)); del c["max_pixels"]; json.dump(c,open(p,"w"))' "$I/config"
+expect_rc "outputs of 46000x46000 (2.1 GB decoded) under a 256 MB run" 0 bia run Bomb-Writer P --wait
+BR=$(tail -1 "$T/out")
+expect_rc "... its record" 0 bia run show "$BR" --format json
+check "... refused by the run's memory budget, from the header" \
+	test "$(json 'sum("more than the memory budget of 268435456 bytes" in o.get("reason", "") for o in d["images"])')" = 3
 # staging by hard link: single-plane TIFF images are linked from the blob
 # store (the workflow prints the link counts of its inputs)
 expect_rc "a run on TIFF inputs" 0 bia run Threshold-Python P --param threshold=0.4 --wait
@@ -280,23 +300,76 @@ expect_rc "its log" 0 bia logs "$SR"
 # (2 or more: interrupted runs above may keep staged links of the same blobs)
 check "inputs staged as hard links of the blobs (link count >= 2)" grep -qE "in_nlink=([2-9]|[1-9][0-9]+)( ([2-9]|[1-9][0-9]+))*$" "$T/out"
 # runners killed with SIGKILL above leave their output mount and cgroups;
-# the next run sweeps those of dead runners (names carry the runner's pid)
+# the next run sweeps those of dead runners (names carry the runner's pid).
+# Only the runners this test killed are checked (their pids are in the run
+# logs), never what other processes on the machine own.
 expect_rc "a run after the kills" 0 bia run Threshold-Python P --param threshold=0.4 --wait
-stale=0
-for m in $(awk '$2 ~ /biaflows-out-[0-9]+-/ {print $2}' /proc/mounts); do
-	pid=$(echo "$m" | sed 's/.*biaflows-out-\([0-9]*\)-.*/\1/')
-	# (another biaflows on this machine may end a run meanwhile: only a
-	# mount still there after its runner is gone counts)
-	kill -0 "$pid" 2>/dev/null || { sleep 0.5; grep -q " $m " /proc/mounts; } || continue
-	kill -0 "$pid" 2>/dev/null || stale=$((stale + 1))
+# gone PID: exited, or a zombie its parent has not reaped
+gone() { ! kill -0 "$1" 2>/dev/null || [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)" = Z ]; }
+killed=$(grep -ho "running (worker pid [0-9]*)" "$I"/runs/*/log | tr -dc '0-9\n' | sort -u)
+check "the test killed runners (pids from their logs)" test -n "$killed"
+mounts=0 cgroups=0
+for pid in $killed; do
+	gone "$pid" || continue
+	grep -q "/biaflows-out-$pid-" /proc/mounts && mounts=$((mounts + 1))
+	for c in /sys/fs/cgroup/pids/biaflows-exec-"$pid"-* /sys/fs/cgroup/memory/biaflows-exec-"$pid"-*; do
+		[ -d "$c" ] && cgroups=$((cgroups + 1))
+	done
 done
-check "no output mount of a dead runner is left" test "$stale" = 0
-stale=0
-for d in /sys/fs/cgroup/pids/biaflows-exec-*; do
-	[ -d "$d" ] || continue
-	pid=$(basename "$d" | cut -d- -f3)
-	kill -0 "$pid" 2>/dev/null || { sleep 0.5; [ -d "$d" ]; } || continue
-	kill -0 "$pid" 2>/dev/null || stale=$((stale + 1))
-done
-check "no cgroup of a dead runner is left" test "$stale" = 0
+check "no output mount of a runner this test killed is left" test "$mounts" = 0
+check "no cgroup of a runner this test killed is left" test "$cgroups" = 0
+
+# a killed runner that its parent does not reap stays a zombie (as under an
+# init that reaps orphans late): the sweep and the recovery treat it as dead
+$PY - "$BIAFLOWS" "$I" "$T/zombie.txt" <<'PY'
+import fcntl, os, subprocess, sys, time
+bia, inst, rep = sys.argv[1:]
+out = open(rep, "w")
+def state(pid):
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"
+def leftovers(pid):
+    m = sum(f"/biaflows-out-{pid}-" in l for l in open("/proc/mounts"))
+    c = sum(1 for d in ("pids", "memory") if os.path.isdir(f"/sys/fs/cgroup/{d}")
+            for e in os.listdir(f"/sys/fs/cgroup/{d}") if e.startswith(f"biaflows-exec-{pid}-"))
+    return m, c
+# hold the worker slot so that `run` queues without starting a worker
+lk = open(os.path.join(inst, "worker.lock"), "a")
+fcntl.flock(lk, fcntl.LOCK_EX)
+r = subprocess.run([bia, "--instance", inst, "run", "Threshold-Python", "P", "--param", "sleep=30"],
+                   capture_output=True, text=True)
+run_id = r.stdout.split()[0]
+fcntl.flock(lk, fcntl.LOCK_UN)
+# our child: killed at run.exec, never waited for
+w = subprocess.Popen([bia, "--instance", inst, "worker"], env=dict(os.environ, BIAFLOWS_FAULT="run.exec"),
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+for _ in range(300):
+    if state(w.pid) == "Z":
+        break
+    time.sleep(0.1)
+print(f"zombie={state(w.pid)}", file=out)
+m, c = leftovers(w.pid)
+print(f"before mounts={m} cgroups={int(c > 0)}", file=out)
+r = subprocess.run([bia, "--instance", inst, "run", "Threshold-Python", "P", "--wait"],
+                   capture_output=True, text=True)
+print(f"next rc={r.returncode}", file=out)
+m, c = leftovers(w.pid)
+print(f"after mounts={m} cgroups={c}", file=out)
+print(f"still_zombie={state(w.pid)}", file=out)
+s = subprocess.run([bia, "--instance", inst, "runs", "show", run_id, "--format", "json"],
+                   capture_output=True, text=True).stdout
+import json
+d = json.loads(s)
+print(f"killed_run={d['status']}:{d['reason']}", file=out)
+w.wait()
+PY
+check "zombie: the killed runner is an unreaped zombie" grep -qx "zombie=Z" "$T/zombie.txt"
+check "zombie: it left its output mount and cgroups" grep -qx "before mounts=1 cgroups=1" "$T/zombie.txt"
+check "zombie: the next run succeeds" grep -qx "next rc=0" "$T/zombie.txt"
+check "zombie: its mount and cgroups are swept" grep -qx "after mounts=0 cgroups=0" "$T/zombie.txt"
+check "zombie: ... while it is still a zombie" grep -qx "still_zombie=Z" "$T/zombie.txt"
+check "zombie: its run is recovered as interrupted" grep -q "^killed_run=failed:interrupted: worker died (pid [0-9]*, while running)" "$T/zombie.txt"
+grep "^killed_run" "$T/zombie.txt"
 finish

@@ -10,8 +10,12 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <jpeglib.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "image/image.h"
@@ -439,6 +443,266 @@ static void test_dimension_bomb(void **state)
 	assert_int_equal(bia_image_read_mem(&ctx, "short.tif", b, n, NULL, &m), BIA_EFORMAT);
 }
 
+/* A classic TIFF declaring a w x h 8-bit image (strips or one tile, the
+ * given compression) whose data is 64 bytes of junk. */
+static size_t bomb_tiff_ex(unsigned char *b, uint32_t w, uint32_t h, uint16_t comp, int tiled)
+{
+	memset(b, 0, 512);
+	memcpy(b, "II*\0", 4);
+	b[4] = 8;
+	unsigned char *p = b + 8;
+	struct tent {
+		uint16_t tag, type;
+		uint32_t count, value;
+	} e[10];
+	int n = 0;
+	uint32_t tw = (w + 15) / 16 * 16, th = (h + 15) / 16 * 16;
+	e[n++] = (struct tent){256, 4, 1, w};
+	e[n++] = (struct tent){257, 4, 1, h};
+	e[n++] = (struct tent){258, 3, 1, 8};
+	e[n++] = (struct tent){259, 3, 1, comp};
+	e[n++] = (struct tent){262, 3, 1, 1};
+	if (tiled) {
+		e[n++] = (struct tent){322, 4, 1, tw};
+		e[n++] = (struct tent){323, 4, 1, th};
+		e[n++] = (struct tent){324, 4, 1, 400};
+		e[n++] = (struct tent){325, 4, 1, 64};
+	} else {
+		e[n++] = (struct tent){273, 4, 1, 400};
+		e[n++] = (struct tent){278, 4, 1, h};
+		e[n++] = (struct tent){279, 4, 1, 64};
+	}
+	uint16_t cnt = (uint16_t)n;
+	memcpy(p, &cnt, 2);
+	p += 2;
+	for (int i = 0; i < n; i++) {
+		memcpy(p, &e[i].tag, 2);
+		memcpy(p + 2, &e[i].type, 2);
+		memcpy(p + 4, &e[i].count, 4);
+		memcpy(p + 8, &e[i].value, 4);
+		p += 12;
+	}
+	for (int i = 400; i < 464; i++)
+		b[i] = (unsigned char)(i * 37);
+	return 512;
+}
+
+static uint32_t crc32_png(const unsigned char *d, size_t n)
+{
+	uint32_t c = 0xFFFFFFFFu;
+	for (size_t i = 0; i < n; i++) {
+		c ^= d[i];
+		for (int k = 0; k < 8; k++)
+			c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+	}
+	return c ^ 0xFFFFFFFFu;
+}
+
+static unsigned char *png_chunk(unsigned char *p, const char *type, const unsigned char *d,
+				uint32_t n)
+{
+	p[0] = (unsigned char)(n >> 24), p[1] = (unsigned char)(n >> 16);
+	p[2] = (unsigned char)(n >> 8), p[3] = (unsigned char)n;
+	memcpy(p + 4, type, 4);
+	if (n)
+		memcpy(p + 8, d, n);
+	uint32_t c = crc32_png(p + 4, n + 4);
+	p[8 + n] = (unsigned char)(c >> 24), p[9 + n] = (unsigned char)(c >> 16);
+	p[10 + n] = (unsigned char)(c >> 8), p[11 + n] = (unsigned char)c;
+	return p + 12 + n;
+}
+
+/* A PNG whose IHDR claims w x h (depth, colour type) over a tiny IDAT. */
+static size_t bomb_png(unsigned char *b, uint32_t w, uint32_t h, int depth, int ctype)
+{
+	memcpy(b, "\x89PNG\r\n\x1a\n", 8);
+	unsigned char ihdr[13] = {(unsigned char)(w >> 24), (unsigned char)(w >> 16),
+				  (unsigned char)(w >> 8),  (unsigned char)w,
+				  (unsigned char)(h >> 24), (unsigned char)(h >> 16),
+				  (unsigned char)(h >> 8),  (unsigned char)h,
+				  (unsigned char)depth,	    (unsigned char)ctype,
+				  0,			    0,
+				  0};
+	unsigned char *p = png_chunk(b + 8, "IHDR", ihdr, 13);
+	static const unsigned char idat[] = {0x78, 0x9c, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01};
+	p = png_chunk(p, "IDAT", idat, sizeof(idat));
+	p = png_chunk(p, "IEND", NULL, 0);
+	return (size_t)(p - b);
+}
+
+/* A real 16x16 grey JPEG (libjpeg) whose frame header is patched to
+ * claim w x h. */
+static size_t bomb_jpeg(unsigned char *b, size_t cap, uint16_t w, uint16_t h)
+{
+	struct jpeg_compress_struct ci;
+	struct jpeg_error_mgr je;
+	ci.err = jpeg_std_error(&je);
+	jpeg_create_compress(&ci);
+	unsigned char *out = NULL;
+	unsigned long outlen = 0;
+	jpeg_mem_dest(&ci, &out, &outlen);
+	ci.image_width = 16;
+	ci.image_height = 16;
+	ci.input_components = 1;
+	ci.in_color_space = JCS_GRAYSCALE;
+	jpeg_set_defaults(&ci);
+	jpeg_start_compress(&ci, TRUE);
+	unsigned char row[16];
+	for (int y = 0; y < 16; y++) {
+		for (int x = 0; x < 16; x++)
+			row[x] = (unsigned char)(x * y);
+		JSAMPROW r = row;
+		jpeg_write_scanlines(&ci, &r, 1);
+	}
+	jpeg_finish_compress(&ci);
+	jpeg_destroy_compress(&ci);
+	assert_true(outlen <= cap);
+	memcpy(b, out, outlen);
+	free(out);
+	for (size_t i = 0; i + 9 < outlen; i++)
+		if (b[i] == 0xFF && b[i + 1] == 0xC0) { /* SOF0: height, width at +5 */
+			b[i + 5] = (unsigned char)(h >> 8), b[i + 6] = (unsigned char)h;
+			b[i + 7] = (unsigned char)(w >> 8), b[i + 8] = (unsigned char)w;
+			return outlen;
+		}
+	fail_msg("no SOF0 in the JPEG");
+	return 0;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static long rss_kb(void)
+{
+	long pages = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+	if (f) {
+		if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+			resident = 0;
+		fclose(f);
+	}
+	return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+struct bomb_result {
+	int rc;
+	double ms;
+	long grew_kb; /* peak RSS during the read minus RSS before */
+	char msg[300];
+};
+
+/* Read `data` in a child process: its result, time and peak memory. */
+static struct bomb_result read_bomb(const char *name, const unsigned char *data, size_t n)
+{
+	int fd[2];
+	assert_int_equal(pipe(fd), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fd[0]);
+		struct bomb_result r;
+		memset(&r, 0, sizeof(r));
+		struct bia_ctx ctx;
+		bia_ctx_init(&ctx);
+		struct bia_image m;
+		long before = rss_kb();
+		struct rusage ru0;
+		getrusage(RUSAGE_SELF, &ru0);
+		double t0 = now_ms();
+		r.rc = bia_image_read_mem(&ctx, name, data, n, NULL, &m);
+		r.ms = now_ms() - t0;
+		struct rusage ru;
+		getrusage(RUSAGE_SELF, &ru);
+		long peak = ru.ru_maxrss > ru0.ru_maxrss ? ru.ru_maxrss : 0;
+		r.grew_kb = peak > before ? peak - before : 0;
+		snprintf(r.msg, sizeof(r.msg), "%s", ctx.msg);
+		if (!r.rc)
+			bia_image_release(&m);
+		if (write(fd[1], &r, sizeof(r)) != (ssize_t)sizeof(r))
+			_exit(2);
+		_exit(0);
+	}
+	close(fd[1]);
+	struct bomb_result r;
+	memset(&r, 0, sizeof(r));
+	ssize_t got = read(fd[0], &r, sizeof(r));
+	close(fd[0]);
+	int st;
+	waitpid(pid, &st, 0);
+	if (got != (ssize_t)sizeof(r))
+		fail_msg("%s: the reading process died (status %d)", name, st);
+	return r;
+}
+
+/* Header bombs of every reader (PNG, JPEG, TIFF strips and tiles,
+ * uncompressed, LZW, deflate), above and below the pixel limit: refused in
+ * under 100 ms and 50 MB. */
+static void test_header_bombs(void **state)
+{
+	(void)state;
+	static unsigned char b[4096];
+	struct {
+		const char *name;
+		size_t n;
+		int want; /* BIA_ELIMIT or BIA_EFORMAT */
+	} cases[16];
+	unsigned char *bufs[16];
+	int nc = 0;
+#define ADD(nm, want_rc, expr)                                                               \
+	do {                                                                                 \
+		bufs[nc] = malloc(4096);                                                     \
+		assert_non_null(bufs[nc]);                                                   \
+		unsigned char *bb = bufs[nc];                                                \
+		cases[nc].name = nm;                                                         \
+		cases[nc].want = want_rc;                                                    \
+		cases[nc].n = (expr);                                                        \
+		nc++;                                                                        \
+	} while (0)
+	/* 2^31 x 1 RGBA16: libpng would allocate a 16 GiB row buffer */
+	ADD("png-2^31x1-rgba16.png", BIA_ELIMIT, bomb_png(bb, 0x7FFFFFFFu, 1, 16, 6));
+	ADD("png-40000x40000-grey.png", BIA_EFORMAT, bomb_png(bb, 40000, 40000, 8, 0));
+	ADD("jpeg-65500x65500.jpg", BIA_ELIMIT, bomb_jpeg(bb, 4096, 65500, 65500));
+	ADD("jpeg-30000x30000.jpg", BIA_EFORMAT, bomb_jpeg(bb, 4096, 30000, 30000));
+	ADD("tiff-46000-strips-none.tif", BIA_EFORMAT, bomb_tiff_ex(bb, 46000, 46000, 1, 0));
+	ADD("tiff-46000-strips-lzw.tif", BIA_EFORMAT, bomb_tiff_ex(bb, 46000, 46000, 5, 0));
+	ADD("tiff-46000-strips-deflate.tif", BIA_EFORMAT, bomb_tiff_ex(bb, 46000, 46000, 8, 0));
+	ADD("tiff-46000-tiles-none.tif", BIA_EFORMAT, bomb_tiff_ex(bb, 46000, 46000, 1, 1));
+	ADD("tiff-46000-tiles-lzw.tif", BIA_EFORMAT, bomb_tiff_ex(bb, 46000, 46000, 5, 1));
+	ADD("tiff-46000-tiles-deflate.tif", BIA_EFORMAT, bomb_tiff_ex(bb, 46000, 46000, 8, 1));
+	ADD("tiff-60000-strips-lzw.tif", BIA_ELIMIT, bomb_tiff_ex(bb, 60000, 60000, 5, 0));
+	ADD("tiff-60000-tiles-deflate.tif", BIA_ELIMIT, bomb_tiff_ex(bb, 60000, 60000, 8, 1));
+#undef ADD
+	for (int i = 0; i < nc; i++) {
+		struct bomb_result r = read_bomb(cases[i].name, bufs[i], cases[i].n);
+		print_message("%-32s rc %d in %6.2f ms, +%ld KB: %s\n", cases[i].name, r.rc, r.ms,
+			      r.grew_kb, r.msg);
+		if (r.rc != cases[i].want)
+			fail_msg("%s: rc %d, want %d (%s)", cases[i].name, r.rc, cases[i].want, r.msg);
+		assert_non_null(strstr(r.msg, cases[i].name));
+		assert_true(r.ms < 100.0);
+		assert_true(r.grew_kb < 50 * 1024);
+		free(bufs[i]);
+	}
+	(void)b;
+	/* a memory budget (a run output is decoded under its run's memory
+	 * limit): refused from the header, before decoding */
+	struct bia_ctx ctx;
+	bia_ctx_init(&ctx);
+	ctx.max_image_bytes = 10;
+	struct bia_image m;
+	char p[1024];
+	snprintf(p, sizeof(p), "%s/png_gray8.png", fixdir());
+	assert_int_equal(bia_image_read(&ctx, p, NULL, &m), BIA_ELIMIT);
+	assert_non_null(strstr(ctx.msg, "memory budget"));
+	ctx.max_image_bytes = 1 << 20;
+	assert_int_equal(bia_image_read(&ctx, p, NULL, &m), 0);
+	bia_image_release(&m);
+}
+
 /* Fill an image with a pattern that exercises the full range of its type. */
 static void fill(struct bia_image *m)
 {
@@ -667,7 +931,7 @@ int main(void)
 		cmocka_unit_test(test_rgb),		   cmocka_unit_test(test_sample_types),
 		cmocka_unit_test(test_vips_imagemagick),   cmocka_unit_test(test_png),
 		cmocka_unit_test(test_jpeg),		   cmocka_unit_test(test_bad_inputs),
-		cmocka_unit_test(test_dimension_bomb),	   cmocka_unit_test(test_round_trips),
+		cmocka_unit_test(test_dimension_bomb),	   cmocka_unit_test(test_header_bombs),	   cmocka_unit_test(test_round_trips),
 		cmocka_unit_test(test_png_round_trip),	   cmocka_unit_test(test_ome_read_by_tifffile),
 		cmocka_unit_test(test_ome_parse),
 	};
