@@ -450,7 +450,8 @@ static int list_dir(struct bia_ctx *ctx, struct bia_arena *a, const char *dir,
 		n++;
 	}
 	closedir(d);
-	qsort(v, n, sizeof(*v), cmp_entry);
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_entry);
 	*pv = v;
 	*pn = n;
 	return 0;

@@ -55,6 +55,22 @@ int bia__jpeg_read_mem(struct bia_ctx *ctx, const char *name, const void *data,
 	if ((rc = bia_image_check_limit(ctx, name, w, h, 1, ch, 1)) ||
 	    (rc = bia_image_check_bytes(ctx, name, (uint64_t)w * h * ch, 1)))
 		goto out;
+	/* Huffman coding spends at least one bit on the DC coefficient of
+	 * every 8x8 block: a file shorter than blocks/8 bytes cannot hold the
+	 * claimed size (arithmetic coding can go below a bit: not checked) */
+	if (!ci.arith_code) {
+		uint64_t blocks = 0;
+		for (int k = 0; k < ci.num_components; k++)
+			blocks += (uint64_t)ci.comp_info[k].width_in_blocks *
+				  ci.comp_info[k].height_in_blocks;
+		if ((uint64_t)len * 8 < blocks) {
+			rc = bia_fail(ctx, BIA_EFORMAT,
+				      "%s: truncated or corrupt JPEG: %ux%u pixels need at least "
+				      "%llu bytes of data, the file has %zu",
+				      name, w, h, (unsigned long long)(blocks / 8), len);
+			goto out;
+		}
+	}
 	/* libjpeg's own buffers (whole-image coefficients of a progressive
 	 * file) within the same budget */
 	if (ctx->max_image_bytes)

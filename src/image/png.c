@@ -39,6 +39,23 @@ static void png_read_cb(png_structp png, png_bytep out, size_t n)
 	s->pos += n;
 }
 
+/* Bytes of IDAT data in the file (chunk lengths, clipped to the file). */
+static uint64_t idat_bytes(const unsigned char *d, size_t len)
+{
+	uint64_t sum = 0;
+	size_t pos = 8;
+	while (pos + 12 <= len) {
+		uint64_t n = (uint64_t)d[pos] << 24 | (uint64_t)d[pos + 1] << 16 |
+			     (uint64_t)d[pos + 2] << 8 | d[pos + 3];
+		if (!memcmp(d + pos + 4, "IDAT", 4))
+			sum += n < len - pos - 8 ? n : len - pos - 8;
+		if (!memcmp(d + pos + 4, "IEND", 4) || n > len - pos - 12)
+			break;
+		pos += 12 + (size_t)n;
+	}
+	return sum;
+}
+
 int bia__png_read_mem(struct bia_ctx *ctx, const char *name, const void *data,
 		      size_t len, const struct bia_read_opts *opts, struct bia_image *img)
 {
@@ -77,6 +94,18 @@ int bia__png_read_mem(struct bia_ctx *ctx, const char *name, const void *data,
 		    (rc = bia_image_check_bytes(ctx, name, (uint64_t)w * h * hch,
 						depth == 16 ? 2 : 1)))
 			goto out;
+		/* deflate expands at most 1032:1: image data too short for the
+		 * claimed size is refused before anything is allocated */
+		uint64_t raw = ((uint64_t)w * hch * (unsigned)depth + 7) / 8 + 1; /* + filter byte */
+		uint64_t need = raw * h, have = idat_bytes(data, len);
+		if (have * 1100 < need) {
+			rc = bia_fail(ctx, BIA_EFORMAT,
+				      "%s: truncated or corrupt PNG: %ux%u pixels need %llu bytes "
+				      "but its image data (%llu bytes) cannot hold them",
+				      name, (unsigned)w, (unsigned)h, (unsigned long long)need,
+				      (unsigned long long)have);
+			goto out;
+		}
 	}
 	/* palette: keep indices (label masks); low bit depths: unpack, no scaling */
 	if (depth < 8)
