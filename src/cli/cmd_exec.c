@@ -132,6 +132,8 @@ int cmd_exec(struct bia_cli *cli, int argc, char **argv)
 	snprintf(dpath, sizeof(dpath), "%s/descriptor.json", wf_dir);
 	if (bia_descriptor_load(ctx, dpath, &d))
 		goto fail;
+	for (size_t i = 0; i < d.n_warnings; i++)
+		cli_msg("warning: %s", d.warnings[i]);
 	enum bia_class cls = d.problem_class;
 	if (cls_name) {
 		cls = bia_class_parse(cls_name);
@@ -208,6 +210,7 @@ int cmd_exec(struct bia_cli *cli, int argc, char **argv)
 		/* an archive (--image-archive, an image environment), else the
 		 * container-image exported from a local engine (docs/exec.md) */
 		char archive[BIA_PATH_MAX], envs_dir[BIA_PATH_MAX];
+		env_desc[0] = '\0'; /* "sha256:..." or "<engine>:sha256:..." */
 		if (envs)
 			snprintf(envs_dir, sizeof(envs_dir), "%s", envs);
 		else

@@ -341,7 +341,10 @@ static int parse_param(struct pctx *pc, size_t i, const json_t *o, struct bia_wf
 	    (rc = get_bool(pc, o, "server-parameter", KEY("server-parameter"),
 			   &p->server_parameter, NULL)))
 		return rc;
-	p->excluded = !strncmp(p->id, "cytomine", 8) || p->set_by_server;
+	/* BIAFLOWS' local mode leaves out the cytomine_* inputs only; a
+	 * set-by-server input of another id (e.g. `threshold` in the GlaS
+	 * pixel-classification workflows) is an ordinary parameter here */
+	p->excluded = !strncmp(p->id, "cytomine", 8);
 
 	/* constraints */
 	const json_t *v;
@@ -405,6 +408,26 @@ static int parse_param(struct pctx *pc, size_t i, const json_t *o, struct bia_wf
 	return 0;
 }
 
+BIA_PRINTF(2, 3)
+static int add_warning(struct pctx *pc, const char *fmt, ...)
+{
+	struct bia_descriptor *d = pc->d;
+	char m[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(m, sizeof(m), fmt, ap);
+	va_end(ap);
+	const char **w = bia_arena_alloc(pc->a, (d->n_warnings + 1) * sizeof(*w));
+	char *c = bia_arena_printf(pc->a, "%s: %s", pc->what, m);
+	if (!w || !c)
+		return -1;
+	if (d->n_warnings)
+		memcpy(w, d->warnings, d->n_warnings * sizeof(*w));
+	w[d->n_warnings++] = c;
+	d->warnings = w;
+	return 0;
+}
+
 static int is_token(const char *cmd, const char *key)
 {
 	size_t n = strlen(key);
@@ -446,14 +469,22 @@ static int parse_inputs(struct pctx *pc, const json_t *arr)
 					     p->value_key, d->inputs[j].id);
 			}
 		}
-		/* BIAFLOWS tolerates a value-key that is not in the command line
-		 * (the value is silently dropped); for a parameter we would pass,
-		 * that is a mistake the author wants to hear about. */
+		/* A value-key that is not in the command line: BIAFLOWS' local
+		 * mode passes every non-cytomine input as an ordinary option and
+		 * BIOMERO passes "flag value" for each input, so such descriptors
+		 * ran there; the value follows the template as "flag VALUE". */
 		if (!p->excluded && !p->server_parameter &&
 		    !is_token(d->command_line, p->value_key)) {
-			snprintf(k, sizeof(k), "inputs[%zu].value-key", i);
-			return kfail(pc, k, "'%.64s' is not a token of 'command-line'",
-				     p->value_key);
+			p->off_template = 1;
+			char fl[96];
+			if (*p->flag)
+				snprintf(fl, sizeof(fl), "%s", p->flag);
+			else
+				snprintf(fl, sizeof(fl), "--%s", p->id);
+			if (add_warning(pc, "'inputs[%zu].value-key': '%.64s' is not a token of "
+					"'command-line': the value is passed as '%s VALUE' after it",
+					i, p->value_key, fl))
+				return nomem(pc);
 		}
 	}
 	return 0;

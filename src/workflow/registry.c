@@ -481,6 +481,8 @@ static int add_tree(struct bia_ctx *ctx, struct bia_instance *inst, struct wf_tr
 		goto out;
 	if ((rc = bia_descriptor_parse(ctx, desc_what, text, tlen, &d)))
 		goto out;
+	for (size_t i = 0; i < d.n_warnings; i++)
+		bia_warn("%s", d.warnings[i]);
 	snprintf(out->name, sizeof(out->name), "%s", d.name);
 	const char *apath = d.environment.type == BIA_ENV_IMAGE && d.environment.archive
 				    ? d.environment.archive
@@ -849,6 +851,10 @@ json_t *bia_workflow_json(struct bia_ctx *ctx, struct bia_instance *inst,
 						    ? json_string(d.environment.archive)
 						    : json_null());
 	json_object_set_new(o, "environment", env);
+	json_t *warn = json_array();
+	for (size_t i = 0; i < d.n_warnings; i++)
+		json_array_append_new(warn, json_string(d.warnings[i]));
+	json_object_set_new(o, "warnings", warn);
 	json_object_set_new(o, "container",
 			    d.has_container
 				    ? json_pack("{s:s, s:s, s:s}", "image", d.container.image, "type",

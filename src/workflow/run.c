@@ -142,11 +142,42 @@ void bia_argv_free(char **argv)
 	free(argv);
 }
 
+/* Push "flag value" of one parameter (nothing for an optional one without
+ * a value). off: passed after the template, where an empty flag is "--ID". */
+static int push_param(struct bia_ctx *ctx, struct vec *a, const struct bia_wf_param *p,
+		      const json_t *values, int off)
+{
+	char why[512], buf[64];
+	const json_t *jv = values ? json_object_get(values, p->id) : NULL;
+	int isnull = 1;
+	const char *v = jv ? bia_wf_scalar_text(jv, buf, sizeof(buf), &isnull) : NULL;
+	if (jv && !v && !isnull)
+		return bia_fail(ctx, BIA_EINVAL,
+				"parameter '%s': value must be a string, a number or a boolean",
+				p->id);
+	if (!v || !*v) {
+		if (!p->optional)
+			return bia_fail(ctx, BIA_EINVAL, "parameter '%s' is required and has no value",
+					p->id);
+		return 0;
+	}
+	if (bia_wf_check_value(p, v, why, sizeof(why)))
+		return bia_fail(ctx, BIA_EINVAL, "parameter '%s': %s", p->id, why);
+	if (off && !*p->flag) {
+		char fl[96];
+		snprintf(fl, sizeof(fl), "--%s", p->id);
+		push(a, fl, strlen(fl));
+	} else {
+		push_words(a, p->flag);
+	}
+	push(a, v, strlen(v));
+	return 0;
+}
+
 int bia_descriptor_argv(struct bia_ctx *ctx, const struct bia_descriptor *d,
 			const json_t *values, char ***pargv, size_t *pargc)
 {
 	struct vec a = {0};
-	char why[512], buf[64];
 	int rc = 0;
 	*pargv = NULL;
 	if (pargc)
@@ -165,35 +196,17 @@ int bia_descriptor_argv(struct bia_ctx *ctx, const struct bia_descriptor *d,
 				p = &d->inputs[k];
 		if (!p) {
 			push(&a, s, t);
-		} else if (!p->excluded && !p->server_parameter) {
-			const json_t *jv = values ? json_object_get(values, p->id) : NULL;
-			int isnull = 1;
-			const char *v = jv ? bia_wf_scalar_text(jv, buf, sizeof(buf), &isnull) : NULL;
-			if (jv && !v && !isnull) {
-				rc = bia_fail(ctx, BIA_EINVAL,
-					      "parameter '%s': value must be a string, a number or "
-					      "a boolean", p->id);
-				goto fail;
-			}
-			if (!v || !*v) {
-				if (!p->optional) {
-					rc = bia_fail(ctx, BIA_EINVAL,
-						      "parameter '%s' is required and has no value",
-						      p->id);
-					goto fail;
-				}
-			} else {
-				if (bia_wf_check_value(p, v, why, sizeof(why))) {
-					rc = bia_fail(ctx, BIA_EINVAL, "parameter '%s': %s", p->id,
-						      why);
-					goto fail;
-				}
-				push_words(&a, p->flag);
-				push(&a, v, strlen(v));
-			}
+		} else if (!p->excluded && !p->server_parameter &&
+			   (rc = push_param(ctx, &a, p, values, 0))) {
+			goto fail;
 		}
 		s += t;
 	}
+	/* parameters whose value-key is not in the command line follow it */
+	for (size_t k = 0; k < d->n_inputs; k++)
+		if (d->inputs[k].off_template &&
+		    (rc = push_param(ctx, &a, &d->inputs[k], values, 1)))
+			goto fail;
 	for (size_t i = 0; i < sizeof(local_args) / sizeof(*local_args); i++)
 		push(&a, local_args[i], strlen(local_args[i]));
 	if (a.err) {

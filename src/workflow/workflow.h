@@ -40,8 +40,11 @@ struct bia_wf_param {
 	int optional_present;	      /* the key was in the descriptor */
 	int set_by_server;	      /* default 0 */
 	int server_parameter;	      /* default 0 */
-	int excluded;		      /* id starts with "cytomine" or set-by-server:
-					 never on our command line, never resolved */
+	int excluded;		      /* id starts with "cytomine": never on our
+					 command line, never resolved (a set-by-server
+					 input of another id is an ordinary parameter) */
+	int off_template;	      /* value-key is not a token of command-line: the
+					 value is passed as "flag VALUE" after it */
 	/* constraints */
 	int has_minimum, has_maximum;
 	double minimum, maximum;
@@ -96,6 +99,9 @@ struct bia_descriptor {
 	size_t n_authors;
 	const char *citation;	   /* "" if absent */
 	const char *license;	   /* "" if absent */
+	const char **warnings;	   /* what was accepted but is worth knowing, in the
+				      style of error messages; n_warnings of them */
+	size_t n_warnings;
 	struct bia_arena arena;
 };
 
@@ -127,7 +133,9 @@ int bia_descriptor_resolve(struct bia_ctx *ctx, const struct bia_descriptor *d,
  * accepted). The command-line is split on whitespace first; each token equal
  * to a value-key is replaced by the flag (split on whitespace, omitted when
  * empty) and the value as separate entries; excluded and server parameters
- * and optional ones without a value lose their token; then
+ * and optional ones without a value lose their token; parameters whose
+ * value-key is not in the command line follow as "flag VALUE" (flag
+ * "--ID" when the descriptor has none); then
  * `--local --infolder /data/in --outfolder /data/out --gtfolder /data/gt -nmc`
  * is appended. *pargv is NULL-terminated; free it with bia_argv_free. */
 int bia_descriptor_argv(struct bia_ctx *ctx, const struct bia_descriptor *d,

@@ -100,6 +100,8 @@ check "outputs written" test -f "$T/c1/objseg_000.tif" -a -f "$T/c1/objseg_001.t
 expect_rc "the unpacked image is reused" 0 "$BIAFLOWS" exec "$C" --image-archive "$T/compat.tar" --envs "$T/envs" --in "$IN" --out "$T/c2"
 check "default parameters used" grep -qx "radius=5" "$T/c2/report.txt"
 check "one unpacked image" test "$(ls "$T/envs" | wc -l)" = 1
+expect_rc "its run report (json)" 0 "$BIAFLOWS" exec "$C" --image-archive "$T/compat.tar" --envs "$T/envs" --in "$IN" --out "$T/c3" --format json
+check "... names the environment by the image's digest" grep -q '"environment": "sha256:[0-9a-f]\{64\}"' "$T/out"
 # a compressed (LZW) input is re-encoded, not linked: a workflow whose TIFF
 # reader lacks the codec (tifffile without imagecodecs) still reads it
 mkdir -p "$T/lzw"

@@ -335,21 +335,26 @@ static void test_optional_and_excluded(void **state)
 		      "\"set-by-server\":true,\"default-value\":\"h\"}"),
 		 &d);
 	assert_true(d.inputs[2].excluded);
-	assert_true(d.inputs[4].excluded);
+	/* set-by-server but not cytomine_*: an ordinary parameter (GlaS's
+	 * `threshold`), settable and defaulted */
+	assert_false(d.inputs[4].excluded);
 	assert_false(d.inputs[3].excluded);
 	/* required without value or default */
 	const char *none[] = {NULL};
 	resolve_refused(&d, none, 0, "parameter 'req' is required");
 	const char *set[] = {"req=r"};
 	char **argv = render(&d, set, 1);
-	static const char *const want[] = {"w", "--req", "r", LOCAL, NULL};
+	static const char *const want[] = {"w", "--req", "r", "h", LOCAL, NULL};
 	assert_argv(argv, want);
 	bia_argv_free(argv);
-	/* excluded ones cannot be given */
+	const char *set2[] = {"req=r", "host=x"};
+	argv = render(&d, set2, 2);
+	static const char *const want_host[] = {"w", "--req", "r", "x", LOCAL, NULL};
+	assert_argv(argv, want_host);
+	bia_argv_free(argv);
+	/* cytomine_* ones cannot be given */
 	const char *bad[] = {"req=r", "cytomine_id_images=1"};
 	resolve_refused(&d, bad, 2, "'cytomine_id_images' is set by the server");
-	const char *bad2[] = {"host=x"};
-	resolve_refused(&d, bad2, 1, "'host' is set by the server");
 	/* server parameters are recorded but never on the command line */
 	struct bia_ctx ctx;
 	json_t *values;
@@ -357,16 +362,16 @@ static void test_optional_and_excluded(void **state)
 	assert_int_equal(bia_descriptor_resolve(&ctx, &d, set, 1, &values), 0);
 	assert_string_equal(json_string_value(json_object_get(values, "srv")), "q");
 	assert_null(json_object_get(values, "opt"));
-	assert_null(json_object_get(values, "host"));
+	assert_string_equal(json_string_value(json_object_get(values, "host")), "h");
 	json_decref(values);
 	/* argv checks values it is given too */
-	values = json_pack("{s:s, s:s}", "req", "r", "opt", "abc");
+	values = json_pack("{s:s, s:s, s:s}", "req", "r", "opt", "abc", "host", "h");
 	assert_int_equal(bia_descriptor_argv(&ctx, &d, values, &argv, NULL), BIA_EINVAL);
 	assert_non_null(strstr(ctx.msg, "'abc' is not a number"));
 	json_decref(values);
-	values = json_pack("{s:i, s:i}", "req", 7, "opt", 2);
+	values = json_pack("{s:i, s:i, s:s}", "req", 7, "opt", 2, "host", "h");
 	assert_int_equal(bia_descriptor_argv(&ctx, &d, values, &argv, NULL), 0);
-	static const char *const want2[] = {"w", "--opt", "2", "--req", "7", LOCAL, NULL};
+	static const char *const want2[] = {"w", "--opt", "2", "--req", "7", "h", LOCAL, NULL};
 	assert_argv(argv, want2);
 	bia_argv_free(argv);
 	json_decref(values);
@@ -480,9 +485,6 @@ static void test_refusals(void **state)
 	R("{%s,\"name\":\"A\",\"command-line\":\"x P Q\",\"inputs\":[{\"id\":\"p\","
 	  "\"type\":\"String\",\"value-key\":\"P\"},{\"id\":\"p\",\"type\":\"String\","
 	  "\"value-key\":\"Q\"}]}", "'inputs[1].id': duplicate id 'p'");
-	R("{%s,\"name\":\"A\",\"command-line\":\"x RADIUS_MAX\",\"inputs\":[{\"id\":\"radius\","
-	  "\"type\":\"Number\",\"value-key\":\"@ID\"}]}",
-	  "'inputs[0].value-key': 'RADIUS' is not a token of 'command-line'");
 	R("{%s,\"name\":\"A\",\"command-line\":\"x P\",\"inputs\":[{\"id\":\"p\","
 	  "\"type\":\"String\",\"value-key\":\"P\",\"optional\":\"yes\"}]}",
 	  "'inputs[0].optional': must be true or false");
@@ -573,8 +575,9 @@ static void test_tolerated(void **state)
 {
 	(void)state;
 	struct bia_descriptor d;
-	/* value-keys of cytomine / set-by-server / server parameters need not be
-	 * tokens; optional key absent; type spelling normalised */
+	/* value-keys of cytomine / server parameters need not be tokens (a
+	 * set-by-server one that is not is passed after the template, with a
+	 * warning); optional key absent; type spelling normalised */
 	parse_ok(DESC("x",
 		      "{\"id\":\"cytomine_id_images\",\"type\":\"listdomain\"},"
 		      "{\"id\":\"job_host\",\"type\":\"STRING\",\"set-by-server\":true},"
@@ -609,6 +612,48 @@ static void test_tolerated(void **state)
 	bia_argv_free(argv);
 	const char *s[] = {"x=1"};
 	resolve_refused(&d, s, 1, "unknown parameter 'x' (parameters: none)");
+	bia_descriptor_release(&d);
+}
+
+/* A value-key that is not a token of the command line (5 of 47 real
+ * repositories): accepted with a warning, the value passed as "flag VALUE"
+ * after the rendered template ("--ID" without a flag). */
+static void test_value_key_off_template(void **state)
+{
+	(void)state;
+	struct bia_descriptor d;
+	parse_ok("{\"name\":\"A\",\"environment\":{\"type\":\"host\"},"
+		 "\"command-line\":\"python run.py RADIUS_MAX CYTOMINE_HOST\","
+		 "\"inputs\":[{\"id\":\"radius\",\"type\":\"Number\",\"value-key\":\"@ID\","
+		 "\"default-value\":5},"
+		 "{\"id\":\"scale\",\"type\":\"Number\",\"value-key\":\"[SCALE]\","
+		 "\"command-line-flag\":\"--scale\",\"default-value\":2,\"optional\":true},"
+		 "{\"id\":\"cytomine_host\",\"type\":\"String\",\"value-key\":\"[HOSTNAME]\","
+		 "\"set-by-server\":true},"
+		 "{\"id\":\"note\",\"type\":\"String\",\"value-key\":\"@ID\",\"optional\":true}]}",
+		 &d);
+	assert_int_equal(d.n_warnings, 3);
+	assert_non_null(strstr(d.warnings[0], "'inputs[0].value-key': 'RADIUS' is not a token of "
+					      "'command-line': the value is passed as '--radius "
+					      "VALUE' after it"));
+	assert_non_null(strstr(d.warnings[1], "passed as '--scale VALUE'"));
+	assert_non_null(strstr(d.warnings[2], "'NOTE'"));
+	assert_true(d.inputs[0].off_template);
+	assert_false(d.inputs[2].off_template); /* cytomine_*: never passed */
+	char **argv = render(&d, NULL, 0);
+	static const char *const want[] = {"python", "run.py", "RADIUS_MAX", "CYTOMINE_HOST",
+					   "--radius", "5", "--scale", "2", LOCAL, NULL};
+	assert_argv(argv, want);
+	bia_argv_free(argv);
+	const char *set[] = {"scale=3.5", "note=two words"};
+	argv = render(&d, set, 2);
+	static const char *const want2[] = {"python", "run.py", "RADIUS_MAX", "CYTOMINE_HOST",
+					    "--radius", "5", "--scale", "3.5", "--note",
+					    "two words", LOCAL, NULL};
+	assert_argv(argv, want2);
+	bia_argv_free(argv);
+	const char *bad[] = {"radius=abc"};
+	resolve_refused(&d, bad, 1, "parameter 'radius'");
 	bia_descriptor_release(&d);
 }
 
@@ -769,6 +814,7 @@ int main(void)
 		cmocka_unit_test(test_resolve_errors),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_tolerated),
+		cmocka_unit_test(test_value_key_off_template),
 		cmocka_unit_test(test_resources_parsing),
 		cmocka_unit_test(test_load_missing),
 	};
