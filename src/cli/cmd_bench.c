@@ -98,12 +98,33 @@ static int select_images(struct bia_cli *cli, const struct bia_problem *p, char 
 				     pn);
 }
 
-/* values[j] = the run's value of `metric` on image ims[j], NaN if none. */
+/* values[j] = the run's value of `metric` on image ims[j], NaN if none.
+ * A run scored against GT versions that are no longer current (or by
+ * another metric library) is rescored first, with a line saying so, so an
+ * entry is never ranked on stale scores. */
 static int run_values(struct bia_cli *cli, int64_t run_id, const struct bia_image_rec *ims,
 		      size_t n, const char *metric, double *values)
 {
 	struct bia_run_image *ri;
-	size_t nri;
+	size_t nri, nstale;
+	if (bia_run_stale(&cli->ctx, &cli->inst, run_id, &nstale))
+		return cli->ctx.rc;
+	if (nstale) {
+		json_t *rep;
+		if (bia_run_rescore(&cli->ctx, &cli->inst, run_id, 1, &rep))
+			return cli->ctx.rc;
+		char b[32] = "n/a", a[32] = "n/a";
+		if (json_is_real(json_object_get(rep, "before")))
+			snprintf(b, sizeof(b), "%.4g", json_real_value(json_object_get(rep, "before")));
+		if (json_is_real(json_object_get(rep, "after")))
+			snprintf(a, sizeof(a), "%.4g", json_real_value(json_object_get(rep, "after")));
+		cli_msg("rescored run %lld (%s): %zu of %lld images were scored against an older "
+			"ground truth or metric library (%s %s -> %s)",
+			(long long)run_id, bia_json_str(rep, "workflow", "?"), nstale,
+			(long long)json_integer_value(json_object_get(rep, "images")),
+			bia_json_str(rep, "main_metric", "?"), b, a);
+		json_decref(rep);
+	}
 	if (cli->inst.ops->run_images(&cli->ctx, &cli->inst, run_id, &ri, &nri))
 		return cli->ctx.rc;
 	for (size_t j = 0; j < n; j++) {

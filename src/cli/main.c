@@ -31,6 +31,7 @@ static const struct cmd commands[] = {
 	{"metrics", cmd_metrics, 0, "score predictions against ground truth; list metrics"},
 	{"problem", cmd_problem, NEED_INSTANCE, "add, list, show or remove problems"},
 	{"rerun", cmd_rerun, NEED_INSTANCE, "run a run again from its record; did it reproduce?"},
+	{"rescore", cmd_rescore, NEED_INSTANCE, "score runs again against the current ground truth"},
 	{"run", cmd_run, NEED_INSTANCE, "queue a run of a workflow on a problem; show a run"},
 	{"runs", cmd_runs, NEED_INSTANCE, "list runs, or show one with outputs and metrics"},
 	{"sweep", cmd_sweep, NEED_INSTANCE, "run a parameter grid and rank the settings"},

@@ -1,7 +1,7 @@
 /* Runs: the queue, the state machine, the worker (execution in the
  * sandbox, ingest of outputs, metrics) and recovery. docs/runs.md.
  * SPDX-License-Identifier: MIT */
-#include "runs/runs.h"
+#include "runs/runs_int.h"
 #include "exec/exec.h"
 #include "metrics/metrics.h"
 #include "workflow/workflow.h"
@@ -197,8 +197,8 @@ static int cmp_str(const void *a, const void *b)
 
 /* sha256 over the sorted lines "stem image-digest gt-digests\n" (GT file
  * digests of the current version, comma-separated). */
-static int dataset_digest(struct bia_ctx *ctx, struct bia_instance *inst,
-			  const struct bia_image_rec *im, size_t n, char out[BIA_SHA256_HEX])
+int bia__runs_dataset_digest(struct bia_ctx *ctx, struct bia_instance *inst,
+			     const struct bia_image_rec *im, size_t n, char out[BIA_SHA256_HEX])
 {
 	char **lines = bia_calloc(n + 1, sizeof(char *));
 	int rc = 0;
@@ -302,7 +302,7 @@ int bia_run_enqueue(struct bia_ctx *ctx, struct bia_instance *inst,
 		}
 		json_array_append_new(ids, json_integer(sel[i].id));
 	}
-	if (dataset_digest(ctx, inst, sel, nsel, r.dataset_digest)) {
+	if (bia__runs_dataset_digest(ctx, inst, sel, nsel, r.dataset_digest)) {
 		rc = ctx->rc;
 		goto out;
 	}
@@ -591,9 +591,9 @@ static void gtl_release(struct gt_loaded *s)
 /* Score one image: pred (p1, p2) or an empty prediction of the GT's shape
  * when ok is 0, against the current GT. Fills ri->scores and the error map
  * (ri->objects, ri->errors). */
-static int score_image(struct bia_ctx *ctx, struct bia_instance *inst, enum bia_class cls,
-		       const struct bia_metric_params *mp, int ok, const char *p1,
-		       const char *p2, struct bia_run_image *ri)
+int bia__runs_score_image(struct bia_ctx *ctx, struct bia_instance *inst, enum bia_class cls,
+			  const struct bia_metric_params *mp, int ok, const char *p1,
+			  const char *p2, struct bia_run_image *ri)
 {
 	struct bia_gt_version *gv = NULL;
 	size_t ng = 0;
@@ -673,6 +673,34 @@ out:
 	gtl_release(&s);
 	gt_free(gv, ng);
 	return rc;
+}
+
+void bia__runs_problem_params(const struct bia_problem *p, struct bia_metric_params *mp,
+			      int logfd)
+{
+	bia_metric_params_init(mp);
+	struct bia_ctx c;
+	bia_ctx_init(&c);
+	json_t *pp = bia_json_parse(&c, "problem parameters", p->params, strlen(p->params));
+	if (json_is_object(pp)) {
+		const char *k;
+		json_t *val;
+		json_object_foreach(pp, k, val)
+		{
+			char kv[512];
+			if (json_is_string(val))
+				snprintf(kv, sizeof(kv), "%s=%s", k, json_string_value(val));
+			else if (json_is_number(val))
+				snprintf(kv, sizeof(kv), "%s=%.17g", k, json_number_value(val));
+			else
+				continue;
+			struct bia_ctx c3;
+			bia_ctx_init(&c3);
+			if (bia_metric_params_set(&c3, mp, kv))
+				wlog(logfd, "problem parameter ignored: %s", c3.msg);
+		}
+	}
+	json_decref(pp);
 }
 
 /* Store the final status of a run (from `from`). */
@@ -899,7 +927,7 @@ static int execute(struct bia_ctx *wctx, struct bia_instance *inst, struct bia_r
 		for (size_t i = 0; !bad && i < nents; i++)
 			bad = inst->ops->image_get(ctx, inst, ents[i].image_id, 0, NULL, &ims[i]) != 0;
 		if (!bad)
-			bad = dataset_digest(ctx, inst, ims, nents, r->dataset_digest) != 0;
+			bad = bia__runs_dataset_digest(ctx, inst, ims, nents, r->dataset_digest) != 0;
 		free(ims);
 		if (bad)
 			goto failed;
@@ -919,27 +947,7 @@ static int execute(struct bia_ctx *wctx, struct bia_instance *inst, struct bia_r
 	struct bia_ctx olim = *ctx;
 	olim.max_image_bytes = spec.limits.memory_bytes;
 	struct bia_metric_params mp;
-	bia_metric_params_init(&mp);
-	json_t *pp = bia_json_parse(ctx, "problem parameters", p.params, strlen(p.params));
-	if (json_is_object(pp)) {
-		const char *k;
-		json_t *val;
-		json_object_foreach(pp, k, val)
-		{
-			char kv[512];
-			if (json_is_string(val))
-				snprintf(kv, sizeof(kv), "%s=%s", k, json_string_value(val));
-			else if (json_is_number(val))
-				snprintf(kv, sizeof(kv), "%s=%.17g", k, json_number_value(val));
-			else
-				continue;
-			struct bia_ctx c3;
-			bia_ctx_init(&c3);
-			if (bia_metric_params_set(&c3, &mp, kv))
-				wlog(logfd, "problem parameter ignored: %s", c3.msg);
-		}
-	}
-	json_decref(pp);
+	bia__runs_problem_params(&p, &mp, logfd);
 	size_t nok = 0;
 	for (size_t i = 0; i < nents; i++) {
 		if (i)
@@ -965,7 +973,7 @@ static int execute(struct bia_ctx *wctx, struct bia_instance *inst, struct bia_r
 		} else {
 			wlog(logfd, "%s: %s (scored as empty)", ents[i].stem, ri.reason);
 		}
-		if (score_image(ctx, inst, cls, &mp, os == BIA_OUTPUT_OK, p1, p2, &ri) ||
+		if (bia__runs_score_image(ctx, inst, cls, &mp, os == BIA_OUTPUT_OK, p1, p2, &ri) ||
 		    inst->ops->run_image_put(ctx, inst, r->id, &ri)) {
 		ingest_failed:
 			bia_run_image_release(&ri);

@@ -176,4 +176,23 @@ int bia_error_map(struct bia_ctx *ctx, enum bia_class cls, json_t *objects,
 json_t *bia_run_json(struct bia_ctx *ctx, struct bia_instance *inst,
 		     const struct bia_run *r, int detail);
 
+/* ------------------------------------------------------------ rescoring */
+
+/* How many images of a succeeded run were scored against a GT version that
+ * is no longer current, or by another metric library version (0: its scores
+ * are current). */
+int bia_run_stale(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
+		  size_t *pnstale);
+/* Score a succeeded run's stored outputs again against the current GT of
+ * each image (only_stale: only the stale images); the replaced scores stay
+ * in run_score_history; the run records the new dataset digest and metric
+ * library version. *preport: {run, workflow, problem, images, stale_images,
+ * rescored_images, main_metric, before, after} (main metric means). */
+int bia_run_rescore(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
+		    int only_stale, json_t **preport);
+/* Every succeeded run of a problem (only_stale: the stale ones); *preport
+ * is an array of bia_run_rescore reports. */
+int bia_problem_rescore(struct bia_ctx *ctx, struct bia_instance *inst,
+			const struct bia_problem *p, int only_stale, json_t **preport);
+
 #endif

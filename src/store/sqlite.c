@@ -163,6 +163,18 @@ static const char *const migrations[] = {
 	"  count INTEGER NOT NULL,"
 	"  PRIMARY KEY(run_id, image_id, category));"
 	"CREATE INDEX IF NOT EXISTS run_errors_category ON run_errors(category, count);",
+	/* 5: scores replaced by a rescore (after a GT or metric library change)
+	 * are kept here, with the time they were superseded (DESIGN.md §12) */
+	"CREATE TABLE IF NOT EXISTS run_score_history ("
+	"  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	"  image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
+	"  metric TEXT NOT NULL,"
+	"  value REAL,"
+	"  value_text TEXT NOT NULL DEFAULT '',"
+	"  gt_version_id INTEGER NOT NULL,"
+	"  metrics_version TEXT NOT NULL,"
+	"  superseded_at TEXT NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS run_score_history_run ON run_score_history(run_id, image_id);",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -1415,6 +1427,84 @@ fail:
 	return ctx->rc;
 }
 
+/* The scores, error-map objects and error counts of one image of a run
+ * (inside the caller's transaction). */
+static int insert_scores(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
+			 const struct bia_run_image *ri)
+{
+	sqlite3_stmt *st;
+	for (size_t i = 0; i < ri->nscores; i++) {
+		const struct bia_run_score *sc = &ri->scores[i];
+		if (prepare(ctx, inst,
+			    "INSERT INTO run_scores(run_id, image_id, metric, value, value_text, "
+			    "gt_version_id, metrics_version) VALUES (?, ?, ?, ?, ?, ?, ?)",
+			    &st))
+			return ctx->rc;
+		sqlite3_bind_int64(st, 1, run_id);
+		sqlite3_bind_int64(st, 2, ri->image_id);
+		sqlite3_bind_text(st, 3, sc->metric, -1, SQLITE_STATIC);
+		const char *txt = "";
+		if (isnan(sc->value))
+			txt = "nan";
+		else if (isinf(sc->value))
+			txt = sc->value > 0 ? "inf" : "-inf";
+		if (txt[0])
+			sqlite3_bind_null(st, 4);
+		else
+			sqlite3_bind_double(st, 4, sc->value);
+		sqlite3_bind_text(st, 5, txt, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, sc->gt_version_id);
+		sqlite3_bind_text(st, 7, sc->metrics_version, -1, SQLITE_STATIC);
+		if (step_done(ctx, inst, st, "insert run score"))
+			return ctx->rc;
+	}
+	if (ri->nobjects &&
+	    prepare(ctx, inst,
+		    "INSERT INTO run_objects(run_id, image_id, kind, obj_id, status, match, score, "
+		    "detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+		    &st))
+		return ctx->rc;
+	for (size_t i = 0; i < ri->nobjects; i++) {
+		const struct bia_run_object *o = &ri->objects[i];
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, run_id);
+		sqlite3_bind_int64(st, 2, ri->image_id);
+		sqlite3_bind_text(st, 3, o->kind, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, o->obj_id);
+		sqlite3_bind_text(st, 5, o->status, -1, SQLITE_STATIC);
+		if (o->has_match)
+			sqlite3_bind_int64(st, 6, o->match);
+		else
+			sqlite3_bind_null(st, 6);
+		if (isfinite(o->score))
+			sqlite3_bind_double(st, 7, o->score);
+		else
+			sqlite3_bind_null(st, 7);
+		sqlite3_bind_text(st, 8, o->detail ? o->detail : "{}", -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			db_fail(ctx, inst, "insert run object");
+			sqlite3_finalize(st);
+			return ctx->rc;
+		}
+	}
+	if (ri->nobjects)
+		sqlite3_finalize(st);
+	for (size_t i = 0; i < ri->nerrors; i++) {
+		if (prepare(ctx, inst,
+			    "INSERT INTO run_errors(run_id, image_id, category, count) "
+			    "VALUES (?, ?, ?, ?)",
+			    &st))
+			return ctx->rc;
+		sqlite3_bind_int64(st, 1, run_id);
+		sqlite3_bind_int64(st, 2, ri->image_id);
+		sqlite3_bind_text(st, 3, ri->errors[i].category, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, ri->errors[i].count);
+		if (step_done(ctx, inst, st, "insert run error count"))
+			return ctx->rc;
+	}
+	return 0;
+}
+
 static int sq_run_image_put(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
 			    const struct bia_run_image *ri)
 {
@@ -1449,76 +1539,46 @@ static int sq_run_image_put(struct bia_ctx *ctx, struct bia_instance *inst, int6
 		if (step_done(ctx, inst, st, "insert run output file"))
 			goto fail;
 	}
-	for (size_t i = 0; i < ri->nscores; i++) {
-		const struct bia_run_score *sc = &ri->scores[i];
-		if (prepare(ctx, inst,
-			    "INSERT INTO run_scores(run_id, image_id, metric, value, value_text, "
-			    "gt_version_id, metrics_version) VALUES (?, ?, ?, ?, ?, ?, ?)",
-			    &st))
-			goto fail;
-		sqlite3_bind_int64(st, 1, run_id);
-		sqlite3_bind_int64(st, 2, ri->image_id);
-		sqlite3_bind_text(st, 3, sc->metric, -1, SQLITE_STATIC);
-		const char *txt = "";
-		if (isnan(sc->value))
-			txt = "nan";
-		else if (isinf(sc->value))
-			txt = sc->value > 0 ? "inf" : "-inf";
-		if (txt[0])
-			sqlite3_bind_null(st, 4);
-		else
-			sqlite3_bind_double(st, 4, sc->value);
-		sqlite3_bind_text(st, 5, txt, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 6, sc->gt_version_id);
-		sqlite3_bind_text(st, 7, sc->metrics_version, -1, SQLITE_STATIC);
-		if (step_done(ctx, inst, st, "insert run score"))
-			goto fail;
-	}
-	if (ri->nobjects &&
-	    prepare(ctx, inst,
-		    "INSERT INTO run_objects(run_id, image_id, kind, obj_id, status, match, score, "
-		    "detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-		    &st))
+	if (insert_scores(ctx, inst, run_id, ri))
 		goto fail;
-	for (size_t i = 0; i < ri->nobjects; i++) {
-		const struct bia_run_object *o = &ri->objects[i];
-		sqlite3_reset(st);
-		sqlite3_bind_int64(st, 1, run_id);
-		sqlite3_bind_int64(st, 2, ri->image_id);
-		sqlite3_bind_text(st, 3, o->kind, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, o->obj_id);
-		sqlite3_bind_text(st, 5, o->status, -1, SQLITE_STATIC);
-		if (o->has_match)
-			sqlite3_bind_int64(st, 6, o->match);
-		else
-			sqlite3_bind_null(st, 6);
-		if (isfinite(o->score))
-			sqlite3_bind_double(st, 7, o->score);
-		else
-			sqlite3_bind_null(st, 7);
-		sqlite3_bind_text(st, 8, o->detail ? o->detail : "{}", -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			db_fail(ctx, inst, "insert run object");
-			sqlite3_finalize(st);
-			goto fail;
-		}
-	}
-	if (ri->nobjects)
-		sqlite3_finalize(st);
-	for (size_t i = 0; i < ri->nerrors; i++) {
-		if (prepare(ctx, inst,
-			    "INSERT INTO run_errors(run_id, image_id, category, count) "
-			    "VALUES (?, ?, ?, ?)",
-			    &st))
-			goto fail;
-		sqlite3_bind_int64(st, 1, run_id);
-		sqlite3_bind_int64(st, 2, ri->image_id);
-		sqlite3_bind_text(st, 3, ri->errors[i].category, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, ri->errors[i].count);
-		if (step_done(ctx, inst, st, "insert run error count"))
-			goto fail;
-	}
 	if (exec(ctx, inst, "COMMIT"))
+		goto fail;
+	return 0;
+fail:
+	sqlite3_exec(DB(inst), "ROLLBACK", NULL, NULL, NULL);
+	return ctx->rc;
+}
+
+/* Rescore one image of a run: its current scores go to run_score_history,
+ * its scores and error map are replaced, in one transaction. */
+static int sq_run_rescore_put(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
+			      const struct bia_run_image *ri)
+{
+	static const char *const sql[] = {
+		"INSERT INTO run_score_history(run_id, image_id, metric, value, value_text, "
+		"gt_version_id, metrics_version, superseded_at) SELECT run_id, image_id, metric, "
+		"value, value_text, gt_version_id, metrics_version, ?3 FROM run_scores WHERE "
+		"run_id = ?1 AND image_id = ?2",
+		"DELETE FROM run_scores WHERE run_id = ?1 AND image_id = ?2",
+		"DELETE FROM run_objects WHERE run_id = ?1 AND image_id = ?2",
+		"DELETE FROM run_errors WHERE run_id = ?1 AND image_id = ?2",
+	};
+	char now[21];
+	bia_now_iso(now);
+	if (exec(ctx, inst, "BEGIN IMMEDIATE"))
+		return ctx->rc;
+	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		sqlite3_stmt *st;
+		if (prepare(ctx, inst, sql[i], &st))
+			goto fail;
+		sqlite3_bind_int64(st, 1, run_id);
+		sqlite3_bind_int64(st, 2, ri->image_id);
+		if (i == 0)
+			sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
+		if (step_done(ctx, inst, st, "replace run scores"))
+			goto fail;
+	}
+	if (insert_scores(ctx, inst, run_id, ri) || exec(ctx, inst, "COMMIT"))
 		goto fail;
 	return 0;
 fail:
@@ -1725,6 +1785,7 @@ const struct bia_store_ops bia_store_sqlite = {
 	.blob_rows_gc = sq_blob_rows_gc,
 	.run_cancel = sq_run_cancel,
 	.run_image_put = sq_run_image_put,
+	.run_rescore_put = sq_run_rescore_put,
 	.run_images = sq_run_images,
 	.run_errors_query = sq_run_errors_query,
 	.run_objects_get = sq_run_objects_get,

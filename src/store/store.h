@@ -371,6 +371,10 @@ struct bia_store_ops {
 	 * category counts) of one image in one transaction. */
 	int (*run_image_put)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
 			     const struct bia_run_image *ri);
+	/* Replace the scores and error map of one image of a run (a rescore):
+	 * the current scores move to run_score_history, one transaction. */
+	int (*run_rescore_put)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
+			       const struct bia_run_image *ri);
 	/* The per-image outputs and scores of a run, by image id. */
 	int (*run_images)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
 			  struct bia_run_image **pv, size_t *pn);

@@ -131,4 +131,28 @@ for _ in $(seq 100); do [ -n "$(q "SELECT verdict FROM run_reruns WHERE run_id =
 check "... the worker stored the verdict" test "$(q "SELECT verdict FROM run_reruns WHERE run_id = $nr")" = reproduced-exact
 expect_rc "rerun of an unknown run" 1 bia rerun 999
 expect_rc "bad tolerance: usage error" 2 bia rerun 2 --tolerance -1
+# --- rescoring: after `gt add`, a run scored against the old GT is
+# rescored (old scores kept in history), and bench never ranks stale scores
+expect_rc "a run on 'other'" 0 bia run Threshold-Python other --param threshold=0.4 --wait
+OR=$(tail -1 "$T/out")
+expect_rc "... its record" 0 bia run show "$OR" --format json
+before=$(json 'd["main_metric_mean"]')
+gt_before=$(json 'd["images"][0]["gt_version_id"]')
+expect_rc "rescore: nothing stale yet" 0 bia rescore other
+check "... says so" has "$T/out" "no run of 'other' needed rescoring"
+"$BIAFLOWS" gen ObjSeg "$T/ds2" --n 6 --size 64x64 --seed 9 --difficulty easy >/dev/null 2>&1
+for f in "$T"/ds2/groundtruth/*.tif; do bia gt add "other/$(basename "$f" .tif)" "$f" --annotator second >/dev/null; done
+expect_rc "bench after gt add" 0 bia bench other --workflows Threshold-Python --resamples 200 --format json
+check "... says it rescored the stale run" has "$T/err" "rescored run $OR (Threshold-Python@1): 6 of 6 images were scored against an older ground truth"
+after=$(json 'd["entries"][0]["mean"]')
+check "... and ranks the new scores (the mean changed)" test "$before" != "$after"
+expect_rc "the run's record" 0 bia run show "$OR" --format json
+check "... now names the new GT versions" test "$(json 'd["images"][0]["gt_version_id"]')" != "$gt_before"
+check "... and the new mean" test "$(json 'd["main_metric_mean"]')" = "$after"
+check "the old scores are kept in history" test "$(q "SELECT count(*) FROM run_score_history WHERE run_id = $OR AND gt_version_id = $gt_before")" = 8
+expect_rc "rescore PROBLEM: nothing stale any more" 0 bia rescore other --format json
+check "... an empty list" test "$(json 'len(d)')" = 0
+expect_rc "rescore RUN: every image again" 0 bia rescore "$OR" --format json
+check "... 6 images rescored, same value" test "$(json '(d[0]["rescored_images"], d[0]["after"] == d[0]["before"])')" = "(6, True)"
+expect_rc "rescore of a run that did not succeed" 1 bia rescore 999
 finish
