@@ -30,6 +30,17 @@ static int rank_values(const double *s, size_t k, int higher, double *ranks, dou
 	return bia_rankdata(scratch, k, ranks);
 }
 
+/* Competition ("min") ranks: 1 + the number of strictly better values. */
+static void rank_values_min(const double *s, size_t k, int higher, double *ranks)
+{
+	for (size_t i = 0; i < k; i++) {
+		size_t better = 0;
+		for (size_t j = 0; j < k; j++)
+			better += cost(s[j], higher) < cost(s[i], higher);
+		ranks[i] = (double)(better + 1);
+	}
+}
+
 static size_t reversed_pairs(const double *r1, const double *r2, size_t k)
 {
 	size_t n = 0;
@@ -118,9 +129,7 @@ int bia_leaderboard(struct bia_ctx *ctx, const double *v, size_t k, size_t n, in
 			}
 		for (size_t i = 0; i < k; i++)
 			bmeans[(size_t)b * k + i] = cnt[i] ? sum[i] / (double)cnt[i] : NAN;
-		if ((rc = rank_values(bmeans + (size_t)b * k, k, higher, branks + (size_t)b * k,
-				      scratch)))
-			goto fail;
+		rank_values_min(bmeans + (size_t)b * k, k, higher, branks + (size_t)b * k);
 	}
 	double *col = bia_malloc2(reps, sizeof(double));
 	if (!col) {
@@ -236,6 +245,30 @@ int bia_leaderboard(struct bia_ctx *ctx, const double *v, size_t k, size_t n, in
 	out->flips_meanrank = reversed_pairs(ranks, alt_ranks, k);
 	bia_kendall_tau_b(ranks, alt_ranks, k, &out->tau_meanrank);
 
+	/* competition ranking of the means ("1224"): an entry's rank is one
+	 * more than the number of entries strictly better; equal means share
+	 * the best rank, shown "=1" */
+	for (size_t i = 0; i < k; i++) {
+		size_t better = 0;
+		e[i].rank_shared = 0;
+		for (size_t j = 0; j < k; j++) {
+			better += cost(means[j], higher) < cost(means[i], higher);
+			if (j != i && cost(means[j], higher) == cost(means[i], higher))
+				e[i].rank_shared = 1;
+		}
+		e[i].rank = (double)(better + 1);
+	}
+	/* too few images for intervals and tests: say so rather than print
+	 * numbers that mean nothing */
+	out->too_few = n < BIA_LB_MIN_IMAGES;
+	if (out->too_few) {
+		for (size_t i = 0; i < k; i++) {
+			e[i].ci_lo = e[i].ci_hi = e[i].rank_lo = e[i].rank_hi = NAN;
+			e[i].p = e[i].p_holm = e[i].w_stat = NAN;
+			e[i].tied_with_first = 0;
+		}
+		out->has_friedman = 0;
+	}
 	out->k = k;
 	out->n = n;
 	out->leader = leader;

@@ -19,6 +19,9 @@
 #define BIA_LB_DEFAULT_REPS 10000u
 #define BIA_LB_DEFAULT_SEED 1u
 #define BIA_LB_ALPHA 0.05
+/* Below this many images a leaderboard has no CI, no rank interval, no
+ * test and no "tied" verdict: it says the images are too few. */
+#define BIA_LB_MIN_IMAGES 5
 
 struct bia_lb_entry {
 	/* aggregates over the entry's non-NaN values (BIAFLOWS' run summary) */
@@ -27,8 +30,11 @@ struct bia_lb_entry {
 	/* bootstrap */
 	double ci_lo, ci_hi;	/* 95% percentile CI of the mean */
 	size_t ci_undefined;	/* resamples without any value of this entry */
-	double rank;		/* 1 = best, by mean; ties share the average */
-	double rank_lo, rank_hi; /* 2.5th and 97.5th percentiles of the bootstrap ranks */
+	double rank;		/* 1 = best, by mean; competition ranking: equal means
+				 * share the best rank ("=1"), the next is 3 */
+	int rank_shared;	/* another entry has the same rank */
+	double rank_lo, rank_hi; /* 2.5th and 97.5th percentiles of the bootstrap ranks
+				  * (competition ranks, as `rank`) */
 	/* against the leader (not filled for the leader itself) */
 	size_t n_pairs;		/* images where both have a value */
 	size_t n_zero;		/* ... whose difference is zero (dropped) */
@@ -43,6 +49,8 @@ struct bia_lb_entry {
 
 struct bia_lb_result {
 	size_t k, n;		/* entries, images */
+	int too_few;		/* n < BIA_LB_MIN_IMAGES: CIs, rank intervals, tests and
+				 * the tied verdict are NaN / 0 */
 	size_t leader;		/* index of the entry ranked first (lowest index on ties) */
 	unsigned reps;
 	uint64_t seed;

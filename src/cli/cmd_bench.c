@@ -197,17 +197,31 @@ static int covers(const struct bia_run *r, const struct bia_image_rec *ims, size
 	return hit == n;
 }
 
+/* Same setting: values equal by the parameters' types ("1" and "1.0" of a
+ * Number are one setting), else as JSON. */
+static int same_setting(const struct bia_descriptor *d, const char *a, const char *b)
+{
+	if (!d)
+		return same_params(a, b);
+	json_t *x = json_loads(a ? a : "{}", 0, NULL), *y = json_loads(b ? b : "{}", 0, NULL);
+	int eq = x && y && bia_descriptor_values_equal(d, x, y);
+	json_decref(x);
+	json_decref(y);
+	return eq;
+}
+
 /* A run of (version, params) on the problem: the latest succeeded one
  * covering the images (*pfound 1), else one still queued or running
  * (*pfound 2), else none. */
 static void find_run(struct bia_run *runs, size_t nruns, int64_t version_id, const char *params,
-		     const struct bia_image_rec *ims, size_t n, int64_t *pid, int *pfound)
+		     const struct bia_descriptor *d, const struct bia_image_rec *ims, size_t n,
+		     int64_t *pid, int *pfound)
 {
 	*pfound = 0;
 	*pid = 0;
 	for (size_t i = nruns; i-- > 0;) {
 		struct bia_run *r = &runs[i];
-		if (r->workflow_version_id != version_id || !same_params(r->params, params) ||
+		if (r->workflow_version_id != version_id || !same_setting(d, r->params, params) ||
 		    !covers(r, ims, n))
 			continue;
 		if (!strcmp(r->status, "succeeded")) {
@@ -230,6 +244,9 @@ struct setting {
 	char **params;		 /* "id=value" */
 	size_t nparams;
 	int64_t run_id;		 /* OUT */
+	int64_t failed_run;	 /* OUT: the run that did not succeed, 0 */
+	char status[16];	 /* OUT: its status */
+	char why[512];		 /* OUT: the last line of its log, else its reason */
 };
 
 static int run_missing(struct bia_cli *cli, const struct bia_problem *p, struct setting *s,
@@ -265,7 +282,14 @@ static int run_missing(struct bia_cli *cli, const struct bia_problem *p, struct 
 							 (const char *const *)s[i].params,
 							 s[i].nparams, &pj, &vid)))
 				break;
-			find_run(runs, nruns, vid, pj, ims, nims, &s[i].run_id, &found);
+			struct bia_descriptor d;
+			int have_d = bia_workflow_descriptor(&cli->ctx, &cli->inst, s[i].workflow,
+							     &d) == 0;
+			bia_ctx_clear(&cli->ctx);
+			find_run(runs, nruns, vid, pj, have_d ? &d : NULL, ims, nims, &s[i].run_id,
+				 &found);
+			if (have_d)
+				bia_descriptor_release(&d);
 			free(pj);
 			if (pass == 1 && found == 2)
 				wait[nwait++] = s[i].run_id;
@@ -299,8 +323,13 @@ static int run_missing(struct bia_cli *cli, const struct bia_problem *p, struct 
 			cli_msg("run %lld (%s@%s) %s: %s", (long long)r.id,
 				r.workflow, r.version, r.status, r.reason);
 			for (size_t k = 0; k < ns; k++)
-				if (s[k].run_id == r.id)
+				if (s[k].run_id == r.id) {
 					s[k].run_id = 0;
+					s[k].failed_run = r.id;
+					snprintf(s[k].status, sizeof(s[k].status), "%s", r.status);
+					bia_run_failure_line(&cli->inst, r.id, r.reason, s[k].why,
+							     sizeof(s[k].why));
+				}
 		}
 		bia_run_release(&r);
 	}
@@ -315,12 +344,13 @@ struct entry {
 	char label[400]; /* workflow@version */
 	char params[1024];
 	char *params_json;
+	double companion; /* mean of the companion of a one-sided metric, NaN */
 };
 
 static void fmt_num(char *out, size_t outsz, double v)
 {
 	if (isnan(v))
-		snprintf(out, outsz, "nan");
+		snprintf(out, outsz, "n/a");
 	else if (isinf(v))
 		snprintf(out, outsz, v > 0 ? "inf" : "-inf");
 	else
@@ -330,11 +360,36 @@ static void fmt_num(char *out, size_t outsz, double v)
 static void fmt_p(char *out, size_t outsz, double p)
 {
 	if (isnan(p))
-		snprintf(out, outsz, "-");
+		snprintf(out, outsz, "n/a");
 	else if (p < 1e-4)
 		snprintf(out, outsz, "%.1e", p);
 	else
 		snprintf(out, outsz, "%.4f", p);
+}
+
+/* Why a leaderboard of n images has no intervals, tests or verdicts. */
+static const char *too_few_note(size_t n)
+{
+	static char note[160];
+	snprintf(note, sizeof(note),
+		 "n = %zu: too few images to compare (confidence intervals, rank intervals, "
+		 "tests and 'tied' verdicts need at least %d)",
+		 n, BIA_LB_MIN_IMAGES);
+	return note;
+}
+
+/* [lo, hi], or [null, null] when not available (too few images). */
+static json_t *na_pair(double lo, double hi)
+{
+	if (isnan(lo) || isnan(hi))
+		return json_pack("[n,n]");
+	return json_pack("[f,f]", lo, hi);
+}
+
+/* The rank as shown: "1", or "=2" when shared (competition ranking). */
+static void fmt_rank(char *out, size_t outsz, const struct bia_lb_entry *x)
+{
+	snprintf(out, outsz, "%s%g", x->rank_shared ? "=" : "", x->rank);
 }
 
 /* The leaderboard as JSON (entries in rank order). */
@@ -352,6 +407,11 @@ static json_t *lb_json(const struct bia_problem *p, const struct bia_metric_def 
 	json_object_set_new(o, "alpha", json_real(BIA_LB_ALPHA));
 	json_object_set_new(o, "metrics_version", json_string(BIA_METRICS_VERSION));
 	json_object_set_new(o, "images_complete", json_integer((json_int_t)r->complete));
+	json_object_set_new(o, "too_few_images", json_boolean(r->too_few));
+	if (r->too_few)
+		json_object_set_new(o, "note", json_string(too_few_note(r->n)));
+	const char *comp = bia_metric_companion(p->cls, md->code);
+	json_object_set_new(o, "companion_metric", comp ? json_string(comp) : json_null());
 	json_object_set_new(
 		o, "friedman",
 		r->has_friedman
@@ -372,16 +432,16 @@ static json_t *lb_json(const struct bia_problem *p, const struct bia_metric_def 
 		const struct bia_lb_entry *x = &r->e[i];
 		json_t *pj = json_loads(e[i].params_json ? e[i].params_json : "{}", 0, NULL);
 		json_t *row = json_pack(
-			"{s:o, s:s, s:o, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:[o,o], s:I, "
-			"s:[o,o], s:o, s:o, s:o}",
-			"rank", json_real(x->rank), "entry", e[i].label, "params",
+			"{s:o, s:s, s:o, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:I, "
+			"s:o, s:o, s:o, s:o}",
+			"rank", json_integer((json_int_t)x->rank), "entry", e[i].label, "params",
 			pj ? pj : json_object(), "run", (json_int_t)e[i].run_id, "n", (json_int_t)x->n,
 			"n_nan", (json_int_t)x->n_nan, "mean", bia_json_real(x->mean), "sd",
 			bia_json_real(x->sd), "median", bia_json_real(x->median), "min",
 			bia_json_real(x->min), "max", bia_json_real(x->max), "ci95",
-			bia_json_real(x->ci_lo), bia_json_real(x->ci_hi), "ci_undefined_resamples",
-			(json_int_t)x->ci_undefined, "rank_interval", bia_json_real(x->rank_lo),
-			bia_json_real(x->rank_hi), "median_rank", json_real(x->median_rank),
+			na_pair(x->ci_lo, x->ci_hi), "ci_undefined_resamples",
+			(json_int_t)x->ci_undefined, "rank_interval", na_pair(x->rank_lo, x->rank_hi),
+			"median_rank", json_real(x->median_rank),
 			"mean_rank", bia_json_real(x->meanrank), "mean_rank_rank",
 			json_real(x->meanrank_rank));
 		if (i == r->leader) {
@@ -398,96 +458,213 @@ static json_t *lb_json(const struct bia_problem *p, const struct bia_metric_def 
 					  "method", x->exact ? "exact" : "normal"));
 		}
 		json_object_set_new(row, "tied_with_first",
-				    json_boolean(i == r->leader || x->tied_with_first));
+				    r->too_few ? json_null()
+					       : json_boolean(i == r->leader || x->tied_with_first));
+		json_object_set_new(row, "rank_shared", json_boolean(x->rank_shared));
+		if (comp)
+			json_object_set_new(row, "companion_mean", bia_json_real(e[i].companion));
 		json_array_append_new(arr, row);
 	}
 	json_object_set_new(o, "entries", arr);
 	return o;
 }
 
+/* Settings of a sweep that did not succeed, with the reason: the last line
+ * of the run's log. */
+static void print_failed(FILE *f, json_t *failed, int fmt)
+{
+	if (!failed || !json_array_size(failed) || fmt == OUT_CSV)
+		return;
+	fprintf(f, "%s%zu setting(s) did not succeed:\n", fmt == FMT_MD ? "\n**" : "\n",
+		json_array_size(failed));
+	if (fmt == FMT_MD)
+		fprintf(f, "%s", "**\n\n| params | run | status | reason |\n|---|---|---|---|\n");
+	size_t i;
+	json_t *x;
+	json_array_foreach(failed, i, x)
+	{
+		char *t = json_dumps(json_object_get(x, "params"), JSON_COMPACT | JSON_SORT_KEYS);
+		char pt[1024];
+		params_text(t, pt, sizeof(pt));
+		free(t);
+		if (fmt == FMT_MD)
+			fprintf(f, "| %s | %lld | %s | %s |\n", pt,
+				(long long)json_integer_value(json_object_get(x, "run")),
+				bia_json_str(x, "status", ""), bia_json_str(x, "reason", ""));
+		else
+			fprintf(f, "  %s  run %lld %s: %s\n", pt,
+				(long long)json_integer_value(json_object_get(x, "run")),
+				bia_json_str(x, "status", ""), bia_json_str(x, "reason", ""));
+	}
+}
+
+/* "a=1 b=x": the parameters whose value is the same in every entry (the
+ * table shows the others). */
+static void common_params(const struct entry *e, size_t k, char *out, size_t outsz)
+{
+	out[0] = '\0';
+	if (!k)
+		return;
+	json_t *p0 = json_loads(e[0].params_json ? e[0].params_json : "{}", 0, NULL);
+	json_t *keep = json_object();
+	const char *key;
+	json_t *val;
+	json_object_foreach(p0, key, val)
+	{
+		int same = 1;
+		for (size_t j = 1; j < k && same; j++) {
+			json_t *pj = json_loads(e[j].params_json ? e[j].params_json : "{}", 0, NULL);
+			json_t *o = json_object_get(pj, key);
+			same = o && json_equal(o, val);
+			json_decref(pj);
+		}
+		if (same)
+			json_object_set(keep, key, val);
+	}
+	char *t = json_dumps(keep, JSON_COMPACT | JSON_SORT_KEYS);
+	params_text(t, out, outsz);
+	free(t);
+	json_decref(keep);
+	json_decref(p0);
+}
+
 static void lb_print(FILE *f, const struct bia_problem *p, const struct bia_metric_def *md,
 		     const struct entry *e, const struct bia_lb_result *r, const size_t *order,
 		     int fmt)
 {
+	const char *comp = bia_metric_companion(p->cls, md->code);
+	char comp_col[48] = "";
+	if (comp)
+		snprintf(comp_col, sizeof(comp_col), "%s mean", comp);
+	/* parameters are printed in full: the column is as wide as the longest */
+	int pw = 6;
+	for (size_t i = 0; i < r->k; i++)
+		if ((int)strlen(e[i].params) > pw)
+			pw = (int)strlen(e[i].params);
 	if (fmt == OUT_CSV) {
-		fprintf(f, "rank,entry,params,run,n,n_nan,mean,sd,median,min,max,ci_lo,ci_hi,"
-			   "rank_lo,rank_hi,n_pairs,p,p_holm,tied_with_first\n");
+		fprintf(f, "rank,entry,params,run,n,n_nan,mean,%s%ssd,median,min,max,ci_lo,ci_hi,"
+			   "rank_lo,rank_hi,n_pairs,p,p_holm,tied_with_first\n",
+			comp ? comp : "", comp ? "_mean," : "");
 	} else {
 		fprintf(f, "%sleaderboard of '%s' (%s) on %s (%s is better), %zu images, seed %llu, "
 			   "%u resamples%s\n",
 			fmt == FMT_MD ? "**" : "", p->name, bia_class_code(p->cls), md->code,
 			md->higher_is_better ? "higher" : "lower", r->n, (unsigned long long)r->seed,
 			r->reps, fmt == FMT_MD ? "**" : "");
+		if (comp)
+			fprintf(f, "%s%s only penalises one kind of error: %s is shown beside it "
+				   "(the class's default, balanced main metric is %s)\n",
+				fmt == FMT_MD ? "\n" : "", md->code, comp, bia_metric_main(p->cls));
+		if (r->too_few)
+			fprintf(f, "%s%s\n", fmt == FMT_MD ? "\n" : "", too_few_note(r->n));
+		char common[2048];
+		common_params(e, r->k, common, sizeof(common));
+		if (common[0])
+			fprintf(f, "%sparameters of every entry: %s\n", fmt == FMT_MD ? "\n" : "",
+				common);
 		if (fmt == FMT_MD)
-			fprintf(f, "\n| rank | entry | params | run | n (NaN) | mean | 95%% CI | "
+			fprintf(f, "\n| rank | entry | params | run | n (NaN) | mean |%s%s 95%% CI | "
 				   "rank interval | p vs #1 (Holm) | tied with #1 |\n"
-				   "|---|---|---|---|---|---|---|---|---|---|\n");
+				   "|---|---|---|---|---|---|%s---|---|---|---|\n",
+				comp ? " " : "", comp ? comp_col : "", comp ? "---|" : "");
 		else
-			fprintf(f, "\n%-5s %-36s %-24s %5s %8s %8s %19s %11s %16s %s\n", "rank",
-				"entry", "params", "run", "n(NaN)", "mean", "95% CI", "rank int.",
-				"p vs #1 (Holm)", "tied");
+			fprintf(f, "\n%-5s %-36s %-*s %5s %8s %8s %s%*s%s%19s %11s %16s %s\n", "rank",
+				"entry", pw, "params", "run", "n(NaN)", "mean", comp ? "" : "",
+				comp ? 10 : 0, comp ? comp_col : "", comp ? " " : "", "95% CI",
+				"rank int.", "p vs #1 (Holm)", "tied");
 	}
+	int na_mean = 0, na_ci = 0, na_p = 0;
 	for (size_t q = 0; q < r->k; q++) {
 		size_t i = order[q];
 		const struct bia_lb_entry *x = &r->e[i];
-		char mean[32], lo[32], hi[32], pr[32], ph[32], rk[32];
+		char mean[32], lo[32], hi[32], pr[32], ph[32], rk[32], cm[32];
 		fmt_num(mean, sizeof(mean), x->mean);
 		fmt_num(lo, sizeof(lo), x->ci_lo);
 		fmt_num(hi, sizeof(hi), x->ci_hi);
+		fmt_num(cm, sizeof(cm), e[i].companion);
 		fmt_p(pr, sizeof(pr), i == r->leader ? NAN : x->p);
 		fmt_p(ph, sizeof(ph), i == r->leader ? NAN : x->p_holm);
-		snprintf(rk, sizeof(rk), "%g", x->rank);
-		const char *tied = i == r->leader ? "leader" : x->tied_with_first ? "yes" : "no";
+		fmt_rank(rk, sizeof(rk), x);
+		na_mean |= isnan(x->mean);
+		na_ci |= !r->too_few && !isnan(x->mean) && isnan(x->ci_lo);
+		na_p |= !r->too_few && i != r->leader && isnan(x->p);
+		const char *tied = r->too_few	       ? "n/a"
+				   : i == r->leader    ? "leader"
+				   : x->tied_with_first ? "yes"
+							: "no";
 		if (fmt == OUT_CSV) {
 			char sd[32], med[32], mn[32], mx[32];
 			fmt_num(sd, sizeof(sd), x->sd);
 			fmt_num(med, sizeof(med), x->median);
 			fmt_num(mn, sizeof(mn), x->min);
 			fmt_num(mx, sizeof(mx), x->max);
-			fprintf(f, "%s,%s,\"%s\",%lld,%zu,%zu,%s,%s,%s,%s,%s,%s,%s,%g,%g,%zu,%s,%s,%s\n",
+			fprintf(f, "%s,%s,\"%s\",%lld,%zu,%zu,%s,%s%s%s,%s,%s,%s,%s,%s,%g,%g,%zu,%s,%s,%s\n",
 				rk, e[i].label, e[i].params, (long long)e[i].run_id, x->n, x->n_nan,
-				mean, sd, med, mn, mx, lo, hi, x->rank_lo, x->rank_hi, x->n_pairs, pr,
-				ph, tied);
+				mean, comp ? cm : "", comp ? "," : "", sd, med, mn, mx, lo, hi,
+				x->rank_lo, x->rank_hi, x->n_pairs, pr, ph, tied);
 			continue;
 		}
 		char nn[48], ci[80], ri[48], pp[64];
 		snprintf(nn, sizeof(nn), "%zu(%zu)", x->n, x->n_nan);
-		snprintf(ci, sizeof(ci), "[%s, %s]", lo, hi);
-		snprintf(ri, sizeof(ri), "[%g, %g]", x->rank_lo, x->rank_hi);
-		snprintf(pp, sizeof(pp), "%s (%s)", pr, ph);
-		if (fmt == FMT_MD)
-			fprintf(f, "| %s | %s | %s | %lld | %s | %s | %s | %s | %s | %s |\n", rk,
-				e[i].label, e[i].params[0] ? e[i].params : "-", (long long)e[i].run_id,
-				nn, mean, ci, ri, i == r->leader ? "-" : pp, tied);
+		if (isnan(x->ci_lo))
+			snprintf(ci, sizeof(ci), "n/a");
 		else
-			fprintf(f, "%-5s %-36s %-24.24s %5lld %8s %8s %19s %11s %16s %s\n", rk,
+			snprintf(ci, sizeof(ci), "[%s, %s]", lo, hi);
+		if (isnan(x->rank_lo))
+			snprintf(ri, sizeof(ri), "n/a");
+		else
+			snprintf(ri, sizeof(ri), "[%g, %g]", x->rank_lo, x->rank_hi);
+		snprintf(pp, sizeof(pp), "%s (%s)", pr, ph);
+		if (isnan(x->p))
+			snprintf(pp, sizeof(pp), "n/a");
+		if (fmt == FMT_MD)
+			fprintf(f, "| %s | %s | %s | %lld | %s | %s |%s%s%s %s | %s | %s | %s |\n", rk,
 				e[i].label, e[i].params[0] ? e[i].params : "-", (long long)e[i].run_id,
-				nn, mean, ci, ri, i == r->leader ? "-" : pp, tied);
+				nn, mean, comp ? " " : "", comp ? cm : "", comp ? " |" : "", ci, ri,
+				i == r->leader ? "-" : pp, tied);
+		else
+			fprintf(f, "%-5s %-36s %-*s %5lld %8s %8s %s%*s%s%19s %11s %16s %s\n", rk,
+				e[i].label, pw, e[i].params[0] ? e[i].params : "-", (long long)e[i].run_id,
+				nn, mean, "", comp ? 10 : 0, comp ? cm : "", comp ? " " : "", ci, ri,
+				i == r->leader ? "-" : pp, tied);
 	}
 	if (fmt == OUT_CSV)
 		return;
 	fprintf(f, "\n");
+	const char *bullet = fmt == FMT_MD ? "* " : "";
+	if (na_mean)
+		fprintf(f, "%sn/a mean: the entry has no value on any image (every image NaN)\n",
+			bullet);
+	if (na_ci)
+		fprintf(f, "%sn/a 95%% CI: no bootstrap resample holds a value of the entry\n", bullet);
+	if (na_p)
+		fprintf(f, "%sn/a p: no image where both have a value, or no non-zero difference "
+			   "(the Wilcoxon test needs one)\n",
+			bullet);
 	if (r->has_friedman) {
 		char st[32], pv[32];
 		fmt_num(st, sizeof(st), r->friedman_stat);
 		fmt_p(pv, sizeof(pv), r->friedman_p);
 		fprintf(f, "%sFriedman test over %zu entries on %zu complete images: chi2 = %s, p = %s\n",
-			fmt == FMT_MD ? "* " : "", r->k, r->friedman_n, st, pv);
+			bullet, r->k, r->friedman_n, st, pv);
 	} else {
-		fprintf(f, "%sFriedman test: not applicable (%zu entries, %zu complete images)\n",
-			fmt == FMT_MD ? "* " : "", r->k, r->complete);
+		fprintf(f, "%sFriedman test: not applicable (%zu entries, %zu complete images%s)\n",
+			bullet, r->k, r->complete, r->too_few ? ", too few" : "");
 	}
 	char t1[32], t2[32];
 	fmt_num(t1, sizeof(t1), r->tau_median);
 	fmt_num(t2, sizeof(t2), r->tau_meanrank);
 	fprintf(f, "%sRobustness: by median, Kendall tau %s with the mean ranking, %zu pair(s) "
-		   "reversed%s; by rank-then-mean, tau %s, %zu pair(s) reversed%s\n",
-		fmt == FMT_MD ? "* " : "", t1, r->flips_median,
-		r->flips_median ? " (RANKING FLIPS)" : "", t2, r->flips_meanrank,
-		r->flips_meanrank ? " (RANKING FLIPS)" : "");
-	fprintf(f, "%sWilcoxon signed-rank, two-sided, zero differences dropped, images without "
-		   "a value left out pairwise; 'tied' = Holm-adjusted p >= %.2f\n",
-		fmt == FMT_MD ? "* " : "", BIA_LB_ALPHA);
+		   "reversed%s; by rank-then-mean, tau %s, %zu pair(s) reversed%s%s\n",
+		bullet, t1, r->flips_median, r->flips_median ? " (RANKING FLIPS)" : "", t2,
+		r->flips_meanrank, r->flips_meanrank ? " (RANKING FLIPS)" : "",
+		isnan(r->tau_median) || isnan(r->tau_meanrank)
+			? " (tau n/a: fewer than two distinct ranks)"
+			: "");
+	fprintf(f, "%sRanks: equal means share the best rank (=1); Wilcoxon signed-rank, "
+		   "two-sided, zero differences dropped, images without a value left out "
+		   "pairwise; 'tied' = Holm-adjusted p >= %.2f\n",
+		bullet, BIA_LB_ALPHA);
 }
 
 static int cmp_rank(const void *a, const void *b, const struct bia_lb_result *r,
@@ -496,6 +673,8 @@ static int cmp_rank(const void *a, const void *b, const struct bia_lb_result *r,
 	size_t i = *(const size_t *)a, j = *(const size_t *)b;
 	if (r->e[i].rank != r->e[j].rank)
 		return r->e[i].rank < r->e[j].rank ? -1 : 1;
+	if (i == r->leader || j == r->leader) /* the leader first among equals */
+		return i == r->leader ? -1 : 1;
 	int c = strcmp(e[i].label, e[j].label);
 	if (c)
 		return c;
@@ -539,7 +718,7 @@ static void varying_params(struct entry *e, size_t k)
 static int leaderboard(struct bia_cli *cli, const struct bia_problem *p,
 		       const struct bia_metric_def *md, struct entry *e, size_t k,
 		       const struct bia_image_rec *ims, size_t n, unsigned reps, uint64_t seed,
-		       int fmt)
+		       int fmt, json_t *failed)
 {
 	if (!k) {
 		bia_fail(&cli->ctx, BIA_ENOENT, "problem '%s' has no succeeded run to rank",
@@ -559,6 +738,25 @@ static int leaderboard(struct bia_cli *cli, const struct bia_problem *p,
 	for (size_t i = 0; i < k && !code; i++)
 		if (run_values(cli, e[i].run_id, ims, n, md->code, v + i * n))
 			code = cli_error(cli);
+	/* a one-sided metric shows its companion (TFNR: TFPR) beside it */
+	const char *comp = bia_metric_companion(p->cls, md->code);
+	double *cv = comp ? bia_malloc2(n, sizeof(double)) : NULL;
+	for (size_t i = 0; i < k && !code; i++) {
+		e[i].companion = NAN;
+		if (!cv)
+			continue;
+		if (run_values(cli, e[i].run_id, ims, n, comp, cv)) {
+			code = cli_error(cli);
+			break;
+		}
+		double sum = 0;
+		size_t m = 0;
+		for (size_t j = 0; j < n; j++)
+			if (isfinite(cv[j]))
+				sum += cv[j], m++;
+		e[i].companion = m ? sum / (double)m : NAN;
+	}
+	free(cv);
 	struct bia_lb_result r;
 	if (!code && bia_leaderboard(&cli->ctx, v, k, n, md->higher_is_better, reps, seed, &r))
 		code = cli_error(cli);
@@ -574,10 +772,13 @@ static int leaderboard(struct bia_cli *cli, const struct bia_problem *p,
 			}
 		if (fmt == OUT_JSON) {
 			json_t *j = lb_json(p, md, e, &r, order);
+			if (failed)
+				json_object_set(j, "failed_settings", failed);
 			cli_print_object(stdout, j, OUT_JSON);
 			json_decref(j);
 		} else {
 			lb_print(stdout, p, md, e, &r, order, fmt);
+			print_failed(stdout, failed, fmt);
 		}
 		bia_lb_result_release(&r);
 	}
@@ -770,7 +971,7 @@ int cmd_bench(struct bia_cli *cli, int argc, char **argv)
 		code = cli_error(cli);
 		goto out;
 	}
-	code = leaderboard(cli, &p, md, e, k, ims, nims, (unsigned)reps, seed, fmt);
+	code = leaderboard(cli, &p, md, e, k, ims, nims, (unsigned)reps, seed, fmt, NULL);
 out:
 	free_entries(e, k);
 	free(s);
@@ -881,19 +1082,27 @@ int cmd_compare(struct bia_cli *cli, int argc, char **argv)
 		for (size_t j = 0; j < n; j++)
 			if (isnan(c.diff[j]))
 				json_array_append_new(left, json_string(ims[j].stem));
+		json_t *pa = json_loads(ra.params ? ra.params : "{}", 0, NULL);
+		json_t *pb = json_loads(rb.params ? rb.params : "{}", 0, NULL);
+		int few = c.n_pairs < BIA_LB_MIN_IMAGES;
 		json_t *o = json_pack(
-			"{s:s, s:s, s:s, s:{s:I, s:s}, s:{s:I, s:s}, s:I, s:I, s:I, s:I, s:I, s:o, "
-			"s:o, s:o, s:o, s:{s:o, s:o, s:s}, s:o, s:o}",
+			"{s:s, s:s, s:s, s:{s:I, s:s, s:o}, s:{s:I, s:s, s:o}, s:I, s:I, s:I, s:I, s:I, "
+			"s:o, s:o, s:o, s:o, s:{s:o, s:o, s:s}, s:o, s:o}",
 			"problem", p.name, "metric", md->code, "direction",
 			md->higher_is_better ? "higher" : "lower", "a", "run", (json_int_t)ida,
-			"entry", la, "b", "run", (json_int_t)idb, "entry", lb, "n_pairs",
+			"entry", la, "params", pa ? pa : json_object(), "b", "run", (json_int_t)idb,
+			"entry", lb, "params", pb ? pb : json_object(), "n_pairs",
 			(json_int_t)c.n_pairs, "n_left_out", (json_int_t)c.n_nan, "wins",
 			(json_int_t)c.wins, "ties", (json_int_t)c.ties, "losses", (json_int_t)c.losses,
 			"mean_diff", bia_json_real(c.mean_diff), "median_diff",
 			bia_json_real(c.median_diff), "cohen_dz", bia_json_real(c.cohen_dz),
 			"rank_biserial", bia_json_real(c.rank_biserial), "wilcoxon", "statistic",
-			bia_json_real(c.w.statistic), "pvalue", bia_json_real(c.w.pvalue), "method",
+			few ? json_null() : bia_json_real(c.w.statistic), "pvalue",
+			few ? json_null() : bia_json_real(c.w.pvalue), "method",
 			c.w.exact ? "exact" : "normal", "images", rows, "left_out", left);
+		json_object_set_new(o, "too_few_images", json_boolean(few));
+		if (few)
+			json_object_set_new(o, "note", json_string(too_few_note(c.n_pairs)));
 		cli_print_object(stdout, o, OUT_JSON);
 		json_decref(o);
 		goto out;
@@ -903,14 +1112,20 @@ int cmd_compare(struct bia_cli *cli, int argc, char **argv)
 	fmt_num(md2, sizeof(md2), c.median_diff);
 	fmt_num(dz, sizeof(dz), c.cohen_dz);
 	fmt_num(rb_s, sizeof(rb_s), c.rank_biserial);
-	fmt_p(pv, sizeof(pv), c.w.pvalue);
+	int few = c.n_pairs < BIA_LB_MIN_IMAGES;
+	fmt_p(pv, sizeof(pv), few ? NAN : c.w.pvalue);
 	if (fmt == OUT_CSV)
 		printf("stem,a,b,diff\n");
 	else {
-		printf("%sA = run %lld (%s), B = run %lld (%s) on '%s', %s (%s is better)%s\n",
-		       fmt == FMT_MD ? "**" : "", (long long)ida, la, (long long)idb, lb, p.name,
-		       md->code, md->higher_is_better ? "higher" : "lower",
-		       fmt == FMT_MD ? "**" : "");
+		char pta[1024], ptb[1024];
+		params_text(ra.params, pta, sizeof(pta));
+		params_text(rb.params, ptb, sizeof(ptb));
+		printf("%sA = run %lld (%s%s%s), B = run %lld (%s%s%s) on '%s', %s (%s is better)%s\n",
+		       fmt == FMT_MD ? "**" : "", (long long)ida, la, pta[0] ? ", " : "", pta,
+		       (long long)idb, lb, ptb[0] ? ", " : "", ptb, p.name, md->code,
+		       md->higher_is_better ? "higher" : "lower", fmt == FMT_MD ? "**" : "");
+		if (few)
+			printf("%s%s\n", fmt == FMT_MD ? "* " : "", too_few_note(c.n_pairs));
 		printf("%s%zu images compared, %zu left out (no value); A wins %zu, ties %zu, loses "
 		       "%zu\n",
 		       fmt == FMT_MD ? "* " : "", c.n_pairs, c.n_nan, c.wins, c.ties, c.losses);
@@ -1084,6 +1299,32 @@ int cmd_sweep(struct bia_cli *cli, int argc, char **argv)
 			goto free_vals;
 		}
 	}
+	/* values equal by the parameter's type are one setting: "1,1.0" is
+	 * one value of a Number */
+	{
+		struct bia_descriptor d;
+		if (bia_workflow_descriptor(&cli->ctx, &cli->inst, workflow, &d) == 0) {
+			total = 1;
+			for (size_t i = 0; i < nspecs; i++) {
+				const struct bia_wf_param *wp = bia_descriptor_param(&d, names[i]);
+				size_t m = 0;
+				for (size_t j = 0; j < nvals[i]; j++) {
+					int dup = 0;
+					for (size_t q = 0; q < m && !dup; q++)
+						dup = wp ? bia_wf_same_value(wp, vals[i][q], vals[i][j])
+							 : !strcmp(vals[i][q], vals[i][j]);
+					if (dup)
+						free(vals[i][j]);
+					else
+						vals[i][m++] = vals[i][j];
+				}
+				nvals[i] = m;
+				total *= m;
+			}
+			bia_descriptor_release(&d);
+		}
+		bia_ctx_clear(&cli->ctx);
+	}
 	struct bia_problem p;
 	if (bia_problem_get(&cli->ctx, &cli->inst, argv[optind + 1], &p)) {
 		code = cli_error(cli);
@@ -1143,7 +1384,38 @@ int cmd_sweep(struct bia_cli *cli, int argc, char **argv)
 	if (nids < total)
 		cli_msg("%zu of %zu settings have no succeeded run",
 			total - nids, total);
-	code = leaderboard(cli, &p, md, e, k, ims, nims, (unsigned)reps, seed, fmt);
+	json_t *failed = json_array();
+	for (size_t g = 0; g < total; g++) {
+		if (!s[g].failed_run)
+			continue;
+		json_t *pp = json_object();
+		for (size_t i = 0; i < s[g].nparams; i++) {
+			const char *kv = s[g].params[i], *eq = kv ? strchr(kv, '=') : NULL;
+			if (eq) {
+				char key[128];
+				snprintf(key, sizeof(key), "%.*s", (int)(eq - kv), kv);
+				json_object_set_new(pp, key, json_string(eq + 1));
+			}
+		}
+		json_array_append_new(failed, json_pack("{s:o, s:I, s:s, s:s}", "params", pp, "run",
+							(json_int_t)s[g].failed_run, "status",
+							s[g].status, "reason", s[g].why));
+	}
+	if (k)
+		code = leaderboard(cli, &p, md, e, k, ims, nims, (unsigned)reps, seed, fmt, failed);
+	else {
+		/* no setting succeeded: still say why each failed */
+		if (fmt == OUT_JSON) {
+			json_t *o = json_pack("{s:s, s:o, s:O}", "problem", p.name, "entries",
+					      json_array(), "failed_settings", failed);
+			cli_print_object(stdout, o, OUT_JSON);
+			json_decref(o);
+		} else {
+			print_failed(stdout, failed, fmt);
+		}
+		code = 1;
+	}
+	json_decref(failed);
 	if (!code && nids < total)
 		code = 1;
 out:

@@ -476,6 +476,7 @@ int bia__metrics_lootrc(struct bia_ctx *ctx, const struct bia_metric_input *in,
 	bia_metric_set(r, "UVR", uvr);
 	bia_metric_set(r, "FNR", nm.fnr);
 	bia_metric_set(r, "FPR", nm.fpr);
+	bia_metric_set(r, "F1", bia__netmets_f1(nm.fnr, nm.fpr));
 	json_object_set_new(r->params, "GATING_DIST", bia__json_param(gd));
 	json_object_set_new(r->params, "PIX_SMP", bia__json_param(PIX_SMP));
 	json_object_set_new(r->params, "SIGMA", bia__json_param(gd));

@@ -20,7 +20,7 @@
 
 /* Version of the metric library: stored with every score. Bump when any
  * value can change. */
-#define BIA_METRICS_VERSION "1.0.0"
+#define BIA_METRICS_VERSION "1.1.0"
 
 /* ------------------------------------------------------------ the table */
 
@@ -43,6 +43,11 @@ const struct bia_metric_def *bia_metric_class(enum bia_class cls, size_t *pn);
 const struct bia_metric_def *bia_metric_find(enum bia_class cls, const char *code);
 /* Default main metric of a class ("mAP" for ObjSeg ...). */
 const char *bia_metric_main(enum bia_class cls);
+/* A one-sided metric (it penalises only misses, or only false detections:
+ * TreTrc TFNR, ObjDet RE...) has a companion that shows the other side
+ * (TFPR, PR...); NULL for balanced metrics. Leaderboards ranked on a
+ * one-sided metric show its companion beside it. */
+const char *bia_metric_companion(enum bia_class cls, const char *code);
 
 /* ------------------------------------------------------------ parameters */
 

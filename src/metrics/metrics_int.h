@@ -65,6 +65,10 @@ void bia__netmets_objects(struct bia_metric_result *r, const struct bia__cloud *
 /* A parameter value for r->params: a JSON integer when v is integral,
  * else a real. */
 json_t *bia__json_param(double v);
+/* F1 of the two NetMets rates: the harmonic mean of recall 1 - FNR and
+ * precision 1 - FPR. An empty prediction (FPR NaN) or an empty ground
+ * truth with a prediction (FNR NaN) scores 0; both empty: NaN. */
+double bia__netmets_f1(double fnr, double fpr);
 
 
 /* ------------------------------------------------------------ assignment

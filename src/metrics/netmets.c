@@ -454,3 +454,13 @@ json_t *bia__json_param(double v)
 		return json_integer((json_int_t)v);
 	return bia_json_real(v);
 }
+
+double bia__netmets_f1(double fnr, double fpr)
+{
+	if (isnan(fnr) && isnan(fpr))
+		return NAN; /* both empty */
+	if (isnan(fnr) || isnan(fpr))
+		return 0; /* one side empty: all missed, or all spurious */
+	double rec = 1 - fnr, prec = 1 - fpr;
+	return rec + prec > 0 ? 2 * rec * prec / (rec + prec) : 0;
+}

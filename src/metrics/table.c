@@ -50,6 +50,8 @@ static const struct bia_metric_def table[] = {
 	 "1 - mean Gaussian-weighted closeness of GT tree samples to the traced tree"},
 	{"TFPR", "NetMets Geometric False Positive Rate (Trees)", BIA_TRETRC, LO, "fraction", 0, 0,
 	 "1 - mean Gaussian-weighted closeness of traced samples to the GT tree"},
+	{"TF1", "NetMets F1 (Trees)", BIA_TRETRC, HI, "fraction", 0, 1,
+	 "harmonic mean of 1 - TFNR and 1 - TFPR: penalises misses and spurious branches"},
 	/* LooTrc */
 	{"UVR", "Unmatched voxel rate", BIA_LOOTRC, LO, "fraction", 0, 0,
 	 "voxels of either skeleton farther than the gating distance from the other"},
@@ -57,6 +59,8 @@ static const struct bia_metric_def table[] = {
 	 "NetMets FNR of the GT network against the traced one"},
 	{"FPR", "Geometric false positive rate", BIA_LOOTRC, LO, "fraction", 0, 0,
 	 "NetMets FPR of the traced network against the GT one"},
+	{"F1", "NetMets F1", BIA_LOOTRC, HI, "fraction", 0, 1,
+	 "harmonic mean of 1 - FNR and 1 - FPR: penalises misses and spurious paths"},
 	/* ObjTrk */
 	{"SEG", "Segmentation measure", BIA_OBJTRK, HI, "fraction", 0, 0,
 	 "CTC SEG: mean Jaccard of GT objects matched by > 50% of their area, all frames"},
@@ -99,7 +103,7 @@ static const struct bia_metric_def table[] = {
 
 static const char *const main_metric[BIA_CLASS_COUNT] = {
 	[BIA_OBJSEG] = "mAP", [BIA_SPTCNT] = "REC", [BIA_OBJDET] = "F1",
-	[BIA_PIXCLA] = "F1",  [BIA_TRETRC] = "TFNR", [BIA_LOOTRC] = "UVR",
+	[BIA_PIXCLA] = "F1",  [BIA_TRETRC] = "TF1", [BIA_LOOTRC] = "F1",
 	[BIA_LNDDET] = "MRE", [BIA_PRTTRK] = "FNPSB", [BIA_OBJTRK] = "TRA",
 };
 
@@ -133,4 +137,25 @@ const struct bia_metric_def *bia_metric_find(enum bia_class cls, const char *cod
 const char *bia_metric_main(enum bia_class cls)
 {
 	return (unsigned)cls < BIA_CLASS_COUNT ? main_metric[cls] : NULL;
+}
+
+/* One-sided metrics and the rate that shows the other side. */
+static const struct {
+	enum bia_class cls;
+	const char *metric, *companion;
+} companions[] = {
+	{BIA_OBJDET, "RE", "PR"},     {BIA_OBJDET, "PR", "RE"},	    {BIA_OBJDET, "TP", "FP"},
+	{BIA_OBJDET, "FN", "FP"},     {BIA_OBJDET, "FP", "FN"},	    {BIA_PIXCLA, "RE", "PR"},
+	{BIA_PIXCLA, "PR", "RE"},     {BIA_PIXCLA, "ACC", "PR"},    {BIA_TRETRC, "TFNR", "TFPR"},
+	{BIA_TRETRC, "TFPR", "TFNR"}, {BIA_LOOTRC, "FNR", "FPR"},   {BIA_LOOTRC, "FPR", "FNR"},
+	{BIA_PRTTRK, "NPSA", "NST"},  {BIA_PRTTRK, "NMT", "NST"},   {BIA_PRTTRK, "NST", "NMT"},
+	{BIA_PRTTRK, "NMD", "NSD"},   {BIA_PRTTRK, "NSD", "NMD"},   {BIA_OBJSEG, "FOVL", "DC"},
+};
+
+const char *bia_metric_companion(enum bia_class cls, const char *code)
+{
+	for (size_t i = 0; i < sizeof(companions) / sizeof(companions[0]); i++)
+		if (companions[i].cls == cls && !strcmp(companions[i].metric, code))
+			return companions[i].companion;
+	return NULL;
 }

@@ -130,6 +130,7 @@ int bia__metrics_tretrc(struct bia_ctx *ctx, const struct bia_metric_input *in,
 	}
 	bia_metric_set(r, "TFNR", nm.fnr);
 	bia_metric_set(r, "TFPR", nm.fpr);
+	bia_metric_set(r, "TF1", bia__netmets_f1(nm.fnr, nm.fpr));
 	json_object_set_new(r->params, "GATING_DIST", bia__json_param(sigma));
 	json_object_set_new(r->params, "TSIGMA", bia__json_param(sigma));
 	json_object_set_new(r->params, "TSUBDIV", bia__json_param(subdiv));

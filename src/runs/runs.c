@@ -111,6 +111,40 @@ int bia_run_log_path(const struct bia_instance *inst, int64_t id, char *out, siz
 	return n < 0 || (size_t)n >= outsz ? -1 : 0;
 }
 
+void bia_run_failure_line(const struct bia_instance *inst, int64_t id, const char *fallback,
+			  char *out, size_t outsz)
+{
+	snprintf(out, outsz, "%s", fallback ? fallback : "");
+	char p[BIA_PATH_MAX];
+	bia_run_log_path(inst, id, p, sizeof(p));
+	FILE *f = fopen(p, "r");
+	if (!f)
+		return;
+	/* the last 64 KiB hold the end of any log */
+	if (fseek(f, 0, SEEK_END) == 0) {
+		long sz = ftell(f);
+		if (sz > 65536)
+			fseek(f, sz - 65536, SEEK_SET);
+		else
+			rewind(f);
+	}
+	char line[4096], last[4096] = "";
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		/* "YYYY-MM-DDTHH:MM:SS.mmmZ text" (workflow) or "...Z worker: ..." */
+		char *sp = strchr(line, ' ');
+		if (!sp || sp - line < 20 || sp[-1] != 'Z' || !strncmp(sp + 1, "worker: ", 8))
+			continue;
+		if (sp[1])
+			snprintf(last, sizeof(last), "%s", sp + 1);
+	}
+	fclose(f);
+	if (last[0]) {
+		snprintf(out, outsz, "%s", last);
+		bia_one_line(out, outsz);
+	}
+}
+
 int bia_runs_max_concurrent(const struct bia_instance *inst)
 {
 	json_t *v = inst->config ? json_object_get(inst->config, "max_concurrent_runs") : NULL;

@@ -124,6 +124,11 @@ int bia_run_cancel(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
 /* <instance>/runs/<id> and its log. */
 int bia_run_dir(const struct bia_instance *inst, int64_t id, char *out, size_t outsz);
 int bia_run_log_path(const struct bia_instance *inst, int64_t id, char *out, size_t outsz);
+/* Why a run failed, in one line: the last line the workflow wrote to its log
+ * (the worker's own lines and the timestamp left out), else `fallback` (the
+ * run's reason). */
+void bia_run_failure_line(const struct bia_instance *inst, int64_t id, const char *fallback,
+			  char *out, size_t outsz);
 
 /* The number of worker slots: config "max_concurrent_runs" (default 1,
  * clamped to 1..64). */

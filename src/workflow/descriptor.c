@@ -168,12 +168,28 @@ static int is_integer_text(const char *v)
 	return *p && strspn(p, "0123456789") == strlen(p);
 }
 
+static int bool_of(const char *v)
+{
+	if (!strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcmp(v, "1"))
+		return 1;
+	if (!strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcmp(v, "0"))
+		return 0;
+	return -1;
+}
+
 static int same_value(const struct bia_wf_param *p, const char *a, const char *b)
 {
 	double x, y;
 	if (p->type == BIA_WF_NUMBER && !parse_number(a, &x) && !parse_number(b, &y))
 		return x == y;
+	if (p->type == BIA_WF_BOOLEAN && bool_of(a) >= 0 && bool_of(b) >= 0)
+		return bool_of(a) == bool_of(b);
 	return strcmp(a, b) == 0;
+}
+
+int bia_wf_same_value(const struct bia_wf_param *p, const char *a, const char *b)
+{
+	return same_value(p, a, b);
 }
 
 int bia_wf_check_value(const struct bia_wf_param *p, const char *v, char *why, size_t whysz)
@@ -295,6 +311,29 @@ static int scalar(struct pctx *pc, const char *key, const json_t *v, int allow_b
 	return *pout ? 0 : nomem(pc);
 }
 
+/* An array of input ids (strings), as Boutiques' requires-inputs,
+ * disables-inputs and groups[].members. */
+static int id_list(struct pctx *pc, const char *key, const json_t *v, const char *const **pout,
+		   size_t *pn)
+{
+	if (!json_is_array(v))
+		return kfail(pc, key, "must be an array of input ids");
+	size_t n = json_array_size(v);
+	const char **ids = bia_arena_alloc(pc->a, (n ? n : 1) * sizeof(*ids));
+	if (!ids)
+		return nomem(pc);
+	for (size_t j = 0; j < n; j++) {
+		const char *s = json_string_value(json_array_get(v, j));
+		if (!s)
+			return kfail(pc, key, "must be an array of input ids");
+		if (!(ids[j] = bia_arena_strdup(pc->a, s)))
+			return nomem(pc);
+	}
+	*pout = ids;
+	*pn = n;
+	return 0;
+}
+
 static int parse_param(struct pctx *pc, size_t i, const json_t *o, struct bia_wf_param *p)
 {
 	char k[64];
@@ -399,6 +438,16 @@ static int parse_param(struct pctx *pc, size_t i, const json_t *o, struct bia_wf
 		if ((rc = scalar(pc, KEY("equals"), v, 1, &p->equals)))
 			return rc;
 	}
+	/* Boutiques constraints: checked against the other ids in parse_inputs */
+	static const char *const ckeys[] = {"requires-inputs", "disables-inputs"};
+	for (int c = 0; c < 2; c++) {
+		if (!(v = json_object_get(o, ckeys[c])))
+			continue;
+		snprintf(k, sizeof(k), "inputs[%zu].%s", i, ckeys[c]);
+		if ((rc = id_list(pc, k, v, c ? &p->disables : &p->requires,
+				  c ? &p->n_disables : &p->n_requires)))
+			return rc;
+	}
 	/* a default must itself be acceptable */
 	char why[512];
 	if (!p->excluded && *p->default_value &&
@@ -438,6 +487,77 @@ static int is_token(const char *cmd, const char *key)
 		if (t == n && t && !memcmp(p, key, n))
 			return 1;
 		p += t;
+	}
+	return 0;
+}
+
+static int known_id(const struct bia_descriptor *d, const char *id)
+{
+	for (size_t i = 0; i < d->n_inputs; i++)
+		if (!strcmp(d->inputs[i].id, id))
+			return 1;
+	return 0;
+}
+
+/* Every id a constraint names must be an input. */
+static int check_refs(struct pctx *pc, const char *key, const char *const *ids, size_t n)
+{
+	for (size_t j = 0; j < n; j++)
+		if (!known_id(pc->d, ids[j]))
+			return kfail(pc, key, "'%.64s' is not the id of an input", ids[j]);
+	return 0;
+}
+
+/* Boutiques `groups`: [{id, members, mutually-exclusive, one-is-required,
+ * all-or-none}]. */
+static int parse_groups(struct pctx *pc, const json_t *v)
+{
+	struct bia_descriptor *d = pc->d;
+	char k[80];
+	int rc;
+	for (size_t i = 0; i < d->n_inputs; i++) {
+		const struct bia_wf_param *p = &d->inputs[i];
+		snprintf(k, sizeof(k), "inputs[%zu].requires-inputs", i);
+		if ((rc = check_refs(pc, k, p->requires, p->n_requires)))
+			return rc;
+		snprintf(k, sizeof(k), "inputs[%zu].disables-inputs", i);
+		if ((rc = check_refs(pc, k, p->disables, p->n_disables)))
+			return rc;
+	}
+	if (!v)
+		return 0;
+	if (!json_is_array(v))
+		return kfail(pc, "groups", "must be an array");
+	size_t n = json_array_size(v);
+	d->groups = bia_arena_alloc(pc->a, (n ? n : 1) * sizeof(*d->groups));
+	if (!d->groups)
+		return nomem(pc);
+	for (size_t i = 0; i < n; i++) {
+		const json_t *g = json_array_get(v, i);
+		struct bia_wf_group *gr = &d->groups[i];
+		memset(gr, 0, sizeof(*gr));
+		snprintf(k, sizeof(k), "groups[%zu]", i);
+		if (!json_is_object(g))
+			return kfail(pc, k, "must be an object");
+		snprintf(k, sizeof(k), "groups[%zu].id", i);
+		if ((rc = get_str(pc, g, "id", k, "", &gr->id)))
+			return rc;
+		snprintf(k, sizeof(k), "groups[%zu].members", i);
+		const json_t *m = json_object_get(g, "members");
+		if (!m)
+			return kfail(pc, k, "missing");
+		if ((rc = id_list(pc, k, m, &gr->members, &gr->n_members)) ||
+		    (rc = check_refs(pc, k, gr->members, gr->n_members)))
+			return rc;
+		static const char *const rules[] = {"mutually-exclusive", "one-is-required",
+						    "all-or-none"};
+		int *dst[] = {&gr->mutually_exclusive, &gr->one_is_required, &gr->all_or_none};
+		for (int r = 0; r < 3; r++) {
+			snprintf(k, sizeof(k), "groups[%zu].%s", i, rules[r]);
+			if ((rc = get_bool(pc, g, rules[r], k, dst[r], NULL)))
+				return rc;
+		}
+		d->n_groups = i + 1;
 	}
 	return 0;
 }
@@ -806,7 +926,7 @@ static int parse_doc(struct pctx *pc, const json_t *j)
 		return kfail(pc, "inputs", "missing");
 	if (!json_is_array(v))
 		return kfail(pc, "inputs", "must be an array");
-	if ((rc = parse_inputs(pc, v)))
+	if ((rc = parse_inputs(pc, v)) || (rc = parse_groups(pc, json_object_get(j, "groups"))))
 		return rc;
 	return parse_extensions(pc, j);
 }

@@ -913,3 +913,16 @@ json_t *bia_workflow_json(struct bia_ctx *ctx, struct bia_instance *inst,
 	json_object_set_new(o, "versions", vers);
 	return o;
 }
+
+int bia_workflow_descriptor(struct bia_ctx *ctx, struct bia_instance *inst, const char *ref,
+			    struct bia_descriptor *out)
+{
+	memset(out, 0, sizeof(*out));
+	struct bia_wf_version v;
+	if (bia_workflow_get(ctx, inst, ref, &v))
+		return ctx->rc;
+	const char *text = v.descriptor ? v.descriptor : "{}";
+	int rc = bia_descriptor_parse(ctx, "descriptor.json", text, strlen(text), out);
+	bia_wf_version_release(&v);
+	return rc;
+}

@@ -11,6 +11,114 @@ static const char *const local_args[] = {"--local",	"--infolder", "/data/in",
 					 "--outfolder", "/data/out",  "--gtfolder",
 					 "/data/gt",	"-nmc"};
 
+static size_t param_index(const struct bia_descriptor *d, const char *id)
+{
+	for (size_t k = 0; k < d->n_inputs; k++)
+		if (!strcmp(d->inputs[k].id, id))
+			return k;
+	return d->n_inputs;
+}
+
+/* requires-inputs, disables-inputs and groups, on the explicitly given
+ * values and the effective ones (eff: given, else default; "" = none). An
+ * explicitly given input drops the defaults it rules out. */
+static int check_constraints(struct bia_ctx *ctx, const struct bia_descriptor *d,
+			     const char **given, const char **eff)
+{
+	for (size_t k = 0; k < d->n_inputs; k++) {
+		const struct bia_wf_param *p = &d->inputs[k];
+		if (!given[k] || !*given[k])
+			continue;
+		for (size_t j = 0; j < p->n_disables; j++) {
+			size_t q = param_index(d, p->disables[j]);
+			if (q == d->n_inputs)
+				continue;
+			if (given[q] && *given[q])
+				return bia_fail(ctx, BIA_EINVAL,
+						"parameters '%s' and '%s' cannot be given together "
+						"('%s' disables '%s')",
+						p->id, p->disables[j], p->id, p->disables[j]);
+			eff[q] = "";
+		}
+		for (size_t g = 0; g < d->n_groups; g++) {
+			const struct bia_wf_group *gr = &d->groups[g];
+			int member = 0;
+			for (size_t m = 0; m < gr->n_members; m++)
+				member |= !strcmp(gr->members[m], p->id);
+			if (!member || !gr->mutually_exclusive)
+				continue;
+			for (size_t m = 0; m < gr->n_members; m++) {
+				size_t q = param_index(d, gr->members[m]);
+				if (q == k || q == d->n_inputs)
+					continue;
+				if (given[q] && *given[q])
+					return bia_fail(ctx, BIA_EINVAL,
+							"parameters '%s' and '%s' cannot be given "
+							"together (group '%s' is mutually exclusive)",
+							p->id, gr->members[m], gr->id);
+				eff[q] = "";
+			}
+		}
+	}
+	for (size_t k = 0; k < d->n_inputs; k++) {
+		const struct bia_wf_param *p = &d->inputs[k];
+		if (!*eff[k])
+			continue;
+		for (size_t j = 0; j < p->n_requires; j++) {
+			size_t q = param_index(d, p->requires[j]);
+			if (q < d->n_inputs && !*eff[q])
+				return bia_fail(ctx, BIA_EINVAL,
+						"parameter '%s' requires '%s', which has no value",
+						p->id, p->requires[j]);
+		}
+	}
+	for (size_t g = 0; g < d->n_groups; g++) {
+		const struct bia_wf_group *gr = &d->groups[g];
+		size_t have = 0;
+		for (size_t m = 0; m < gr->n_members; m++) {
+			size_t q = param_index(d, gr->members[m]);
+			have += q < d->n_inputs && *eff[q];
+		}
+		if (gr->mutually_exclusive && have > 1)
+			return bia_fail(ctx, BIA_EINVAL,
+					"group '%s' is mutually exclusive but %zu of its parameters "
+					"have a value (their defaults)",
+					gr->id, have);
+		if (gr->one_is_required && !have)
+			return bia_fail(ctx, BIA_EINVAL,
+					"group '%s' needs one of its parameters to have a value", gr->id);
+		if (gr->all_or_none && have && have < gr->n_members)
+			return bia_fail(ctx, BIA_EINVAL,
+					"group '%s' needs all of its parameters or none (%zu of %zu "
+					"have a value)",
+					gr->id, have, gr->n_members);
+	}
+	return 0;
+}
+
+int bia_descriptor_values_equal(const struct bia_descriptor *d, const json_t *a,
+				const json_t *b)
+{
+	if (!json_is_object(a) || !json_is_object(b) || json_object_size(a) != json_object_size(b))
+		return 0;
+	const char *key;
+	json_t *va;
+	json_object_foreach((json_t *)a, key, va)
+	{
+		json_t *vb = json_object_get(b, key);
+		char b1[64], b2[64];
+		int n1, n2;
+		const char *sa = vb ? bia_wf_scalar_text(va, b1, sizeof(b1), &n1) : NULL;
+		const char *sb = vb ? bia_wf_scalar_text(vb, b2, sizeof(b2), &n2) : NULL;
+		if (!sa || !sb)
+			return 0;
+		size_t k = param_index(d, key);
+		if (k < d->n_inputs ? !bia_wf_same_value(&d->inputs[k], sa, sb) : strcmp(sa, sb))
+			return 0;
+	}
+	return 1;
+}
+
 int bia_descriptor_resolve(struct bia_ctx *ctx, const struct bia_descriptor *d,
 			   const char *const *name_eq_value, size_t n, json_t **pvalues)
 {
@@ -62,27 +170,41 @@ int bia_descriptor_resolve(struct bia_ctx *ctx, const struct bia_descriptor *d,
 			goto out;
 		}
 	}
+	/* Boutiques constraints: an input given explicitly drops the defaults
+	 * of the inputs it disables and of the other members of its mutually
+	 * exclusive groups */
+	const char **eff = calloc(d->n_inputs ? d->n_inputs : 1, sizeof(*eff));
+	if (!eff) {
+		rc = bia_fail(ctx, BIA_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t k = 0; k < d->n_inputs; k++)
+		eff[k] = given[k] ? given[k] : d->inputs[k].default_value;
+	if ((rc = check_constraints(ctx, d, given, eff)))
+		goto out_eff;
 	for (size_t k = 0; k < d->n_inputs; k++) {
 		const struct bia_wf_param *p = &d->inputs[k];
 		if (p->excluded)
 			continue;
 		/* an explicitly empty value means "no value", not the default */
-		const char *v = given[k] ? given[k] : p->default_value;
+		const char *v = eff[k];
 		if (!*v) {
 			if (!p->optional) {
 				rc = bia_fail(ctx, BIA_EINVAL,
 					      "parameter '%s' is required and has no default", p->id);
-				goto out;
+				goto out_eff;
 			}
 			continue;
 		}
 		if (json_object_set_new(values, p->id, json_string(v))) {
 			rc = bia_fail(ctx, BIA_ENOMEM, "out of memory");
-			goto out;
+			goto out_eff;
 		}
 	}
 	*pvalues = values;
 	values = NULL;
+out_eff:
+	free(eff);
 out:
 	free(given);
 	json_decref(values);

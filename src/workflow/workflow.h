@@ -52,6 +52,19 @@ struct bia_wf_param {
 	const char *const *choices;   /* values-choice as text, NULL if absent */
 	size_t n_choices;
 	const char *equals;	      /* NULL if absent */
+	/* Boutiques constraints between inputs (ids of other inputs) */
+	const char *const *requires;  /* requires-inputs: must have a value too */
+	size_t n_requires;
+	const char *const *disables;  /* disables-inputs: must not be given with it */
+	size_t n_disables;
+};
+
+/* A Boutiques group of inputs with a rule (`groups` of the descriptor). */
+struct bia_wf_group {
+	const char *id;
+	const char *const *members;
+	size_t n_members;
+	int mutually_exclusive, one_is_required, all_or_none;
 };
 
 enum bia_env_type {
@@ -99,6 +112,8 @@ struct bia_descriptor {
 	size_t n_authors;
 	const char *citation;	   /* "" if absent */
 	const char *license;	   /* "" if absent */
+	struct bia_wf_group *groups; /* Boutiques `groups`, n_groups of them */
+	size_t n_groups;
 	const char **warnings;	   /* what was accepted but is worth knowing, in the
 				      style of error messages; n_warnings of them */
 	size_t n_warnings;
@@ -121,12 +136,24 @@ const struct bia_wf_param *bia_descriptor_param(const struct bia_descriptor *d,
 /* Effective values of a run. `name_eq_value` are "id=value" strings (the
  * value may contain anything, including '=' and spaces). Refuses unknown
  * or excluded names, repeated names, values of the wrong type or outside
- * the constraints, and required parameters without a value or default.
+ * the constraints, required parameters without a value or default, and
+ * combinations the descriptor's Boutiques constraints forbid
+ * (requires-inputs, disables-inputs, groups: mutually-exclusive,
+ * one-is-required, all-or-none; docs/workflows.md).
  * *pvalues gets a JSON object {id: "text"} of every non-excluded parameter
  * that has a value (given or default); optional parameters with neither
  * are absent. Caller decrefs. */
 int bia_descriptor_resolve(struct bia_ctx *ctx, const struct bia_descriptor *d,
 			   const char *const *name_eq_value, size_t n, json_t **pvalues);
+
+/* Whether two sets of effective values ({id: text}) are the same setting:
+ * the same ids, and values equal by the parameter's type (Number: as
+ * numbers, so "1" and "1.0" are one setting; Boolean: true/yes/1 alike;
+ * else as text). */
+int bia_descriptor_values_equal(const struct bia_descriptor *d, const json_t *a,
+				const json_t *b);
+/* Whether two values of parameter p are equal by its type (as above). */
+int bia_wf_same_value(const struct bia_wf_param *p, const char *a, const char *b);
 
 /* Build the argv of a run in local mode from the effective values (as
  * returned by bia_descriptor_resolve; strings, numbers and booleans are
@@ -226,6 +253,9 @@ int bia_workflow_git_source(struct bia_ctx *ctx, struct bia_instance *inst, cons
 /* Resolve "NAME" (newest added) or "NAME@VERSION" (split at the last '@'). */
 int bia_workflow_get(struct bia_ctx *ctx, struct bia_instance *inst, const char *ref,
 		     struct bia_wf_version *out);
+/* The parsed descriptor of a workflow version ("NAME" or "NAME@VERSION"). */
+int bia_workflow_descriptor(struct bia_ctx *ctx, struct bia_instance *inst, const char *ref,
+			    struct bia_descriptor *out);
 
 /* A version as JSON: id, name, version, digest, source, created_at,
  * problem_class, description, environment, container, resources,

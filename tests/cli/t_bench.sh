@@ -123,6 +123,11 @@ bia dataset import cells "$T/trk" >/dev/null 2>&1
 bia workflow add "$(dirname "$0")/../../workflows/CellTracking-Python" --version 1 >/dev/null 2>&1
 expect_rc "bench of an ObjTrk problem runs the cell tracker" 0 bia bench cells --workflows CellTracking-Python --resamples 200 --format json
 check "... and ranks it on TRA" test "$(json '(d["metric"], d["entries"][0]["n"], d["entries"][0]["mean"] > 0.5)')" = "('TRA', 1, True)"
+check "... one image: no CI, no verdict, and a note saying why" \
+	test "$(json '(d["too_few_images"], d["entries"][0]["ci95"], d["entries"][0]["tied_with_first"], d["note"][:40])')" = "(True, [None, None], None, 'n = 1: too few images to compare (confid')"
+expect_rc "the same as a table" 0 bia bench cells --workflows CellTracking-Python --resamples 200
+check "... says n = 1 is too few" has "$T/out" "n = 1: too few images to compare"
+check "... prints n/a, never nan" eval '! grep -qw nan "$T/out"'
 
 # the worker judges a rerun itself (no one waiting for it)
 expect_rc "rerun --no-wait" 0 bia rerun 3 --no-wait
@@ -155,4 +160,34 @@ check "... an empty list" test "$(json 'len(d)')" = 0
 expect_rc "rescore RUN: every image again" 0 bia rescore "$OR" --format json
 check "... 6 images rescored, same value" test "$(json '(d[0]["rescored_images"], d[0]["after"] == d[0]["before"])')" = "(6, True)"
 expect_rc "rescore of a run that did not succeed" 1 bia rescore 999
+# --- competition ranking: two versions that produce the same outputs share
+# rank =1 (never an average rank 1.5)
+cp -r "$WF" "$T/wf2"
+echo "# the same workflow, another version" >"$T/wf2/NOTES.txt"
+bia workflow add "$T/wf2" --version 2 >/dev/null 2>&1
+expect_rc "bench of two identical versions" 0 bia bench nuc --workflows Threshold-Python@1,Threshold-Python@2 --resamples 200 --format json
+check "... the two threshold=0.5 settings share rank 3 (competition ranking), the next is 5" test "$(json '[(e["entry"], e["rank"], e["rank_shared"]) for e in d["entries"] if e["rank"] in (3, 4, 5)]')" = "[('Threshold-Python@1', 3, True), ('Threshold-Python@2', 3, True), ('Threshold-Python@1', 5, False)]"
+expect_rc "... as a table" 0 bia bench nuc --workflows Threshold-Python@1,Threshold-Python@2 --resamples 200
+check "... shown as =N" test "$(grep -c '^=[0-9]* ' "$T/out")" -ge 2
+# --- a one-sided main metric shows its companion beside it
+expect_rc "bench on FOVL (overlap of GT objects only)" 0 bia bench nuc --workflows Threshold-Python@1 --metric FOVL --resamples 200 --format json
+check "... names DC as its companion, with a mean per entry" test "$(json '(d["companion_metric"], all(isinstance(e["companion_mean"], float) for e in d["entries"]))')" = "('DC', True)"
+expect_rc "... as a table" 0 bia bench nuc --workflows Threshold-Python@1 --metric FOVL --resamples 200
+check "... with a 'DC mean' column and a line saying why" eval 'has "$T/out" "DC mean" && has "$T/out" "FOVL only penalises one kind of error"'
+# --- sweeps: values compared by type, parameters in full, failed settings
+N0=$(nruns)
+expect_rc "sweep threshold=0.40 (the 0.4 setting of the first sweep)" 0 bia sweep Threshold-Python@1 nuc --param threshold=0.40 --resamples 200 --format json
+check "... reuses its run: nothing queued" test "$(nruns)" = "$N0"
+expect_rc "sweep threshold=0.3,0.30 is one setting" 0 bia sweep Threshold-Python@1 nuc --param threshold=0.3,0.30 --resamples 200 --format json
+check "... one run queued, one entry" test "$(($(nruns) - N0)):$(json 'len(d["entries"])')" = "1:1"
+expect_rc "sweep with a long string value" 0 bia sweep Threshold-Python@1 nuc --param "label=a label long enough to have been cut in the table before" --param threshold=0.3 --resamples 200
+check "... the table shows it in full" has "$T/out" "label=a label long enough to have been cut in the table before"
+check "... and the parameters common to every entry" has "$T/out" "parameters of every entry: "
+expect_rc "sweep where a setting fails: exit 1" 1 bia sweep Threshold-Python@1 nuc --param fail=0,3 --param threshold=0.35 --resamples 200
+check "... the failed setting is listed with the last line of its log" grep -q "fail=3 threshold=0.35  run [0-9]* failed: in_nlink=" "$T/out"
+expect_rc "... and in JSON" 1 bia sweep Threshold-Python@1 nuc --param fail=0,3 --param threshold=0.35 --resamples 200 --format json
+check "... failed_settings with status and reason" test "$(json '[(f["params"]["fail"], f["status"], f["reason"][:9]) for f in d["failed_settings"]]')" = "[('3', 'failed', 'in_nlink=')]"
+# --- compare: headers name each run's parameters
+expect_rc "compare two settings" 0 bia compare 1 2
+check "... the header shows each run's parameters" grep -q "A = run 1 (Threshold-Python@1, .*threshold=0.2).*B = run 2 (Threshold-Python@1, .*threshold=0.4)" "$T/out"
 finish

@@ -71,7 +71,7 @@ for spec in "${specs[@]}"; do
 import json, math, sys
 perfect = {"DC": 1, "AHD": 0, "FOVL": 1, "mAP": 1, "JI": 1, "AP50": 1, "PQ": 1, "CTC_SEG": 1,
            "REC": 0, "FN": 0, "FP": 0, "RE": 1, "PR": 1, "F1": 1, "RMSE": 0, "ACC": 1,
-           "TFNR": 0, "TFPR": 0, "UVR": 0, "FNR": 0, "FPR": 0, "SEG": 1, "TRA": 1, "DET": 1,
+           "TFNR": 0, "TFPR": 0, "TF1": 1, "UVR": 0, "FNR": 0, "FPR": 0, "SEG": 1, "TRA": 1, "DET": 1,
            "PD": 0, "NPSA": 1, "FNPSB": 1, "JST": 1, "NMT": 0, "NST": 0, "JSD": 1, "NMD": 0,
            "NSD": 0, "MRE": 0}
 same = [("NREF", "NPRED"), ("NRT", "NCT"), ("NRT", "NPT"), ("NRD", "NCD"), ("NRD", "NPD")]

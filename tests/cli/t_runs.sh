@@ -76,7 +76,7 @@ check "three outputs ok" test "$(q "SELECT count(*) FROM run_outputs WHERE run_i
 check "outputs are blobs" test "$(q "SELECT count(*) FROM run_output_files WHERE run_id = $R1")" = 3
 check "every metric of the class for every image" test "$(q "SELECT count(*) FROM run_scores WHERE run_id = $R1")" = 24
 check "scores record the GT version and metric library version" \
-	test "$(q "SELECT count(*) FROM run_scores s JOIN gt_versions g ON g.id = s.gt_version_id AND g.is_current WHERE s.run_id = $R1 AND s.metrics_version = '1.0.0'")" = 24
+	test "$(q "SELECT count(*) FROM run_scores s JOIN gt_versions g ON g.id = s.gt_version_id AND g.is_current WHERE s.run_id = $R1 AND s.metrics_version = '1.1.0'")" = 24
 check "run records env, dataset digest, executor, exit code" \
 	test "$(q "SELECT env_digest || ' ' || length(dataset_digest) || ' ' || executor || ' ' || exit_code FROM runs WHERE id = $R1")" = "host 64 local 0"
 expect_rc "runs show --format json" 0 bia runs show "$R1" --format json

@@ -107,9 +107,41 @@ static void test_lower_and_flip(void **state)
 	assert_int_equal(r.flips_median, 1);
 	assert_float_equal(r.tau_median, -1, EPS);
 	assert_false(r.has_friedman); /* two entries */
-	/* a constant entry has a zero-width CI */
-	assert_float_equal(r.e[1].ci_lo, 2, 0);
-	assert_float_equal(r.e[1].ci_hi, 2, 0);
+	/* three images: too few for intervals and tests */
+	assert_true(r.too_few);
+	assert_true(isnan(r.e[1].ci_lo) && isnan(r.e[1].ci_hi));
+	assert_true(isnan(r.e[0].rank_lo) && isnan(r.e[0].p) && isnan(r.e[0].p_holm));
+	assert_false(r.e[0].tied_with_first);
+	bia_lb_result_release(&r);
+	/* five images: a constant entry has a zero-width CI */
+	const double v5[2 * 5] = {1, 1, 10, 1, 1, 2, 2, 2, 2, 2};
+	assert_int_equal(bia_leaderboard(&ctx, v5, 2, 5, 0, 500, 1, &r), 0);
+	assert_false(r.too_few);
+	assert_true(r.e[1].ci_lo == 2 && r.e[1].ci_hi == 2);
+	bia_lb_result_release(&r);
+}
+
+/* Competition ranking: equal means share the best rank, the next entry
+ * skips (1, =2, =2, 4): never an average rank that shows a leader as 1.5. */
+static void test_competition_ranks(void **state)
+{
+	(void)state;
+	struct bia_ctx ctx = {0};
+	/* means (higher is better): A 0.9, B 0.5, C 0.5, D 0.1; E = A (tie for 1st)
+	 * in a second board */
+	const double v[4 * 5] = {0.9, 0.9, 0.9, 0.9, 0.9, 0.5, 0.4, 0.6, 0.5, 0.5,
+				 0.5, 0.5, 0.5, 0.5, 0.5, 0.1, 0.1, 0.1, 0.1, 0.1};
+	struct bia_lb_result r;
+	assert_int_equal(bia_leaderboard(&ctx, v, 4, 5, 1, 200, 1, &r), 0);
+	assert_true(r.e[0].rank == 1 && !r.e[0].rank_shared);
+	assert_true(r.e[1].rank == 2 && r.e[1].rank_shared);
+	assert_true(r.e[2].rank == 2 && r.e[2].rank_shared);
+	assert_true(r.e[3].rank == 4 && !r.e[3].rank_shared);
+	bia_lb_result_release(&r);
+	const double w[2 * 5] = {0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7};
+	assert_int_equal(bia_leaderboard(&ctx, w, 2, 5, 1, 200, 1, &r), 0);
+	assert_true(r.e[0].rank == 1 && r.e[1].rank == 1); /* both "=1", not 1.5 */
+	assert_true(r.e[0].rank_shared && r.e[1].rank_shared);
 	bia_lb_result_release(&r);
 }
 
@@ -212,7 +244,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hand_case), cmocka_unit_test(test_lower_and_flip),
 		cmocka_unit_test(test_nan),	  cmocka_unit_test(test_determinism),
-		cmocka_unit_test(test_compare),
+		cmocka_unit_test(test_compare),	  cmocka_unit_test(test_competition_ranks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -202,8 +202,10 @@ static void test_tretrc_identical(void **state)
 	/* every point has a copy at distance 0: closeness exp(0) = 1 */
 	NEAR(bia_metric_get(&r, "TFNR"), 0);
 	NEAR(bia_metric_get(&r, "TFPR"), 0);
+	NEAR(bia_metric_get(&r, "TF1"), 1); /* recall 1, precision 1 */
 	assert_string_equal(r.codes[0], "TFNR"); /* table order */
 	assert_string_equal(r.codes[1], "TFPR");
+	assert_string_equal(r.codes[2], "TF1");
 	assert_int_equal(json_integer_value(json_object_get(r.params, "GATING_DIST")), 5);
 	assert_int_equal(json_integer_value(json_object_get(r.params, "TSIGMA")), 5);
 	assert_int_equal(json_integer_value(json_object_get(r.params, "TSUBDIV")), 4);
@@ -242,6 +244,8 @@ static void test_tretrc_shifted(void **state)
 	assert_int_equal(run_tre(flat, up, 4, &r, &ctx), 0);
 	NEAR(bia_metric_get(&r, "TFNR"), 1 - exp(-0.125));
 	NEAR(bia_metric_get(&r, "TFPR"), 1 - exp(-0.125));
+	/* recall = precision = exp(-0.125): their harmonic mean is the same */
+	NEAR(bia_metric_get(&r, "TF1"), exp(-0.125));
 	check_records(&r, bia_metric_get(&r, "TFNR"), bia_metric_get(&r, "TFPR"));
 	bia_metric_result_release(&r);
 	/* d = 6 with sigma = 4: 1 - exp(-36/32) = 0.675347532...; the mean
@@ -279,6 +283,8 @@ static void test_tretrc_duplicates_kept(void **state)
 	NEAR(bia_metric_get(&r, "TFNR"), 1 - (4 + exp(-2.25 / 32) + exp(-0.5625 / 32)) / 6);
 	NEAR(bia_metric_get(&r, "TFNR"), 0.014220339780428581);
 	NEAR(bia_metric_get(&r, "TFPR"), 0);
+	/* recall 0.98577966..., precision 1: 2 * 0.98577966 / 1.98577966 */
+	NEAR(bia_metric_get(&r, "TF1"), 2 * 0.985779660219571419 / 1.985779660219571419);
 	check_records(&r, bia_metric_get(&r, "TFNR"), bia_metric_get(&r, "TFPR"));
 	bia_metric_result_release(&r);
 }
@@ -333,6 +339,7 @@ static void test_tretrc_empty(void **state)
 	assert_int_equal(run_tre(tree_l, lone, 5, &r, &ctx), 0);
 	assert_true(bia_metric_get(&r, "TFNR") == 1);
 	assert_true(isnan(bia_metric_get(&r, "TFPR")));
+	assert_true(bia_metric_get(&r, "TF1") == 0); /* nothing traced: the worst */
 	assert_true(has_string(r.deviations, "empty prediction"));
 	assert_int_equal(json_array_size(r.warnings), 1);
 	assert_int_equal(json_array_size(r.objects), 3); /* 3 missed GT links */
@@ -343,11 +350,13 @@ static void test_tretrc_empty(void **state)
 	assert_int_equal(run_tre("# nothing\n", tree_l, 5, &r, &ctx), 0);
 	assert_true(isnan(bia_metric_get(&r, "TFNR")));
 	assert_true(bia_metric_get(&r, "TFPR") == 1);
+	assert_true(bia_metric_get(&r, "TF1") == 0); /* all spurious */
 	assert_true(has_string(r.deviations, "empty ground truth"));
 	bia_metric_result_release(&r);
 	/* both empty: both NaN */
 	assert_int_equal(run_tre(lone, "", 5, &r, &ctx), 0);
 	assert_true(isnan(bia_metric_get(&r, "TFNR")) && isnan(bia_metric_get(&r, "TFPR")));
+	assert_true(isnan(bia_metric_get(&r, "TF1")));
 	bia_metric_result_release(&r);
 	/* a zeroed struct (what --missing-as-empty passes) is an empty tree */
 	struct bia_swc none = {0}, g = swc(tree_l);
@@ -492,6 +501,10 @@ static void test_lootrc_parallel_lines(void **state)
 					     exp(-0.36) + exp(-0.5)) / 12);
 	NEAR(bia_metric_get(&r, "FNR"), 0.20336570353149186);
 	NEAR(bia_metric_get(&r, "FPR"), 0.164729788588728);
+	/* recall 0.79663429646850814, precision 0.835270211411272:
+	 * 2 R P / (R + P) = 1.33082... / 1.63190... = 0.815495... */
+	NEAR(bia_metric_get(&r, "F1"), 2 * 0.79663429646850814 * 0.835270211411272 /
+					       (0.79663429646850814 + 0.835270211411272));
 	assert_string_equal(r.codes[0], "UVR");
 	assert_string_equal(r.codes[1], "FNR");
 	assert_string_equal(r.codes[2], "FPR");
@@ -668,6 +681,7 @@ static void test_lootrc_empty(void **state)
 	assert_int_equal(run_loo(&g, &e, 5, &r, &ctx), 0);
 	assert_true(bia_metric_get(&r, "FNR") == 1);
 	assert_true(isnan(bia_metric_get(&r, "FPR")));
+	assert_true(bia_metric_get(&r, "F1") == 0);
 	assert_true(bia_metric_get(&r, "UVR") == 0.5);
 	assert_true(has_string(r.deviations, "LooTrc/empty prediction"));
 	assert_int_equal(json_array_size(r.warnings), 1);

@@ -657,6 +657,91 @@ static void test_value_key_off_template(void **state)
 	bia_descriptor_release(&d);
 }
 
+/* Boutiques constraints between inputs, checked when a run's parameters are
+ * resolved (so a sweep refuses a bad combination before queueing). */
+static void test_constraints(void **state)
+{
+	(void)state;
+	struct bia_descriptor d;
+	parse_ok("{\"name\":\"C\",\"environment\":{\"type\":\"host\"},"
+		 "\"command-line\":\"run [MODE] [RADIUS] [AUTO] [LO] [HI]\","
+		 "\"inputs\":[{\"id\":\"mode\",\"type\":\"String\",\"optional\":true,"
+		 "\"requires-inputs\":[\"radius\"]},"
+		 "{\"id\":\"radius\",\"type\":\"Number\",\"optional\":true},"
+		 "{\"id\":\"auto\",\"type\":\"Boolean\",\"optional\":true,\"default-value\":false,"
+		 "\"disables-inputs\":[\"radius\"]},"
+		 "{\"id\":\"lo\",\"type\":\"Number\",\"optional\":true},"
+		 "{\"id\":\"hi\",\"type\":\"Number\",\"optional\":true,\"default-value\":9}],"
+		 "\"groups\":[{\"id\":\"range\",\"members\":[\"lo\",\"hi\"],\"all-or-none\":true}]}",
+		 &d);
+	assert_int_equal(d.n_groups, 1);
+	assert_int_equal(d.inputs[0].n_requires, 1);
+	/* mode needs radius */
+	const char *a[] = {"mode=x", "lo=1"};
+	resolve_refused(&d, a, 2, "parameter 'mode' requires 'radius', which has no value");
+	/* auto disables radius: both given is refused */
+	const char *b[] = {"auto=true", "radius=3", "lo=1"};
+	resolve_refused(&d, b, 3, "'auto' and 'radius' cannot be given together");
+	/* lo and hi: all or none (hi has a default, so lo alone is complete) */
+	const char *c[] = {"lo=1", "hi="};
+	resolve_refused(&d, c, 2, "group 'range' needs all of its parameters or none");
+	const char *ok[] = {"mode=x", "radius=2", "lo=1"};
+	char **argv = render(&d, ok, 3);
+	static const char *const want[] = {"run", "x", "2", "false", "1", "9", LOCAL, NULL};
+	assert_argv(argv, want);
+	bia_argv_free(argv);
+	bia_descriptor_release(&d);
+	/* mutually exclusive, and an explicit value drops the others' defaults */
+	parse_ok("{\"name\":\"M\",\"environment\":{\"type\":\"host\"},\"command-line\":\"run [A] [B]\","
+		 "\"inputs\":[{\"id\":\"a\",\"type\":\"Number\",\"optional\":true,\"default-value\":1},"
+		 "{\"id\":\"b\",\"type\":\"Number\",\"optional\":true}],"
+		 "\"groups\":[{\"id\":\"one\",\"members\":[\"a\",\"b\"],\"mutually-exclusive\":true,"
+		 "\"one-is-required\":true}]}",
+		 &d);
+	const char *both[] = {"a=2", "b=3"};
+	resolve_refused(&d, both, 2, "group 'one' is mutually exclusive");
+	const char *onlyb[] = {"b=3"};
+	argv = render(&d, onlyb, 1);
+	static const char *const want2[] = {"run", "3", LOCAL, NULL};
+	assert_argv(argv, want2);
+	bia_argv_free(argv);
+	const char *none[] = {"a="};
+	resolve_refused(&d, none, 1, "group 'one' needs one of its parameters");
+	bia_descriptor_release(&d);
+	/* references to unknown ids are refused at parse time */
+	refused("{\"name\":\"R\",\"environment\":{\"type\":\"host\"},\"command-line\":\"run A\","
+		"\"inputs\":[{\"id\":\"a\",\"type\":\"Number\",\"requires-inputs\":[\"zz\"]}]}",
+		"'inputs[0].requires-inputs': 'zz' is not the id of an input");
+	refused("{\"name\":\"R\",\"environment\":{\"type\":\"host\"},\"command-line\":\"run A\","
+		"\"inputs\":[{\"id\":\"a\",\"type\":\"Number\"}],\"groups\":[{\"id\":\"g\","
+		"\"members\":[\"a\",\"q\"]}]}",
+		"'groups[0].members': 'q' is not the id of an input");
+}
+
+/* Settings compared by the parameters' types: sigma=1 and sigma=1.0 are one
+ * setting, true and yes too; strings compare as text. */
+static void test_values_equal(void **state)
+{
+	(void)state;
+	struct bia_descriptor d;
+	parse_ok(DESC("w S B T", "{\"id\":\"s\",\"type\":\"Number\",\"value-key\":\"S\"},"
+				 "{\"id\":\"b\",\"type\":\"Boolean\",\"value-key\":\"B\"},"
+				 "{\"id\":\"t\",\"type\":\"String\",\"value-key\":\"T\"}"),
+		 &d);
+	json_t *x = json_pack("{s:s, s:s, s:s}", "s", "1", "b", "true", "t", "1");
+	json_t *y = json_pack("{s:s, s:s, s:s}", "s", "1.0", "b", "yes", "t", "1");
+	json_t *z = json_pack("{s:s, s:s, s:s}", "s", "1.0", "b", "yes", "t", "1.0");
+	json_t *w = json_pack("{s:s, s:s}", "s", "1", "b", "true");
+	assert_true(bia_descriptor_values_equal(&d, x, y));
+	assert_false(bia_descriptor_values_equal(&d, x, z)); /* strings: "1" != "1.0" */
+	assert_false(bia_descriptor_values_equal(&d, x, w)); /* another set of ids */
+	json_decref(x);
+	json_decref(y);
+	json_decref(z);
+	json_decref(w);
+	bia_descriptor_release(&d);
+}
+
 static void test_resources_parsing(void **state)
 {
 	(void)state;
@@ -815,6 +900,8 @@ int main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_tolerated),
 		cmocka_unit_test(test_value_key_off_template),
+		cmocka_unit_test(test_constraints),
+		cmocka_unit_test(test_values_equal),
 		cmocka_unit_test(test_resources_parsing),
 		cmocka_unit_test(test_load_missing),
 	};

@@ -26,7 +26,7 @@ import numpy
 import tifffile
 
 MAIN = {"ObjSeg": "mAP", "SptCnt": "REC", "ObjDet": "F1", "PixCla": "F1",
-        "TreTrc": "TFNR", "LooTrc": "UVR", "LndDet": "MRE", "PrtTrk": "FNPSB",
+        "TreTrc": "TF1", "LooTrc": "F1", "LndDet": "MRE", "PrtTrk": "FNPSB",
         "ObjTrk": "TRA"}
 
 results = []
