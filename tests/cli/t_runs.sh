@@ -342,9 +342,17 @@ r = subprocess.run([bia, "--instance", inst, "run", "Threshold-Python", "P", "--
                    capture_output=True, text=True)
 run_id = r.stdout.split()[0]
 fcntl.flock(lk, fcntl.LOCK_UN)
-# our child: killed at run.exec, never waited for
-w = subprocess.Popen([bia, "--instance", inst, "worker"], env=dict(os.environ, BIAFLOWS_FAULT="run.exec"),
-                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+# our child: killed with SIGKILL once its sandbox is up (its output mount
+# exists), never waited for
+import signal
+w = subprocess.Popen([bia, "--instance", inst, "worker"], stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL)
+for _ in range(600):
+    if leftovers(w.pid)[0]:
+        break
+    time.sleep(0.05)
+time.sleep(0.2)
+os.kill(w.pid, signal.SIGKILL)
 for _ in range(300):
     if state(w.pid) == "Z":
         break
