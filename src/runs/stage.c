@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,11 +140,17 @@ int bia_runs_stage(struct bia_ctx *ctx, enum bia_class cls, const char *stage,
 static enum bia_output_status link_into(const char *src, const char *view, const char *name,
 					char *reason, size_t rsz)
 {
-	char link[BIA_PATH_MAX];
+	char link[BIA_PATH_MAX], abs[PATH_MAX];
 	if (!view)
 		return BIA_OUTPUT_OK;
 	snprintf(link, sizeof(link), "%s/%s", view, name);
-	if (symlink(src, link)) {
+	/* a symlink's relative target is relative to the link's folder: link to
+	 * the absolute path (an output folder given as a relative path) */
+	if (!realpath(src, abs)) {
+		snprintf(reason, rsz, "invalid: %s: %s", src, strerror(errno));
+		return BIA_OUTPUT_INVALID;
+	}
+	if (symlink(abs, link)) {
 		snprintf(reason, rsz, "invalid: cannot link: %s", strerror(errno));
 		return BIA_OUTPUT_INVALID;
 	}

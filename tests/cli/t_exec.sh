@@ -128,4 +128,13 @@ check "bomb outputs: under 50 MB of memory" test "$(sed -n 's/^maxrss_kb=//p' "$
 check "bomb outputs: under 10 s" python3 -c "import sys; sys.exit(not float('$(sed -n 's/^seconds=//p' "$T/bomb.txt")') < 10)"
 expect_rc "bomb outputs with an 8 GB budget" 0 "$BIAFLOWS" exec "$BW" --in "$IN" --out "$T/bomb2" --memory 8G
 check "... refused by shape, from the header" has "$T/err" "shape 46000x46000x1 T=1 differs from the input's"
+# relative paths everywhere: --in, --out, --gt relative to the current folder
+mkdir -p "$T/rel"
+cp -r "$IN" "$T/rel/images"
+cp -r "$GT" "$T/rel/gt"
+(cd "$T/rel" && "$BIAFLOWS" exec "$WF" --in images --out out --gt gt --format json >"$T/out" 2>"$T/err"); rc=$?
+check "exec with relative --in, --out and --gt" test "$rc" = 0
+check "... scored, nothing missing" test "$(jq_py 'sum(1 for i in d["images"] if i.get("missing"))')" = 0
+(cd "$T/rel" && "$BIAFLOWS" exec "$WF" --in ./images --out ../rel-out2 --gt ./gt >/dev/null 2>"$T/err"); rc=$?
+check "... and with ./ and ../ forms" test "$rc" = 0
 finish
