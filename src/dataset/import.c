@@ -3,6 +3,7 @@
 #include "dataset/dataset.h"
 
 #include <dirent.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -457,6 +458,68 @@ static int list_dir(struct bia_ctx *ctx, struct bia_arena *a, const char *dir,
 	return 0;
 }
 
+/* "01", "02", ...: a Cell Tracking Challenge sequence name; with a suffix
+ * (_GT, _ST) when suffix is given. */
+static int ctc_name(const char *n, const char *suffix)
+{
+	if (!isdigit((unsigned char)n[0]) || !isdigit((unsigned char)n[1]))
+		return 0;
+	return suffix ? !strcmp(n + 2, suffix) : n[2] == '\0';
+}
+
+/* Refuse, with the option to use, a folder in a layout that a plain
+ * import would take wrongly: a Cell Tracking Challenge dataset (01/,
+ * 01_GT/) or one of its sequences (t000.tif... with 01_GT/ beside it),
+ * whose frames would become unrelated images without ground truth. */
+static int known_layout(struct bia_ctx *ctx, const char *dir)
+{
+	char p[BIA_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/images", dir);
+	if (bia_is_dir(p))
+		return 0; /* our own layout */
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	struct dirent *e;
+	int seq = 0, gt = 0, frames = 0;
+	char gtname[64] = "";
+	while ((e = readdir(d))) {
+		if (ctc_name(e->d_name, NULL))
+			seq++;
+		if (ctc_name(e->d_name, "_GT")) {
+			gt++;
+			snprintf(gtname, sizeof(gtname), "%s", e->d_name);
+		}
+		if (e->d_name[0] == 't' && isdigit((unsigned char)e->d_name[1]) &&
+		    bia_path_is_image(e->d_name))
+			frames++;
+	}
+	closedir(d);
+	if (seq && gt)
+		return bia_fail(ctx, BIA_EINVAL,
+				"'%s' looks like a Cell Tracking Challenge folder (%d sequence(s) "
+				"and their ground truth, e.g. %s/): use --layout ctc",
+				dir, seq, gtname);
+	/* a sequence folder itself: its ground truth is the sibling NN_GT */
+	const char *base;
+	char trimmed[BIA_PATH_MAX];
+	snprintf(trimmed, sizeof(trimmed), "%s", dir);
+	size_t tl = strlen(trimmed);
+	while (tl > 1 && trimmed[tl - 1] == '/')
+		trimmed[--tl] = '\0';
+	base = strrchr(trimmed, '/') ? strrchr(trimmed, '/') + 1 : trimmed;
+	if (frames >= 2 && ctc_name(base, NULL)) {
+		snprintf(p, sizeof(p), "%s_GT", trimmed);
+		if (bia_is_dir(p))
+			return bia_fail(ctx, BIA_EINVAL,
+					"'%s' looks like a sequence of a Cell Tracking Challenge "
+					"folder (t000.tif... with %s_GT beside it): import the folder "
+					"that holds both with --layout ctc",
+					dir, base);
+	}
+	return 0;
+}
+
 static int ends_with_lbl(const char *stem)
 {
 	size_t n = strlen(stem);
@@ -475,6 +538,8 @@ int bia_dataset_import(struct bia_ctx *ctx, struct bia_instance *inst,
 	int rc = 0;
 	if (!bia_is_dir(dir))
 		return bia_fail(ctx, BIA_ENOENT, "'%s' is not a folder", dir);
+	if ((rc = known_layout(ctx, dir)))
+		return rc;
 	bia_arena_init(&a, 1 << 16);
 	snprintf(idir, sizeof(idir), "%s/images", dir);
 	snprintf(gdir, sizeof(gdir), "%s/groundtruth", dir);
@@ -562,11 +627,20 @@ int bia_dataset_import(struct bia_ctx *ctx, struct bia_instance *inst,
 		c->gt = nf;
 		c->ngt++;
 	}
-	for (size_t i = 0; i < nc; i++) {
-		if (!cv[i].ngt) {
-			warnf(r, "%s: no ground truth", cv[i].image_path);
-		}
-	}
+	/* images without GT: one warning, not one per file */
+	size_t nogt = 0;
+	char first[3][256];
+	for (size_t i = 0; i < nc; i++)
+		if (!cv[i].ngt && nogt++ < 3)
+			snprintf(first[nogt - 1], sizeof(first[0]), "%s", cv[i].stem);
+	if (nogt == nc && nc)
+		warnf(r, "'%s': none of the %zu images has ground truth (expected groundtruth/STEM.tif "
+			 "beside images/, or STEM_lbl.tif beside STEM.tif)",
+		      dir, nc);
+	else if (nogt)
+		warnf(r, "'%s': %zu of %zu images have no ground truth (%s%s%s%s%s%s)", dir, nogt, nc,
+		      first[0], nogt > 1 ? ", " : "", nogt > 1 ? first[1] : "", nogt > 2 ? ", " : "",
+		      nogt > 2 ? first[2] : "", nogt > 3 ? ", ..." : "");
 	rc = run(ctx, inst, p, cv, nc, o, r);
 out:
 	free(cv);

@@ -6,7 +6,7 @@ I=$T/inst
 expect_rc "init creates an instance" 0 "$BIAFLOWS" init "$I"
 check "instance has its layout" test -f "$I/biaflows.db" -a -f "$I/config" -a -d "$I/blobs/sha256" -a -d "$I/runs"
 check "database is in WAL mode" test "$(sqlite3 "$I/biaflows.db" 'PRAGMA journal_mode')" = wal
-check "schema version recorded" test "$(sqlite3 "$I/biaflows.db" 'PRAGMA user_version')" = 4
+check "schema version recorded" test "$(sqlite3 "$I/biaflows.db" 'PRAGMA user_version')" = 5
 expect_rc "init on an existing instance fails" 1 "$BIAFLOWS" init "$I"
 check "... saying so" has "$T/err" "already a biaflows instance"
 
@@ -145,4 +145,11 @@ check "fsck consistent" has "$T/out" "instance is consistent"
 expect_rc "rm ds" 0 bia problem rm ds --force
 check "unshared blobs removed" test "$(find "$I/blobs/sha256" -type f | wc -l)" -lt "$nblobs"
 expect_rc "fsck still consistent" 0 bia fsck
+# images without any GT: one warning for the import, not one per file
+bia problem add nogt --class ObjSeg >/dev/null
+mkdir -p "$T/nogt/images"
+for i in 1 2 3 4; do cp "$FIX/sample/images/nuc_a.tif" "$T/nogt/images/n$i.tif"; printf '%04d' $i >>"$T/nogt/images/n$i.tif"; done
+expect_rc "import images without ground truth" 0 bia dataset import nogt "$T/nogt"
+check "... one warning line" test "$(grep -c 'warning' "$T/err")" = 1
+check "... saying none of the 4 images has ground truth" has "$T/err" "none of the 4 images has ground truth"
 finish

@@ -199,6 +199,13 @@ conv_refused "convert swc, parent missing" "DIADEM_bad/groundtruth/OP_2.swc" "li
 
 # ------------------------------------------------- dataset import --layout
 json_of() { bia image list "$1" --format json >"$T/json" 2>/dev/null; }
+# a CTC folder without --layout: refused with the hint, never 30 unrelated frames
+expect_rc "a CTC folder without --layout: refused" 1 bia dataset import trk2 "$S/ctc"
+check "... with the hint" has "$T/err" "looks like a Cell Tracking Challenge folder (2 sequence(s) and their ground truth, e.g. "
+check "... ending in 'use --layout ctc'" has "$T/err" "): use --layout ctc"
+expect_rc "one of its sequences: refused" 1 bia dataset import trk2 "$S/ctc/01"
+check "... naming the sibling _GT folder" has "$T/err" "looks like a sequence of a Cell Tracking Challenge folder (t000.tif... with 01_GT beside it)"
+check "nothing imported into trk2" test "$(bia image list trk2 --format json)" = "[]"
 expect_rc "import --layout ctc (real-data variant)" 0 bia dataset import trk "$S/CTC_like_seq01" --layout ctc
 check "one image id printed" test "$(lines "$T/out")" = 1
 check "SEG not imported, said so" has "$T/err" "SEG masks not converted"
