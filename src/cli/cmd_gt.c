@@ -1,4 +1,4 @@
-/* biaflows gt add|list
+/* biaflows gt add|list|get|rm
  * SPDX-License-Identifier: MIT */
 #include "cli/cli.h"
 
@@ -10,17 +10,73 @@ static const char usage[] =
 	"usage: biaflows gt add PROBLEM/STEM|ID FILE... [--annotator NAME] [--not-current]\n"
 	"                 [--format table|json]\n"
 	"       biaflows gt list PROBLEM/STEM|ID [--format table|json|csv]\n"
+	"       biaflows gt get PROBLEM/STEM|ID -o PATH [--version V]\n"
+	"       biaflows gt rm VERSION [--force]\n"
 	"\n"
 	"'add' links ground-truth files (a mask of the image's shape, ignoring\n"
 	"channels; or .swc, .txt, .csv, .xml files) to an image as a new GT version,\n"
 	"which becomes the current one unless --not-current. It prints the new\n"
-	"version id.\n";
+	"version id. 'get' writes the files of the current version (or --version V):\n"
+	"one file to PATH (or into PATH when it is a folder), several (a label stack\n"
+	"and its track file) into the folder PATH, by their names. 'rm' removes a\n"
+	"version (an id from 'gt list'); refused while runs are scored against it\n"
+	"unless --force; the newest remaining version becomes current if it was.\n";
+
+/* gt get: the files of one version to a file or into a folder. */
+static int gt_get(struct bia_cli *cli, int argc, char **argv, const char *out,
+		  const char *version)
+{
+	if (argc - optind != 1 || !out)
+		return cli_usage_error(usage, "gt get takes one image and -o PATH");
+	struct bia_image_rec im;
+	if (bia_image_resolve(&cli->ctx, &cli->inst, argv[optind], &im))
+		return cli_error(cli);
+	struct bia_gt_version *v;
+	size_t n;
+	if (bia_gt_list(&cli->ctx, &cli->inst, im.id, &v, &n))
+		return cli_error(cli);
+	const struct bia_gt_version *g = NULL;
+	long long want = version ? strtoll(version, NULL, 10) : 0;
+	for (size_t i = 0; i < n; i++)
+		if (version ? v[i].id == want : v[i].current)
+			g = &v[i];
+	int code = 0;
+	if (!g) {
+		if (version)
+			bia_fail(&cli->ctx, BIA_ENOENT, "image '%s' has no ground-truth version %s",
+				 im.stem, version);
+		else
+			bia_fail(&cli->ctx, BIA_ENOENT, "image '%s' has no current ground truth",
+				 im.stem);
+		code = cli_error(cli);
+	} else {
+		int into = g->nfiles > 1 || bia_is_dir(out);
+		if (into && bia_mkdir_p(&cli->ctx, out))
+			code = cli_error(cli);
+		for (size_t k = 0; !code && k < g->nfiles; k++) {
+			char dst[BIA_PATH_MAX];
+			if (into && bia_path_join(&cli->ctx, dst, sizeof(dst), out, g->files[k].name))
+				code = cli_error(cli);
+			else if (!into)
+				snprintf(dst, sizeof(dst), "%s", out);
+			if (!code && bia_blob_copy_out(&cli->ctx, &cli->inst, g->files[k].digest, dst))
+				code = cli_error(cli);
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		bia_gt_version_release(&v[i]);
+	free(v);
+	return code;
+}
 
 int cmd_gt(struct bia_cli *cli, int argc, char **argv)
 {
 	static const struct option lo[] = {{"format", required_argument, NULL, 'f'},
 					   {"annotator", required_argument, NULL, 'a'},
 					   {"not-current", no_argument, NULL, 'n'},
+					   {"output", required_argument, NULL, 'o'},
+					   {"version", required_argument, NULL, 'V'},
+					   {"force", no_argument, NULL, 'F'},
 					   {NULL, 0, NULL, 0}};
 	if (argc < 2) {
 		fputs(usage, stderr);
@@ -33,12 +89,12 @@ int cmd_gt(struct bia_cli *cli, int argc, char **argv)
 	const char *sub = argv[1];
 	argc--;
 	argv++;
-	int fmt = OUT_TABLE, not_current = 0;
-	const char *annotator = NULL;
+	int fmt = OUT_TABLE, not_current = 0, force = 0;
+	const char *annotator = NULL, *out = NULL, *version = NULL;
 	optind = 1;
 	opterr = 0;
 	int ch;
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "o:", lo, NULL)) != -1) {
 		if (ch == 'f') {
 			fmt = cli_parse_format(optarg);
 			if (fmt < 0)
@@ -47,6 +103,12 @@ int cmd_gt(struct bia_cli *cli, int argc, char **argv)
 			annotator = optarg;
 		} else if (ch == 'n') {
 			not_current = 1;
+		} else if (ch == 'o') {
+			out = optarg;
+		} else if (ch == 'V') {
+			version = optarg;
+		} else if (ch == 'F') {
+			force = 1;
 		} else {
 			return cli_usage_error(usage, "unknown or incomplete option '%s'",
 					       argv[optind - 1]);
@@ -126,6 +188,20 @@ int cmd_gt(struct bia_cli *cli, int argc, char **argv)
 						   "file_names", NULL};
 		cli_print_list(stdout, rows, cols, (enum bia_out_format)fmt);
 		json_decref(rows);
+		return 0;
+	}
+	if (!strcmp(sub, "get"))
+		return gt_get(cli, argc, argv, out, version);
+	if (!strcmp(sub, "rm")) {
+		char *end;
+		long long id = argc - optind == 1 ? strtoll(argv[optind], &end, 10) : 0;
+		if (argc - optind != 1 || *end || id <= 0)
+			return cli_usage_error(usage, "gt rm takes one VERSION id (from 'gt list')");
+		size_t removed = 0;
+		if (bia_gt_rm(&cli->ctx, &cli->inst, id, force, &removed))
+			return cli_error(cli);
+		fprintf(stderr, "removed ground-truth version %lld; %zu stored file(s) deleted\n", id,
+			removed);
 		return 0;
 	}
 	return cli_usage_error(usage, "unknown gt subcommand '%s'", sub);

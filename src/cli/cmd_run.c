@@ -4,6 +4,7 @@
 #include "runs/runs.h"
 #include "workflow/workflow.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@ static const char run_usage[] =
 	"                    [--processes N] [--open-files N] [--output SIZE]\n"
 	"                    [--wait] [--format table|json]\n"
 	"       biaflows run show RUN [--format table|json]\n"
+	"       biaflows run outputs RUN -o DIR\n"
 	"\n"
 	"Queue a run of a workflow version (NAME alone: the newest added) on the\n"
 	"images of PROBLEM (all, or --images by stem or id), and print its id.\n"
@@ -26,7 +28,9 @@ static const char run_usage[] =
 	"--timeout (\"90\", \"10m\", \"1h\"), --memory (\"512M\", \"2G\"), --processes\n"
 	"(1..100000), --open-files (16..1048576) and --output (size of /data/out,\n"
 	"\"1G\") override the descriptor's resources for this run only; 'run show'\n"
-	"shows them.\n"
+	"shows them. 'run outputs' writes the files the run produced, by their\n"
+	"names (<stem>.tif, ObjTrk also <stem>.txt, TreTrc <stem>.swc), into DIR\n"
+	"(created; it must be empty).\n"
 	"Without 'serve', a worker process is started for the instance when a\n"
 	"worker slot is free (config max_concurrent_runs, default 1); workers\n"
 	"run the queue in order and exit when it is empty.\n"
@@ -120,6 +124,54 @@ int cli_wait_runs(struct bia_cli *cli, const int64_t *ids, size_t n)
 			return cli->ctx.rc;
 		nanosleep(&ts, NULL);
 	}
+}
+
+/* run outputs RUN -o DIR: the stored output files of a run, by name. */
+static int outputs(struct bia_cli *cli, const char *ref, const char *dir)
+{
+	char *end;
+	long long id = strtoll(ref, &end, 10);
+	if (*end || id <= 0)
+		return cli_usage_error(run_usage, "bad run id '%s'", ref);
+	if (!dir)
+		return cli_usage_error(run_usage, "run outputs needs -o DIR");
+	struct bia_run_image *ri;
+	size_t n;
+	struct bia_run r;
+	if (cli->inst.ops->run_get(&cli->ctx, &cli->inst, id, &r))
+		return cli_error(cli);
+	bia_run_release(&r);
+	if (bia_mkdir_p(&cli->ctx, dir))
+		return cli_error(cli);
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int empty = 1;
+	while (d && (e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			empty = 0;
+	if (d)
+		closedir(d);
+	if (!empty) {
+		bia_fail(&cli->ctx, BIA_EEXIST, "output folder '%s' is not empty", dir);
+		return cli_error(cli);
+	}
+	if (cli->inst.ops->run_images(&cli->ctx, &cli->inst, id, &ri, &n))
+		return cli_error(cli);
+	int code = 0;
+	size_t files = 0;
+	for (size_t i = 0; i < n && !code; i++)
+		for (size_t k = 0; k < ri[i].nfiles && !code; k++) {
+			char dst[BIA_PATH_MAX];
+			if (bia_path_join(&cli->ctx, dst, sizeof(dst), dir, ri[i].files[k].name) ||
+			    bia_blob_copy_out(&cli->ctx, &cli->inst, ri[i].files[k].digest, dst))
+				code = cli_error(cli);
+			else
+				files++;
+		}
+	bia_run_images_free(ri, n);
+	if (!code)
+		fprintf(stderr, "wrote %zu file(s) of run %lld into '%s'\n", files, id, dir);
+	return code;
 }
 
 static int show(struct bia_cli *cli, const char *ref, int fmt)
@@ -234,8 +286,10 @@ int cmd_run(struct bia_cli *cli, int argc, char **argv)
 	int64_t processes = 0, open_files = 0;
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	const char *outdir = NULL;
+	while ((ch = getopt_long(argc, argv, "o:", lo, NULL)) != -1) {
 		switch (ch) {
+		case 'o': outdir = optarg; break;
 		case 'p': params[nparams++] = optarg; break;
 		case 'i': add_list(&images, &nimages, &icap, optarg); break;
 		case 'w': wait = 1; break;
@@ -290,6 +344,10 @@ int cmd_run(struct bia_cli *cli, int argc, char **argv)
 	}
 	if (argc - optind == 2 && !strcmp(argv[optind], "show")) {
 		code = show(cli, argv[optind + 1], fmt);
+		goto out;
+	}
+	if (argc - optind == 2 && !strcmp(argv[optind], "outputs")) {
+		code = outputs(cli, argv[optind + 1], outdir);
 		goto out;
 	}
 	if (argc - optind != 2) {

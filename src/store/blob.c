@@ -187,3 +187,43 @@ size_t bia_blob_remove_unreferenced(struct bia_instance *inst, char (*digests)[B
 		flock(fd, LOCK_SH); /* back to a writer's shared lock */
 	return removed;
 }
+
+int bia_blob_copy_out(struct bia_ctx *ctx, const struct bia_instance *inst, const char *digest,
+		      const char *dst)
+{
+	char src[BIA_PATH_MAX], tmp[BIA_PATH_MAX];
+	if (bia_blob_path(inst, digest, src, sizeof(src)))
+		return bia_fail(ctx, BIA_EINVAL, "bad digest '%s'", digest);
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", dst, (long)getpid()) >= (int)sizeof(tmp))
+		return bia_fail(ctx, BIA_ELIMIT, "path '%s' too long", dst);
+	int in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return bia_fail(ctx, BIA_ECORRUPT, "stored file %s is missing (run 'biaflows fsck')",
+				digest);
+	int out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (out < 0) {
+		int e = errno;
+		close(in);
+		return bia_fail(ctx, BIA_EIO, "cannot create '%s': %s", tmp, strerror(e));
+	}
+	char buf[1 << 16];
+	ssize_t k;
+	int rc = 0;
+	while ((k = read(in, buf, sizeof(buf))) > 0)
+		if (bia_write_all(out, buf, (size_t)k)) {
+			rc = bia_fail(ctx, BIA_EIO, "cannot write '%s': %s", tmp, strerror(errno));
+			break;
+		}
+	if (!rc && k < 0)
+		rc = bia_fail(ctx, BIA_EIO, "cannot read stored file %s: %s", digest,
+			      strerror(errno));
+	if (!rc && fsync(out))
+		rc = bia_fail(ctx, BIA_EIO, "cannot sync '%s': %s", tmp, strerror(errno));
+	close(in);
+	close(out);
+	if (!rc && rename(tmp, dst))
+		rc = bia_fail(ctx, BIA_EIO, "cannot write '%s': %s", dst, strerror(errno));
+	if (rc)
+		unlink(tmp);
+	return rc;
+}

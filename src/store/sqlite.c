@@ -500,6 +500,151 @@ fail:
 	return ctx->rc;
 }
 
+/* One integer from a query with one bound id (0 when no row). */
+static int64_t scalar_i64(struct bia_ctx *ctx, struct bia_instance *inst, const char *sql,
+			  int64_t id, int *perr)
+{
+	sqlite3_stmt *st;
+	if (prepare(ctx, inst, sql, &st)) {
+		*perr = 1;
+		return 0;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	int64_t v = 0;
+	int r = sqlite3_step(st);
+	if (r == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	else if (r != SQLITE_DONE)
+		*perr = 1, db_fail(ctx, inst, "query");
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Remove an image (with its GT versions; with force also the outputs,
+ * scores and error maps of finished runs on it). Refused while a run that
+ * has not ended uses it, and without force while a finished run does. */
+static int sq_image_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id, int force,
+		       char (**pdigests)[BIA_SHA256_HEX], size_t *pn)
+{
+	sqlite3_stmt *st;
+	int err = 0;
+	*pdigests = NULL;
+	*pn = 0;
+	if (exec(ctx, inst, "BEGIN IMMEDIATE"))
+		return ctx->rc;
+	int64_t active = scalar_i64(
+		ctx, inst,
+		"SELECT min(r.id) FROM runs r WHERE r.status IN ('queued','running','ingesting') "
+		"AND EXISTS (SELECT 1 FROM json_each(r.images) j WHERE j.value = ?1)",
+		id, &err);
+	int64_t used = err ? 0
+			   : scalar_i64(ctx, inst,
+					"SELECT count(*) FROM runs r WHERE EXISTS (SELECT 1 FROM "
+					"json_each(r.images) j WHERE j.value = ?1) OR EXISTS (SELECT 1 "
+					"FROM run_outputs o WHERE o.run_id = r.id AND o.image_id = ?1)",
+					id, &err);
+	int64_t first = err ? 0
+			    : scalar_i64(ctx, inst,
+					 "SELECT min(r.id) FROM runs r WHERE EXISTS (SELECT 1 FROM "
+					 "json_each(r.images) j WHERE j.value = ?1) OR EXISTS (SELECT 1 "
+					 "FROM run_outputs o WHERE o.run_id = r.id AND o.image_id = ?1)",
+					 id, &err);
+	if (err)
+		goto fail;
+	if (active) {
+		bia_fail(ctx, BIA_EBUSY,
+			 "image %lld is used by run %lld, which has not ended (cancel it first)",
+			 (long long)id, (long long)active);
+		goto fail;
+	}
+	if (used && !force) {
+		bia_fail(ctx, BIA_EBUSY,
+			 "image %lld is referenced by %lld run(s) (e.g. run %lld): --force removes "
+			 "it with their outputs and scores of this image",
+			 (long long)id, (long long)used, (long long)first);
+		goto fail;
+	}
+	if (prepare(ctx, inst, "DELETE FROM images WHERE id = ?", &st))
+		goto fail;
+	sqlite3_bind_int64(st, 1, id);
+	if (step_done(ctx, inst, st, "delete image"))
+		goto fail;
+	if (!sqlite3_changes(DB(inst))) {
+		bia_fail(ctx, BIA_ENOENT, "no image %lld", (long long)id);
+		goto fail;
+	}
+	size_t ngc;
+	if (unreferenced(ctx, inst, pdigests, pn) || sq_blob_rows_gc(ctx, inst, &ngc) ||
+	    exec(ctx, inst, "COMMIT"))
+		goto fail;
+	return 0;
+fail:
+	sqlite3_exec(DB(inst), "ROLLBACK", NULL, NULL, NULL);
+	free(*pdigests);
+	*pdigests = NULL;
+	*pn = 0;
+	return ctx->rc;
+}
+
+/* Remove a GT version; refused without force while runs are scored against
+ * it. When it was current, the newest remaining version becomes current. */
+static int sq_gt_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t version_id,
+		    int force, char (**pdigests)[BIA_SHA256_HEX], size_t *pn)
+{
+	sqlite3_stmt *st;
+	int err = 0;
+	*pdigests = NULL;
+	*pn = 0;
+	if (exec(ctx, inst, "BEGIN IMMEDIATE"))
+		return ctx->rc;
+	int64_t image = scalar_i64(ctx, inst, "SELECT image_id FROM gt_versions WHERE id = ?",
+				   version_id, &err);
+	int64_t used = err ? 0
+			   : scalar_i64(ctx, inst,
+					"SELECT count(DISTINCT run_id) FROM run_scores WHERE "
+					"gt_version_id = ?",
+					version_id, &err);
+	if (err)
+		goto fail;
+	if (!image) {
+		bia_fail(ctx, BIA_ENOENT, "no ground-truth version %lld", (long long)version_id);
+		goto fail;
+	}
+	if (used && !force) {
+		bia_fail(ctx, BIA_EBUSY,
+			 "ground-truth version %lld scores %lld run(s): --force removes it (those "
+			 "runs are then rescored against the current version by 'rescore' or "
+			 "'bench')",
+			 (long long)version_id, (long long)used);
+		goto fail;
+	}
+	if (prepare(ctx, inst, "DELETE FROM gt_versions WHERE id = ?", &st))
+		goto fail;
+	sqlite3_bind_int64(st, 1, version_id);
+	if (step_done(ctx, inst, st, "delete ground-truth version"))
+		goto fail;
+	if (prepare(ctx, inst,
+		    "UPDATE gt_versions SET is_current = 1 WHERE id = (SELECT max(id) FROM "
+		    "gt_versions WHERE image_id = ?1) AND NOT EXISTS (SELECT 1 FROM gt_versions "
+		    "WHERE image_id = ?1 AND is_current)",
+		    &st))
+		goto fail;
+	sqlite3_bind_int64(st, 1, image);
+	if (step_done(ctx, inst, st, "make a ground-truth version current"))
+		goto fail;
+	size_t ngc;
+	if (unreferenced(ctx, inst, pdigests, pn) || sq_blob_rows_gc(ctx, inst, &ngc) ||
+	    exec(ctx, inst, "COMMIT"))
+		goto fail;
+	return 0;
+fail:
+	sqlite3_exec(DB(inst), "ROLLBACK", NULL, NULL, NULL);
+	free(*pdigests);
+	*pdigests = NULL;
+	*pn = 0;
+	return ctx->rc;
+}
+
 /* ----------------------------------------------------------------- images */
 
 static int add_blob_row(struct bia_ctx *ctx, struct bia_instance *inst, const char *digest,
@@ -1767,6 +1912,8 @@ const struct bia_store_ops bia_store_sqlite = {
 	.problem_set_main_metric = sq_problem_set_main_metric,
 	.run_set_verdict = sq_run_set_verdict,
 	.problem_rm = sq_problem_rm,
+	.image_rm = sq_image_rm,
+	.gt_rm = sq_gt_rm,
 	.import = sq_import,
 	.image_list = sq_image_list,
 	.image_get = sq_image_get,

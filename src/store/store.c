@@ -126,3 +126,31 @@ int bia_store_import(struct bia_ctx *ctx, struct bia_instance *inst, int64_t pro
 {
 	return inst->ops->import(ctx, inst, problem_id, items, n);
 }
+
+int bia_image_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id, int force,
+		 size_t *pnblobs_removed)
+{
+	char(*d)[BIA_SHA256_HEX] = NULL;
+	size_t n = 0;
+	if (inst->ops->image_rm(ctx, inst, id, force, &d, &n))
+		return ctx->rc;
+	size_t removed = bia_blob_remove_unreferenced(inst, d, n);
+	free(d);
+	if (pnblobs_removed)
+		*pnblobs_removed = removed;
+	return 0;
+}
+
+int bia_gt_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t version_id, int force,
+	      size_t *pnblobs_removed)
+{
+	char(*d)[BIA_SHA256_HEX] = NULL;
+	size_t n = 0;
+	if (inst->ops->gt_rm(ctx, inst, version_id, force, &d, &n))
+		return ctx->rc;
+	size_t removed = bia_blob_remove_unreferenced(inst, d, n);
+	free(d);
+	if (pnblobs_removed)
+		*pnblobs_removed = removed;
+	return 0;
+}

@@ -302,6 +302,12 @@ struct bia_store_ops {
 	 * references any more (caller unlinks them after commit). */
 	int (*problem_rm)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
 			  char (**pdigests)[BIA_SHA256_HEX], size_t *pn);
+	/* Remove an image / a GT version (docs/store.md "Removing"); the
+	 * digests no row references any more are returned for unlinking. */
+	int (*image_rm)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id, int force,
+			char (**pdigests)[BIA_SHA256_HEX], size_t *pn);
+	int (*gt_rm)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t version_id,
+		     int force, char (**pdigests)[BIA_SHA256_HEX], size_t *pn);
 
 	/* Add a batch all-or-nothing (one transaction). Refuses a stem or digest
 	 * already in the problem (BIA_EEXIST, naming the existing image id). */
@@ -401,6 +407,20 @@ int bia_problem_list(struct bia_ctx *ctx, struct bia_instance *inst,
 		     struct bia_problem **pv, size_t *pn);
 int bia_problem_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
 		   size_t *pnblobs_removed);
+/* Remove an image with its GT versions. Refused (BIA_EBUSY) while a run
+ * that has not ended uses it; without force, while any run references it
+ * (force also removes those runs' outputs, scores and error maps of this
+ * image). Files no row references any more are unlinked when no writer is
+ * active, else left to fsck. */
+int bia_image_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id, int force,
+		 size_t *pnblobs_removed);
+/* Remove a GT version; without force refused while runs are scored against
+ * it. The newest remaining version becomes current if it was. */
+int bia_gt_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t version_id, int force,
+	      size_t *pnblobs_removed);
+/* Copy a stored blob to a file (temp file, then rename; mode 0644). */
+int bia_blob_copy_out(struct bia_ctx *ctx, const struct bia_instance *inst, const char *digest,
+		      const char *dst);
 int bia_image_list(struct bia_ctx *ctx, struct bia_instance *inst, int64_t problem_id,
 		   struct bia_image_rec **pv, size_t *pn);
 /* Resolve "ID" or "PROBLEM/STEM". */

@@ -107,6 +107,28 @@ check "one GT version with mask, swc and txt" has "$T/py" fine
 expect_rc "gt list of nuc_b has a csv" 0 bia gt list ds/nuc_b
 check "csv GT" has "$T/out" "nuc_b.csv"
 
+# --- getting stored files back out
+expect_rc "image get (the original)" 0 bia image get ds/nuc_a -o "$T/got.tif"
+check "... byte-identical to the imported file" cmp -s "$T/got.tif" "$FIX/sample/images/nuc_a.tif"
+expect_rc "image get --as ome-tiff" 0 bia image get ds/nuc_a -o "$T/got.ome.tif" --as ome-tiff
+check "... the same pixels, read by tifffile, with OME-XML" /usr/bin/python3 -c '
+import sys, numpy, tifffile
+a = tifffile.imread(sys.argv[1]); b = tifffile.imread(sys.argv[2])
+assert a.shape == b.shape and (a == b).all(), (a.shape, b.shape)
+assert tifffile.TiffFile(sys.argv[2]).is_ome
+' "$FIX/sample/images/nuc_a.tif" "$T/got.ome.tif"
+expect_rc "image get --as bmp: usage error" 2 bia image get ds/nuc_a -o "$T/x.bmp" --as bmp
+expect_rc "gt get (three files: into a folder)" 0 bia gt get ds/nuc_a -o "$T/gtout"
+check "... by their names, byte-identical" eval 'cmp -s "$T/gtout/nuc_a.tif" "$FIX/sample/groundtruth/nuc_a.tif" && cmp -s "$T/gtout/nuc_a.swc" "$D/groundtruth/nuc_a.swc" && test -f "$T/gtout/nuc_a.txt"'
+expect_rc "gt get of one file to a file" 0 bia gt get ds/nuc_b -o "$T/b.csv"
+check "... byte-identical" cmp -s "$T/b.csv" "$D/groundtruth/nuc_b.csv"
+# gt rm: the newest remaining version becomes current again
+expect_rc "gt add a second version" 0 bia gt add ds/nuc_b "$D/groundtruth/nuc_b.csv" --annotator second
+V2=$(cat "$T/out")
+expect_rc "gt rm it" 0 bia gt rm "$V2"
+expect_rc "... gt list" 0 bia gt list ds/nuc_b --format json
+check "... one version left, current" test "$(/usr/bin/python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); print(len(v), v[0]["current"])' "$T/out")" = "1 True"
+expect_rc "gt rm of an unknown version" 1 bia gt rm 999
 # --- dataset import: BIAFLOWS X / X_lbl naming in one folder
 F=$T/flat
 mkdir -p "$F"

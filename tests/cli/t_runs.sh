@@ -380,4 +380,27 @@ check "zombie: its mount and cgroups are swept" grep -qx "after mounts=0 cgroups
 check "zombie: ... while it is still a zombie" grep -qx "still_zombie=Z" "$T/zombie.txt"
 check "zombie: its run is recovered as interrupted" grep -q "^killed_run=failed:interrupted: worker died (pid [0-9]*, while running)" "$T/zombie.txt"
 grep "^killed_run" "$T/zombie.txt"
+# --- getting outputs out; removing images and GT referenced by runs
+expect_rc "run outputs RUN -o DIR" 0 bia run outputs "$R1" -o "$T/r1out"
+check "... the three outputs, by name, as stored" test "$(cd "$T/r1out" && ls | tr '\n' ' ')" = "objseg_000.tif objseg_001.tif objseg_002.tif "
+d0=$(sha256sum "$T/r1out/objseg_000.tif" | cut -c1-64)
+check "... byte-identical to the stored blob" test "$(q "SELECT count(*) FROM run_output_files WHERE run_id = $R1 AND name = 'objseg_000.tif' AND digest = '$d0'")" = 1
+expect_rc "... into a folder that is not empty: refused" 1 bia run outputs "$R1" -o "$T/r1out"
+expect_rc "image rm of an image runs used: refused" 1 bia image rm P/objseg_000
+check "... saying why and how" eval 'has "$T/err" "is referenced by" && has "$T/err" "--force"'
+gv=$(q "SELECT g.id FROM gt_versions g JOIN images i ON i.id = g.image_id WHERE i.stem = 'objseg_001' AND g.is_current")
+expect_rc "gt rm of a version runs are scored against: refused" 1 bia gt rm "$gv"
+check "... saying so" has "$T/err" "scores"
+expect_rc "queue a long run" 0 bia run Threshold-Python P --param sleep=30
+LR=$(head -1 "$T/out")
+expect_rc "image rm --force while a run uses it: refused" 1 bia image rm P/objseg_001 --force
+check "... naming the run" has "$T/err" "is used by run $LR, which has not ended"
+expect_rc "cancel it" 0 bia cancel "$LR"
+check "... it ends" wait_until 20 final "$LR"
+expect_rc "image rm --force" 0 bia image rm P/objseg_000 --force
+check "... the image, its GT and the runs' rows of it are gone" \
+	test "$(q "SELECT (SELECT count(*) FROM images WHERE stem = 'objseg_000') + (SELECT count(*) FROM run_outputs o LEFT JOIN images i ON i.id = o.image_id WHERE i.id IS NULL)")" = 0
+expect_rc "... the run still shows, with the other images" 0 bia run show "$R1" --format json
+check "... two images left" test "$(json 'len(d["images"])')" = 2
+expect_rc "fsck after the removal" 0 bia fsck
 finish
