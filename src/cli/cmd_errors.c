@@ -143,6 +143,61 @@ out:
 	return code;
 }
 
+/* Where an object is, from its record: "centroid" and "bbox" (ObjSeg), a
+ * point x, y[, z] (ObjDet, SptCnt, LndDet), and its frame: "t", or
+ * "first".."last" (tracks), or [from.t, to.t] (an edge of AOGM). Adds centroid, bbox and frame to the row and a
+ * short "where" text for the table. */
+static void locate(json_t *row, json_t *d)
+{
+	char w[256] = "";
+	json_t *c = json_object_get(d, "centroid"), *b = json_object_get(d, "bbox");
+	if (json_is_array(c) && json_array_size(c) == 3) {
+		double x = json_number_value(json_array_get(c, 0)),
+		       y = json_number_value(json_array_get(c, 1)),
+		       z = json_number_value(json_array_get(c, 2));
+		size_t k = (size_t)snprintf(w, sizeof(w), "(%.1f, %.1f", x, y);
+		if (z != 0)
+			k += (size_t)snprintf(w + k, sizeof(w) - k, ", %.1f", z);
+		k += (size_t)snprintf(w + k, sizeof(w) - k, ")");
+		json_object_set(row, "centroid", c);
+		if (json_is_array(b) && json_array_size(b) == 6) {
+			long long q[6];
+			for (size_t i = 0; i < 6; i++)
+				q[i] = (long long)json_integer_value(json_array_get(b, i));
+			if (q[2] || q[5])
+				snprintf(w + k, sizeof(w) - k, " box x %lld-%lld y %lld-%lld z %lld-%lld",
+					 q[0], q[3], q[1], q[4], q[2], q[5]);
+			else
+				snprintf(w + k, sizeof(w) - k, " box x %lld-%lld y %lld-%lld", q[0],
+					 q[3], q[1], q[4]);
+			json_object_set(row, "bbox", b);
+		}
+	} else if (json_is_number(json_object_get(d, "x")) && json_is_number(json_object_get(d, "y"))) {
+		double x = json_number_value(json_object_get(d, "x")),
+		       y = json_number_value(json_object_get(d, "y"));
+		json_t *z = json_object_get(d, "z");
+		if (json_is_number(z) && json_number_value(z) != 0)
+			snprintf(w, sizeof(w), "(%g, %g, %g)", x, y, json_number_value(z));
+		else
+			snprintf(w, sizeof(w), "(%g, %g)", x, y);
+		json_object_set_new(row, "centroid",
+				    json_pack("[f,f,f]", x, y, json_is_number(z) ? json_number_value(z) : 0.0));
+	}
+	json_t *t = json_object_get(d, "t"), *t0 = json_object_get(d, "first"),
+	       *t1 = json_object_get(d, "last");
+	if (!t0 && json_is_object(json_object_get(d, "from"))) { /* an edge: from -> to */
+		t0 = json_object_get(json_object_get(d, "from"), "t");
+		t1 = json_object_get(json_object_get(d, "to"), "t");
+	}
+	if (json_is_integer(t))
+		json_object_set(row, "frame", t);
+	else if (json_is_integer(t0) && json_is_integer(t1))
+		json_object_set_new(row, "frame", json_pack("[O,O]", t0, t1));
+	json_object_set_new(row, "where", json_string(w));
+	if (!json_object_get(row, "frame"))
+		json_object_set_new(row, "frame", json_null());
+}
+
 static int show_image(struct bia_cli *cli, const struct bia_run *r, const char *ref, int fmt)
 {
 	struct bia_image_rec im;
@@ -183,17 +238,19 @@ static int show_image(struct bia_cli *cli, const struct bia_run *r, const char *
 	json_t *rows = json_array();
 	for (size_t i = 0; i < n; i++) {
 		json_t *d = json_loads(v[i].detail ? v[i].detail : "{}", 0, NULL);
-		json_array_append_new(
-			rows, json_pack("{s:s, s:I, s:s, s:o, s:o, s:o}", "kind", v[i].kind, "id",
+		json_t *row = json_pack("{s:s, s:I, s:s, s:o, s:o}", "kind", v[i].kind, "id",
 					(json_int_t)v[i].obj_id, "status", v[i].status, "match",
 					v[i].has_match ? json_integer(v[i].match) : json_null(),
-					"score", isnan(v[i].score) ? json_null() : json_real(v[i].score),
-					"detail", d ? d : json_object()));
+					"score",
+					isnan(v[i].score) ? json_null() : json_real(v[i].score));
+		locate(row, d);
+		json_object_set_new(row, "detail", d ? d : json_object());
+		json_array_append_new(rows, row);
 		bia_run_object_release(&v[i]);
 	}
 	free(v);
-	static const char *const cols[] = {"kind", "id", "status", "match", "score", "detail",
-					   NULL};
+	static const char *const cols[] = {"kind",  "id",    "status", "match", "score",
+					   "where", "frame", "detail", NULL};
 	cli_print_list(stdout, rows, cols, (enum bia_out_format)fmt);
 	json_decref(rows);
 	return 0;

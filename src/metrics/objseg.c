@@ -577,8 +577,94 @@ static double map_dsb(const struct table *t)
 	return (0.0 + bia__np_sum(s, 10)) / 10.0;
 }
 
+/* Where an object is: the sum of its voxel coordinates and its bounding box. */
+struct geom {
+	double sx, sy, sz;
+	uint32_t x0, y0, z0, x1, y1, z1;
+};
+
+static inline uint32_t label_at(const struct labels *l, size_t i)
+{
+	if (l->t == BIA_U8)
+		return ((const uint8_t *)l->d)[i];
+	if (l->t == BIA_U16)
+		return ((const uint16_t *)l->d)[i];
+	return ((const uint32_t *)l->d)[i];
+}
+
+/* Centroid sums and bounding boxes of every object of s (one pass over the
+ * labels; a lookup table from label to object when labels are small). */
+static struct geom *geometry(const struct labels *l, const struct objset *s, size_t nx,
+			     size_t ny, size_t nz)
+{
+	struct geom *gm = bia_calloc(s->n ? s->n : 1, sizeof(*gm));
+	if (!gm)
+		return NULL;
+	for (size_t k = 0; k < s->n; k++)
+		gm[k].x0 = gm[k].y0 = gm[k].z0 = UINT32_MAX;
+	uint32_t maxid = s->n ? s->id[s->n - 1] : 0;
+	uint32_t *lut = maxid < (1u << 24) ? bia_malloc2((size_t)maxid + 1, sizeof(uint32_t)) : NULL;
+	if (lut) {
+		for (uint32_t v = 0; v <= maxid; v++)
+			lut[v] = UINT32_MAX;
+		for (size_t k = 0; k < s->n; k++)
+			lut[s->id[k]] = (uint32_t)k;
+	}
+	size_t i = 0;
+	for (size_t z = 0; z < nz; z++)
+		for (size_t y = 0; y < ny; y++)
+			for (size_t x = 0; x < nx; x++, i++) {
+				uint32_t v = label_at(l, i);
+				if (!v)
+					continue;
+				size_t k;
+				if (lut) {
+					if (v > maxid || (k = lut[v]) == UINT32_MAX)
+						continue;
+				} else {
+					k = find_id(s, v);
+					if (k >= s->n || s->id[k] != v)
+						continue;
+				}
+				struct geom *g = &gm[k];
+				g->sx += (double)x;
+				g->sy += (double)y;
+				g->sz += (double)z;
+				if (x < g->x0)
+					g->x0 = (uint32_t)x;
+				if (y < g->y0)
+					g->y0 = (uint32_t)y;
+				if (z < g->z0)
+					g->z0 = (uint32_t)z;
+				if (x > g->x1)
+					g->x1 = (uint32_t)x;
+				if (y > g->y1)
+					g->y1 = (uint32_t)y;
+				if (z > g->z1)
+					g->z1 = (uint32_t)z;
+			}
+	free(lut);
+	return gm;
+}
+
+/* "centroid": [x, y, z] and "bbox": [x0, y0, z0, x1, y1, z1] (inclusive) on a
+ * record, so that a missed object can be found in the image. */
+static void add_geometry(json_t *rec, const struct geom *g, uint64_t area)
+{
+	if (!g || !area)
+		return;
+	double n = (double)area;
+	json_object_set_new(rec, "centroid",
+			    json_pack("[f,f,f]", g->sx / n, g->sy / n, g->sz / n));
+	json_object_set_new(rec, "bbox", json_pack("[I,I,I,I,I,I]", (json_int_t)g->x0,
+						   (json_int_t)g->y0, (json_int_t)g->z0,
+						   (json_int_t)g->x1, (json_int_t)g->y1,
+						   (json_int_t)g->z1));
+}
+
 /* Per-object records: GT then prediction objects in label order. */
-static int objects(struct bia_metric_result *r, const struct table *t)
+static int objects(struct bia_metric_result *r, const struct table *t, const struct labels *gl,
+		   const struct labels *pl, size_t nx, size_t ny, size_t nz)
 {
 	size_t ng = t->g.n, np = t->p.n;
 	double *gbest = bia_calloc(ng ? ng : 1, sizeof(double));
@@ -587,8 +673,9 @@ static int objects(struct bia_metric_result *r, const struct table *t)
 	size_t *pm = bia_malloc2(np ? np : 1, sizeof(size_t));
 	size_t *gsplit = bia_calloc(ng ? ng : 1, sizeof(size_t)); /* predictions > half inside */
 	size_t *pmerge = bia_calloc(np ? np : 1, sizeof(size_t)); /* GT objects > half covered */
+	struct geom *ggeo = geometry(gl, &t->g, nx, ny, nz), *pgeo = geometry(pl, &t->p, nx, ny, nz);
 	int rc = -1;
-	if (!gbest || !pbest || !gm || !pm || !gsplit || !pmerge)
+	if (!gbest || !pbest || !gm || !pm || !gsplit || !pmerge || !ggeo || !pgeo)
 		goto done;
 	for (size_t i = 0; i < ng; i++)
 		gm[i] = SIZE_MAX;
@@ -620,6 +707,7 @@ static int objects(struct bia_metric_result *r, const struct table *t)
 			goto done;
 		if (gsplit[i] >= 2)
 			json_object_set_new(rec, "split", json_true());
+		add_geometry(rec, &ggeo[i], t->g.area[i]);
 		bia_metric_object(r, rec);
 	}
 	for (size_t i = 0; i < np; i++) {
@@ -633,6 +721,7 @@ static int objects(struct bia_metric_result *r, const struct table *t)
 			goto done;
 		if (pmerge[i] >= 2)
 			json_object_set_new(rec, "merged", json_true());
+		add_geometry(rec, &pgeo[i], t->p.area[i]);
 		bia_metric_object(r, rec);
 	}
 	rc = 0;
@@ -643,6 +732,8 @@ done:
 	free(pm);
 	free(gsplit);
 	free(pmerge);
+	free(ggeo);
+	free(pgeo);
 	return rc;
 }
 
@@ -731,7 +822,7 @@ static int run(struct bia_ctx *ctx, struct bia_metric_result *r, struct labels *
 	bia_metric_set(r, "AP50", ap50);
 	bia_metric_set(r, "PQ", pq);
 	bia_metric_set(r, "CTC_SEG", ctc);
-	if (r->objects && objects(r, t))
+	if (r->objects && objects(r, t, g, p, nx, ny, nz))
 		goto oom;
 	rc = 0;
 oom:

@@ -128,6 +128,13 @@ check "... one image: no CI, no verdict, and a note saying why" \
 expect_rc "the same as a table" 0 bia bench cells --workflows CellTracking-Python --resamples 200
 check "... says n = 1 is too few" has "$T/out" "n = 1: too few images to compare"
 check "... prints n/a, never nan" eval '! grep -qw nan "$T/out"'
+"$BIAFLOWS" gen ObjTrk "$T/trkh" --n 1 --size 96x96 --frames 6 --seed 3 --difficulty hard >/dev/null 2>&1
+bia problem add cellsh --class ObjTrk >/dev/null
+bia dataset import cellsh "$T/trkh" >/dev/null 2>&1
+expect_rc "the cell tracker on a hard sequence" 0 bia run CellTracking-Python cellsh --wait
+CR=$(tail -1 "$T/out")
+expect_rc "errors of the tracking run, one image" 0 bia errors "$CR" --image objtrk_000 --format json
+check "... every AOGM operation names its frame (an edge: both)" test "$(json 'len(d) > 0 and all(isinstance(r["frame"], int) or (isinstance(r["frame"], list) and len(r["frame"]) == 2) for r in d)')" = True
 
 # the worker judges a rerun itself (no one waiting for it)
 expect_rc "rerun --no-wait" 0 bia rerun 3 --no-wait

@@ -89,13 +89,20 @@ expect_rc "errors RUN --image a --format json" 0 bia errors "$R1" --image a --fo
 check "image a: 10 records, GT then predicted" \
 	test "$(json '" ".join(r["kind"] + str(r["id"]) + r["status"] for r in d)')" = \
 	"gt1TP gt2FN gt3FN gt4FN gt5FN pred1TP pred2FP pred3FP pred4FP pred5FP"
-check "TP record: match and IoU 1" test "$(json '(d[0]["match"], d[0]["score"], d[0]["detail"])')" = "(1, 1.0, {'area': 64})"
+check "TP record: match and IoU 1" test "$(json '(d[0]["match"], d[0]["score"], d[0]["detail"]["area"])')" = "(1, 1.0, 64)"
+check "each object's centroid and bounding box: GT 1 (y2-9 x2-9)" \
+	test "$(json '(d[0]["centroid"], d[0]["bbox"])')" = "([5.5, 5.5, 0.0], [2, 2, 0, 9, 9, 0])"
+check "... the missed GT 5 (y40-47 x40-47) can be found" \
+	test "$(json '[(r["centroid"], r["bbox"]) for r in d if r["kind"] == "gt" and r["id"] == 5]')" = "[([43.5, 43.5, 0.0], [40, 40, 0, 47, 47, 0])]"
+check "... the spurious prediction y50-55 x2-7" \
+	test "$(json '[r["bbox"] for r in d if r["kind"] == "pred" and r["bbox"][1] == 50]')" = "[[2, 50, 0, 7, 55, 0]]"
 check "split GT record: no match, best IoU 56/128, split" \
 	test "$(json '(d[1]["match"], d[1]["score"], d[1]["detail"]["split"])')" = "(None, 0.4375, True)"
 check "merging prediction" test "$(json 'd[8]["detail"].get("merged")')" = True
 IMG_C=$(q "SELECT id FROM images WHERE stem = 'c'")
 expect_rc "errors RUN --image ID (table)" 0 bia errors "$R1" --image "$IMG_C"
 check "table of c's records" test "$(awk 'NR>1 {print $1 $2 $3}' "$T/out" | tr '\n' ' ')" = "gt1FN gt2FN gt3FN "
+check "... with where each is" has "$T/out" "(23.5, 23.5) box x 20-27 y 20-27"
 expect_rc "--image: an unknown stem" 1 bia errors "$R1" --image nope
 
 # a second run predicts c: the problem-wide query

@@ -189,6 +189,20 @@ static void test_perfect(void **state)
 	assert_int_equal(json_integer_value(json_object_get(o, "match")), 2);
 	NEAR(json_real_value(json_object_get(o, "iou")), 1.0);
 	assert_int_equal(json_integer_value(json_object_get(o, "area")), 6);
+	/* object 2 = x 3..5, y 2..3: centroid (4, 2.5, 0), bbox inclusive */
+	json_t *c = json_object_get(o, "centroid"), *b = json_object_get(o, "bbox");
+	NEAR(json_real_value(json_array_get(c, 0)), 4.0);
+	NEAR(json_real_value(json_array_get(c, 1)), 2.5);
+	NEAR(json_real_value(json_array_get(c, 2)), 0.0);
+	static const int want_box[6] = {3, 2, 0, 5, 3, 0};
+	for (int k = 0; k < 6; k++)
+		assert_int_equal(json_integer_value(json_array_get(b, (size_t)k)), want_box[k]);
+	/* object 1 = x 0..1, y 0..1: centroid (0.5, 0.5) */
+	o = rec(&r, "pred", 1);
+	c = json_object_get(o, "centroid");
+	NEAR(json_real_value(json_array_get(c, 0)), 0.5);
+	NEAR(json_real_value(json_array_get(c, 1)), 0.5);
+	assert_int_equal(json_integer_value(json_array_get(json_object_get(o, "bbox"), 3)), 1);
 	check_counts(&r);
 	bia_metric_result_release(&r);
 	bia_image_release(&g);
