@@ -150,8 +150,12 @@ static int score(struct bia_cli *cli, enum bia_class cls, const char *pred, cons
 		struct bia_metric_input in = {&s.pred, &s.gt, &s.pred_swc, &s.gt_swc, &s.pred_trk,
 					      &s.gt_trk};
 		rc = bia_metrics_compute(&cli->ctx, cls, &in, p, objects, r);
+		/* name the file the refusal is about: the ground truth's when the
+		 * message is about it, else the prediction's */
 		if (rc && !strstr(cli->ctx.msg, bia_path_base(gt)))
-			bia_fail_prefix(&cli->ctx, "%s", pred ? pred : gt);
+			bia_fail_prefix(&cli->ctx, "%s", pred && !bia_metric_msg_about_gt(cli->ctx.msg)
+								  ? pred
+								  : gt);
 	}
 	sample_release(&s);
 	return rc;

@@ -48,6 +48,10 @@ const char *bia_metric_main(enum bia_class cls);
  * (TFPR, PR...); NULL for balanced metrics. Leaderboards ranked on a
  * one-sided metric show its companion beside it. */
 const char *bia_metric_companion(enum bia_class cls, const char *code);
+/* Whether a refusal message of the metrics is about the ground truth (it
+ * names the ground truth before any mention of the prediction), so that
+ * callers prefix it with the ground-truth file, not the prediction's. */
+int bia_metric_msg_about_gt(const char *msg);
 
 /* ------------------------------------------------------------ parameters */
 

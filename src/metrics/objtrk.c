@@ -820,8 +820,20 @@ int bia__metrics_objtrk(struct bia_ctx *ctx, const struct bia_metric_input *in,
 			}
 	vertex_ops(&st, &o);
 	double tra_v = NAN;
-	if ((rc = tra(ctx, &st, in->gt_trk, in->pred_trk, &o, r, &tra_v)))
-		goto out;
+	if ((rc = tra(ctx, &st, in->gt_trk, in->pred_trk, &o, r, &tra_v))) {
+		/* a track file inconsistent with its stack: the CTC tools refuse
+		 * TRA but still compute DET (and SEG), so do we */
+		if (rc != BIA_EFORMAT || !st.seg_n)
+			goto out;
+		bia_metric_warn(r, "ObjTrk: TRA not computable: %s; SEG and DET are computed "
+				   "(as the CTC tools)",
+				ctx->msg);
+		bia_ctx_clear(ctx);
+		rc = 0;
+		tra_v = NAN;
+		/* the TRA step stopped before the edge operations: only the
+		 * vertex operations (DET's) are recorded */
+	}
 	/* the TRA step refuses an empty ground truth, so both are > 0 here */
 	double seg = st.seg_sum / (double)st.seg_n;
 	double d0 = W_FN * (double)st.g.n;

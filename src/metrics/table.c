@@ -159,3 +159,22 @@ const char *bia_metric_companion(enum bia_class cls, const char *code)
 			return companions[i].companion;
 	return NULL;
 }
+
+int bia_metric_msg_about_gt(const char *msg)
+{
+	static const char *const gt_words[] = {"ground-truth", "ground truth", "Ground-truth",
+					       "Ground truth", "the GT", "GT "};
+	static const char *const pred_words[] = {"prediction", "predicted", "Prediction"};
+	const char *g = NULL, *p = NULL;
+	for (size_t i = 0; i < sizeof(gt_words) / sizeof(gt_words[0]); i++) {
+		const char *h = strstr(msg, gt_words[i]);
+		if (h && (!g || h < g))
+			g = h;
+	}
+	for (size_t i = 0; i < sizeof(pred_words) / sizeof(pred_words[0]); i++) {
+		const char *h = strstr(msg, pred_words[i]);
+		if (h && (!p || h < p))
+			p = h;
+	}
+	return g && (!p || g < p);
+}

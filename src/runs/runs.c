@@ -661,16 +661,21 @@ int bia__runs_score_image(struct bia_ctx *ctx, struct bia_instance *inst, enum b
 		goto out;
 	}
 	bia_blob_path(inst, main_f->digest, path, sizeof(path));
+	const struct bia_gt_file *failed_f = main_f;
 	if (cls == BIA_TRETRC)
 		rc = bia_swc_load(ctx, path, &s.gt_swc);
 	else
 		rc = bia_runs_read_for_class(ctx, cls, path, &s.gt);
 	if (!rc && cls == BIA_OBJTRK) {
+		failed_f = trk_f;
 		bia_blob_path(inst, trk_f->digest, path, sizeof(path));
 		rc = bia_ctc_load(ctx, path, &s.gt_trk);
 	}
-	if (rc)
+	if (rc) { /* name the ground-truth file, not its blob */
+		bia_fail_prefix(ctx, "ground truth '%s' (version %lld)", failed_f->name,
+				(long long)g->id);
 		goto out;
+	}
 	if (ok) {
 		if (cls == BIA_TRETRC)
 			rc = bia_swc_load(ctx, p1, &s.pred_swc);
@@ -689,6 +694,11 @@ int bia__runs_score_image(struct bia_ctx *ctx, struct bia_instance *inst, enum b
 	struct bia_metric_result res;
 	bia_metric_result_init(&res, cls);
 	rc = bia_metrics_compute(ctx, cls, &in, mp, bia_error_categories(cls) != NULL, &res);
+	if (rc && bia_metric_msg_about_gt(ctx->msg)) /* name the GT file, not the output */
+		bia_fail_prefix(ctx, "ground truth '%s'%s%s%s (version %lld)", main_f->name,
+				cls == BIA_OBJTRK && trk_f ? " and '" : "",
+				cls == BIA_OBJTRK && trk_f ? trk_f->name : "",
+				cls == BIA_OBJTRK && trk_f ? "'" : "", (long long)g->id);
 	if (!rc)
 		rc = bia_error_map(ctx, cls, res.objects, ri); /* stored with the scores */
 	if (!rc) {

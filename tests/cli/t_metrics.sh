@@ -103,4 +103,26 @@ check "shape error is one line" test "$(lines "$T/err")" = 1
 expect_rc "unknown class" 1 "$BIAFLOWS" metrics Foo "$T/pred/a.tif" "$T/gt/a.tif"
 expect_rc "file vs folder" 1 "$BIAFLOWS" metrics ObjSeg "$T/pred" "$T/gt/a.tif"
 expect_rc "missing arguments" 2 "$BIAFLOWS" metrics ObjSeg "$T/pred/a.tif"
+# ObjTrk: a track file inconsistent with its stack: TRA not computable (as the
+# CTC tools), SEG and DET still computed; a refusal about the ground truth
+# names the ground-truth file
+mkdir -p "$T/trk"
+/usr/bin/python3 - "$T/trk" <<'PY'
+import sys, numpy, tifffile
+d = sys.argv[1]
+a = numpy.zeros((4, 12, 12), numpy.uint16)
+a[:, 2:6, 2:6] = 1
+m = {"axes": "TYX"}
+tifffile.imwrite(d + "/gt.tif", a, metadata=m, photometric="minisblack")
+tifffile.imwrite(d + "/pred.tif", a, metadata=m, photometric="minisblack")
+open(d + "/gt.txt", "w").write("1 0 3 0\n")
+open(d + "/pred.txt", "w").write("1 0 2 0\n")  # says frame 3 has no label 1: inconsistent
+tifffile.imwrite(d + "/empty.tif", numpy.zeros((4, 12, 12), numpy.uint16), metadata=m, photometric="minisblack")
+open(d + "/empty.txt", "w").write("")
+PY
+expect_rc "ObjTrk with an inconsistent prediction track file" 0 "$BIAFLOWS" metrics ObjTrk "$T/trk/pred.tif" "$T/trk/gt.tif"
+check "... TRA not computable, SEG and DET 1" test "$(jq_py '(d["metrics"]["TRA"], d["metrics"]["SEG"], d["metrics"]["DET"])')" = "('nan', 1.0, 1.0)"
+check "... with the reason" test "$(jq_py 'any("TRA not computable" in w for w in d["warnings"])')" = True
+expect_rc "ObjTrk against an empty ground truth: refused" 1 "$BIAFLOWS" metrics ObjTrk "$T/trk/pred.tif" "$T/trk/empty.tif"
+check "... naming the ground-truth file, not the prediction" eval 'has "$T/err" "empty.tif" && ! has "$T/err" "pred.tif"'
 finish

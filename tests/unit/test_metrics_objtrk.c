@@ -85,6 +85,36 @@ static void ok(const struct bia_image *gt, const struct bia_image *res, const ch
 	assert_string_equal(r->codes[2], "DET");
 }
 
+/* A track file inconsistent with its stack: as the CTC tools, TRA is not
+ * computable (NaN, a warning with the reason) but SEG and DET are. */
+static void tra_refused(const struct bia_image *gt, const struct bia_image *res,
+			const char *gt_trk, const char *res_trk, int want_rc, const char *frag1,
+			const char *frag2)
+{
+	(void)want_rc;
+	struct bia_ctx ctx;
+	struct bia_metric_result r;
+	int rc = run(&ctx, gt, res, gt_trk, res_trk, &r);
+	if (rc)
+		fail_msg("refused: %s", ctx.msg);
+	assert_int_equal(r.n, 3);
+	assert_true(isnan(bia_metric_get(&r, "TRA")));
+	assert_false(isnan(bia_metric_get(&r, "SEG")));
+	assert_false(isnan(bia_metric_get(&r, "DET")));
+	const char *w = NULL;
+	size_t i;
+	json_t *v;
+	json_array_foreach(r.warnings, i, v) if (strstr(json_string_value(v), "TRA not computable"))
+		w = json_string_value(v);
+	if (!w)
+		fail_msg("no 'TRA not computable' warning");
+	if (frag1 && !strstr(w, frag1))
+		fail_msg("warning '%s' lacks '%s'", w, frag1);
+	if (frag2 && !strstr(w, frag2))
+		fail_msg("warning '%s' lacks '%s'", w, frag2);
+	bia_metric_result_release(&r);
+}
+
 static void refused(const struct bia_image *gt, const struct bia_image *res,
 		    const char *gt_trk, const char *res_trk, int want_rc, const char *frag1,
 		    const char *frag2)
@@ -369,7 +399,7 @@ static void test_empty_result(void **state)
 	bia_metric_result_release(&r);
 	/* empty result but a non-empty result track file: refused (the
 	 * official tool: "computed track ... not consistent") */
-	refused(&gt, &res, DIV_GT, "10 0 1 0\n", BIA_EFORMAT,
+	tra_refused(&gt, &res, DIV_GT, "10 0 1 0\n", BIA_EFORMAT,
 		"prediction track 10 (frames 0..1)", "missing from frame 0");
 	bia_image_release(&gt);
 	bia_image_release(&res);
@@ -478,7 +508,7 @@ static void test_gap_parent_link(void **state)
 	bia_image_release(&g2);
 	bia_image_release(&r2);
 	/* a gap inside one track is illegal, in GT and result alike */
-	refused(&gt, &res, "1 0 4 0\n", "7 0 1 0\n8 3 4 7\n", BIA_EFORMAT,
+	tra_refused(&gt, &res, "1 0 4 0\n", "7 0 1 0\n8 3 4 7\n", BIA_EFORMAT,
 		"ground-truth track 1 (frames 0..4)", "label 1 is missing from frame 2");
 	bia_image_release(&gt);
 	bia_image_release(&res);
@@ -491,29 +521,29 @@ static void test_inconsistent(void **state)
 	division(&gt, 0);
 	division(&res, 1);
 	/* result track shorter than the objects */
-	refused(&gt, &res, DIV_GT, "10 0 1 0\n20 2 3 10\n30 2 3 10\n40 0 2 0\n", BIA_EFORMAT,
+	tra_refused(&gt, &res, DIV_GT, "10 0 1 0\n20 2 3 10\n30 2 3 10\n40 0 2 0\n", BIA_EFORMAT,
 		"prediction label 40 is present in frame 3", "outside its track (frames 0..2)");
 	/* result track longer than the objects (label 10 absent from frame 2) */
-	refused(&gt, &res, DIV_GT, "10 0 2 0\n20 3 3 10\n30 3 3 10\n40 0 3 0\n", BIA_EFORMAT,
+	tra_refused(&gt, &res, DIV_GT, "10 0 2 0\n20 3 3 10\n30 3 3 10\n40 0 3 0\n", BIA_EFORMAT,
 		"prediction track 10 (frames 0..2)", "label 10 is missing from frame 2");
 	/* an object without a track */
-	refused(&gt, &res, DIV_GT, "10 0 1 0\n20 2 3 10\n40 0 3 0\n", BIA_EFORMAT,
+	tra_refused(&gt, &res, DIV_GT, "10 0 1 0\n20 2 3 10\n40 0 3 0\n", BIA_EFORMAT,
 		"prediction label 30 in frame 2 has no track", NULL);
 	/* GT side */
-	refused(&gt, &res, "1 0 1 0\n2 2 3 1\n3 2 3 1\n4 0 2 0\n", DIV_RES, BIA_EFORMAT,
+	tra_refused(&gt, &res, "1 0 1 0\n2 2 3 1\n3 2 3 1\n4 0 2 0\n", DIV_RES, BIA_EFORMAT,
 		"ground-truth label 4 is present in frame 3", NULL);
-	refused(&gt, &res, "1 0 1 0\n2 2 3 9\n3 2 3 1\n4 0 3 0\n", DIV_RES, BIA_EFORMAT,
+	tra_refused(&gt, &res, "1 0 1 0\n2 2 3 9\n3 2 3 1\n4 0 3 0\n", DIV_RES, BIA_EFORMAT,
 		"ground-truth track 2 has parent 9", "no track");
-	refused(&gt, &res, "1 0 1 0\n2 2 3 1\n3 2 3 2\n4 0 3 0\n", DIV_RES, BIA_EFORMAT,
+	tra_refused(&gt, &res, "1 0 1 0\n2 2 3 1\n3 2 3 2\n4 0 3 0\n", DIV_RES, BIA_EFORMAT,
 		"ground-truth track 3 begins at frame 2", "parent 2 ends (frame 3)");
 	/* a result parent missing from the file (the official tool crashes) */
-	refused(&gt, &res, DIV_GT, "10 0 1 0\n20 2 3 99\n30 2 3 10\n40 0 3 0\n", BIA_EFORMAT,
+	tra_refused(&gt, &res, DIV_GT, "10 0 1 0\n20 2 3 99\n30 2 3 10\n40 0 3 0\n", BIA_EFORMAT,
 		"prediction track 20 has parent 99", "no track");
 	/* GT track past the last frame */
-	refused(&gt, &res, "1 0 1 0\n2 2 3 1\n3 2 3 1\n4 0 4 0\n", DIV_RES, BIA_EFORMAT,
+	tra_refused(&gt, &res, "1 0 1 0\n2 2 3 1\n3 2 3 1\n4 0 4 0\n", DIV_RES, BIA_EFORMAT,
 		"ground-truth track 4 (frames 0..4)", "4 frames");
 	/* label 0 in a track file, inside the time span */
-	refused(&gt, &res, DIV_GT, "0 0 0 0\n10 0 1 0\n20 2 3 10\n30 2 3 10\n40 0 3 0\n",
+	tra_refused(&gt, &res, DIV_GT, "0 0 0 0\n10 0 1 0\n20 2 3 10\n30 2 3 10\n40 0 3 0\n",
 		BIA_EFORMAT, "label 0 is missing from frame 0", "background");
 	bia_image_release(&gt);
 	bia_image_release(&res);
@@ -548,7 +578,7 @@ static void test_time_span(void **state)
 	assert_true(bia_metric_get(&r, "TRA") == 1.0);
 	bia_metric_result_release(&r);
 	/* a child in the span whose parent lies after it: the parent is cut */
-	refused(&gt, &res, DIV_GT, "10 0 1 0\n20 2 3 10\n30 2 3 10\n40 0 3 50\n50 60 61 0\n",
+	tra_refused(&gt, &res, DIV_GT, "10 0 1 0\n20 2 3 10\n30 2 3 10\n40 0 3 50\n50 60 61 0\n",
 		BIA_EFORMAT, "prediction track 40 has parent 50", "cut off");
 	/* the stack starts at frame 0 but the first GT object is in frame 1:
 	 * tmin = 1 maps stack frame 0 to time 1 and the official tool refuses
@@ -558,7 +588,7 @@ static void test_time_span(void **state)
 		rect(&g2, 1, t, 0, 2, 0, 2);
 		rect(&r2, 1, t, 0, 2, 0, 2);
 	}
-	refused(&g2, &r2, "1 1 2 0\n", "1 1 2 0\n", BIA_EFORMAT,
+	tra_refused(&g2, &r2, "1 1 2 0\n", "1 1 2 0\n", BIA_EFORMAT,
 		"label 1 is missing from frame 1", "frame 1 is stack frame 0");
 	/* GT frames after the last GT track frame (quirk): a result object
 	 * there is refused */
@@ -567,7 +597,7 @@ static void test_time_span(void **state)
 		rect(&g3, 1, t, 0, 2, 0, 2);
 	for (size_t t = 0; t < 3; t++)
 		rect(&r3, 1, t, 0, 2, 0, 2);
-	refused(&g3, &r3, "1 0 1 0\n", "1 0 2 0\n", BIA_EFORMAT,
+	tra_refused(&g3, &r3, "1 0 1 0\n", "1 0 2 0\n", BIA_EFORMAT,
 		"prediction label 1 in frame 2 lies after the last ground-truth track frame 1",
 		NULL);
 	/* without the result object there it is fine: TRA 1, SEG and DET over
@@ -720,7 +750,7 @@ static void test_refusals(void **state)
 	struct bia_image e1 = mk(4, 4, 1, 2, BIA_U16), e2 = mk(4, 4, 1, 2, BIA_U16);
 	refused(&e1, &e2, "", "", BIA_EINVAL, "no object", NULL);
 	/* an empty GT track file with GT objects */
-	refused(&gt, &gt, "", "", BIA_EFORMAT, "ground-truth label 1 in frame 0 has no track",
+	tra_refused(&gt, &gt, "", "", BIA_EFORMAT, "ground-truth label 1 in frame 0 has no track",
 		NULL);
 	/* missing track files */
 	struct bia_ctx ctx;
