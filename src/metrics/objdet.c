@@ -196,12 +196,46 @@ out:
 	return rc;
 }
 
+/* Non-zero pixels with a non-zero right, lower or next-slice neighbour:
+ * points of a detection mask never touch, objects of a label mask do. */
+static size_t touching(const struct bia_image *img)
+{
+	size_t n = 0;
+	for (size_t t = 0; t < img->t; t++)
+		for (size_t z = 0; z < img->z; z++)
+			for (size_t y = 0; y < img->y; y++)
+				for (size_t x = 0; x < img->x; x++) {
+					if (bia_image_get(img, bia_image_index(img, x, y, z, 0, t)) == 0)
+						continue;
+					if ((x + 1 < img->x &&
+					     bia_image_get(img, bia_image_index(img, x + 1, y, z, 0, t))) ||
+					    (y + 1 < img->y &&
+					     bia_image_get(img, bia_image_index(img, x, y + 1, z, 0, t))) ||
+					    (z + 1 < img->z &&
+					     bia_image_get(img, bia_image_index(img, x, y, z + 1, 0, t))))
+						n++;
+				}
+	return n;
+}
+
 int bia__metrics_objdet(struct bia_ctx *ctx, const struct bia_metric_input *in,
 			const struct bia_metric_params *p, struct bia_metric_result *r)
 {
 	int rc = check_input(ctx, in, p);
 	if (rc)
 		return rc;
+	/* a label mask scored as detections: every pixel is one (as BIAFLOWS);
+	 * keep the rule, but say so */
+	const struct bia_image *sides[2] = {in->pred, in->gt};
+	for (int k = 0; k < 2; k++) {
+		size_t nt = touching(sides[k]);
+		if (nt)
+			bia_metric_warn(r, "ObjDet: the %s has %zu non-zero pixels touching another: "
+					   "every non-zero pixel counts as one detection (a label "
+					   "mask of objects, not points?); give one pixel per object, "
+					   "e.g. its centroid",
+					k ? "ground truth" : "prediction", nt);
+	}
 	struct bia__det_counts m;
 	rc = bia__det_match(ctx, "ObjDet", in->pred, in->gt, p->gating_dist, r->objects, &m);
 	if (rc)

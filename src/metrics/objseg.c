@@ -801,6 +801,23 @@ static int run(struct bia_ctx *ctx, struct bia_metric_result *r, struct labels *
 			goto oom;
 		t = &norm;
 	}
+	/* a binary mask (one label for several separate objects, e.g. 0/255):
+	 * keep the rules, but say what they do with it */
+	if (raw.p.n == 1 && raw.g.n > 1) {
+		uint32_t ncc = 0;
+		uint32_t *tmp = bia_malloc2(n ? n : 1, sizeof(uint32_t));
+		if (!tmp || bia__label_cc(p->d, p->t, tmp, nx, ny, nz, &ncc)) {
+			free(tmp);
+			goto oom;
+		}
+		free(tmp);
+		if (ncc > 1)
+			bia_metric_warn(r, "ObjSeg: binary output (every object has the label %u): "
+					   "CTC_SEG treats it as one object (the other metrics split "
+					   "it into its %u connected components); label each object "
+					   "1..N",
+					(unsigned)raw.p.id[0], (unsigned)ncc);
+	}
 	double fo = fovl(t);
 	double map = map_dsb(t);
 	double siou;

@@ -701,6 +701,8 @@ int bia__runs_score_image(struct bia_ctx *ctx, struct bia_instance *inst, enum b
 				cls == BIA_OBJTRK && trk_f ? "'" : "", (long long)g->id);
 	if (!rc)
 		rc = bia_error_map(ctx, cls, res.objects, ri); /* stored with the scores */
+	if (!rc && json_array_size(res.warnings)) /* kept on the output row */
+		ri->warnings = json_dumps(res.warnings, JSON_COMPACT);
 	if (!rc) {
 		ri->scores = bia_calloc(res.n + 1, sizeof(*ri->scores));
 		for (size_t k = 0; k < res.n; k++) {
@@ -1199,7 +1201,7 @@ json_t *bia_run_json(struct bia_ctx *ctx, struct bia_instance *inst, const struc
 	const struct bia_metric_def *defs = bia_metric_class(p.cls, &nm);
 	double *vals = bia_calloc(nm * (nri + 1) + 1, sizeof(double));
 	size_t *cnt = bia_calloc(nm + 1, sizeof(size_t));
-	json_t *images = json_array();
+	json_t *images = json_array(), *run_warnings = json_array(), *warn_index = json_object();
 	for (size_t i = 0; i < nri; i++) {
 		json_t *im = json_object(), *m = json_object(), *files = json_array();
 		int64_t gtv = 0;
@@ -1223,8 +1225,33 @@ json_t *bia_run_json(struct bia_ctx *ctx, struct bia_instance *inst, const struc
 		}
 		json_object_set_new(im, "gt_version_id", json_integer(gtv));
 		json_object_set_new(im, "metrics", m);
+		json_t *w = json_loads(ri[i].warnings ? ri[i].warnings : "[]", 0, NULL);
+		if (!json_is_array(w)) {
+			json_decref(w);
+			w = json_array();
+		}
+		/* the run's warnings: each distinct one, with the images it names */
+		size_t wi;
+		json_t *wv;
+		json_array_foreach(w, wi, wv)
+		{
+			const char *text = json_string_value(wv);
+			json_t *entry = text ? json_object_get(warn_index, text) : NULL;
+			if (!text)
+				continue;
+			if (!entry) {
+				entry = json_pack("{s:s, s:[]}", "warning", text, "images");
+				json_object_set_new(warn_index, text, entry);
+				json_array_append(run_warnings, entry);
+			}
+			json_array_append_new(json_object_get(entry, "images"),
+					      json_string(ri[i].stem));
+		}
+		json_object_set_new(im, "warnings", w);
 		json_array_append_new(images, im);
 	}
+	json_object_set_new(o, "warnings", run_warnings);
+	json_decref(warn_index);
 	json_t *agg = json_object();
 	for (size_t j = 0; j < nm; j++) {
 		if (!cnt[j])

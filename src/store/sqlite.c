@@ -174,7 +174,9 @@ static const char *const migrations[] = {
 	"  gt_version_id INTEGER NOT NULL,"
 	"  metrics_version TEXT NOT NULL,"
 	"  superseded_at TEXT NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS run_score_history_run ON run_score_history(run_id, image_id);",
+	"CREATE INDEX IF NOT EXISTS run_score_history_run ON run_score_history(run_id, image_id);"
+	/* the metric library's warnings on each output (binary masks...) */
+	"ALTER TABLE run_outputs ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]';",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -1204,6 +1206,8 @@ void bia_run_image_release(struct bia_run_image *ri)
 	free(ri->scores);
 	ri->scores = NULL;
 	ri->nscores = 0;
+	free(ri->warnings);
+	ri->warnings = NULL;
 	for (size_t i = 0; i < ri->nobjects; i++)
 		bia_run_object_release(&ri->objects[i]);
 	free(ri->objects);
@@ -1659,13 +1663,15 @@ static int sq_run_image_put(struct bia_ctx *ctx, struct bia_instance *inst, int6
 	if (exec(ctx, inst, "BEGIN IMMEDIATE"))
 		return ctx->rc;
 	if (prepare(ctx, inst,
-		    "INSERT INTO run_outputs(run_id, image_id, status, reason) VALUES (?, ?, ?, ?)",
+		    "INSERT INTO run_outputs(run_id, image_id, status, reason, warnings) VALUES (?, ?, "
+		    "?, ?, ?)",
 		    &st))
 		goto fail;
 	sqlite3_bind_int64(st, 1, run_id);
 	sqlite3_bind_int64(st, 2, ri->image_id);
 	sqlite3_bind_text(st, 3, ri->status, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, ri->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, ri->warnings ? ri->warnings : "[]", -1, SQLITE_STATIC);
 	if (step_done(ctx, inst, st, "insert run output"))
 		goto fail;
 	for (size_t i = 0; i < ri->nfiles; i++) {
@@ -1707,6 +1713,7 @@ static int sq_run_rescore_put(struct bia_ctx *ctx, struct bia_instance *inst, in
 		"DELETE FROM run_scores WHERE run_id = ?1 AND image_id = ?2",
 		"DELETE FROM run_objects WHERE run_id = ?1 AND image_id = ?2",
 		"DELETE FROM run_errors WHERE run_id = ?1 AND image_id = ?2",
+		"UPDATE run_outputs SET warnings = ?4 WHERE run_id = ?1 AND image_id = ?2",
 	};
 	char now[21];
 	bia_now_iso(now);
@@ -1720,6 +1727,9 @@ static int sq_run_rescore_put(struct bia_ctx *ctx, struct bia_instance *inst, in
 		sqlite3_bind_int64(st, 2, ri->image_id);
 		if (i == 0)
 			sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
+		if (i == 4)
+			sqlite3_bind_text(st, 4, ri->warnings ? ri->warnings : "[]", -1,
+					  SQLITE_STATIC);
 		if (step_done(ctx, inst, st, "replace run scores"))
 			goto fail;
 	}
@@ -1739,7 +1749,7 @@ static int sq_run_images(struct bia_ctx *ctx, struct bia_instance *inst, int64_t
 	struct bia_run_image *v = NULL;
 	int rc = 0;
 	if (prepare(ctx, inst,
-		    "SELECT o.image_id, i.stem, o.status, o.reason FROM run_outputs o JOIN images i "
+		    "SELECT o.image_id, i.stem, o.status, o.reason, o.warnings FROM run_outputs o JOIN images i "
 		    "ON i.id = o.image_id WHERE o.run_id = ? ORDER BY i.stem",
 		    &st))
 		return ctx->rc;
@@ -1775,6 +1785,7 @@ static int sq_run_images(struct bia_ctx *ctx, struct bia_instance *inst, int64_t
 		col_text(st, 1, ri->stem, sizeof(ri->stem));
 		col_text(st, 2, ri->status, sizeof(ri->status));
 		col_text(st, 3, ri->reason, sizeof(ri->reason));
+		ri->warnings = col_dup(st, 4);
 		sqlite3_reset(fs);
 		sqlite3_bind_int64(fs, 1, run_id);
 		sqlite3_bind_int64(fs, 2, ri->image_id);

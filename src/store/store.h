@@ -231,6 +231,8 @@ struct bia_run_image {
 	char stem[256];		  /* filled by get */
 	char status[16];	  /* ok, missing, invalid */
 	char reason[1024];
+	char *warnings;		  /* JSON array of the metric library's warnings, malloc'd;
+				   * NULL = [] */
 	size_t nfiles;
 	struct {
 		char name[256];

@@ -84,6 +84,9 @@ check "show: status and BIAFLOWS code" test "$(json '(d["status"], d["code"])')"
 check "show: parameters with defaults filled in" test "$(json '(d["params"]["threshold"], d["params"]["fail"])')" = "('0.4', '0')"
 check "show: three images with outputs and metrics" test "$(json 'sum(1 for i in d["images"] if i["outputs"] and "DC" in i["metrics"])')" = 3
 check "show: aggregates" test "$(json 'd["aggregate"]["DC"]["n"]')" = 3
+check "show: the binary outputs are warned about, once for the run, naming the images" \
+	test "$(json '[(w["warning"][:39], len(w["images"])) for w in d["warnings"] if "binary output" in w["warning"]]')" = "[('ObjSeg: binary output (every object has', 3)]"
+check "... and on each image" test "$(json 'sum(1 for i in d["images"] if any("binary output" in w for w in i["warnings"]))')" = 3
 cp "$T/out" "$T/show1.json"
 # the same outputs scored by `biaflows metrics`
 mkdir -p "$T/pred"

@@ -468,6 +468,35 @@ static void test_dtypes(void **state)
 	bia_image_release(&p);
 }
 
+/* A label mask scored as detections: every pixel is a detection (the
+ * rule is kept), with a warning naming the side; points do not warn. */
+static void test_label_mask_warning(void **state)
+{
+	(void)state;
+	struct bia_image g = mk(10, 10, 1, 1), p = mk(10, 10, 1, 1);
+	put(&g, 2, 2, 0, 0, 1);
+	put(&g, 7, 7, 0, 0, 2);
+	/* the prediction: one 2x2 object and one 1x3 object */
+	put(&p, 2, 2, 0, 0, 1), put(&p, 3, 2, 0, 0, 1), put(&p, 2, 3, 0, 0, 1), put(&p, 3, 3, 0, 0, 1);
+	put(&p, 7, 6, 0, 0, 2), put(&p, 7, 7, 0, 0, 2), put(&p, 7, 8, 0, 0, 2);
+	struct bia_metric_result r;
+	score_ok(&p, &g, 5, 0, &r);
+	counts(&r, 2, 0, 5); /* 7 detections: 2 matched, 5 false */
+	/* touching pixels: (2,2) (3,2)... every pixel but the last of each run
+	 * with a right or lower neighbour: 2x2 block 3, the column 2 */
+	assert_int_equal(json_array_size(r.warnings), 1);
+	const char *w = json_string_value(json_array_get(r.warnings, 0));
+	assert_non_null(strstr(w, "the prediction has 5 non-zero pixels touching another"));
+	assert_non_null(strstr(w, "every non-zero pixel counts as one detection"));
+	bia_metric_result_release(&r);
+	/* points only: no warning */
+	score_ok(&g, &g, 5, 0, &r);
+	assert_int_equal(json_array_size(r.warnings), 0);
+	bia_metric_result_release(&r);
+	bia_image_release(&g);
+	bia_image_release(&p);
+}
+
 static void test_refusals(void **state)
 {
 	(void)state;
@@ -514,6 +543,7 @@ int main(void)
 		cmocka_unit_test(test_random_vs_all_pairs),
 		cmocka_unit_test(test_dtypes),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_label_mask_warning),
 	};
 	return cmocka_run_group_tests_name("metrics_objdet", tests, NULL, NULL);
 }

@@ -411,6 +411,14 @@ static void test_3d(void **state)
 #undef I3
 }
 
+static int has_warning(const struct bia_metric_result *r, const char *frag)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(r->warnings, i, v) if (strstr(json_string_value(v), frag)) return 1;
+	return 0;
+}
+
 /* 0/255 masks are relabelled by connected components (8-connected in 2D). */
 static void test_binary_masks(void **state)
 {
@@ -440,7 +448,28 @@ static void test_binary_masks(void **state)
 	NEAR(M("FOVL"), 1.0); /* (4/4 + 4/4)/2 */
 	/* raw labels for CTC_SEG: 255 holds 4/4 of R=1, J = 4/8; same for R=2 */
 	NEAR(M("CTC_SEG"), 0.5);
+	/* the rule is kept, and said: a binary output is one object for CTC_SEG */
+	assert_true(has_warning(&r, "binary output (every object has the label 255): CTC_SEG "
+				    "treats it as one object"));
 	bia_metric_result_release(&r);
+	/* a 0/1 mask too (labels must be 0..max with max >= 2 to be kept): the
+	 * instance metrics split it, CTC_SEG does not */
+	const double ov[] = {1, 1, 0, 0, 1, 1, 0, /**/ 1, 1, 0, 0, 1, 1, 0};
+	struct bia_image po = img2(7, 2, ov);
+	score(&po, &gl, &r);
+	NEAR(M("AP50"), 1.0);
+	NEAR(M("CTC_SEG"), 0.5);
+	assert_true(has_warning(&r, "binary output (every object has the label 1): CTC_SEG "
+				    "treats it as one object (the other metrics split it into its 2 "
+				    "connected components)"));
+	bia_metric_result_release(&r);
+	bia_image_release(&po);
+	/* both binary: no warning (the same one object on each side for CTC_SEG) */
+	struct bia_image pb2 = img2(7, 2, bv);
+	score(&pb2, &g, &r);
+	assert_false(has_warning(&r, "binary output"));
+	bia_metric_result_release(&r);
+	bia_image_release(&pb2);
 
 	/* diagonal neighbours are one object; a gap of one pixel separates */
 	const double dv[] = {255, 0, 0, 0, /**/ 0, 255, 0, 0, /**/ 0, 0, 0, 255};
