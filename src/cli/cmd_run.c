@@ -31,7 +31,7 @@ static const char run_usage[] =
 	"shows them. 'run outputs' writes the files the run produced, by their\n"
 	"names (<stem>.tif, ObjTrk also <stem>.txt, TreTrc <stem>.swc), into DIR\n"
 	"(created; it must be empty).\n"
-	"Without 'serve', a worker process is started for the instance when a\n"
+	"A worker process is started for the instance when a\n"
 	"worker slot is free (config max_concurrent_runs, default 1); workers\n"
 	"run the queue in order and exit when it is empty.\n"
 	"--wait waits for the end of the run: exit 0 only if it succeeded.\n"
@@ -109,14 +109,35 @@ static void recover_gone(struct bia_cli *cli)
 int cli_wait_runs(struct bia_cli *cli, const int64_t *ids, size_t n)
 {
 	struct timespec ts = {0, 100 * 1000 * 1000};
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int tty = isatty(2);
+	size_t last_done = 0;
 	for (unsigned tick = 1;; tick++) {
 		size_t done = 0;
+		char cur[400] = "";
 		for (size_t i = 0; i < n; i++) {
 			struct bia_run r;
 			if (cli->inst.ops->run_get(&cli->ctx, &cli->inst, ids[i], &r))
 				return cli->ctx.rc;
-			done += bia_run_status_final(r.status) != 0;
+			int fin = bia_run_status_final(r.status) != 0;
+			done += fin;
+			if (!fin && !cur[0] && !strcmp(r.status, "running"))
+				snprintf(cur, sizeof(cur), "run %lld (%s@%s) running", (long long)r.id,
+					 r.workflow, r.version);
 			bia_run_release(&r);
+		}
+		/* progress of several runs on stderr: a line when one ends (or an
+		 * updated line every second on a terminal) */
+		if (n > 1 && (done != last_done || (tty && tick % 10 == 0))) {
+			struct timespec t1;
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			long el = (long)(t1.tv_sec - t0.tv_sec);
+			fprintf(stderr, "%s%zu/%zu runs done%s%s, %ld s elapsed%s", tty ? "\r" : "", done,
+				n, cur[0] ? "; " : "", cur, el, tty ? "   " : "\n");
+			if (tty && done == n)
+				fputc('\n', stderr);
+			last_done = done;
 		}
 		if (done == n)
 			return 0;
@@ -124,6 +145,13 @@ int cli_wait_runs(struct bia_cli *cli, const int64_t *ids, size_t n)
 			return cli->ctx.rc;
 		nanosleep(&ts, NULL);
 	}
+}
+
+static const char *ref_of(int64_t id)
+{
+	static char b[32];
+	snprintf(b, sizeof(b), "%lld", (long long)id);
+	return b;
 }
 
 /* run outputs RUN -o DIR: the stored output files of a run, by name. */
@@ -381,11 +409,24 @@ int cmd_run(struct bia_cli *cli, int argc, char **argv)
 			code = cli_error(cli);
 			goto out;
 		}
+		/* the end: status, and the main metric's mean (and warnings) */
+		json_t *j = bia_run_json(&cli->ctx, &cli->inst, &r, 1);
+		char mean[48] = "n/a";
+		json_t *mm = json_object_get(j, "main_metric_mean");
+		if (json_is_number(mm))
+			snprintf(mean, sizeof(mean), "%.4g", json_number_value(mm));
+		size_t nw = json_array_size(json_object_get(j, "warnings"));
 		if (strcmp(r.status, "succeeded")) {
-			cli_msg("run %lld %s: %s", (long long)id, r.status,
-				r.reason);
+			cli_msg("run %lld %s: %s", (long long)id, r.status, r.reason);
 			code = 1;
+		} else {
+			fprintf(stderr, "run %lld succeeded: %s %s over %zu images (%s)%s%s\n",
+				(long long)id, bia_json_str(j, "main_metric", "?"), mean,
+				json_array_size(json_object_get(j, "images")), r.reason,
+				nw ? "; warnings: see 'run show' " : "", nw ? ref_of(id) : "");
 		}
+		json_decref(j);
+		bia_ctx_clear(&cli->ctx);
 		bia_run_release(&r);
 	}
 out:

@@ -29,6 +29,7 @@ check "... mAP again" has "$T/err" "main metric mAP"
 # --- sweep: a grid of three settings, run, ranked
 expect_rc "sweep threshold=0.2:0.6:0.2" 0 bia sweep Threshold-Python nuc --param threshold=0.2:0.6:0.2 --resamples 2000 --format json
 check "three runs queued" test "$(nruns)" = 3
+check "progress on stderr while waiting" eval 'has "$T/err" "/3 runs done" && has "$T/err" "3/3 runs done" && has "$T/err" "s elapsed"'
 check "three entries" test "$(json 'len(d["entries"])')" = 3
 check "best setting first: threshold 0.4" test "$(json 'd["entries"][0]["params"]["threshold"]')" = 0.4
 check "ranked by mean (descending, mAP)" test "$(json '[e["mean"] for e in d["entries"]] == sorted([e["mean"] for e in d["entries"]], reverse=True)')" = True

@@ -71,6 +71,7 @@ expect_rc "run answers -h" 0 "$BIAFLOWS" run -h
 expect_rc "run --wait succeeds" 0 bia run Threshold-Python P --param threshold=0.4 --wait
 R1=$(head -1 "$T/out")
 check "prints the run id" test "$R1" = 1
+check "ends with the status and the main metric" grep -q "^run 1 succeeded: mAP [0-9.]* over 3 images" "$T/err"
 check "status succeeded" is_status "$R1" succeeded
 check "three outputs ok" test "$(q "SELECT count(*) FROM run_outputs WHERE run_id = $R1 AND status = 'ok'")" = 3
 check "outputs are blobs" test "$(q "SELECT count(*) FROM run_output_files WHERE run_id = $R1")" = 3
