@@ -777,11 +777,11 @@ static int parse_container(struct pctx *pc, const json_t *c)
 			     "must be a non-empty image name without spaces");
 	if (!strcasecmp(type, "singularity"))
 		d->container.type = "singularity";
-	else if (!strcasecmp(type, "docker"))
-		d->container.type = "docker";
+	else if (!strcasecmp(type, "docker") || !strcasecmp(type, "oci"))
+		d->container.type = "docker"; /* an OCI image: Docker/Podman provide it */
 	else
 		return kfail(pc, "container-image.type",
-			     "unknown type '%.64s' (singularity or docker)", type);
+			     "unknown type '%.64s' (singularity, docker or oci)", type);
 	d->has_container = 1;
 	return 0;
 }

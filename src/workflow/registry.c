@@ -855,6 +855,27 @@ json_t *bia_workflow_json(struct bia_ctx *ctx, struct bia_instance *inst,
 	for (size_t i = 0; i < d.n_warnings; i++)
 		json_array_append_new(warn, json_string(d.warnings[i]));
 	json_object_set_new(o, "warnings", warn);
+	/* the command line a run with the default parameters gets (local mode),
+	 * or why there is none (a required parameter without a default) */
+	{
+		struct bia_ctx c2;
+		bia_ctx_init(&c2);
+		json_t *values = NULL;
+		char **argv = NULL;
+		size_t argc = 0;
+		if (bia_descriptor_resolve(&c2, &d, NULL, 0, &values) == 0 &&
+		    bia_descriptor_argv(&c2, &d, values, &argv, &argc) == 0) {
+			json_t *a = json_array();
+			for (size_t i = 0; i < argc; i++)
+				json_array_append_new(a, json_string(argv[i]));
+			json_object_set_new(o, "default_command_line", a);
+			bia_argv_free(argv);
+		} else {
+			json_object_set_new(o, "default_command_line", json_null());
+			json_object_set_new(o, "default_command_line_missing", json_string(c2.msg));
+		}
+		json_decref(values);
+	}
 	json_object_set_new(o, "container",
 			    d.has_container
 				    ? json_pack("{s:s, s:s, s:s}", "image", d.container.image, "type",
