@@ -175,8 +175,14 @@ static const char *const migrations[] = {
 	"  metrics_version TEXT NOT NULL,"
 	"  superseded_at TEXT NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS run_score_history_run ON run_score_history(run_id, image_id);"
-	/* the metric library's warnings on each output (binary masks...) */
-	"ALTER TABLE run_outputs ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]';",
+	/* the metric library's warnings on an output (binary masks...) */
+	"CREATE TABLE IF NOT EXISTS run_output_warnings ("
+	"  run_id INTEGER NOT NULL,"
+	"  image_id INTEGER NOT NULL,"
+	"  warnings TEXT NOT NULL,"
+	"  PRIMARY KEY(run_id, image_id),"
+	"  FOREIGN KEY(run_id, image_id) REFERENCES run_outputs(run_id, image_id) "
+	"    ON DELETE CASCADE);",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -1576,6 +1582,24 @@ fail:
 	return ctx->rc;
 }
 
+/* The warnings of one output, when it has any (inside the caller's
+ * transaction). */
+static int put_warnings(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
+			const struct bia_run_image *ri)
+{
+	sqlite3_stmt *st;
+	if (!ri->warnings || !strcmp(ri->warnings, "[]"))
+		return 0;
+	if (prepare(ctx, inst,
+		    "INSERT INTO run_output_warnings(run_id, image_id, warnings) VALUES (?, ?, ?)",
+		    &st))
+		return ctx->rc;
+	sqlite3_bind_int64(st, 1, run_id);
+	sqlite3_bind_int64(st, 2, ri->image_id);
+	sqlite3_bind_text(st, 3, ri->warnings, -1, SQLITE_STATIC);
+	return step_done(ctx, inst, st, "insert run output warnings");
+}
+
 /* The scores, error-map objects and error counts of one image of a run
  * (inside the caller's transaction). */
 static int insert_scores(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
@@ -1663,16 +1687,14 @@ static int sq_run_image_put(struct bia_ctx *ctx, struct bia_instance *inst, int6
 	if (exec(ctx, inst, "BEGIN IMMEDIATE"))
 		return ctx->rc;
 	if (prepare(ctx, inst,
-		    "INSERT INTO run_outputs(run_id, image_id, status, reason, warnings) VALUES (?, ?, "
-		    "?, ?, ?)",
+		    "INSERT INTO run_outputs(run_id, image_id, status, reason) VALUES (?, ?, ?, ?)",
 		    &st))
 		goto fail;
 	sqlite3_bind_int64(st, 1, run_id);
 	sqlite3_bind_int64(st, 2, ri->image_id);
 	sqlite3_bind_text(st, 3, ri->status, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, ri->reason, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, ri->warnings ? ri->warnings : "[]", -1, SQLITE_STATIC);
-	if (step_done(ctx, inst, st, "insert run output"))
+	if (step_done(ctx, inst, st, "insert run output") || put_warnings(ctx, inst, run_id, ri))
 		goto fail;
 	for (size_t i = 0; i < ri->nfiles; i++) {
 		if (add_blob_row(ctx, inst, ri->files[i].digest, ri->files[i].bytes, now))
@@ -1713,7 +1735,7 @@ static int sq_run_rescore_put(struct bia_ctx *ctx, struct bia_instance *inst, in
 		"DELETE FROM run_scores WHERE run_id = ?1 AND image_id = ?2",
 		"DELETE FROM run_objects WHERE run_id = ?1 AND image_id = ?2",
 		"DELETE FROM run_errors WHERE run_id = ?1 AND image_id = ?2",
-		"UPDATE run_outputs SET warnings = ?4 WHERE run_id = ?1 AND image_id = ?2",
+		"DELETE FROM run_output_warnings WHERE run_id = ?1 AND image_id = ?2",
 	};
 	char now[21];
 	bia_now_iso(now);
@@ -1727,13 +1749,11 @@ static int sq_run_rescore_put(struct bia_ctx *ctx, struct bia_instance *inst, in
 		sqlite3_bind_int64(st, 2, ri->image_id);
 		if (i == 0)
 			sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
-		if (i == 4)
-			sqlite3_bind_text(st, 4, ri->warnings ? ri->warnings : "[]", -1,
-					  SQLITE_STATIC);
 		if (step_done(ctx, inst, st, "replace run scores"))
 			goto fail;
 	}
-	if (insert_scores(ctx, inst, run_id, ri) || exec(ctx, inst, "COMMIT"))
+	if (put_warnings(ctx, inst, run_id, ri) || insert_scores(ctx, inst, run_id, ri) ||
+	    exec(ctx, inst, "COMMIT"))
 		goto fail;
 	return 0;
 fail:
@@ -1749,8 +1769,9 @@ static int sq_run_images(struct bia_ctx *ctx, struct bia_instance *inst, int64_t
 	struct bia_run_image *v = NULL;
 	int rc = 0;
 	if (prepare(ctx, inst,
-		    "SELECT o.image_id, i.stem, o.status, o.reason, o.warnings FROM run_outputs o JOIN images i "
-		    "ON i.id = o.image_id WHERE o.run_id = ? ORDER BY i.stem",
+		    "SELECT o.image_id, i.stem, o.status, o.reason, w.warnings FROM run_outputs o JOIN "
+		    "images i ON i.id = o.image_id LEFT JOIN run_output_warnings w ON w.run_id = "
+		    "o.run_id AND w.image_id = o.image_id WHERE o.run_id = ? ORDER BY i.stem",
 		    &st))
 		return ctx->rc;
 	if (prepare(ctx, inst,
@@ -1785,7 +1806,7 @@ static int sq_run_images(struct bia_ctx *ctx, struct bia_instance *inst, int64_t
 		col_text(st, 1, ri->stem, sizeof(ri->stem));
 		col_text(st, 2, ri->status, sizeof(ri->status));
 		col_text(st, 3, ri->reason, sizeof(ri->reason));
-		ri->warnings = col_dup(st, 4);
+		ri->warnings = sqlite3_column_type(st, 4) == SQLITE_NULL ? NULL : col_dup(st, 4);
 		sqlite3_reset(fs);
 		sqlite3_bind_int64(fs, 1, run_id);
 		sqlite3_bind_int64(fs, 2, ri->image_id);

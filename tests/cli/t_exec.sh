@@ -45,9 +45,11 @@ expect_rc "set-by-server parameter cannot be given" 2 "$BIAFLOWS" exec "$WF" --i
 
 expect_rc "a failing workflow: exit 1" 1 "$BIAFLOWS" exec "$WF" --in "$IN" --out "$T/o5" --gt "$GT" --param fail=3
 check "status failed, exit code 3" test "$(jq_py '(d["status"], d["exit_code"])')" = "('failed', 3)"
-expect_rc "a workflow past its time: exit 1" 1 "$BIAFLOWS" exec "$WF" --in "$IN" --out "$T/o6" --param sleep=30 --timeout 1
+# (a label unique to this test names its processes: only they are checked)
+TAG=t-exec-timeout-$$-$RANDOM
+expect_rc "a workflow past its time: exit 1" 1 "$BIAFLOWS" exec "$WF" --in "$IN" --out "$T/o6" --param sleep=30 --param "label=$TAG" --timeout 1
 check "status timed_out" test "$(jq_py 'd["status"]')" = timed_out
-check "no workflow process left" test -z "$(pgrep -f 'threshold.py' || true)"
+check "no workflow process left" test -z "$(pgrep -f "$TAG" || true)"
 
 mkdir -p "$T/in2" && cp "$IN"/objseg_00[01].tif "$T/in2/" && chmod 600 "$T/in2/objseg_000.tif"
 expect_rc "an input not readable by all" 0 "$BIAFLOWS" exec "$WF" --in "$T/in2" --out "$T/o10"

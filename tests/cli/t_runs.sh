@@ -143,7 +143,8 @@ R=$(head -1 "$T/out")
 check "status timed_out, BIAFLOWS code 4" test "$(status "$R"):$(bia runs show "$R" --format json | $PY -c 'import json,sys; print(json.load(sys.stdin)["code"])')" = "timed_out:4"
 
 # --- cancel: a running run and a queued one behind it
-expect_rc "queue a long run" 0 bia run Threshold-Python P --param sleep=30
+TAG=t-runs-cancel-$$-$RANDOM # names this test's workflow processes
+expect_rc "queue a long run" 0 bia run Threshold-Python P --param sleep=30 --param "label=$TAG"
 A=$(head -1 "$T/out")
 expect_rc "queue another behind it" 0 bia run Threshold-Python P --param sleep=30
 B=$(head -1 "$T/out")
@@ -154,7 +155,7 @@ check "... cancelled at once" is_status "$B" cancelled
 expect_rc "cancel a running run" 0 bia cancel "$A"
 check "... the worker kills it" wait_until 20 final "$A"
 check "... status cancelled" is_status "$A" cancelled
-check "no workflow process left" test -z "$(pgrep -f 'threshold.py.*--sleep 30' || true)"
+check "no workflow process left" test -z "$(pgrep -f "$TAG" || true)"
 expect_rc "cancel of a finished run: exit 1" 1 bia cancel "$A"
 
 # --- a second worker exits at once when the lock is held
