@@ -8,6 +8,9 @@ trap 'rm -rf "$T"' EXIT
 unset BIAFLOWS_INSTANCE BIAFLOWS_FAULT BIAFLOWS_FAULT_ACTION BIAFLOWS_MAX_PIXELS
 pass=0
 fail=0
+# every sqlite3 call of a test waits for a writer (a worker, an import)
+# instead of failing with "database is locked"
+sqlite3() { command sqlite3 -cmd ".timeout 10000" "$@"; }
 
 ok() { pass=$((pass + 1)); echo "ok - $1"; }
 not_ok() {
