@@ -1,6 +1,7 @@
 # BIAFLOWS in C — plain GNU Make build (see docs/build.md).
 #   make            build build/biaflows
-#   make check      install missing deps, build normal + ASan/UBSan, run all tests
+#   make check      install missing deps, build normal + ASan/UBSan (+ the
+#                   concurrency tests with TSan), run all tests
 #   make demo       create ./demo-instance and import a sample dataset
 #   make fuzz       build libFuzzer targets with clang (build/fuzz/)
 SHELL := /bin/bash
@@ -15,6 +16,8 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 ifeq ($(SAN),1)
 OPT := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else ifeq ($(SAN),thread)
+OPT := -O1 -g -fsanitize=thread -fno-omit-frame-pointer
 else
 OPT := -O2 -g
 endif
@@ -47,7 +50,10 @@ endif
 # keep objects of test programs (make would delete them as intermediates)
 .SECONDARY:
 
-.PHONY: all bench check deps demo fuzz clean tests
+# the concurrency tests, also built with ThreadSanitizer (SAN=thread)
+THREAD_TESTS := $(BUILD)/tests/test_threads
+
+.PHONY: all bench check deps demo fuzz clean tests thread-tests
 all: $(BIN) $(UNIT_BIN) $(REPLAY_BIN) $(WF_C_BIN) $(WF_C_FILES)
 
 $(BUILD)/obj/%.o: %.c
@@ -81,6 +87,8 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+thread-tests: $(THREAD_TESTS)
+
 bench: $(BIN) $(BENCH_BIN)
 
 deps:
@@ -89,7 +97,8 @@ deps:
 check: deps
 	$(MAKE) --no-print-directory all BUILD=build
 	$(MAKE) --no-print-directory all BUILD=build/asan SAN=1
-	tests/run-tests build build/asan
+	$(MAKE) --no-print-directory thread-tests BUILD=build/tsan SAN=thread
+	TSAN_BUILD=build/tsan tests/run-tests build build/asan
 
 demo: deps
 	$(MAKE) --no-print-directory all BUILD=build

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -23,7 +24,20 @@ int bia_blob_path(const struct bia_instance *inst, const char *digest, char *out
 	return n < 0 || (size_t)n >= outsz ? -1 : 0;
 }
 
+/* The instance is shared by threads: its lock is taken once, under this. */
+static pthread_mutex_t lock_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int lock_shared_locked(struct bia_ctx *ctx, struct bia_instance *inst);
+
 int bia_blob_lock_shared(struct bia_ctx *ctx, struct bia_instance *inst)
+{
+	pthread_mutex_lock(&lock_mu);
+	int rc = lock_shared_locked(ctx, inst);
+	pthread_mutex_unlock(&lock_mu);
+	return rc;
+}
+
+static int lock_shared_locked(struct bia_ctx *ctx, struct bia_instance *inst)
 {
 	if (inst->lock_fd >= 0)
 		return 0;
@@ -154,6 +168,11 @@ size_t bia_blob_remove_unreferenced(struct bia_instance *inst, char (*digests)[B
 {
 	if (!n)
 		return 0;
+	/* another thread of this process may be between putting a blob and
+	 * committing its row (the blob lock cannot tell threads apart): leave
+	 * the files to fsck */
+	if (inst->ops->connections_in_use && inst->ops->connections_in_use(inst) > 1)
+		return 0;
 	/* no writer may be between putting a blob and committing its row: the
 	 * lock exclusively, without waiting (ours converted when we hold it) */
 	int fd = inst->lock_fd, own = fd < 0;
@@ -164,6 +183,8 @@ size_t bia_blob_remove_unreferenced(struct bia_instance *inst, char (*digests)[B
 			return 0;
 	}
 	size_t removed = 0;
+	if (!own)
+		pthread_mutex_lock(&lock_mu);
 	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
 		/* a writer may have referenced one of them since our commit */
 		char(*refs)[BIA_SHA256_HEX] = NULL;
@@ -181,10 +202,12 @@ size_t bia_blob_remove_unreferenced(struct bia_instance *inst, char (*digests)[B
 		}
 		free(refs);
 	}
-	if (own)
+	if (own) {
 		close(fd);
-	else
+	} else {
 		flock(fd, LOCK_SH); /* back to a writer's shared lock */
+		pthread_mutex_unlock(&lock_mu);
+	}
 	return removed;
 }
 

@@ -4,6 +4,7 @@
 #include "store/store.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,7 +187,138 @@ static const char *const migrations[] = {
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
-#define DB(inst) ((sqlite3 *)(inst)->db)
+/* ------------------------------------------------------------ connections
+ *
+ * The instance is shared by every thread; each thread gets its own SQLite
+ * connection from the instance's pool the first time it touches the store
+ * (kept in a thread-specific slot, given back to the pool when the thread
+ * ends). A connection caches its prepared statements and counts the
+ * nesting of its transactions (BEGIN IMMEDIATE, then SAVEPOINTs). */
+
+#define STMT_CACHE 64
+
+struct sq_stmt {
+	char *sql;	  /* the statement's text, malloc'd */
+	sqlite3_stmt *st; /* prepared once (SQLITE_PREPARE_PERSISTENT) */
+	int busy;	  /* handed out, not yet given back by fin() */
+};
+
+struct sq_conn {
+	sqlite3 *db;
+	int depth; /* open transactions: 0 none, 1 BEGIN, more: SAVEPOINTs */
+	struct sq_stmt cache[STMT_CACHE];
+	size_t ncache;
+	struct sq_pool *pool;
+	struct sq_conn *next_all, *next_free;
+};
+
+struct sq_pool {
+	char path[BIA_PATH_MAX];
+	pthread_mutex_t mu;
+	pthread_key_t key;
+	struct sq_conn *all, *free;
+	unsigned nconns;
+};
+
+static void conn_close(struct sq_conn *c)
+{
+	for (size_t i = 0; i < c->ncache; i++) {
+		sqlite3_finalize(c->cache[i].st);
+		free(c->cache[i].sql);
+	}
+	sqlite3_close(c->db);
+	free(c);
+}
+
+/* A new connection to the pool's database, with the per-connection
+ * settings (WAL, foreign keys, full sync, a busy timeout). NULL on error. */
+static struct sq_conn *conn_open(struct sq_pool *pool, char *err, size_t errsz)
+{
+	struct sq_conn *c = calloc(1, sizeof(*c));
+	if (!c) {
+		snprintf(err, errsz, "out of memory");
+		return NULL;
+	}
+	c->pool = pool;
+	if (sqlite3_open_v2(pool->path, &c->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		snprintf(err, errsz, "cannot open database '%s': %s", pool->path,
+			 c->db ? sqlite3_errmsg(c->db) : "out of memory");
+		sqlite3_close(c->db);
+		free(c);
+		return NULL;
+	}
+	sqlite3_busy_timeout(c->db, BIA_STORE_BUSY_MS);
+	static const char *const pragmas[] = {"PRAGMA journal_mode = WAL",
+					      "PRAGMA synchronous = FULL",
+					      "PRAGMA foreign_keys = ON"};
+	for (size_t i = 0; i < sizeof(pragmas) / sizeof(pragmas[0]); i++) {
+		char *e = NULL;
+		if (sqlite3_exec(c->db, pragmas[i], NULL, NULL, &e) != SQLITE_OK) {
+			snprintf(err, errsz, "database '%s': %s", pool->path, e ? e : "error");
+			sqlite3_free(e);
+			sqlite3_close(c->db);
+			free(c);
+			return NULL;
+		}
+	}
+	return c;
+}
+
+/* Thread exit: the thread's connection goes back to the pool (an open
+ * transaction is rolled back). */
+static void conn_release(void *arg)
+{
+	struct sq_conn *c = arg;
+	if (!c)
+		return;
+	if (c->depth)
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	c->depth = 0;
+	pthread_mutex_lock(&c->pool->mu);
+	c->next_free = c->pool->free;
+	c->pool->free = c;
+	pthread_mutex_unlock(&c->pool->mu);
+}
+
+/* The calling thread's connection, taken from the pool or opened on first
+ * use. NULL when none can be opened (calls then fail as database errors). */
+static struct sq_conn *conn_of(struct bia_instance *inst)
+{
+	struct sq_pool *pool = inst->db;
+	if (!pool)
+		return NULL;
+	struct sq_conn *c = pthread_getspecific(pool->key);
+	if (c)
+		return c;
+	pthread_mutex_lock(&pool->mu);
+	if ((c = pool->free))
+		pool->free = c->next_free;
+	pthread_mutex_unlock(&pool->mu);
+	if (!c) {
+		char err[512];
+		if (!(c = conn_open(pool, err, sizeof(err)))) {
+			bia_log(BIA_LOG_ERROR, "%s", err);
+			return NULL;
+		}
+		pthread_mutex_lock(&pool->mu);
+		c->next_all = pool->all;
+		pool->all = c;
+		pool->nconns++;
+		pthread_mutex_unlock(&pool->mu);
+	}
+	pthread_setspecific(pool->key, c);
+	return c;
+}
+
+static sqlite3 *db_of(struct bia_instance *inst)
+{
+	struct sq_conn *c = conn_of(inst);
+	return c ? c->db : NULL;
+}
+
+#define DB(inst) db_of(inst)
 
 static int db_fail(struct bia_ctx *ctx, struct bia_instance *inst, const char *what)
 {
@@ -204,12 +336,148 @@ static int exec(struct bia_ctx *ctx, struct bia_instance *inst, const char *sql)
 	return 0;
 }
 
+/* A prepared statement for sql: the connection's cached one when it is
+ * free (each text is prepared once per connection), else a new one. Give
+ * it back with fin(). */
 static int prepare(struct bia_ctx *ctx, struct bia_instance *inst, const char *sql,
 		   sqlite3_stmt **st)
 {
-	if (sqlite3_prepare_v2(DB(inst), sql, -1, st, NULL) != SQLITE_OK)
+	struct sq_conn *c = conn_of(inst);
+	*st = NULL;
+	if (!c)
+		return bia_fail(ctx, BIA_EDB, "database: no connection");
+	for (size_t i = 0; i < c->ncache; i++)
+		if (!strcmp(c->cache[i].sql, sql)) {
+			if (c->cache[i].busy)
+				break; /* in use (a nested query): a fresh one */
+			c->cache[i].busy = 1;
+			*st = c->cache[i].st;
+			return 0;
+		}
+	int cache = c->ncache < STMT_CACHE;
+	for (size_t i = 0; cache && i < c->ncache; i++)
+		if (!strcmp(c->cache[i].sql, sql))
+			cache = 0;
+	if (sqlite3_prepare_v3(c->db, sql, -1, cache ? SQLITE_PREPARE_PERSISTENT : 0, st,
+			       NULL) != SQLITE_OK)
 		return db_fail(ctx, inst, "prepare");
+	if (cache) {
+		char *copy = bia_strdup(sql);
+		if (copy) {
+			c->cache[c->ncache++] = (struct sq_stmt){copy, *st, 1};
+		}
+	}
 	return 0;
+}
+
+/* Give back a statement from prepare(): a cached one is reset for its next
+ * use, another finalised. */
+static void fin(struct bia_instance *inst, sqlite3_stmt *st)
+{
+	if (!st)
+		return;
+	struct sq_conn *c = conn_of(inst);
+	for (size_t i = 0; c && i < c->ncache; i++)
+		if (c->cache[i].st == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			c->cache[i].busy = 0;
+			return;
+		}
+	sqlite3_finalize(st);
+}
+
+/* Transactions of the calling thread's connection: the outermost is BEGIN
+ * IMMEDIATE (the write lock taken at once, waiting up to the busy timeout),
+ * inner ones SAVEPOINTs, so an operation's own transaction nests inside a
+ * caller's (bia_store_begin). */
+static int tx_begin(struct bia_ctx *ctx, struct bia_instance *inst)
+{
+	struct sq_conn *c = conn_of(inst);
+	if (!c)
+		return bia_fail(ctx, BIA_EDB, "database: no connection");
+	char sql[48];
+	if (c->depth)
+		snprintf(sql, sizeof(sql), "SAVEPOINT s%d", c->depth);
+	else
+		snprintf(sql, sizeof(sql), "BEGIN IMMEDIATE");
+	char *err = NULL;
+	int r = sqlite3_exec(c->db, sql, NULL, NULL, &err);
+	if (r != SQLITE_OK) {
+		int rc = bia_fail(ctx, r == SQLITE_BUSY ? BIA_EBUSY : BIA_EDB, "database: %s",
+				  err ? err : "cannot start a transaction");
+		sqlite3_free(err);
+		return rc;
+	}
+	c->depth++;
+	return 0;
+}
+
+static int tx_commit(struct bia_ctx *ctx, struct bia_instance *inst)
+{
+	struct sq_conn *c = conn_of(inst);
+	if (!c || !c->depth)
+		return bia_fail(ctx, BIA_EDB, "database: commit without a transaction");
+	char sql[48];
+	if (c->depth > 1)
+		snprintf(sql, sizeof(sql), "RELEASE s%d", c->depth - 1);
+	else
+		snprintf(sql, sizeof(sql), "COMMIT");
+	char *err = NULL;
+	int r = sqlite3_exec(c->db, sql, NULL, NULL, &err);
+	if (r != SQLITE_OK) {
+		int rc = bia_fail(ctx, r == SQLITE_BUSY ? BIA_EBUSY : BIA_EDB, "database: %s",
+				  err ? err : "commit failed");
+		sqlite3_free(err);
+		return rc; /* still open: the caller rolls back */
+	}
+	c->depth--;
+	return 0;
+}
+
+static void tx_rollback(struct bia_instance *inst)
+{
+	struct sq_conn *c = conn_of(inst);
+	if (!c || !c->depth)
+		return;
+	char sql[64];
+	if (c->depth > 1)
+		snprintf(sql, sizeof(sql), "ROLLBACK TO s%d; RELEASE s%d", c->depth - 1,
+			 c->depth - 1);
+	else
+		snprintf(sql, sizeof(sql), "ROLLBACK");
+	sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+	c->depth--;
+}
+
+/* Connections held by threads (not in the free list). */
+static unsigned sq_connections_in_use(struct bia_instance *inst)
+{
+	struct sq_pool *pool = inst->db;
+	if (!pool)
+		return 0;
+	unsigned nfree = 0;
+	pthread_mutex_lock(&pool->mu);
+	for (struct sq_conn *c = pool->free; c; c = c->next_free)
+		nfree++;
+	unsigned n = pool->nconns - nfree;
+	pthread_mutex_unlock(&pool->mu);
+	return n;
+}
+
+static int sq_begin(struct bia_ctx *ctx, struct bia_instance *inst)
+{
+	return tx_begin(ctx, inst);
+}
+
+static int sq_commit(struct bia_ctx *ctx, struct bia_instance *inst)
+{
+	return tx_commit(ctx, inst);
+}
+
+static void sq_rollback(struct bia_instance *inst)
+{
+	tx_rollback(inst);
 }
 
 /* Step a statement that returns no row and finalise it: 0, or the
@@ -218,7 +486,7 @@ static int step_done(struct bia_ctx *ctx, struct bia_instance *inst, sqlite3_stm
 		     const char *what)
 {
 	int r = sqlite3_step(st);
-	sqlite3_finalize(st);
+	fin(inst, st);
 	return r == SQLITE_DONE ? 0 : db_fail(ctx, inst, what);
 }
 
@@ -259,7 +527,7 @@ static int collect_rows(struct bia_ctx *ctx, struct bia_instance *inst, sqlite3_
 		fill(st, v + n * esz);
 		n++;
 	}
-	sqlite3_finalize(st);
+	fin(inst, st);
 	if (oom || r != SQLITE_DONE) {
 		for (size_t i = 0; rel && i < n; i++)
 			rel(v + i * esz);
@@ -279,7 +547,7 @@ static int sq_schema_version(struct bia_ctx *ctx, struct bia_instance *inst, int
 	if (prepare(ctx, inst, "PRAGMA user_version", &st))
 		return ctx->rc;
 	*pver = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-	sqlite3_finalize(st);
+	fin(inst, st);
 	return 0;
 }
 
@@ -295,49 +563,70 @@ static int migrate(struct bia_ctx *ctx, struct bia_instance *inst)
 	for (int v = ver; v < N_MIGRATIONS; v++) {
 		char pragma[64];
 		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", v + 1);
-		if (exec(ctx, inst, "BEGIN IMMEDIATE"))
+		if (tx_begin(ctx, inst))
 			return ctx->rc;
 		if (exec(ctx, inst, migrations[v]) || exec(ctx, inst, pragma)) {
 			int rc = ctx->rc;
 			char msg[sizeof(ctx->msg)];
 			memcpy(msg, ctx->msg, sizeof(msg));
-			sqlite3_exec(DB(inst), "ROLLBACK", NULL, NULL, NULL);
+			tx_rollback(inst);
 			bia_fail(ctx, rc, "migration %d failed: %s", v + 1, msg);
 			return rc;
 		}
-		if (exec(ctx, inst, "COMMIT"))
+		if (tx_commit(ctx, inst))
 			return ctx->rc;
 	}
 	return 0;
 }
 
+static void sq_close(struct bia_instance *inst);
+
 static int sq_open(struct bia_ctx *ctx, struct bia_instance *inst, const char *path)
 {
-	sqlite3 *db = NULL;
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-					       SQLITE_OPEN_FULLMUTEX,
-			    NULL) != SQLITE_OK) {
-		int rc = bia_fail(ctx, BIA_EDB, "cannot open database '%s': %s", path,
-				  db ? sqlite3_errmsg(db) : "out of memory");
-		sqlite3_close(db);
-		return rc;
+	struct sq_pool *pool = calloc(1, sizeof(*pool));
+	if (!pool)
+		return bia_fail(ctx, BIA_ENOMEM, "out of memory");
+	snprintf(pool->path, sizeof(pool->path), "%s", path);
+	if (pthread_mutex_init(&pool->mu, NULL)) {
+		free(pool);
+		return bia_fail(ctx, BIA_EIO, "cannot create a mutex");
 	}
-	inst->db = db;
-	sqlite3_busy_timeout(db, 10000);
-	if (exec(ctx, inst, "PRAGMA journal_mode = WAL") ||
-	    exec(ctx, inst, "PRAGMA synchronous = FULL") ||
-	    exec(ctx, inst, "PRAGMA foreign_keys = ON") || migrate(ctx, inst)) {
-		sqlite3_close(db);
-		inst->db = NULL;
+	if (pthread_key_create(&pool->key, conn_release)) {
+		pthread_mutex_destroy(&pool->mu);
+		free(pool);
+		return bia_fail(ctx, BIA_EIO, "cannot create a thread key");
+	}
+	inst->db = pool;
+	char err[512];
+	struct sq_conn *c = conn_open(pool, err, sizeof(err));
+	if (!c) {
+		sq_close(inst);
+		return bia_fail(ctx, BIA_EDB, "%s", err);
+	}
+	pool->all = c;
+	pool->nconns = 1;
+	pthread_setspecific(pool->key, c);
+	if (migrate(ctx, inst)) {
+		sq_close(inst);
 		return ctx->rc;
 	}
 	return 0;
 }
 
+/* Every connection is closed: the threads that used the instance must have
+ * ended or stopped using it. */
 static void sq_close(struct bia_instance *inst)
 {
-	if (inst->db)
-		sqlite3_close(DB(inst));
+	struct sq_pool *pool = inst->db;
+	if (!pool)
+		return;
+	pthread_key_delete(pool->key); /* no thread-exit callback after this */
+	for (struct sq_conn *c = pool->all, *n; c; c = n) {
+		n = c->next_all;
+		conn_close(c);
+	}
+	pthread_mutex_destroy(&pool->mu);
+	free(pool);
 	inst->db = NULL;
 }
 
@@ -360,7 +649,7 @@ static int sq_problem_add(struct bia_ctx *ctx, struct bia_instance *inst,
 	sqlite3_bind_text(st, 5, p->params ? p->params : "{}", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, p->created, -1, SQLITE_STATIC);
 	int r = sqlite3_step(st);
-	sqlite3_finalize(st);
+	fin(inst, st);
 	if (r == SQLITE_CONSTRAINT)
 		return bia_fail(ctx, BIA_EEXIST, "problem '%s' already exists", p->name);
 	if (r != SQLITE_DONE)
@@ -403,10 +692,10 @@ static int sq_problem_get(struct bia_ctx *ctx, struct bia_instance *inst, const 
 	int r = sqlite3_step(st);
 	if (r == SQLITE_ROW) {
 		problem_row(st, p);
-		sqlite3_finalize(st);
+		fin(inst, st);
 		return 0;
 	}
-	sqlite3_finalize(st);
+	fin(inst, st);
 	if (r != SQLITE_DONE)
 		return db_fail(ctx, inst, "get problem");
 	if (name)
@@ -488,7 +777,7 @@ static int sq_problem_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t
 	sqlite3_stmt *st;
 	*pdigests = NULL;
 	*pn = 0;
-	if (exec(ctx, inst, "BEGIN IMMEDIATE"))
+	if (tx_begin(ctx, inst))
 		return ctx->rc;
 	if (prepare(ctx, inst, "DELETE FROM problems WHERE id = ?", &st))
 		goto fail;
@@ -497,11 +786,11 @@ static int sq_problem_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t
 		goto fail;
 	size_t ngc;
 	if (unreferenced(ctx, inst, pdigests, pn) || sq_blob_rows_gc(ctx, inst, &ngc) ||
-	    exec(ctx, inst, "COMMIT"))
+	    tx_commit(ctx, inst))
 		goto fail;
 	return 0;
 fail:
-	sqlite3_exec(DB(inst), "ROLLBACK", NULL, NULL, NULL);
+	tx_rollback(inst);
 	free(*pdigests);
 	*pdigests = NULL;
 	*pn = 0;
@@ -524,7 +813,7 @@ static int64_t scalar_i64(struct bia_ctx *ctx, struct bia_instance *inst, const 
 		v = sqlite3_column_int64(st, 0);
 	else if (r != SQLITE_DONE)
 		*perr = 1, db_fail(ctx, inst, "query");
-	sqlite3_finalize(st);
+	fin(inst, st);
 	return v;
 }
 
@@ -538,7 +827,7 @@ static int sq_image_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t i
 	int err = 0;
 	*pdigests = NULL;
 	*pn = 0;
-	if (exec(ctx, inst, "BEGIN IMMEDIATE"))
+	if (tx_begin(ctx, inst))
 		return ctx->rc;
 	int64_t active = scalar_i64(
 		ctx, inst,
@@ -583,11 +872,11 @@ static int sq_image_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t i
 	}
 	size_t ngc;
 	if (unreferenced(ctx, inst, pdigests, pn) || sq_blob_rows_gc(ctx, inst, &ngc) ||
-	    exec(ctx, inst, "COMMIT"))
+	    tx_commit(ctx, inst))
 		goto fail;
 	return 0;
 fail:
-	sqlite3_exec(DB(inst), "ROLLBACK", NULL, NULL, NULL);
+	tx_rollback(inst);
 	free(*pdigests);
 	*pdigests = NULL;
 	*pn = 0;
@@ -603,7 +892,7 @@ static int sq_gt_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t vers
 	int err = 0;
 	*pdigests = NULL;
 	*pn = 0;
-	if (exec(ctx, inst, "BEGIN IMMEDIATE"))
+	if (tx_begin(ctx, inst))
 		return ctx->rc;
 	int64_t image = scalar_i64(ctx, inst, "SELECT image_id FROM gt_versions WHERE id = ?",
 				   version_id, &err);
@@ -642,11 +931,11 @@ static int sq_gt_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t vers
 		goto fail;
 	size_t ngc;
 	if (unreferenced(ctx, inst, pdigests, pn) || sq_blob_rows_gc(ctx, inst, &ngc) ||
-	    exec(ctx, inst, "COMMIT"))
+	    tx_commit(ctx, inst))
 		goto fail;
 	return 0;
 fail:
-	sqlite3_exec(DB(inst), "ROLLBACK", NULL, NULL, NULL);
+	tx_rollback(inst);
 	free(*pdigests);
 	*pdigests = NULL;
 	*pn = 0;
@@ -667,7 +956,7 @@ static int add_blob_row(struct bia_ctx *ctx, struct bia_instance *inst, const ch
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)size);
 	sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
 	int r = sqlite3_step(st);
-	sqlite3_finalize(st);
+	fin(inst, st);
 	return r == SQLITE_DONE ? 0 : db_fail(ctx, inst, "insert blob");
 }
 
@@ -689,7 +978,7 @@ static int add_image(struct bia_ctx *ctx, struct bia_instance *inst, int64_t pro
 		char ostem[256];
 		col_text(st, 1, ostem, sizeof(ostem));
 		int same_digest = sqlite3_column_int(st, 2);
-		sqlite3_finalize(st);
+		fin(inst, st);
 		if (same_digest)
 			return bia_fail(ctx, BIA_EEXIST,
 					"%s: the same file is already image %lld ('%s')",
@@ -697,7 +986,7 @@ static int add_image(struct bia_ctx *ctx, struct bia_instance *inst, int64_t pro
 		return bia_fail(ctx, BIA_EEXIST, "%s: an image with stem '%s' already exists (id %lld)",
 				im->original_name, im->stem, other);
 	}
-	sqlite3_finalize(st);
+	fin(inst, st);
 	if (add_blob_row(ctx, inst, im->digest, im->bytes, now))
 		return ctx->rc;
 	if (prepare(ctx, inst,
@@ -780,7 +1069,7 @@ static int sq_import(struct bia_ctx *ctx, struct bia_instance *inst, int64_t pro
 {
 	char now[21];
 	bia_now_iso(now);
-	if (exec(ctx, inst, "BEGIN IMMEDIATE"))
+	if (tx_begin(ctx, inst))
 		return ctx->rc;
 	for (size_t i = 0; i < n; i++) {
 		struct bia_import_item *it = &items[i];
@@ -794,12 +1083,12 @@ static int sq_import(struct bia_ctx *ctx, struct bia_instance *inst, int64_t pro
 			goto fail;
 	}
 	bia_faultsim("import.commit");
-	if (exec(ctx, inst, "COMMIT"))
+	if (tx_commit(ctx, inst))
 		goto fail;
 	bia_faultsim("import.committed");
 	return 0;
 fail:
-	sqlite3_exec(DB(inst), "ROLLBACK", NULL, NULL, NULL);
+	tx_rollback(inst);
 	for (size_t i = 0; i < n; i++) {
 		items[i].gt_version_id = 0;
 		if (!items[i].image_id)
@@ -877,7 +1166,7 @@ static int sq_image_get(struct bia_ctx *ctx, struct bia_instance *inst, int64_t 
 	int r = sqlite3_step(st);
 	if (r == SQLITE_ROW)
 		image_row(st, out);
-	sqlite3_finalize(st);
+	fin(inst, st);
 	if (r == SQLITE_ROW)
 		return 0;
 	if (r != SQLITE_DONE)
@@ -902,7 +1191,7 @@ static int sq_gt_list(struct bia_ctx *ctx, struct bia_instance *inst, int64_t im
 		    "SELECT name, kind, digest, bytes, size_x, size_y, size_z, size_c, size_t, "
 		    "dtype FROM gt_files WHERE version_id = ? ORDER BY id",
 		    &fs)) {
-		sqlite3_finalize(st);
+		fin(inst, st);
 		return ctx->rc;
 	}
 	sqlite3_bind_int64(st, 1, image_id);
@@ -948,8 +1237,8 @@ static int sq_gt_list(struct bia_ctx *ctx, struct bia_instance *inst, int64_t im
 			col_text(fs, 9, f->dtype, sizeof(f->dtype));
 		}
 	}
-	sqlite3_finalize(st);
-	sqlite3_finalize(fs);
+	fin(inst, st);
+	fin(inst, fs);
 	if (rc) {
 		for (size_t i = 0; i < n; i++)
 			bia_gt_version_release(&v[i]);
@@ -986,7 +1275,7 @@ static int sq_check(struct bia_ctx *ctx, struct bia_instance *inst, char *report
 			snprintf(report, reportsz, "%s", s);
 		}
 	}
-	sqlite3_finalize(st);
+	fin(inst, st);
 	if (prepare(ctx, inst, "PRAGMA foreign_key_check", &st))
 		return ctx->rc;
 	if (sqlite3_step(st) == SQLITE_ROW) {
@@ -994,7 +1283,7 @@ static int sq_check(struct bia_ctx *ctx, struct bia_instance *inst, char *report
 		snprintf(report, reportsz, "foreign key violation in table %s",
 			 (const char *)sqlite3_column_text(st, 0));
 	}
-	sqlite3_finalize(st);
+	fin(inst, st);
 	return ok ? 0 : bia_fail(ctx, BIA_ECORRUPT, "database: %s", report);
 }
 
@@ -1007,7 +1296,7 @@ static int sq_wf_version_add(struct bia_ctx *ctx, struct bia_instance *inst,
 	char now[21];
 	bia_now_iso(now);
 	*pexisted = 0;
-	if (exec(ctx, inst, "BEGIN IMMEDIATE"))
+	if (tx_begin(ctx, inst))
 		return ctx->rc;
 	/* an existing version: same content is fine, other content is refused */
 	if (prepare(ctx, inst,
@@ -1021,8 +1310,8 @@ static int sq_wf_version_add(struct bia_ctx *ctx, struct bia_instance *inst,
 		int64_t id = sqlite3_column_int64(st, 0);
 		char digest[BIA_SHA256_HEX];
 		col_text(st, 1, digest, sizeof(digest));
-		sqlite3_finalize(st);
-		sqlite3_exec(DB(inst), "ROLLBACK", NULL, NULL, NULL);
+		fin(inst, st);
+		tx_rollback(inst);
 		if (strcmp(digest, v->digest))
 			return bia_fail(ctx, BIA_EEXIST,
 					"workflow '%s' version '%s' already exists with other content "
@@ -1032,7 +1321,7 @@ static int sq_wf_version_add(struct bia_ctx *ctx, struct bia_instance *inst,
 		*pexisted = 1;
 		return 0;
 	}
-	sqlite3_finalize(st);
+	fin(inst, st);
 	if (prepare(ctx, inst, "INSERT OR IGNORE INTO workflows(name, created_at) VALUES (?, ?)",
 		    &st))
 		goto fail;
@@ -1075,11 +1364,11 @@ static int sq_wf_version_add(struct bia_ctx *ctx, struct bia_instance *inst,
 			goto fail;
 	}
 	bia_faultsim("workflow.commit");
-	if (exec(ctx, inst, "COMMIT"))
+	if (tx_commit(ctx, inst))
 		goto fail;
 	return 0;
 fail:
-	sqlite3_exec(DB(inst), "ROLLBACK", NULL, NULL, NULL);
+	tx_rollback(inst);
 	v->id = 0;
 	return ctx->rc;
 }
@@ -1118,7 +1407,7 @@ static int wf_files(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_w
 			cap = cap ? cap * 2 : 16;
 			void *t = realloc(v->files, cap * sizeof(*v->files));
 			if (!t) {
-				sqlite3_finalize(st);
+				fin(inst, st);
 				return bia_fail(ctx, BIA_ENOMEM, "out of memory");
 			}
 			v->files = t;
@@ -1130,7 +1419,7 @@ static int wf_files(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_w
 		f->bytes = (uint64_t)sqlite3_column_int64(st, 2);
 		f->mode = sqlite3_column_int(st, 3);
 	}
-	sqlite3_finalize(st);
+	fin(inst, st);
 	return 0;
 }
 
@@ -1149,7 +1438,7 @@ static int sq_wf_version_get(struct bia_ctx *ctx, struct bia_instance *inst, con
 	int r = sqlite3_step(st);
 	if (r == SQLITE_ROW)
 		wfv_row(st, out);
-	sqlite3_finalize(st);
+	fin(inst, st);
 	if (r != SQLITE_ROW) {
 		if (r != SQLITE_DONE)
 			return db_fail(ctx, inst, "get workflow");
@@ -1259,8 +1548,8 @@ static int sq_run_add(struct bia_ctx *ctx, struct bia_instance *inst, struct bia
 	sqlite3_bind_text(st, 7, r->metrics_version, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 8, r->created, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 9, r->limits[0] ? r->limits : "{}", -1, SQLITE_STATIC);
-	if (r->rerun_of && exec(ctx, inst, "BEGIN IMMEDIATE")) {
-		sqlite3_finalize(st);
+	if (r->rerun_of && tx_begin(ctx, inst)) {
+		fin(inst, st);
 		return ctx->rc;
 	}
 	if (step_done(ctx, inst, st, "insert run"))
@@ -1274,12 +1563,12 @@ static int sq_run_add(struct bia_ctx *ctx, struct bia_instance *inst, struct bia
 	sqlite3_bind_int64(st, 1, r->id);
 	sqlite3_bind_int64(st, 2, r->rerun_of);
 	sqlite3_bind_double(st, 3, r->tolerance);
-	if (step_done(ctx, inst, st, "insert rerun") || exec(ctx, inst, "COMMIT"))
+	if (step_done(ctx, inst, st, "insert rerun") || tx_commit(ctx, inst))
 		goto fail;
 	return 0;
 fail:
 	if (r->rerun_of)
-		sqlite3_exec(DB(inst), "ROLLBACK", NULL, NULL, NULL);
+		tx_rollback(inst);
 	r->id = 0;
 	return ctx->rc;
 }
@@ -1373,7 +1662,7 @@ static int sq_run_get(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id
 	int r = sqlite3_step(st);
 	if (r == SQLITE_ROW)
 		run_row(st, out);
-	sqlite3_finalize(st);
+	fin(inst, st);
 	if (r == SQLITE_ROW)
 		return 0;
 	if (r != SQLITE_DONE)
@@ -1416,7 +1705,7 @@ static int sq_run_claim(struct bia_ctx *ctx, struct bia_instance *inst, int64_t 
 	int64_t id = 0;
 	*pfound = 0;
 	bia_now_iso(now);
-	if (exec(ctx, inst, "BEGIN IMMEDIATE"))
+	if (tx_begin(ctx, inst))
 		return ctx->rc;
 	if (prepare(ctx, inst, "SELECT id FROM runs WHERE status = 'queued' ORDER BY id LIMIT 1",
 		    &st))
@@ -1424,13 +1713,13 @@ static int sq_run_claim(struct bia_ctx *ctx, struct bia_instance *inst, int64_t 
 	int r = sqlite3_step(st);
 	if (r == SQLITE_ROW)
 		id = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	fin(inst, st);
 	if (r != SQLITE_ROW && r != SQLITE_DONE) {
 		db_fail(ctx, inst, "claim run");
 		goto fail;
 	}
 	if (!id) {
-		sqlite3_exec(DB(inst), "ROLLBACK", NULL, NULL, NULL);
+		tx_rollback(inst);
 		return 0;
 	}
 	if (prepare(ctx, inst,
@@ -1445,14 +1734,14 @@ static int sq_run_claim(struct bia_ctx *ctx, struct bia_instance *inst, int64_t 
 	sqlite3_bind_int64(st, 5, id);
 	if (step_done(ctx, inst, st, "claim run"))
 		goto fail;
-	if (exec(ctx, inst, "COMMIT"))
+	if (tx_commit(ctx, inst))
 		goto fail;
 	if (sq_run_get(ctx, inst, id, out))
 		return ctx->rc;
 	*pfound = 1;
 	return 0;
 fail:
-	sqlite3_exec(DB(inst), "ROLLBACK", NULL, NULL, NULL);
+	tx_rollback(inst);
 	return ctx->rc;
 }
 
@@ -1480,7 +1769,7 @@ static int sq_run_transition(struct bia_ctx *ctx, struct bia_instance *inst,
 	sqlite3_bind_int64(st, 8, r->id);
 	sqlite3_bind_text(st, 9, from, -1, SQLITE_STATIC);
 	int rr = sqlite3_step(st);
-	sqlite3_finalize(st);
+	fin(inst, st);
 	if (rr != SQLITE_DONE)
 		return db_fail(ctx, inst, "update run");
 	*pdone = sqlite3_changes(DB(inst)) > 0;
@@ -1499,7 +1788,7 @@ static int sq_run_requeue(struct bia_ctx *ctx, struct bia_instance *inst, int64_
 	};
 	sqlite3_stmt *st;
 	*pdone = 0;
-	if (exec(ctx, inst, "BEGIN IMMEDIATE"))
+	if (tx_begin(ctx, inst))
 		return ctx->rc;
 	if (prepare(ctx, inst,
 		    "UPDATE runs SET status = 'queued', worker_pid = 0, started_at = '', "
@@ -1513,7 +1802,7 @@ static int sq_run_requeue(struct bia_ctx *ctx, struct bia_instance *inst, int64_
 	if (step_done(ctx, inst, st, "requeue run"))
 		goto fail;
 	if (sqlite3_changes(DB(inst)) == 0) {
-		sqlite3_exec(DB(inst), "ROLLBACK", NULL, NULL, NULL);
+		tx_rollback(inst);
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(dels) / sizeof(dels[0]); i++) {
@@ -1523,12 +1812,12 @@ static int sq_run_requeue(struct bia_ctx *ctx, struct bia_instance *inst, int64_
 		if (step_done(ctx, inst, st, "requeue run"))
 			goto fail;
 	}
-	if (exec(ctx, inst, "COMMIT"))
+	if (tx_commit(ctx, inst))
 		goto fail;
 	*pdone = 1;
 	return 0;
 fail:
-	sqlite3_exec(DB(inst), "ROLLBACK", NULL, NULL, NULL);
+	tx_rollback(inst);
 	return ctx->rc;
 }
 
@@ -1538,7 +1827,7 @@ static int sq_run_cancel(struct bia_ctx *ctx, struct bia_instance *inst, int64_t
 	sqlite3_stmt *st;
 	char now[21];
 	bia_now_iso(now);
-	if (exec(ctx, inst, "BEGIN IMMEDIATE"))
+	if (tx_begin(ctx, inst))
 		return ctx->rc;
 	if (prepare(ctx, inst, "SELECT status FROM runs WHERE id = ?", &st))
 		goto fail;
@@ -1547,7 +1836,7 @@ static int sq_run_cancel(struct bia_ctx *ctx, struct bia_instance *inst, int64_t
 	char status[16] = "";
 	if (r == SQLITE_ROW)
 		col_text(st, 0, status, sizeof(status));
-	sqlite3_finalize(st);
+	fin(inst, st);
 	if (r != SQLITE_ROW) {
 		if (r == SQLITE_DONE)
 			bia_fail(ctx, BIA_ENOENT, "no run with id %lld", (long long)id);
@@ -1574,11 +1863,11 @@ static int sq_run_cancel(struct bia_ctx *ctx, struct bia_instance *inst, int64_t
 		if (step_done(ctx, inst, st, "cancel run"))
 			goto fail;
 	}
-	if (exec(ctx, inst, "COMMIT"))
+	if (tx_commit(ctx, inst))
 		goto fail;
 	return 0;
 fail:
-	sqlite3_exec(DB(inst), "ROLLBACK", NULL, NULL, NULL);
+	tx_rollback(inst);
 	return ctx->rc;
 }
 
@@ -1656,12 +1945,12 @@ static int insert_scores(struct bia_ctx *ctx, struct bia_instance *inst, int64_t
 		sqlite3_bind_text(st, 8, o->detail ? o->detail : "{}", -1, SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_DONE) {
 			db_fail(ctx, inst, "insert run object");
-			sqlite3_finalize(st);
+			fin(inst, st);
 			return ctx->rc;
 		}
 	}
 	if (ri->nobjects)
-		sqlite3_finalize(st);
+		fin(inst, st);
 	for (size_t i = 0; i < ri->nerrors; i++) {
 		if (prepare(ctx, inst,
 			    "INSERT INTO run_errors(run_id, image_id, category, count) "
@@ -1684,7 +1973,7 @@ static int sq_run_image_put(struct bia_ctx *ctx, struct bia_instance *inst, int6
 	sqlite3_stmt *st;
 	char now[21];
 	bia_now_iso(now);
-	if (exec(ctx, inst, "BEGIN IMMEDIATE"))
+	if (tx_begin(ctx, inst))
 		return ctx->rc;
 	if (prepare(ctx, inst,
 		    "INSERT INTO run_outputs(run_id, image_id, status, reason) VALUES (?, ?, ?, ?)",
@@ -1714,11 +2003,11 @@ static int sq_run_image_put(struct bia_ctx *ctx, struct bia_instance *inst, int6
 	}
 	if (insert_scores(ctx, inst, run_id, ri))
 		goto fail;
-	if (exec(ctx, inst, "COMMIT"))
+	if (tx_commit(ctx, inst))
 		goto fail;
 	return 0;
 fail:
-	sqlite3_exec(DB(inst), "ROLLBACK", NULL, NULL, NULL);
+	tx_rollback(inst);
 	return ctx->rc;
 }
 
@@ -1739,7 +2028,7 @@ static int sq_run_rescore_put(struct bia_ctx *ctx, struct bia_instance *inst, in
 	};
 	char now[21];
 	bia_now_iso(now);
-	if (exec(ctx, inst, "BEGIN IMMEDIATE"))
+	if (tx_begin(ctx, inst))
 		return ctx->rc;
 	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
 		sqlite3_stmt *st;
@@ -1753,11 +2042,11 @@ static int sq_run_rescore_put(struct bia_ctx *ctx, struct bia_instance *inst, in
 			goto fail;
 	}
 	if (put_warnings(ctx, inst, run_id, ri) || insert_scores(ctx, inst, run_id, ri) ||
-	    exec(ctx, inst, "COMMIT"))
+	    tx_commit(ctx, inst))
 		goto fail;
 	return 0;
 fail:
-	sqlite3_exec(DB(inst), "ROLLBACK", NULL, NULL, NULL);
+	tx_rollback(inst);
 	return ctx->rc;
 }
 
@@ -1778,15 +2067,15 @@ static int sq_run_images(struct bia_ctx *ctx, struct bia_instance *inst, int64_t
 		    "SELECT name, digest, bytes FROM run_output_files WHERE run_id = ? AND "
 		    "image_id = ? ORDER BY name",
 		    &fs)) {
-		sqlite3_finalize(st);
+		fin(inst, st);
 		return ctx->rc;
 	}
 	if (prepare(ctx, inst,
 		    "SELECT metric, value, value_text, gt_version_id, metrics_version FROM "
 		    "run_scores WHERE run_id = ? AND image_id = ? ORDER BY rowid",
 		    &ss)) {
-		sqlite3_finalize(st);
-		sqlite3_finalize(fs);
+		fin(inst, st);
+		fin(inst, fs);
 		return ctx->rc;
 	}
 	sqlite3_bind_int64(st, 1, run_id);
@@ -1847,9 +2136,9 @@ static int sq_run_images(struct bia_ctx *ctx, struct bia_instance *inst, int64_t
 			col_text(ss, 4, sc->metrics_version, sizeof(sc->metrics_version));
 		}
 	}
-	sqlite3_finalize(st);
-	sqlite3_finalize(fs);
-	sqlite3_finalize(ss);
+	fin(inst, st);
+	fin(inst, fs);
+	fin(inst, ss);
 	if (rc) {
 		bia_run_images_free(v, n);
 		return rc;
@@ -1963,6 +2252,10 @@ const struct bia_store_ops bia_store_sqlite = {
 	.run_requeue = sq_run_requeue,
 	.blob_rows_gc = sq_blob_rows_gc,
 	.run_cancel = sq_run_cancel,
+	.begin = sq_begin,
+	.connections_in_use = sq_connections_in_use,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
 	.run_image_put = sq_run_image_put,
 	.run_rescore_put = sq_run_rescore_put,
 	.run_images = sq_run_images,

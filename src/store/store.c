@@ -66,6 +66,12 @@ int bia_problem_list(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_
 	return inst->ops->problem_list(ctx, inst, pv, pn);
 }
 
+int bia_problem_set_main_metric(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+				const char *metric)
+{
+	return inst->ops->problem_set_main_metric(ctx, inst, id, metric);
+}
+
 int bia_problem_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
 		   size_t *pnblobs_removed)
 {
@@ -153,4 +159,19 @@ int bia_gt_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t version_id
 	if (pnblobs_removed)
 		*pnblobs_removed = removed;
 	return 0;
+}
+
+int bia_store_begin(struct bia_ctx *ctx, struct bia_instance *inst)
+{
+	return inst->ops->begin(ctx, inst);
+}
+
+int bia_store_commit(struct bia_ctx *ctx, struct bia_instance *inst)
+{
+	return inst->ops->commit(ctx, inst);
+}
+
+void bia_store_rollback(struct bia_instance *inst)
+{
+	inst->ops->rollback(inst);
 }

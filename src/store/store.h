@@ -39,13 +39,18 @@ const char *bia_class_list(void);
 
 struct bia_store_ops;
 
-/* An open instance. */
+/* How long a connection waits for another writer before BIA_EBUSY. */
+#define BIA_STORE_BUSY_MS 10000
+
+/* An open instance, shared by every thread of the process: its parts do
+ * not change after bia_instance_open. Each thread gets its own connection
+ * to the store (from a pool of the back end) the first time it uses it. */
 struct bia_instance {
 	char root[BIA_PATH_MAX];	 /* absolute path of the directory */
-	json_t *config;			 /* parsed `config`, owned */
+	json_t *config;			 /* parsed `config`, owned; read only */
 	const struct bia_store_ops *ops; /* storage back end */
-	void *db;			 /* back-end handle */
-	int lock_fd;			 /* blob-store lock (shared while importing), -1 */
+	void *db;			 /* back end's shared state (its connection pool) */
+	int lock_fd;			 /* blob-store lock (shared while writing), -1 */
 };
 
 /* Create a new instance directory (refuses a non-empty existing dir that is
@@ -290,6 +295,13 @@ struct bia_store_ops {
 	int (*open)(struct bia_ctx *ctx, struct bia_instance *inst, const char *url);
 	void (*close)(struct bia_instance *inst);
 	int (*schema_version)(struct bia_ctx *ctx, struct bia_instance *inst, int *pver);
+	/* A transaction of the calling thread's connection; nests (the store's
+	 * own transactions become savepoints inside it). */
+	int (*begin)(struct bia_ctx *ctx, struct bia_instance *inst);
+	int (*commit)(struct bia_ctx *ctx, struct bia_instance *inst);
+	void (*rollback)(struct bia_instance *inst);
+	/* Connections held by threads of this process (1: only the caller). */
+	unsigned (*connections_in_use)(struct bia_instance *inst);
 
 	int (*problem_add)(struct bia_ctx *ctx, struct bia_instance *inst,
 			   struct bia_problem *p /* IN/OUT: id, created */);
@@ -402,7 +414,15 @@ struct bia_store_ops {
 extern const struct bia_store_ops bia_store_sqlite;
 
 /* Convenience wrappers (dispatch through inst->ops). */
+/* A transaction of the calling thread: every store call made by this thread
+ * until commit or rollback is part of it (they nest). */
+int bia_store_begin(struct bia_ctx *ctx, struct bia_instance *inst);
+int bia_store_commit(struct bia_ctx *ctx, struct bia_instance *inst);
+void bia_store_rollback(struct bia_instance *inst);
 int bia_problem_add(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_problem *p);
+/* Store a problem's main metric ("" = the class default); not validated. */
+int bia_problem_set_main_metric(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+				const char *metric);
 int bia_problem_get(struct bia_ctx *ctx, struct bia_instance *inst, const char *name_or_id,
 		    struct bia_problem *p);
 int bia_problem_list(struct bia_ctx *ctx, struct bia_instance *inst,
