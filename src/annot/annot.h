@@ -9,7 +9,8 @@
 #include <stdint.h>
 
 #include "image/image.h"
-#include "store/store.h"
+#include "util/classes.h"
+#include "util/util.h"
 #include "util/util.h"
 
 /* ------------------------------------------------------------- labels */

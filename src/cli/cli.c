@@ -1,6 +1,7 @@
 /* Shared CLI helpers: instance resolution, errors, table/JSON/CSV output.
  * SPDX-License-Identifier: MIT */
 #include "cli/cli.h"
+#include "workflow/workflow.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -250,5 +251,14 @@ int cli_report_import(struct bia_cli *cli, int rc, struct bia_import_result *r,
 		json_array_foreach(r->added, i, v)
 			printf("%lld\n", (long long)json_integer_value(json_object_get(v, "id")));
 	}
+	return 0;
+}
+
+int cli_parse_page_arg(const char *usage, const char *opt, const char *arg, int64_t *out)
+{
+	int is_limit = !strcmp(opt, "--limit");
+	if (bia_parse_int_range(arg, is_limit ? 1 : 0, is_limit ? BIA_PAGE_MAX : INT64_MAX, out))
+		return cli_usage_error(usage, "bad %s '%s' (%s)", opt, arg,
+				       is_limit ? "1 to 1000" : "0 or more");
 	return 0;
 }

@@ -36,6 +36,9 @@ int cli_usage_error(const char *usage, const char *fmt, ...) BIA_PRINTF(2, 3);
 /* Parse --format's value; -1 if unknown. */
 int cli_parse_format(const char *s);
 /* Print a JSON array of objects as a table (columns `cols`), JSON or CSV. */
+/* --limit / --offset of a list: a whole number (limit 1..BIA_PAGE_MAX,
+ * offset >= 0), else a usage error (returns 2). */
+int cli_parse_page_arg(const char *usage, const char *opt, const char *arg, int64_t *out);
 void cli_print_list(FILE *f, json_t *rows, const char *const *cols, enum bia_out_format fmt);
 /* Print one JSON object: JSON, or "key: value" lines. */
 void cli_print_object(FILE *f, json_t *obj, enum bia_out_format fmt);

@@ -125,7 +125,7 @@ static int run_values(struct bia_cli *cli, int64_t run_id, const struct bia_imag
 			bia_json_str(rep, "main_metric", "?"), b, a);
 		json_decref(rep);
 	}
-	if (cli->inst.ops->run_images(&cli->ctx, &cli->inst, run_id, &ri, &nri))
+	if (bia_store_run_images(&cli->ctx, &cli->inst, run_id, &ri, &nri))
 		return cli->ctx.rc;
 	for (size_t j = 0; j < n; j++) {
 		values[j] = NAN;
@@ -224,12 +224,12 @@ static void find_run(struct bia_run *runs, size_t nruns, int64_t version_id, con
 		if (r->workflow_version_id != version_id || !same_setting(d, r->params, params) ||
 		    !covers(r, ims, n))
 			continue;
-		if (!strcmp(r->status, "succeeded")) {
+		if (r->state == BIA_RUN_SUCCEEDED) {
 			*pid = r->id;
 			*pfound = 1;
 			return;
 		}
-		if (!bia_run_status_final(r->status) && !*pfound) {
+		if (!bia_run_state_final(r->state) && !*pfound) {
 			*pid = r->id;
 			*pfound = 2;
 		}
@@ -254,7 +254,7 @@ static int run_missing(struct bia_cli *cli, const struct bia_problem *p, struct 
 {
 	struct bia_run *runs;
 	size_t nruns;
-	if (cli->inst.ops->run_list(&cli->ctx, &cli->inst, p->id, &runs, &nruns))
+	if (bia_store_run_list(&cli->ctx, &cli->inst, &(struct bia_run_filter){p->id, NULL, 0}, (struct bia_page){0, 0}, &runs, &nruns, NULL))
 		return cli->ctx.rc;
 	int64_t *wait = bia_calloc(ns + 1, sizeof(int64_t));
 	size_t nwait = 0;
@@ -317,16 +317,16 @@ static int run_missing(struct bia_cli *cli, const struct bia_problem *p, struct 
 	}
 	for (size_t i = 0; i < nwait && !rc; i++) {
 		struct bia_run r;
-		if ((rc = cli->inst.ops->run_get(&cli->ctx, &cli->inst, wait[i], &r)))
+		if ((rc = bia_store_run_get(&cli->ctx, &cli->inst, wait[i], &r)))
 			break;
-		if (strcmp(r.status, "succeeded")) {
+		if (r.state != BIA_RUN_SUCCEEDED) {
 			cli_msg("run %lld (%s@%s) %s: %s", (long long)r.id,
-				r.workflow, r.version, r.status, r.reason);
+				r.workflow, r.version, bia_run_state_name(r.state), r.reason ? r.reason : "");
 			for (size_t k = 0; k < ns; k++)
 				if (s[k].run_id == r.id) {
 					s[k].run_id = 0;
 					s[k].failed_run = r.id;
-					snprintf(s[k].status, sizeof(s[k].status), "%s", r.status);
+					snprintf(s[k].status, sizeof(s[k].status), "%s", bia_run_state_name(r.state));
 					bia_run_failure_line(&cli->inst, r.id, r.reason, s[k].why,
 							     sizeof(s[k].why));
 				}
@@ -797,7 +797,7 @@ static int collect_entries(struct bia_cli *cli, const struct bia_problem *p, cha
 	size_t nruns;
 	*pe = NULL;
 	*pk = 0;
-	if (cli->inst.ops->run_list(&cli->ctx, &cli->inst, p->id, &runs, &nruns))
+	if (bia_store_run_list(&cli->ctx, &cli->inst, &(struct bia_run_filter){p->id, NULL, 0}, (struct bia_page){0, 0}, &runs, &nruns, NULL))
 		return cli->ctx.rc;
 	struct entry *e = bia_calloc(nruns + 1, sizeof(*e));
 	if (!e) {
@@ -807,7 +807,7 @@ static int collect_entries(struct bia_cli *cli, const struct bia_problem *p, cha
 	size_t k = 0;
 	for (size_t i = nruns; i-- > 0;) { /* newest first */
 		struct bia_run *r = &runs[i];
-		if (strcmp(r->status, "succeeded"))
+		if (r->state != BIA_RUN_SUCCEEDED)
 			continue;
 		if (nonly) {
 			size_t q;
@@ -944,7 +944,7 @@ int cmd_bench(struct bia_cli *cli, int argc, char **argv)
 		nnames = split_commas(wf, names, 256);
 	} else {
 		/* every workflow of the problem's class: its newest version */
-		if (cli->inst.ops->wf_list(&cli->ctx, &cli->inst, &wv, &nwv)) {
+		if (bia_store_wf_list(&cli->ctx, &cli->inst, (struct bia_page){0, 0}, &wv, &nwv, NULL)) {
 			code = cli_error(cli);
 			goto out;
 		}
@@ -1019,9 +1019,9 @@ int cmd_compare(struct bia_cli *cli, int argc, char **argv)
 		return cli_usage_error(compare_usage, "bad run id '%s'",
 				       ida ? argv[optind + 1] : argv[optind]);
 	struct bia_run ra, rb;
-	if (cli->inst.ops->run_get(&cli->ctx, &cli->inst, ida, &ra))
+	if (bia_store_run_get(&cli->ctx, &cli->inst, ida, &ra))
 		return cli_error(cli);
-	if (cli->inst.ops->run_get(&cli->ctx, &cli->inst, idb, &rb)) {
+	if (bia_store_run_get(&cli->ctx, &cli->inst, idb, &rb)) {
 		bia_run_release(&ra);
 		return cli_error(cli);
 	}
@@ -1484,17 +1484,16 @@ int cmd_rerun(struct bia_cli *cli, int argc, char **argv)
 	if (!id)
 		return cli_usage_error(rerun_usage, "bad run id '%s'", argv[optind]);
 	struct bia_run o;
-	if (cli->inst.ops->run_get(&cli->ctx, &cli->inst, id, &o))
+	if (bia_store_run_get(&cli->ctx, &cli->inst, id, &o))
 		return cli_error(cli);
 	int code = 0;
 	char **params = NULL, **images = NULL;
 	size_t np = 0, ni = 0;
 	json_t *pj = json_loads(o.params ? o.params : "{}", 0, NULL);
 	json_t *ij = json_loads(o.images ? o.images : "[]", 0, NULL);
-	json_t *lj = json_loads(o.limits[0] ? o.limits : "{}", 0, NULL);
-	if (!bia_run_status_final(o.status)) {
+	if (!bia_run_state_final(o.state)) {
 		bia_fail(&cli->ctx, BIA_EINVAL, "run %lld is %s: rerun a run that has ended",
-			 (long long)id, o.status);
+			 (long long)id, bia_run_state_name(o.state));
 		code = cli_error(cli);
 		goto out;
 	}
@@ -1532,11 +1531,7 @@ int cmd_rerun(struct bia_cli *cli, int argc, char **argv)
 	req.nparams = np;
 	req.images = (const char *const *)images;
 	req.nimages = ni;
-	req.timeout = json_integer_value(json_object_get(lj, "time"));
-	req.memory = (uint64_t)json_integer_value(json_object_get(lj, "memory"));
-	req.processes = json_integer_value(json_object_get(lj, "processes"));
-	req.open_files = json_integer_value(json_object_get(lj, "open_files"));
-	req.output = (uint64_t)json_integer_value(json_object_get(lj, "output"));
+	bia_run_overrides_parse(o.limits, &req.limits);
 	req.rerun_of = id;
 	req.tolerance = tol;
 	int64_t nid;
@@ -1555,7 +1550,7 @@ int cmd_rerun(struct bia_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	struct bia_run r;
-	if (cli_wait_runs(cli, &nid, 1) || cli->inst.ops->run_get(&cli->ctx, &cli->inst, nid, &r)) {
+	if (cli_wait_runs(cli, &nid, 1) || bia_store_run_get(&cli->ctx, &cli->inst, nid, &r)) {
 		code = cli_error(cli);
 		goto out;
 	}
@@ -1563,14 +1558,14 @@ int cmd_rerun(struct bia_cli *cli, int argc, char **argv)
 	if (!r.verdict[0]) {
 		bia_run_release(&r);
 		if (bia_run_reproduction(&cli->ctx, &cli->inst, nid, NULL) ||
-		    cli->inst.ops->run_get(&cli->ctx, &cli->inst, nid, &r)) {
+		    bia_store_run_get(&cli->ctx, &cli->inst, nid, &r)) {
 			code = cli_error(cli);
 			goto out;
 		}
 	}
 	json_t *det = json_loads(r.verdict_detail, 0, NULL);
 	json_t *out = json_pack("{s:I, s:I, s:s, s:s, s:o, s:o}", "run", (json_int_t)nid,
-				"rerun_of", (json_int_t)id, "status", r.status, "reproduction",
+				"rerun_of", (json_int_t)id, "status", bia_run_state_name(r.state), "reproduction",
 				r.verdict, "tolerance", json_real(r.tolerance), "detail",
 				det ? det : json_object());
 	if (fmt != OUT_JSON && det) { /* the details as lines of their own */
@@ -1592,7 +1587,7 @@ out:
 	free(images);
 	json_decref(pj);
 	json_decref(ij);
-	json_decref(lj);
+
 	bia_run_release(&o);
 	return code;
 }

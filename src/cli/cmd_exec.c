@@ -114,27 +114,60 @@ int cmd_exec(struct bia_cli *cli, int argc, char **argv)
 	}
 	const char *wf_dir = argv[optind];
 	struct bia_ctx *ctx = &cli->ctx;
-	struct bia_descriptor d;
-	json_t *values = NULL;
-	char **wargv = NULL, **fullv = NULL;
-	size_t wargc = 0;
-	struct bia_oci_image oci;
-	memset(&oci, 0, sizeof(oci));
-	memset(&d, 0, sizeof(d));
+	struct bia_exec_plan plan;
+	int have_plan = 0;
 	struct bia_stage_entry *inputs = NULL;
 	size_t ninputs = 0;
 	char work[] = "/tmp/biaflows-exec-XXXXXX", stage[BIA_PATH_MAX], view[BIA_PATH_MAX];
 	int have_work = 0, log_fd = 2, code = 1;
-	char env_desc[96] = "host"; /* as a run records it (docs/runs.md) */
 	json_t *report = NULL;
+	char *text = NULL;
 
-	char dpath[BIA_PATH_MAX];
+	/* resource overrides: checked before anything starts (usage errors) */
+	struct bia_run_overrides ov = {0};
+	if (timeout && (bia_parse_duration(timeout, &ov.timeout) || ov.timeout <= 0)) {
+		code = cli_usage_error(usage, "bad --timeout '%s'", timeout);
+		goto out;
+	}
+	if (memory && bia_parse_memory(memory, &ov.memory)) {
+		code = cli_usage_error(usage, "bad --memory '%s'", memory);
+		goto out;
+	}
+	if (processes && bia_parse_int_range(processes, BIA_RES_PROCESSES_MIN,
+					     BIA_RES_PROCESSES_MAX, &ov.processes)) {
+		code = cli_usage_error(usage, "bad --processes '%s' (1 to 100000)", processes);
+		goto out;
+	}
+	if (open_files && bia_parse_int_range(open_files, BIA_RES_OPEN_FILES_MIN,
+					      BIA_RES_OPEN_FILES_MAX, &ov.open_files)) {
+		code = cli_usage_error(usage, "bad --open-files '%s' (16 to 1048576)", open_files);
+		goto out;
+	}
+	if (output && (bia_parse_memory(output, &ov.output) || ov.output == 0)) {
+		code = cli_usage_error(usage, "bad --output '%s' (e.g. 100M, 2G)", output);
+		goto out;
+	}
+	char dpath[BIA_PATH_MAX], envs_dir[BIA_PATH_MAX];
 	snprintf(dpath, sizeof(dpath), "%s/descriptor.json", wf_dir);
-	if (bia_descriptor_load(ctx, dpath, &d))
+	if (envs)
+		snprintf(envs_dir, sizeof(envs_dir), "%s", envs);
+	else
+		snprintf(envs_dir, sizeof(envs_dir), "%s/biaflows-envs-%ld",
+			 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (long)getuid());
+	size_t tlen;
+	if (bia_read_file(ctx, dpath, BIA_JSON_MAX_BYTES, &text, &tlen))
 		goto fail;
-	for (size_t i = 0; i < d.n_warnings; i++)
-		cli_msg("warning: %s", d.warnings[i]);
-	enum bia_class cls = d.problem_class;
+	/* the descriptor's warnings and class, before the plan */
+	enum bia_class cls = BIA_CLASS_NONE;
+	{
+		struct bia_descriptor d;
+		if (bia_descriptor_parse(ctx, dpath, text, tlen, &d))
+			goto fail;
+		for (size_t i = 0; i < d.n_warnings; i++)
+			cli_msg("warning: %s", d.warnings[i]);
+		cls = d.problem_class;
+		bia_descriptor_release(&d);
+	}
 	if (cls_name) {
 		cls = bia_class_parse(cls_name);
 		if (cls == BIA_CLASS_NONE) {
@@ -148,124 +181,37 @@ int cmd_exec(struct bia_cli *cli, int argc, char **argv)
 			 "%s has no problem-class: give --class to score against --gt", dpath);
 		goto fail;
 	}
-	/* parameters: checked before anything starts (wrong values are usage errors) */
-	if (bia_descriptor_resolve(ctx, &d, params, nparams, &values) ||
-	    bia_descriptor_argv(ctx, &d, values, &wargv, &wargc)) {
-		code = cli_usage_error(usage, "%s", ctx->msg);
-		goto out;
-	}
-	struct bia_exec_limits lim = {0};
-	lim.wall_seconds = d.resources.time > 0 ? (double)d.resources.time : 3600;
-	lim.memory_bytes = d.resources.memory ? d.resources.memory : (UINT64_C(4) << 30);
-	lim.max_procs = d.resources.processes > 0 ? (unsigned)d.resources.processes
-						  : BIA_RES_DEFAULT_PROCESSES;
-	lim.max_open_files = d.resources.open_files > 0 ? (unsigned)d.resources.open_files
-							: BIA_RES_DEFAULT_OPEN_FILES;
-	lim.out_bytes = d.resources.output ? d.resources.output : BIA_EXEC_DEFAULT_OUT_BYTES;
-	lim.log_bytes = UINT64_C(16) << 20;
-	if (timeout) {
-		int64_t sec;
-		if (bia_parse_duration(timeout, &sec) || sec <= 0) {
-			code = cli_usage_error(usage, "bad --timeout '%s'", timeout);
+	int bad_params = 0, no_engine = 0;
+	struct bia_plan_request req = {.descriptor = text,
+				       .descriptor_name = dpath,
+				       .app_dir = wf_dir,
+				       .archive = image_archive,
+				       .envs_dir = envs_dir,
+				       .params = params,
+				       .nparams = nparams,
+				       .limits = &ov,
+				       .bad_params = &bad_params,
+				       .no_engine = &no_engine};
+	if (bia_exec_plan_make(ctx, &req, &plan)) {
+		if (bad_params) { /* wrong values are usage errors */
+			code = cli_usage_error(usage, "%s", ctx->msg);
 			goto out;
 		}
-		lim.wall_seconds = (double)sec;
-	}
-	if (memory && bia_parse_memory(memory, &lim.memory_bytes)) {
-		code = cli_usage_error(usage, "bad --memory '%s'", memory);
-		goto out;
-	}
-	if (processes) {
-		int64_t n;
-		if (bia_parse_int_range(processes, BIA_RES_PROCESSES_MIN, BIA_RES_PROCESSES_MAX,
-					&n)) {
-			code = cli_usage_error(usage, "bad --processes '%s' (1 to 100000)", processes);
-			goto out;
+		if (no_engine) {
+			char m[sizeof(ctx->msg)];
+			snprintf(m, sizeof(m), "%s", ctx->msg);
+			bia_fail(ctx, ctx->rc,
+				 "%s: %s; or give an OCI or 'docker save' archive of it "
+				 "(--image-archive FILE.tar, or an environment {\"type\": "
+				 "\"image\", \"archive\": \"image.tar\"})",
+				 dpath, m);
 		}
-		lim.max_procs = (unsigned)n;
+		goto fail;
 	}
-	if (open_files) {
-		int64_t n;
-		if (bia_parse_int_range(open_files, BIA_RES_OPEN_FILES_MIN, BIA_RES_OPEN_FILES_MAX,
-					&n)) {
-			code = cli_usage_error(usage, "bad --open-files '%s' (16 to 1048576)",
-					       open_files);
-			goto out;
-		}
-		lim.max_open_files = (unsigned)n;
-	}
-	if (output && (bia_parse_memory(output, &lim.out_bytes) || lim.out_bytes == 0)) {
-		code = cli_usage_error(usage, "bad --output '%s' (e.g. 100M, 2G)", output);
-		goto out;
-	}
-
-	struct bia_exec_spec spec;
-	bia_exec_spec_init(&spec);
-	spec.limits = lim;
-	/* the environment */
-	if (d.environment.type == BIA_ENV_HOST && !image_archive) {
-		spec.app_dir = wf_dir;
-		spec.argv = wargv;
-	} else {
-		/* an archive (--image-archive, an image environment), else the
-		 * container-image exported from a local engine (docs/exec.md) */
-		char archive[BIA_PATH_MAX], envs_dir[BIA_PATH_MAX];
-		env_desc[0] = '\0'; /* "sha256:..." or "<engine>:sha256:..." */
-		if (envs)
-			snprintf(envs_dir, sizeof(envs_dir), "%s", envs);
-		else
-			snprintf(envs_dir, sizeof(envs_dir), "%s/biaflows-envs-%ld",
-				 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (long)getuid());
-		if (d.environment.type == BIA_ENV_IMAGE || image_archive) {
-			if (image_archive)
-				snprintf(archive, sizeof(archive), "%s", image_archive);
-			else if (bia_path_join(ctx, archive, sizeof(archive), wf_dir,
-					       d.environment.archive))
-				goto fail;
-			if (bia_mkdir_p(ctx, envs_dir) ||
-			    bia_oci_unpack(ctx, archive, envs_dir, &oci))
-				goto fail;
-		} else {
-			char engine[BIA_ENGINE_NAME_MAX] = "";
-			int reused = 0;
-			const char *image = d.container.image ? d.container.image : "";
-			if (bia_engine_image(ctx, image, d.container.type, envs_dir, &oci, engine,
-					     &reused)) {
-				char m[sizeof(ctx->msg)];
-				snprintf(m, sizeof(m), "%s", ctx->msg);
-				bia_fail(ctx, ctx->rc,
-					 "%s: %s; or give an OCI or 'docker save' archive of it "
-					 "(--image-archive FILE.tar, or an environment {\"type\": "
-					 "\"image\", \"archive\": \"image.tar\"})",
-					 dpath, m);
-				goto fail;
-			}
-			bia_log(BIA_LOG_INFO,
-				"container image '%s' from %s (%s): sha256:%s", image, engine,
-				reused ? "unpacked before" : "exported and unpacked", oci.digest);
-			snprintf(env_desc, sizeof(env_desc), "%s:", engine);
-		}
-		size_t el = strlen(env_desc);
-		snprintf(env_desc + el, sizeof(env_desc) - el, "sha256:%s", oci.digest);
-		/* the command-line tokens replace Cmd, after the Entrypoint */
-		size_t ne = 0;
-		while (oci.entrypoint && oci.entrypoint[ne])
-			ne++;
-		fullv = bia_calloc(ne + wargc + 1, sizeof(char *));
-		if (!fullv) {
-			bia_fail(ctx, BIA_ENOMEM, "out of memory");
-			goto fail;
-		}
-		for (size_t i = 0; i < ne; i++)
-			fullv[i] = oci.entrypoint[i];
-		for (size_t i = 0; i < wargc; i++)
-			fullv[ne + i] = wargv[i];
-		spec.argv = fullv;
-		spec.rootfs = oci.rootfs;
-		spec.env = oci.env;
-		if (oci.workdir && oci.workdir[0])
-			spec.workdir = oci.workdir;
-	}
+	have_plan = 1;
+	if (plan.env_note[0])
+		bia_log(BIA_LOG_INFO, "%s", plan.env_note);
+	struct bia_exec_spec spec = plan.spec;
 
 	/* folders: stage inputs, an empty --out */
 	if (bia_mkdir_p(ctx, out_dir))
@@ -320,11 +266,11 @@ int cmd_exec(struct bia_cli *cli, int argc, char **argv)
 		if (!ok)
 			cli_msg("warning: %s: %s", inputs[i].stem, reason);
 	}
-	report = json_pack("{s:s, s:s, s:i, s:f, s:s, s:s, s:o, s:O}", "workflow", d.name,
+	report = json_pack("{s:s, s:s, s:i, s:f, s:s, s:s, s:o, s:O}", "workflow", plan.d.name,
 			   "status", bia_exec_status_name(res.status), "exit_code", res.exit_code,
 			   "wall_seconds", res.wall_seconds, "reason", res.reason, "environment",
-			   env_desc, "outputs", outs, "parameters", values);
-	fprintf(stderr, "workflow '%s' %s (%s) in %.2f s: %zu of %zu outputs valid\n", d.name,
+			   plan.env_digest, "outputs", outs, "parameters", plan.values);
+	fprintf(stderr, "workflow '%s' %s (%s) in %.2f s: %zu of %zu outputs valid\n", plan.d.name,
 		bia_exec_status_name(res.status), res.reason, res.wall_seconds, nok, ninputs);
 	if (res.status != BIA_EXEC_OK) {
 		cli_print_object(stdout, report, OUT_JSON);
@@ -351,11 +297,9 @@ out:
 	if (log_fd > 2)
 		close(log_fd);
 	json_decref(report);
-	json_decref(values);
-	bia_argv_free(wargv);
-	free(fullv);
-	bia_oci_image_release(&oci);
-	bia_descriptor_release(&d);
+	if (have_plan)
+		bia_exec_plan_release(&plan);
+	free(text);
 	free(inputs);
 	free(params);
 	return code;

@@ -9,7 +9,8 @@
 
 static const char usage[] =
 	"usage: biaflows image add PROBLEM FILE... [--skip-invalid] [--format table|json]\n"
-	"       biaflows image list [PROBLEM] [--format table|json|csv]\n"
+	"       biaflows image list [PROBLEM] [--limit N] [--offset N]\n"
+	"                           [--format table|json|csv]\n"
 	"       biaflows image show ID|PROBLEM/STEM [--format table|json]\n"
 	"       biaflows image get ID|PROBLEM/STEM -o FILE [--as original|tiff|ome-tiff]\n"
 	"       biaflows image rm ID|PROBLEM/STEM [--force]\n"
@@ -23,7 +24,8 @@ static const char usage[] =
 	"removes an image and its ground truth; it is refused while a run that has\n"
 	"not ended uses it, and while any run references it unless --force (which\n"
 	"also removes those runs' outputs and scores of this image). Files no longer\n"
-	"referenced are removed when no import is running, else by 'fsck'.\n";
+	"referenced are removed when no import is running, else by 'fsck'.\n"
+	"'list' shows every image by id, or a page of --limit N from --offset.\n";
 
 struct iopts {
 	int fmt;
@@ -31,6 +33,7 @@ struct iopts {
 	int force;
 	const char *out; /* -o */
 	const char *as;	 /* --as */
+	struct bia_page page; /* --limit, --offset */
 };
 
 static int parse(int argc, char **argv, struct iopts *o)
@@ -40,6 +43,8 @@ static int parse(int argc, char **argv, struct iopts *o)
 					   {"force", no_argument, NULL, 'F'},
 					   {"output", required_argument, NULL, 'o'},
 					   {"as", required_argument, NULL, 'a'},
+					   {"limit", required_argument, NULL, 'l'},
+					   {"offset", required_argument, NULL, 'O'},
 					   {NULL, 0, NULL, 0}};
 	memset(o, 0, sizeof(*o));
 	optind = 1;
@@ -58,6 +63,10 @@ static int parse(int argc, char **argv, struct iopts *o)
 			o->out = optarg;
 		} else if (ch == 'a') {
 			o->as = optarg;
+		} else if (ch == 'l' || ch == 'O') {
+			if (cli_parse_page_arg(usage, ch == 'l' ? "--limit" : "--offset", optarg,
+					       ch == 'l' ? &o->page.limit : &o->page.offset))
+				return 2;
 		} else {
 			return cli_usage_error(usage, "unknown or incomplete option '%s'",
 					       argv[optind - 1]);
@@ -89,16 +98,13 @@ static int do_add(struct bia_cli *cli, int argc, char **argv)
 
 static json_t *with_problem(struct bia_cli *cli, const struct bia_image_rec *im)
 {
+	(void)cli;
 	json_t *j = bia_image_rec_json(im);
-	struct bia_problem p;
-	if (!cli->inst.ops->problem_get(&cli->ctx, &cli->inst, NULL, im->problem_id, &p)) {
-		json_object_set_new(j, "problem", json_string(p.name));
-		char shape[96];
-		snprintf(shape, sizeof(shape), "%llux%llux%llu", (unsigned long long)im->size[0],
-			 (unsigned long long)im->size[1], (unsigned long long)im->size[2]);
-		json_object_set_new(j, "shape", json_string(shape));
-		bia_problem_release(&p);
-	}
+	json_object_set_new(j, "problem", json_string(im->problem));
+	char shape[96];
+	snprintf(shape, sizeof(shape), "%llux%llux%llu", (unsigned long long)im->size[0],
+		 (unsigned long long)im->size[1], (unsigned long long)im->size[2]);
+	json_object_set_new(j, "shape", json_string(shape));
 	return j;
 }
 
@@ -119,7 +125,8 @@ static int do_list(struct bia_cli *cli, int argc, char **argv)
 	}
 	struct bia_image_rec *v;
 	size_t n;
-	if (bia_image_list(&cli->ctx, &cli->inst, pid, &v, &n))
+	int64_t total;
+	if (bia_image_list(&cli->ctx, &cli->inst, pid, o.page, &v, &n, &total))
 		return cli_error(cli);
 	json_t *rows = json_array();
 	for (size_t i = 0; i < n; i++)
@@ -128,6 +135,9 @@ static int do_list(struct bia_cli *cli, int argc, char **argv)
 	static const char *const cols[] = {"id",     "problem", "stem",	      "shape", "size_c",
 					   "size_t", "dtype",	"gt_version", "format", NULL};
 	cli_print_list(stdout, rows, cols, (enum bia_out_format)o.fmt);
+	if (o.page.limit && o.fmt == OUT_TABLE)
+		fprintf(stderr, "images %lld-%lld of %lld\n", (long long)o.page.offset + 1,
+			(long long)o.page.offset + (long long)n, (long long)total);
 	json_decref(rows);
 	return 0;
 }
@@ -167,7 +177,7 @@ static int do_get(struct bia_cli *cli, int argc, char **argv)
 		return 0;
 	}
 	struct bia_problem p;
-	if (cli->inst.ops->problem_get(&cli->ctx, &cli->inst, NULL, im.problem_id, &p))
+	if (bia_problem_get_id(&cli->ctx, &cli->inst, im.problem_id, &p))
 		return cli_error(cli);
 	char src[BIA_PATH_MAX];
 	bia_blob_path(&cli->inst, im.digest, src, sizeof(src));

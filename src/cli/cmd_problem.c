@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: MIT */
 #include "cli/cli.h"
 #include "metrics/metrics.h"
+#include "runs/runs.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -133,7 +134,7 @@ static int do_list(struct bia_cli *cli, int argc, char **argv)
 		return cli_usage_error(usage, "problem list takes no arguments");
 	struct bia_problem *v;
 	size_t n;
-	if (bia_problem_list(&cli->ctx, &cli->inst, &v, &n))
+	if (bia_problem_list(&cli->ctx, &cli->inst, (struct bia_page){0, 0}, &v, &n, NULL))
 		return cli_error(cli);
 	json_t *rows = json_array();
 	for (size_t i = 0; i < n; i++) {
@@ -203,27 +204,16 @@ static int do_set(struct bia_cli *cli, int argc, char **argv)
 	struct bia_problem p;
 	if (bia_problem_get(&cli->ctx, &cli->inst, argv[optind], &p))
 		return cli_error(cli);
-	const char *m = o.main_metric;
-	if (!strcmp(m, "default"))
-		m = "";
-	const struct bia_metric_def *d = m[0] ? bia_metric_find(p.cls, m) : NULL;
-	if (m[0] && !d) {
-		size_t nm;
-		const struct bia_metric_def *defs = bia_metric_class(p.cls, &nm);
-		char list[512] = "";
-		for (size_t i = 0; i < nm; i++)
-			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
-				 i ? ", " : "", defs[i].code);
-		bia_problem_release(&p);
-		return cli_usage_error(usage, "'%s' is not a metric of %s (one of %s)", m,
-				       bia_class_code(p.cls), list);
-	}
-	int rc = cli->inst.ops->problem_set_main_metric(&cli->ctx, &cli->inst, p.id, m);
+	int rc = bia_problem_choose_main_metric(&cli->ctx, &cli->inst, &p, o.main_metric);
 	if (!rc)
 		fprintf(stderr, "problem '%s': main metric %s\n", p.name,
-			m[0] ? m : bia_metric_main(p.cls));
+			p.main_metric[0] ? p.main_metric : bia_metric_main(p.cls));
+	else if (cli->ctx.rc == BIA_EINVAL) /* not a metric of the class: a usage error */
+		rc = cli_usage_error(usage, "%s", cli->ctx.msg);
+	else
+		rc = cli_error(cli);
 	bia_problem_release(&p);
-	return rc ? cli_error(cli) : 0;
+	return rc;
 }
 
 int cmd_problem(struct bia_cli *cli, int argc, char **argv)

@@ -38,12 +38,15 @@ static const char run_usage[] =
 	"See docs/runs.md.\n";
 
 static const char runs_usage[] =
-	"usage: biaflows runs [--problem PROBLEM] [--format table|json|csv]\n"
+	"usage: biaflows runs [--problem PROBLEM] [--status STATUS] [--limit N]\n"
+	"                     [--offset N] [--format table|json|csv]\n"
 	"       biaflows runs show RUN [--format table|json]\n"
 	"\n"
 	"List runs (id, workflow@version, problem, status, BIAFLOWS status code,\n"
-	"created, duration in seconds, mean of the problem's main metric), or show\n"
-	"one run with its per-image outputs, metrics and aggregates.\n";
+	"created, duration in seconds, mean of the problem's main metric), oldest\n"
+	"first, or show one run with its per-image outputs, metrics and aggregates.\n"
+	"--limit N shows N runs from --offset (a page; the table says which of how\n"
+	"many on stderr).\n";
 
 /* Start `biaflows --instance DIR worker` detached when runs are queued and
  * a worker slot is free. */
@@ -104,47 +107,42 @@ static void recover_gone(struct bia_cli *cli)
 	}
 }
 
-/* A worker that died leaves its slot free: starting another (every 2 s)
- * recovers its runs. */
+/* Progress of several runs on stderr: a line when one ends (on a
+ * terminal, an updated line every second). */
+struct wait_state {
+	struct bia_cli *cli;
+	struct timespec t0;
+	int tty;
+};
+
+static void wait_progress(void *user, size_t done, size_t n, const char *cur, int changed)
+{
+	struct wait_state *w = user;
+	if (n < 2 || (!changed && !w->tty))
+		return;
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	fprintf(stderr, "%s%zu/%zu runs done%s%s, %ld s elapsed%s", w->tty ? "\r" : "", done, n,
+		cur[0] ? "; " : "", cur, (long)(t1.tv_sec - w->t0.tv_sec), w->tty ? "   " : "\n");
+	if (w->tty && done == n)
+		fputc('\n', stderr);
+}
+
+/* A worker that died leaves its slot free: starting another recovers its
+ * runs. */
+static int wait_every_2s(void *user, struct bia_ctx *ctx)
+{
+	struct wait_state *w = user;
+	(void)ctx;
+	return cli_ensure_worker(w->cli);
+}
+
 int cli_wait_runs(struct bia_cli *cli, const int64_t *ids, size_t n)
 {
-	struct timespec ts = {0, 100 * 1000 * 1000};
-	struct timespec t0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	int tty = isatty(2);
-	size_t last_done = 0;
-	for (unsigned tick = 1;; tick++) {
-		size_t done = 0;
-		char cur[400] = "";
-		for (size_t i = 0; i < n; i++) {
-			struct bia_run r;
-			if (cli->inst.ops->run_get(&cli->ctx, &cli->inst, ids[i], &r))
-				return cli->ctx.rc;
-			int fin = bia_run_status_final(r.status) != 0;
-			done += fin;
-			if (!fin && !cur[0] && !strcmp(r.status, "running"))
-				snprintf(cur, sizeof(cur), "run %lld (%s@%s) running", (long long)r.id,
-					 r.workflow, r.version);
-			bia_run_release(&r);
-		}
-		/* progress of several runs on stderr: a line when one ends (or an
-		 * updated line every second on a terminal) */
-		if (n > 1 && (done != last_done || (tty && tick % 10 == 0))) {
-			struct timespec t1;
-			clock_gettime(CLOCK_MONOTONIC, &t1);
-			long el = (long)(t1.tv_sec - t0.tv_sec);
-			fprintf(stderr, "%s%zu/%zu runs done%s%s, %ld s elapsed%s", tty ? "\r" : "", done,
-				n, cur[0] ? "; " : "", cur, el, tty ? "   " : "\n");
-			if (tty && done == n)
-				fputc('\n', stderr);
-			last_done = done;
-		}
-		if (done == n)
-			return 0;
-		if (tick % 20 == 0 && cli_ensure_worker(cli))
-			return cli->ctx.rc;
-		nanosleep(&ts, NULL);
-	}
+	struct wait_state w = {cli, {0, 0}, isatty(2)};
+	clock_gettime(CLOCK_MONOTONIC, &w.t0);
+	struct bia_wait_hooks h = {wait_progress, wait_every_2s, &w};
+	return bia_runs_wait(&cli->ctx, &cli->inst, ids, n, &h);
 }
 
 static const char *ref_of(int64_t id)
@@ -166,7 +164,7 @@ static int outputs(struct bia_cli *cli, const char *ref, const char *dir)
 	struct bia_run_image *ri;
 	size_t n;
 	struct bia_run r;
-	if (cli->inst.ops->run_get(&cli->ctx, &cli->inst, id, &r))
+	if (bia_store_run_get(&cli->ctx, &cli->inst, id, &r))
 		return cli_error(cli);
 	bia_run_release(&r);
 	if (bia_mkdir_p(&cli->ctx, dir))
@@ -183,7 +181,7 @@ static int outputs(struct bia_cli *cli, const char *ref, const char *dir)
 		bia_fail(&cli->ctx, BIA_EEXIST, "output folder '%s' is not empty", dir);
 		return cli_error(cli);
 	}
-	if (cli->inst.ops->run_images(&cli->ctx, &cli->inst, id, &ri, &n))
+	if (bia_store_run_images(&cli->ctx, &cli->inst, id, &ri, &n))
 		return cli_error(cli);
 	int code = 0;
 	size_t files = 0;
@@ -212,7 +210,7 @@ static int show(struct bia_cli *cli, const char *ref, int fmt)
 		return cli_error(cli);
 	}
 	struct bia_run r;
-	if (cli->inst.ops->run_get(&cli->ctx, &cli->inst, id, &r))
+	if (bia_store_run_get(&cli->ctx, &cli->inst, id, &r))
 		return cli_error(cli);
 	json_t *j = bia_run_json(&cli->ctx, &cli->inst, &r, 1);
 	bia_run_release(&r);
@@ -383,9 +381,14 @@ int cmd_run(struct bia_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	int bad_params = 0;
-	struct bia_run_request req = {argv[optind], argv[optind + 1], params, nparams,
-				      (const char *const *)images, nimages, &bad_params, timeout,
-				      memory, processes, open_files, output, 0, 0, 0};
+	struct bia_run_request req = {.workflow = argv[optind],
+				      .problem = argv[optind + 1],
+				      .params = params,
+				      .nparams = nparams,
+				      .images = (const char *const *)images,
+				      .nimages = nimages,
+				      .bad_params = &bad_params,
+				      .limits = {timeout, memory, processes, open_files, output}};
 	int64_t id;
 	if (bia_run_enqueue(&cli->ctx, &cli->inst, &req, &id)) {
 		/* wrong parameters are usage errors, as for exec */
@@ -405,7 +408,7 @@ int cmd_run(struct bia_cli *cli, int argc, char **argv)
 	if (wait) {
 		struct bia_run r;
 		if (cli_wait_runs(cli, &id, 1) ||
-		    cli->inst.ops->run_get(&cli->ctx, &cli->inst, id, &r)) {
+		    bia_store_run_get(&cli->ctx, &cli->inst, id, &r)) {
 			code = cli_error(cli);
 			goto out;
 		}
@@ -416,13 +419,14 @@ int cmd_run(struct bia_cli *cli, int argc, char **argv)
 		if (json_is_number(mm))
 			snprintf(mean, sizeof(mean), "%.4g", json_number_value(mm));
 		size_t nw = json_array_size(json_object_get(j, "warnings"));
-		if (strcmp(r.status, "succeeded")) {
-			cli_msg("run %lld %s: %s", (long long)id, r.status, r.reason);
+		if (r.state != BIA_RUN_SUCCEEDED) {
+			cli_msg("run %lld %s: %s", (long long)id, bia_run_state_name(r.state),
+				r.reason ? r.reason : "");
 			code = 1;
 		} else {
 			fprintf(stderr, "run %lld succeeded: %s %s over %zu images (%s)%s%s\n",
 				(long long)id, bia_json_str(j, "main_metric", "?"), mean,
-				json_array_size(json_object_get(j, "images")), r.reason,
+				json_array_size(json_object_get(j, "images")), r.reason ? r.reason : "",
 				nw ? "; warnings: see 'run show' " : "", nw ? ref_of(id) : "");
 		}
 		json_decref(j);
@@ -439,19 +443,29 @@ int cmd_runs(struct bia_cli *cli, int argc, char **argv)
 {
 	static const struct option lo[] = {{"problem", required_argument, NULL, 'p'},
 					   {"format", required_argument, NULL, 'f'},
+					   {"status", required_argument, NULL, 's'},
+					   {"limit", required_argument, NULL, 'l'},
+					   {"offset", required_argument, NULL, 'o'},
 					   {NULL, 0, NULL, 0}};
 	if (cli_wants_help(argc, argv)) {
 		fputs(runs_usage, stdout);
 		return 0;
 	}
-	const char *problem = NULL;
+	const char *problem = NULL, *status = NULL;
+	struct bia_page page = {0, 0};
 	int fmt = OUT_TABLE, ch;
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		if (ch == 'p')
 			problem = optarg;
-		else if (ch == 'f') {
+		else if (ch == 's')
+			status = optarg;
+		else if (ch == 'l' || ch == 'o') {
+			if (cli_parse_page_arg(runs_usage, ch == 'l' ? "--limit" : "--offset", optarg,
+					       ch == 'l' ? &page.limit : &page.offset))
+				return 2;
+		} else if (ch == 'f') {
 			if (parse_fmt(runs_usage, &fmt))
 				return 2;
 		} else
@@ -471,37 +485,18 @@ int cmd_runs(struct bia_cli *cli, int argc, char **argv)
 		bia_problem_release(&p);
 	}
 	recover_gone(cli);
-	struct bia_run *v = NULL;
-	size_t n = 0;
-	if (cli->inst.ops->run_list(&cli->ctx, &cli->inst, pid, &v, &n))
+	json_t *rows = NULL;
+	int64_t total = 0;
+	struct bia_run_filter f = {pid, status, 0};
+	if (bia_runs_list_json(&cli->ctx, &cli->inst, &f, page, &rows, &total))
 		return cli_error(cli);
-	json_t *rows = json_array();
-	int code = 0;
-	for (size_t i = 0; i < n; i++) {
-		json_t *j = bia_run_json(&cli->ctx, &cli->inst, &v[i], 0);
-		if (!j) {
-			code = cli_error(cli);
-			break;
-		}
-		char wf[400];
-		snprintf(wf, sizeof(wf), "%s@%s", v[i].workflow, v[i].version);
-		json_array_append_new(
-			rows, json_pack("{s:I, s:s, s:s, s:s, s:O, s:O, s:O, s:O, s:O}", "id",
-					(json_int_t)v[i].id, "workflow", wf, "problem", v[i].problem,
-					"status", v[i].status, "code", json_object_get(j, "code"),
-					"created_at", json_object_get(j, "created_at"), "duration",
-					json_object_get(j, "duration"), "main_metric",
-					json_object_get(j, "main_metric"), "mean",
-					json_object_get(j, "main_metric_mean")));
-		json_decref(j);
-	}
-	if (!code) {
-		static const char *const cols[] = {"id",	 "workflow", "problem",	    "status",
-						   "code",	 "created_at", "duration", "main_metric",
-						   "mean",	 NULL};
-		cli_print_list(stdout, rows, cols, (enum bia_out_format)fmt);
-	}
+	static const char *const cols[] = {"id",	  "workflow",	"problem",  "status",
+					   "code",	  "created_at", "duration", "main_metric",
+					   "mean",	  NULL};
+	cli_print_list(stdout, rows, cols, (enum bia_out_format)fmt);
+	if (page.limit && fmt != OUT_JSON && fmt != OUT_CSV)
+		fprintf(stderr, "runs %lld-%lld of %lld\n", (long long)page.offset + 1,
+			(long long)page.offset + (long long)json_array_size(rows), (long long)total);
 	json_decref(rows);
-	bia_run_list_free(v, n);
-	return code;
+	return 0;
 }

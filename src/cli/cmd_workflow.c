@@ -186,7 +186,7 @@ static int do_list(struct bia_cli *cli, int argc, char **argv)
 		return cli_usage_error(usage, "workflow list takes no arguments");
 	struct bia_wf_version *v;
 	size_t n;
-	if (cli->inst.ops->wf_list(&cli->ctx, &cli->inst, &v, &n))
+	if (bia_store_wf_list(&cli->ctx, &cli->inst, (struct bia_page){0, 0}, &v, &n, NULL))
 		return cli_error(cli);
 	json_t *rows = json_array();
 	for (size_t i = 0; i < n; i++) {
@@ -218,7 +218,7 @@ static int print_version(struct bia_cli *cli, int64_t id, const char *name, cons
 		return 0;
 	}
 	struct bia_wf_version v;
-	if (cli->inst.ops->wf_version_get(&cli->ctx, &cli->inst, name, version, &v))
+	if (bia_store_wf_get(&cli->ctx, &cli->inst, name, version, &v))
 		return cli_error(cli);
 	json_t *j = bia_workflow_json(&cli->ctx, &cli->inst, &v);
 	bia_wf_version_release(&v);

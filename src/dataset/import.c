@@ -250,7 +250,7 @@ static void validate(const struct bia_ctx *parent, struct bia_instance *inst,
 			/* duplicates in the problem */
 			struct bia_image_rec other;
 			bia_ctx_clear(&ctx);
-			if (!inst->ops->image_get(&ctx, inst, 0, p->id, c->rec.stem, &other)) {
+			if (!bia_store_image_find(&ctx, inst, p->id, c->rec.stem, &other)) {
 				invalidf(r, "%s: an image with stem '%s' already exists in '%s' (id %lld)",
 					 c->image_path, c->rec.stem, p->name, (long long)other.id);
 				c->bad = 1;
@@ -381,7 +381,7 @@ int bia_gt_add(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_
 	       struct bia_import_result *r)
 {
 	struct bia_problem p;
-	if (inst->ops->problem_get(ctx, inst, NULL, im->problem_id, &p))
+	if (bia_problem_get_id(ctx, inst, im->problem_id, &p))
 		return ctx->rc;
 	struct cand c;
 	memset(&c, 0, sizeof(c));

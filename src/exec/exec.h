@@ -37,6 +37,10 @@ struct bia_exec_spec {
 	const char *workdir;	/* inside the sandbox; default /app (or / without app_dir) */
 	struct bia_exec_limits limits;
 	int log_fd;		/* workflow stdout+stderr, lines prefixed with UTC time; -1: drop */
+	/* called with every line written to log_fd (without its time and
+	 * newline), from the thread running bia_exec_run; may be NULL */
+	void (*on_log_line)(void *user, const char *line, size_t n);
+	void *log_user;
 	long uid, gid;		/* inside the sandbox; -1: 65534 as root, else the caller's */
 	volatile sig_atomic_t *cancel; /* set non-zero to cancel; may be NULL */
 	int cancel_fd;		/* readable (or hung up) means cancel; -1: none */

@@ -213,6 +213,8 @@ static void cg_remove(const char *dir)
 
 struct logpump {
 	int fd;		 /* destination, -1 to drop */
+	void (*on_line)(void *user, const char *line, size_t n);
+	void *user;
 	uint64_t max;	 /* 0 = unlimited */
 	uint64_t written;
 	int truncated;
@@ -244,6 +246,8 @@ static void log_emit(struct logpump *lp, const char *s, size_t n)
 	if (bia_write_all(lp->fd, pre, (size_t)pl) || bia_write_all(lp->fd, s, n) ||
 	    bia_write_all(lp->fd, "\n", 1))
 		lp->fd = -1; /* the log is gone: keep draining, stop writing */
+	else if (lp->on_line)
+		lp->on_line(lp->user, s, n);
 	lp->written += n;
 }
 
@@ -855,6 +859,8 @@ int bia_exec_run(struct bia_ctx *ctx, const struct bia_exec_spec *s,
 	memset(&pump, 0, sizeof(pump));
 	pump.fd = s->log_fd;
 	pump.max = s->limits.log_bytes;
+	pump.on_line = s->on_log_line;
+	pump.user = s->log_user;
 
 	t0 = now_mono();
 	st.pid = fork();

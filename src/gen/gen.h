@@ -16,7 +16,8 @@
 
 #include "annot/annot.h"
 #include "image/image.h"
-#include "store/store.h"
+#include "util/classes.h"
+#include "util/util.h"
 #include "util/util.h"
 
 /* Version of the generators: written to dataset.json. Bump whenever the

@@ -15,7 +15,8 @@
 
 #include "annot/annot.h"
 #include "image/image.h"
-#include "store/store.h"
+#include "util/classes.h"
+#include "util/util.h"
 #include "util/util.h"
 
 /* Version of the metric library: stored with every score. Bump when any

@@ -61,13 +61,13 @@ int bia_run_reproduction(struct bia_ctx *ctx, struct bia_instance *inst, int64_t
 	struct bia_run r, o;
 	if (verdict)
 		verdict[0] = '\0';
-	if (inst->ops->run_get(ctx, inst, id, &r))
+	if (bia_store_run_get(ctx, inst, id, &r))
 		return ctx->rc;
-	if (!r.rerun_of || !bia_run_status_final(r.status)) {
+	if (!r.rerun_of || !bia_run_state_final(r.state)) {
 		bia_run_release(&r);
 		return 0;
 	}
-	if (inst->ops->run_get(ctx, inst, r.rerun_of, &o)) {
+	if (bia_store_run_get(ctx, inst, r.rerun_of, &o)) {
 		bia_run_release(&r);
 		return ctx->rc;
 	}
@@ -78,18 +78,19 @@ int bia_run_reproduction(struct bia_ctx *ctx, struct bia_instance *inst, int64_t
 	json_t *det = json_object();
 	json_object_set_new(det, "rerun_of", json_integer(r.rerun_of));
 	json_object_set_new(det, "tolerance", json_real(r.tolerance));
-	if (strcmp(r.status, "succeeded") || strcmp(o.status, "succeeded")) {
-		char why[1200];
-		snprintf(why, sizeof(why), "%s %s%s%s",
-			 strcmp(r.status, "succeeded") ? "the rerun" : "the original run",
-			 strcmp(r.status, "succeeded") ? r.status : o.status,
-			 (strcmp(r.status, "succeeded") ? r.reason : o.reason)[0] ? ": " : "",
-			 strcmp(r.status, "succeeded") ? r.reason : o.reason);
-		json_object_set_new(det, "reason", json_string(why));
+	if (r.state != BIA_RUN_SUCCEEDED || o.state != BIA_RUN_SUCCEEDED) {
+		const struct bia_run *bad = r.state != BIA_RUN_SUCCEEDED ? &r : &o;
+		const char *reason = bad->reason ? bad->reason : "";
+		char *why = NULL;
+		if (asprintf(&why, "%s %s%s%s", bad == &r ? "the rerun" : "the original run",
+			     bia_run_state_name(bad->state), reason[0] ? ": " : "", reason) < 0)
+			why = NULL;
+		json_object_set_new(det, "reason", json_string(why ? why : "out of memory"));
+		free(why);
 		goto store;
 	}
-	if (inst->ops->run_images(ctx, inst, o.id, &ra, &na) ||
-	    inst->ops->run_images(ctx, inst, r.id, &rb, &nb)) {
+	if (bia_store_run_images(ctx, inst, o.id, &ra, &na) ||
+	    bia_store_run_images(ctx, inst, r.id, &rb, &nb)) {
 		rc = ctx->rc;
 		goto out;
 	}
@@ -150,7 +151,7 @@ int bia_run_reproduction(struct bia_ctx *ctx, struct bia_instance *inst, int64_t
 		v = "reproduced-within-tolerance";
 store:;
 	char *text = json_dumps(det, JSON_COMPACT | JSON_SORT_KEYS);
-	rc = text ? inst->ops->run_set_verdict(ctx, inst, r.id, v, text)
+	rc = text ? bia_store_run_set_verdict(ctx, inst, r.id, v, text)
 		  : bia_fail(ctx, BIA_ENOMEM, "out of memory");
 	free(text);
 	if (!rc && verdict)

@@ -54,7 +54,7 @@ int bia_run_stale(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id
 	struct bia_run_image *ri;
 	size_t nri;
 	*pnstale = 0;
-	if (inst->ops->run_images(ctx, inst, run_id, &ri, &nri))
+	if (bia_store_run_images(ctx, inst, run_id, &ri, &nri))
 		return ctx->rc;
 	int rc = 0;
 	for (size_t i = 0; !rc && i < nri; i++) {
@@ -98,12 +98,10 @@ int bia_run_rescore(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_
 {
 	*preport = NULL;
 	struct bia_run r;
-	if (inst->ops->run_get(ctx, inst, run_id, &r))
+	if (bia_store_run_get(ctx, inst, run_id, &r))
 		return ctx->rc;
 	struct bia_problem p;
-	char pid_s[32];
-	snprintf(pid_s, sizeof(pid_s), "%lld", (long long)r.problem_id);
-	if (bia_problem_get(ctx, inst, pid_s, &p)) {
+	if (bia_problem_get_id(ctx, inst, r.problem_id, &p)) {
 		bia_run_release(&r);
 		return ctx->rc;
 	}
@@ -112,12 +110,12 @@ int bia_run_rescore(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_
 	size_t nri = 0, nstale = 0, ndone = 0;
 	struct bia_image_rec *ims = NULL;
 	const char *main_metric = p.main_metric[0] ? p.main_metric : bia_metric_main(p.cls);
-	if (strcmp(r.status, "succeeded")) {
+	if (r.state != BIA_RUN_SUCCEEDED) {
 		rc = bia_fail(ctx, BIA_EINVAL, "run %lld is %s: only a succeeded run is rescored",
-			      (long long)run_id, r.status);
+			      (long long)run_id, bia_run_state_name(r.state));
 		goto out;
 	}
-	if ((rc = inst->ops->run_images(ctx, inst, run_id, &ri, &nri)))
+	if ((rc = bia_store_run_images(ctx, inst, run_id, &ri, &nri)))
 		goto out;
 	double before = metric_mean(ri, nri, main_metric);
 	struct bia_metric_params mp;
@@ -136,7 +134,7 @@ int bia_run_rescore(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_
 		output_paths(inst, p.cls, &ri[i], p1, p2);
 		int ok = !strcmp(ri[i].status, "ok") && p1[0];
 		if (!(rc = bia__runs_score_image(ctx, inst, p.cls, &mp, ok, p1, p2, &nr)))
-			rc = inst->ops->run_rescore_put(ctx, inst, run_id, &nr);
+			rc = bia_store_run_rescore_put(ctx, inst, run_id, &nr);
 		bia_run_image_release(&nr);
 		if (rc)
 			bia_fail_prefix(ctx, "run %lld: image '%s'", (long long)run_id, ri[i].stem);
@@ -150,7 +148,7 @@ int bia_run_rescore(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_
 	if (ndone) {
 		ims = bia_calloc(nri + 1, sizeof(*ims));
 		for (size_t i = 0; !rc && ims && i < nri; i++)
-			rc = inst->ops->image_get(ctx, inst, ri[i].image_id, 0, NULL, &ims[i]);
+			rc = bia_store_image_get(ctx, inst, ri[i].image_id, &ims[i]);
 		if (!ims)
 			rc = bia_fail(ctx, BIA_ENOMEM, "out of memory");
 		if (!rc)
@@ -158,13 +156,15 @@ int bia_run_rescore(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_
 		snprintf(r.metrics_version, sizeof(r.metrics_version), "%s", BIA_METRICS_VERSION);
 		int done;
 		if (!rc)
-			rc = inst->ops->run_transition(ctx, inst, &r, "succeeded", &done);
+			rc = bia_run_transition(ctx, inst, &r, BIA_RUN_SUCCEEDED, &done);
 		if (rc)
 			goto out;
 	}
 	bia_run_images_free(ri, nri);
 	ri = NULL;
-	if ((rc = inst->ops->run_images(ctx, inst, run_id, &ri, &nri)))
+	if (ndone && (rc = bia__runs_summarize(ctx, inst, run_id)))
+		goto out;
+	if ((rc = bia_store_run_images(ctx, inst, run_id, &ri, &nri)))
 		goto out;
 	double after = metric_mean(ri, nri, main_metric);
 	char wf[400];
@@ -190,12 +190,13 @@ int bia_problem_rescore(struct bia_ctx *ctx, struct bia_instance *inst,
 	*preport = NULL;
 	struct bia_run *v = NULL;
 	size_t n = 0;
-	if (inst->ops->run_list(ctx, inst, p->id, &v, &n))
+	struct bia_run_filter f = {p->id, "succeeded", 0};
+	if (bia_store_run_list(ctx, inst, &f, (struct bia_page){0, 0}, &v, &n, NULL))
 		return ctx->rc;
 	json_t *arr = json_array();
 	int rc = arr ? 0 : bia_fail(ctx, BIA_ENOMEM, "out of memory");
 	for (size_t i = 0; !rc && i < n; i++) {
-		if (strcmp(v[i].status, "succeeded"))
+		if (v[i].state != BIA_RUN_SUCCEEDED)
 			continue;
 		if (only_stale) {
 			size_t ns;

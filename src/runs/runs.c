@@ -20,29 +20,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* --------------------------------------------------------------- statuses */
-
-int bia_run_status_final(const char *s)
-{
-	return !strcmp(s, "succeeded") || !strcmp(s, "failed") || !strcmp(s, "cancelled") ||
-	       !strcmp(s, "timed_out");
-}
-
-int bia_run_status_code(const char *s)
-{
-	if (!strcmp(s, "queued"))
-		return 1;
-	if (!strcmp(s, "running") || !strcmp(s, "ingesting"))
-		return 2;
-	if (!strcmp(s, "succeeded"))
-		return 3;
-	if (!strcmp(s, "failed") || !strcmp(s, "timed_out"))
-		return 4;
-	if (!strcmp(s, "cancelled"))
-		return 8;
-	return 0;
-}
-
 static int64_t parse_id(const char *s)
 {
 	if (!*s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 18)
@@ -58,7 +35,8 @@ int bia_run_select_images(struct bia_ctx *ctx, struct bia_instance *inst,
 	size_t nall, nsel = 0;
 	*pv = NULL;
 	*pn = 0;
-	if (bia_image_list(ctx, inst, p->id, &all, &nall))
+	struct bia_page page = {0, 0};
+	if (bia_image_list(ctx, inst, p->id, page, &all, &nall, NULL))
 		return ctx->rc;
 	if (!(sel = bia_calloc(nall + 1, sizeof(*sel)))) {
 		free(all);
@@ -208,8 +186,7 @@ int bia_worker_lock_any(struct bia_ctx *ctx, const struct bia_instance *inst, in
 
 /* ------------------------------------------------------------ dataset */
 
-/* The current GT version of an image (NULL if none); *pv to release. */
-static const struct bia_gt_version *current_gt(struct bia_gt_version *v, size_t n)
+const struct bia_gt_version *bia__runs_current_gt(const struct bia_gt_version *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if (v[i].current)
@@ -246,7 +223,7 @@ int bia__runs_dataset_digest(struct bia_ctx *ctx, struct bia_instance *inst,
 		struct bia_buf b;
 		bia_buf_init(&b, 1 << 20);
 		bia_buf_addf(&b, "%s %s ", im[i].stem, im[i].digest);
-		const struct bia_gt_version *g = current_gt(gv, ng);
+		const struct bia_gt_version *g = bia__runs_current_gt(gv, ng);
 		for (size_t k = 0; g && k < g->nfiles; k++)
 			bia_buf_addf(&b, "%s%s", k ? "," : "", g->files[k].digest);
 		bia_buf_addch(&b, '\n');
@@ -296,7 +273,7 @@ int bia_run_enqueue(struct bia_ctx *ctx, struct bia_instance *inst,
 	if (!name[0] || (at && !*at))
 		return bia_fail(ctx, BIA_EINVAL, "bad workflow '%s' (expected NAME or NAME@VERSION)",
 				req->workflow);
-	if (inst->ops->wf_version_get(ctx, inst, name, at, &v))
+	if (bia_store_wf_get(ctx, inst, name, at, &v))
 		return ctx->rc;
 	have_v = 1;
 	if (bia_problem_get(ctx, inst, req->problem, &p)) {
@@ -347,30 +324,8 @@ int bia_run_enqueue(struct bia_ctx *ctx, struct bia_instance *inst,
 	r.rerun_of = req->rerun_of;
 	r.tolerance = req->tolerance;
 	snprintf(r.executor, sizeof(r.executor), "local");
-	{
-		json_t *lim = json_object();
-		if (req->timeout > 0)
-			json_object_set_new(lim, "time", json_integer((json_int_t)req->timeout));
-		if (req->memory > 0)
-			json_object_set_new(lim, "memory", json_integer((json_int_t)req->memory));
-		if (req->processes > 0)
-			json_object_set_new(lim, "processes", json_integer((json_int_t)req->processes));
-		if (req->open_files > 0)
-			json_object_set_new(lim, "open_files",
-					    json_integer((json_int_t)req->open_files));
-		if (req->output > 0)
-			json_object_set_new(lim, "output", json_integer((json_int_t)req->output));
-		char *t = json_dumps(lim, JSON_COMPACT | JSON_SORT_KEYS);
-		json_decref(lim);
-		int too_long = t && strlen(t) >= sizeof(r.limits);
-		snprintf(r.limits, sizeof(r.limits), "%s", t && !too_long ? t : "{}");
-		free(t);
-		if (too_long) {
-			rc = bia_fail(ctx, BIA_EINVAL, "run limits too large to store");
-			goto out;
-		}
-	}
-	if (!r.params || !r.images) {
+	r.limits = bia_run_overrides_json(&req->limits);
+	if (!r.params || !r.images || !r.limits) {
 		rc = bia_fail(ctx, BIA_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -378,9 +333,11 @@ int bia_run_enqueue(struct bia_ctx *ctx, struct bia_instance *inst,
 		*pid = 0;
 		goto out;
 	}
-	rc = inst->ops->run_add(ctx, inst, &r);
-	if (!rc)
+	rc = bia_store_run_add(ctx, inst, &r);
+	if (!rc) {
 		*pid = r.id;
+		bia_runs_notify(inst); /* a waiting worker loop looks at the queue */
+	}
 out:
 	bia_run_release(&r);
 	json_decref(ids);
@@ -393,217 +350,6 @@ out:
 	if (have_v)
 		bia_wf_version_release(&v);
 	return rc;
-}
-
-int bia_run_cancel(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
-		   char pstate[16])
-{
-	return inst->ops->run_cancel(ctx, inst, id, pstate);
-}
-
-/* --------------------------------------------------------------- recovery */
-
-/* Whether the worker that claimed r is gone. We hold slot myslot: a run
- * of our slot that is not ours was left by a previous holder; a run of
- * another slot is orphaned only when nobody holds that slot's lock (a
- * live worker holds its slot for as long as it executes a run). */
-static int worker_gone(struct bia_ctx *ctx, const struct bia_instance *inst,
-		       const struct bia_run *r, int myslot)
-{
-	if (r->worker_pid == (int64_t)getpid())
-		return 0;
-	if (r->worker_slot == myslot)
-		return 1;
-	if (bia_pid_alive((long)r->worker_pid))
-		return 0; /* alive (not a zombie): left to the next holder of its slot */
-	struct bia_ctx c2;
-	bia_ctx_init(&c2);
-	(void)ctx;
-	int fd = bia_worker_lock_slot(&c2, inst, r->worker_slot);
-	if (fd < 0)
-		return 0; /* held by a live worker (or unreadable): leave it */
-	close(fd);
-	return 1;
-}
-
-/* Remove runs/<id>/{app,in,out}: the working folders of a run (its log
- * stays). Used when a run ends and when an interrupted run is recovered. */
-static void remove_work_dirs(struct bia_instance *inst, int64_t id)
-{
-	static const char *const sub[] = {"app", "in", "out"};
-	for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
-		char p[BIA_PATH_MAX];
-		struct bia_ctx c2;
-		bia_ctx_init(&c2);
-		snprintf(p, sizeof(p), "%s/runs/%lld/%s", inst->root, (long long)id, sub[i]);
-		bia_rm_rf(&c2, p);
-	}
-}
-
-int bia_runs_recover(struct bia_ctx *ctx, struct bia_instance *inst, int myslot, size_t *pn)
-{
-	struct bia_run *v = NULL;
-	size_t n = 0;
-	*pn = 0;
-	if (inst->ops->run_list(ctx, inst, 0, &v, &n))
-		return ctx->rc;
-	int rc = 0, requeue = bia_runs_requeue_policy(inst);
-	for (size_t i = 0; !rc && i < n; i++) {
-		struct bia_run *r = &v[i];
-		if (strcmp(r->status, "running") && strcmp(r->status, "ingesting"))
-			continue;
-		if (!worker_gone(ctx, inst, r, myslot))
-			continue;
-		char from[16];
-		snprintf(from, sizeof(from), "%s", r->status);
-		int done;
-		char now[21];
-		bia_now_iso(now);
-		if (requeue && r->attempts < BIA_RUN_MAX_ATTEMPTS) {
-			snprintf(r->reason, sizeof(r->reason),
-				 "requeued: attempt %d interrupted (worker pid %lld died while %s)",
-				 r->attempts, (long long)r->worker_pid, from);
-			rc = inst->ops->run_requeue(ctx, inst, r->id, from, r->reason, &done);
-		} else {
-			snprintf(r->status, sizeof(r->status), "failed");
-			if (requeue)
-				snprintf(r->reason, sizeof(r->reason),
-					 "interrupted: worker died (pid %lld, while %s); gave up after "
-					 "%d attempts",
-					 (long long)r->worker_pid, from, r->attempts);
-			else
-				snprintf(r->reason, sizeof(r->reason),
-					 "interrupted: worker died (pid %lld, while %s)",
-					 (long long)r->worker_pid, from);
-			snprintf(r->finished, sizeof(r->finished), "%s", now);
-			rc = inst->ops->run_transition(ctx, inst, r, from, &done);
-		}
-		if (!rc && done) {
-			(*pn)++;
-			remove_work_dirs(inst, r->id);
-			char lp[BIA_PATH_MAX];
-			bia_run_log_path(inst, r->id, lp, sizeof(lp));
-			FILE *f = fopen(lp, "a");
-			if (f) {
-				fprintf(f, "%s worker: run %s: %s\n", now,
-					strcmp(r->status, "failed") ? "queued" : "failed", r->reason);
-				fclose(f);
-			}
-		}
-	}
-	bia_run_list_free(v, n);
-	return rc;
-}
-
-/* ----------------------------------------------------------------- worker */
-
-static void wlog(int fd, const char *fmt, ...) BIA_PRINTF(2, 3);
-static void wlog(int fd, const char *fmt, ...)
-{
-	if (fd < 0)
-		return;
-	char now[21], line[2048];
-	bia_now_iso(now);
-	va_list ap;
-	va_start(ap, fmt);
-	int n = snprintf(line, sizeof(line), "%s worker: ", now);
-	vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
-	va_end(ap);
-	size_t len = strlen(line);
-	line[len++] = '\n';
-	(void)bia_write_all(fd, line, len);
-}
-
-/* Copy a blob to a file with a mode. */
-static int copy_file(struct bia_ctx *ctx, const char *src, const char *dst, int mode)
-{
-	int in = open(src, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return bia_fail(ctx, BIA_EIO, "cannot open '%s': %s", src, strerror(errno));
-	int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode & 0777);
-	if (out < 0) {
-		close(in);
-		return bia_fail(ctx, BIA_EIO, "cannot create '%s': %s", dst, strerror(errno));
-	}
-	char buf[65536];
-	ssize_t k;
-	int rc = 0;
-	while ((k = read(in, buf, sizeof(buf))) > 0)
-		if (bia_write_all(out, buf, (size_t)k)) {
-			rc = bia_fail(ctx, BIA_EIO, "cannot write '%s': %s", dst, strerror(errno));
-			break;
-		}
-	if (k < 0)
-		rc = bia_fail(ctx, BIA_EIO, "cannot read '%s': %s", src, strerror(errno));
-	close(in);
-	close(out);
-	return rc;
-}
-
-/* The workflow's files from their blobs into app/. */
-/* True if the version has a file at this relative path. */
-static int has_file(const struct bia_wf_version *v, const char *path)
-{
-	for (size_t i = 0; i < v->nfiles; i++)
-		if (!strcmp(v->files[i].path, path))
-			return 1;
-	return 0;
-}
-
-static int materialise(struct bia_ctx *ctx, struct bia_instance *inst,
-		       const struct bia_wf_version *v, const char *app)
-{
-	for (size_t i = 0; i < v->nfiles; i++) {
-		const struct bia_wf_file *f = &v->files[i];
-		char src[BIA_PATH_MAX], dst[BIA_PATH_MAX];
-		if (bia_path_check_rel(ctx, f->path) ||
-		    bia_blob_path(inst, f->digest, src, sizeof(src)) ||
-		    bia_path_join(ctx, dst, sizeof(dst), app, f->path))
-			return ctx->rc ? (int)ctx->rc : bia_fail(ctx, BIA_ELIMIT, "path too long");
-		char *slash = strrchr(dst, '/');
-		if (slash) {
-			*slash = '\0';
-			int rc = bia_mkdir_p(ctx, dst);
-			*slash = '/';
-			if (rc)
-				return rc;
-		}
-		if (copy_file(ctx, src, dst, f->mode ? f->mode : 0644))
-			return ctx->rc;
-	}
-	return 0;
-}
-
-/* Polls the store for a cancel request while the workflow runs (and hosts
- * the run.exec fault site). */
-struct poller {
-	struct bia_instance *inst;
-	int64_t run_id;
-	int wfd;
-	atomic_int stop;
-};
-
-static void *poll_main(void *arg)
-{
-	struct poller *pl = arg;
-	struct bia_ctx ctx;
-	bia_ctx_init(&ctx);
-	struct timespec ts = {0, 100 * 1000 * 1000};
-	for (int i = 0; !atomic_load(&pl->stop); i++) {
-		nanosleep(&ts, NULL);
-		if (i == 3)
-			bia_faultsim("run.exec"); /* the workflow has started */
-		struct bia_run r;
-		if (pl->inst->ops->run_get(&ctx, pl->inst, pl->run_id, &r) == 0) {
-			int c = r.cancel_requested;
-			bia_run_release(&r);
-			if (c) {
-				(void)!write(pl->wfd, "c", 1);
-				break;
-			}
-		}
-	}
-	return NULL;
 }
 
 struct gt_loaded {
@@ -633,7 +379,7 @@ int bia__runs_score_image(struct bia_ctx *ctx, struct bia_instance *inst, enum b
 	size_t ng = 0;
 	if (bia_gt_list(ctx, inst, ri->image_id, &gv, &ng))
 		return ctx->rc;
-	const struct bia_gt_version *g = current_gt(gv, ng);
+	const struct bia_gt_version *g = bia__runs_current_gt(gv, ng);
 	int rc = 0;
 	if (!g) {
 		gt_free(gv, ng);
@@ -743,385 +489,10 @@ void bia__runs_problem_params(const struct bia_problem *p, struct bia_metric_par
 			struct bia_ctx c3;
 			bia_ctx_init(&c3);
 			if (bia_metric_params_set(&c3, mp, kv))
-				wlog(logfd, "problem parameter ignored: %s", c3.msg);
+				bia__runs_log(logfd, 0, "problem parameter ignored: %s", c3.msg);
 		}
 	}
 	json_decref(pp);
-}
-
-/* Store the final status of a run (from `from`). */
-static int finish(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_run *r,
-		  const char *from, const char *status, int logfd)
-{
-	snprintf(r->status, sizeof(r->status), "%s", status);
-	bia_now_iso(r->finished);
-	int done;
-	struct bia_ctx c2;
-	bia_ctx_init(&c2);
-	if (inst->ops->run_transition(&c2, inst, r, from, &done)) {
-		wlog(logfd, "cannot record the status: %s", c2.msg);
-		return bia_fail(ctx, c2.rc, "%s", c2.msg);
-	}
-	wlog(logfd, "run %s%s%s", status, r->reason[0] ? ": " : "", r->reason);
-	return 0;
-}
-
-/* Execute one claimed (running) run to its final status. Errors of the run
- * itself are recorded on it; the return value is for store errors. */
-static int execute(struct bia_ctx *wctx, struct bia_instance *inst, struct bia_run *r)
-{
-	struct bia_ctx cx, *ctx = &cx;
-	bia_ctx_init(ctx);
-	ctx->max_pixels = wctx->max_pixels; /* the instance's limit */
-	char dir[BIA_PATH_MAX], app[BIA_PATH_MAX], in[BIA_PATH_MAX], out[BIA_PATH_MAX],
-		lp[BIA_PATH_MAX];
-	bia_run_dir(inst, r->id, dir, sizeof(dir));
-	snprintf(app, sizeof(app), "%s/app", dir);
-	snprintf(in, sizeof(in), "%s/in", dir);
-	snprintf(out, sizeof(out), "%s/out", dir);
-	bia_run_log_path(inst, r->id, lp, sizeof(lp));
-	struct bia_wf_version v;
-	struct bia_descriptor d;
-	struct bia_problem p;
-	struct bia_oci_image oci;
-	json_t *values = NULL, *ids = NULL;
-	char **wargv = NULL, **fullv = NULL;
-	size_t wargc = 0;
-	struct bia_stage_entry *ents = NULL;
-	size_t nents = 0;
-	int have_v = 0, have_p = 0, rc = 0, logfd = -1;
-	memset(&d, 0, sizeof(d));
-	memset(&oci, 0, sizeof(oci));
-
-	if (bia_mkdir_p(ctx, app) || bia_mkdir_p(ctx, in) || bia_mkdir_p(ctx, out))
-		goto failed;
-	logfd = open(lp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	wlog(logfd, "run %lld of %s@%s on problem %s: running (worker pid %ld)", (long long)r->id,
-	     r->workflow, r->version, r->problem, (long)getpid());
-	if (inst->ops->wf_version_get(ctx, inst, r->workflow, r->version, &v))
-		goto failed;
-	have_v = 1;
-	char pid_s[32];
-	snprintf(pid_s, sizeof(pid_s), "%lld", (long long)r->problem_id);
-	if (bia_problem_get(ctx, inst, pid_s, &p))
-		goto failed;
-	have_p = 1;
-	if (bia_descriptor_parse(ctx, "descriptor.json", v.descriptor, strlen(v.descriptor), &d))
-		goto failed;
-	values = bia_json_parse(ctx, "run parameters", r->params, strlen(r->params));
-	if (!values || bia_descriptor_argv(ctx, &d, values, &wargv, &wargc))
-		goto failed;
-	enum bia_class cls = p.cls;
-
-	struct bia_exec_spec spec;
-	bia_exec_spec_init(&spec);
-	spec.limits.wall_seconds = d.resources.time > 0 ? (double)d.resources.time : 3600;
-	spec.limits.memory_bytes = d.resources.memory ? d.resources.memory : (UINT64_C(4) << 30);
-	spec.limits.max_procs = d.resources.processes > 0 ? (unsigned)d.resources.processes
-							  : BIA_RES_DEFAULT_PROCESSES;
-	spec.limits.max_open_files = d.resources.open_files > 0 ? (unsigned)d.resources.open_files
-								: BIA_RES_DEFAULT_OPEN_FILES;
-	spec.limits.out_bytes = d.resources.output ? d.resources.output : BIA_EXEC_DEFAULT_OUT_BYTES;
-	{
-		/* per-run limits (run --timeout / --memory / --processes / --open-files /
-		 * --output) override the descriptor */
-		json_t *lim = json_loads(r->limits[0] ? r->limits : "{}", 0, NULL);
-		json_t *t = json_object_get(lim, "time"), *m = json_object_get(lim, "memory");
-		json_t *np = json_object_get(lim, "processes"), *nf = json_object_get(lim, "open_files");
-		json_t *ob = json_object_get(lim, "output");
-		if (json_is_integer(t) && json_integer_value(t) > 0)
-			spec.limits.wall_seconds = (double)json_integer_value(t);
-		if (json_is_integer(m) && json_integer_value(m) > 0)
-			spec.limits.memory_bytes = (uint64_t)json_integer_value(m);
-		if (json_is_integer(np) && json_integer_value(np) >= BIA_RES_PROCESSES_MIN &&
-		    json_integer_value(np) <= BIA_RES_PROCESSES_MAX)
-			spec.limits.max_procs = (unsigned)json_integer_value(np);
-		if (json_is_integer(nf) && json_integer_value(nf) >= BIA_RES_OPEN_FILES_MIN &&
-		    json_integer_value(nf) <= BIA_RES_OPEN_FILES_MAX)
-			spec.limits.max_open_files = (unsigned)json_integer_value(nf);
-		if (json_is_integer(ob) && json_integer_value(ob) > 0)
-			spec.limits.out_bytes = (uint64_t)json_integer_value(ob);
-		json_decref(lim);
-		wlog(logfd,
-		     "limits: %.0f s, %llu bytes, %u processes, %u open files, %llu output bytes "
-		     "(attempt %d)",
-		     spec.limits.wall_seconds, (unsigned long long)spec.limits.memory_bytes,
-		     spec.limits.max_procs, spec.limits.max_open_files,
-		     (unsigned long long)spec.limits.out_bytes, r->attempts);
-	}
-	spec.limits.log_bytes = UINT64_C(16) << 20;
-	if (materialise(ctx, inst, &v, app))
-		goto failed;
-	if (d.environment.type == BIA_ENV_HOST) {
-		spec.app_dir = app;
-		spec.argv = wargv;
-		snprintf(r->env_digest, sizeof(r->env_digest), "host");
-	} else {
-		/* an image environment, a BIAFLOWS container-image whose archive
-		 * was attached with `workflow add --image-archive`, or else one
-		 * exported from a local container engine (docs/exec.md) */
-		char archive[BIA_PATH_MAX], envs[BIA_PATH_MAX], engine[BIA_ENGINE_NAME_MAX] = "";
-		snprintf(envs, sizeof(envs), "%s/envs", inst->root);
-		if (d.environment.type == BIA_ENV_IMAGE || has_file(&v, BIA_WF_DEFAULT_ARCHIVE)) {
-			const char *rel = d.environment.type == BIA_ENV_IMAGE
-						  ? d.environment.archive
-						  : BIA_WF_DEFAULT_ARCHIVE;
-			if (bia_path_join(ctx, archive, sizeof(archive), app, rel) ||
-			    bia_mkdir_p(ctx, envs) || bia_oci_unpack(ctx, archive, envs, &oci))
-				goto failed;
-		} else {
-			const char *image = d.container.image ? d.container.image : "";
-			int reused = 0;
-			if (bia_engine_image(ctx, image, d.container.type, envs, &oci, engine,
-					     &reused)) {
-				char m[sizeof(ctx->msg)];
-				snprintf(m, sizeof(m), "%s", ctx->msg);
-				bia_fail(ctx, ctx->rc,
-					 "%s; or add the version with an image archive (workflow "
-					 "add PATH --image-archive FILE.tar)",
-					 m);
-				goto failed;
-			}
-			wlog(logfd, "environment: container image '%s' from %s (%s), sha256:%s",
-			     image, engine, reused ? "unpacked before" : "exported and unpacked",
-			     oci.digest);
-		}
-		size_t ne = 0;
-		while (oci.entrypoint && oci.entrypoint[ne])
-			ne++;
-		fullv = bia_calloc(ne + wargc + 1, sizeof(char *));
-		for (size_t i = 0; i < ne; i++)
-			fullv[i] = oci.entrypoint[i];
-		for (size_t i = 0; i < wargc; i++)
-			fullv[ne + i] = wargv[i];
-		spec.argv = fullv;
-		spec.rootfs = oci.rootfs;
-		spec.env = oci.env;
-		if (oci.workdir && oci.workdir[0])
-			spec.workdir = oci.workdir;
-		/* "sha256:<config digest>", prefixed "<engine>:" when an engine
-		 * exported the image */
-		snprintf(r->env_digest, sizeof(r->env_digest), "%s%ssha256:%s", engine,
-			 engine[0] ? ":" : "", oci.digest);
-	}
-
-	/* inputs: the run's images, staged as <stem>.tif */
-	ids = bia_json_parse(ctx, "run images", r->images, strlen(r->images));
-	if (!ids || !json_is_array(ids)) {
-		if (ids)
-			bia_fail(ctx, BIA_ECORRUPT, "run images: not an array");
-		goto failed;
-	}
-	nents = json_array_size(ids);
-	ents = bia_calloc(nents + 1, sizeof(*ents));
-	for (size_t i = 0; i < nents; i++) {
-		struct bia_image_rec im;
-		if (inst->ops->image_get(ctx, inst, json_integer_value(json_array_get(ids, i)), 0,
-					 NULL, &im))
-			goto failed;
-		snprintf(ents[i].stem, sizeof(ents[i].stem), "%s", im.stem);
-		ents[i].image_id = im.id;
-		bia_blob_path(inst, im.digest, ents[i].path, sizeof(ents[i].path));
-		/* the original name decides whether the blob can be linked as is */
-		snprintf(ents[i].name, sizeof(ents[i].name), "%s", im.original_name);
-	}
-	if (bia_runs_stage(ctx, cls, in, ents, nents))
-		goto failed;
-
-	/* execution; a cancel request is polled in the store meanwhile */
-	int pfd[2];
-	if (pipe2(pfd, O_CLOEXEC)) {
-		bia_fail(ctx, BIA_EIO, "pipe: %s", strerror(errno));
-		goto failed;
-	}
-	struct poller pl = {.inst = inst, .run_id = r->id, .wfd = pfd[1]};
-	atomic_init(&pl.stop, 0);
-	pthread_t th;
-	int have_th = pthread_create(&th, NULL, poll_main, &pl) == 0;
-	spec.in_dir = in;
-	spec.out_dir = out;
-	spec.log_fd = logfd;
-	spec.cancel_fd = pfd[0];
-	struct bia_exec_result res;
-	int erc = bia_exec_run(ctx, &spec, &res);
-	atomic_store(&pl.stop, 1);
-	if (have_th)
-		pthread_join(th, NULL);
-	close(pfd[0]);
-	close(pfd[1]);
-	if (erc)
-		goto failed;
-	r->has_exit_code = res.exit_code >= 0;
-	r->exit_code = res.exit_code;
-	snprintf(r->reason, sizeof(r->reason), "%s", res.reason);
-	wlog(logfd, "workflow %s (%s) in %.2f s", bia_exec_status_name(res.status), res.reason,
-	     res.wall_seconds);
-	if (res.status != BIA_EXEC_OK) {
-		const char *st = res.status == BIA_EXEC_TIMED_OUT   ? "timed_out"
-				 : res.status == BIA_EXEC_CANCELLED ? "cancelled"
-								    : "failed";
-		rc = finish(wctx, inst, r, "running", st, logfd);
-		goto out;
-	}
-
-	/* ingesting: written before it starts */
-	snprintf(r->status, sizeof(r->status), "ingesting");
-	snprintf(r->metrics_version, sizeof(r->metrics_version), "%s", BIA_METRICS_VERSION);
-	{
-		struct bia_image_rec *ims = bia_calloc(nents + 1, sizeof(*ims));
-		int bad = 0;
-		for (size_t i = 0; !bad && i < nents; i++)
-			bad = inst->ops->image_get(ctx, inst, ents[i].image_id, 0, NULL, &ims[i]) != 0;
-		if (!bad)
-			bad = bia__runs_dataset_digest(ctx, inst, ims, nents, r->dataset_digest) != 0;
-		free(ims);
-		if (bad)
-			goto failed;
-	}
-	int done;
-	if (inst->ops->run_transition(wctx, inst, r, "running", &done)) {
-		rc = wctx->rc;
-		goto out;
-	}
-	if (!done) {
-		wlog(logfd, "run changed status under the worker: left alone");
-		goto out;
-	}
-	wlog(logfd, "ingesting %zu outputs", nents);
-	/* outputs are checked within the run's own memory budget (the worker
-	 * runs outside the sandbox's limits) and the instance's pixel limit */
-	struct bia_ctx olim = *ctx;
-	olim.max_image_bytes = spec.limits.memory_bytes;
-	struct bia_metric_params mp;
-	bia__runs_problem_params(&p, &mp, logfd);
-	size_t nok = 0;
-	for (size_t i = 0; i < nents; i++) {
-		if (i)
-			bia_faultsim("run.ingest");
-		struct bia_run_image ri;
-		memset(&ri, 0, sizeof(ri));
-		ri.image_id = ents[i].image_id;
-		char p1[BIA_PATH_MAX], p2[BIA_PATH_MAX];
-		enum bia_output_status os = bia_runs_check_output(&olim, cls, &ents[i], out, NULL, p1, p2,
-								  ri.reason, sizeof(ri.reason));
-		snprintf(ri.status, sizeof(ri.status), "%s", bia_output_status_name(os));
-		if (os == BIA_OUTPUT_OK) {
-			const char *ps[2] = {p1, p2};
-			for (size_t k = 0; k < 2 && ps[k][0]; k++) {
-				if (bia_blob_put_file(ctx, inst, ps[k], ri.files[k].digest,
-						      &ri.files[k].bytes, NULL))
-					goto ingest_failed;
-				snprintf(ri.files[k].name, sizeof(ri.files[k].name), "%s",
-					 bia_path_base(ps[k]));
-				ri.nfiles++;
-			}
-			nok++;
-		} else {
-			wlog(logfd, "%s: %s (scored as empty)", ents[i].stem, ri.reason);
-		}
-		if (bia__runs_score_image(ctx, inst, cls, &mp, os == BIA_OUTPUT_OK, p1, p2, &ri) ||
-		    inst->ops->run_image_put(ctx, inst, r->id, &ri)) {
-		ingest_failed:
-			bia_run_image_release(&ri);
-			snprintf(r->reason, sizeof(r->reason), "ingest of '%s': %s", ents[i].stem,
-				 ctx->msg);
-			rc = finish(wctx, inst, r, "ingesting", "failed", logfd);
-			goto out;
-		}
-		bia_run_image_release(&ri);
-	}
-	snprintf(r->reason, sizeof(r->reason), "%zu of %zu outputs valid", nok, nents);
-	rc = finish(wctx, inst, r, "ingesting", "succeeded", logfd);
-	goto out;
-failed:
-	snprintf(r->reason, sizeof(r->reason), "%s", ctx->msg);
-	rc = finish(wctx, inst, r, "running", "failed", logfd);
-out:
-	/* the outputs are blobs now; the log stays */
-	remove_work_dirs(inst, r->id);
-	if (logfd >= 0)
-		close(logfd);
-	json_decref(values);
-	json_decref(ids);
-	bia_argv_free(wargv);
-	free(fullv);
-	free(ents);
-	bia_oci_image_release(&oci);
-	bia_descriptor_release(&d);
-	if (have_p)
-		bia_problem_release(&p);
-	if (have_v)
-		bia_wf_version_release(&v);
-	return rc;
-}
-
-/* After a run ended: a rerun gets its verdict (a failure here is logged,
- * the verdict can be computed again later). */
-static void after_run(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_run *r,
-		      int rc)
-{
-	(void)ctx;
-	if (rc || !r->rerun_of) /* claimed runs carry their run_reruns row */
-		return;
-	struct bia_ctx c2;
-	bia_ctx_init(&c2);
-	if (bia_run_reproduction(&c2, inst, r->id, NULL))
-		bia_log(BIA_LOG_WARN, "run %lld: no reproduction verdict: %s", (long long)r->id,
-			c2.msg);
-}
-
-int bia_worker_run(struct bia_ctx *ctx, struct bia_instance *inst, int *pdrained)
-{
-	*pdrained = 0;
-	char runs[BIA_PATH_MAX], host[256] = "";
-	snprintf(runs, sizeof(runs), "%s/runs", inst->root);
-	if (bia_mkdir_p(ctx, runs))
-		return ctx->rc;
-	gethostname(host, sizeof(host) - 1);
-	int slot = 0;
-	int fd = bia_worker_lock_any(ctx, inst, &slot);
-	if (fd == -2)
-		return ctx->rc;
-	if (fd == -1)
-		return 0;
-	size_t nrec;
-	int rc = bia_runs_recover(ctx, inst, slot, &nrec);
-	if (!rc && nrec)
-		bia_log(BIA_LOG_WARN, "%zu interrupted run(s) recovered (%s)", nrec,
-			bia_runs_requeue_policy(inst) ? "requeued or failed" : "marked failed");
-	while (!rc) {
-		struct bia_run r;
-		int found;
-		rc = inst->ops->run_claim(ctx, inst, (int64_t)getpid(), slot, host, &r, &found);
-		if (rc)
-			break;
-		if (found) {
-			rc = execute(ctx, inst, &r);
-			after_run(ctx, inst, &r, rc);
-			bia_run_release(&r);
-			continue;
-		}
-		/* empty: release the lock, then look once more, so that a run
-		 * queued while we held it is never left without a worker */
-		close(fd);
-		fd = bia_worker_lock_any(ctx, inst, &slot);
-		if (fd < 0) {
-			rc = fd == -2 ? ctx->rc : 0;
-			fd = -1;
-			break;
-		}
-		rc = inst->ops->run_claim(ctx, inst, (int64_t)getpid(), slot, host, &r, &found);
-		if (rc || !found)
-			break;
-		rc = execute(ctx, inst, &r);
-		after_run(ctx, inst, &r, rc);
-		bia_run_release(&r);
-	}
-	if (fd >= 0)
-		close(fd);
-	if (!rc)
-		*pdrained = 1;
-	return rc;
 }
 
 /* ------------------------------------------------------------------- JSON */
@@ -1135,21 +506,22 @@ static time_t parse_iso(const char *s)
 	return timegm(&tm);
 }
 
+/* The duration of a run in seconds (null until it ended). */
+static json_t *duration_json(const struct bia_run *r)
+{
+	time_t t0 = parse_iso(r->started), t1 = parse_iso(r->finished);
+	return t0 != (time_t)-1 && t1 != (time_t)-1 ? json_integer((json_int_t)(t1 - t0))
+						    : json_null();
+}
+
 json_t *bia_run_json(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_run *r,
 		     int detail)
 {
-	struct bia_problem p;
-	char pid_s[32];
-	snprintf(pid_s, sizeof(pid_s), "%lld", (long long)r->problem_id);
-	if (bia_problem_get(ctx, inst, pid_s, &p))
-		return NULL;
-	const char *main_metric = p.main_metric[0] ? p.main_metric : bia_metric_main(p.cls);
+	const char *main_metric = r->main_metric[0] ? r->main_metric : bia_metric_main(r->cls);
 	struct bia_run_image *ri = NULL;
 	size_t nri = 0;
-	if (inst->ops->run_images(ctx, inst, r->id, &ri, &nri)) {
-		bia_problem_release(&p);
+	if (bia_store_run_images(ctx, inst, r->id, &ri, &nri))
 		return NULL;
-	}
 	json_t *o = json_object();
 	json_object_set_new(o, "id", json_integer(r->id));
 	json_object_set_new(o, "workflow", json_string(r->workflow));
@@ -1157,9 +529,9 @@ json_t *bia_run_json(struct bia_ctx *ctx, struct bia_instance *inst, const struc
 	json_object_set_new(o, "workflow_version_id", json_integer(r->workflow_version_id));
 	json_object_set_new(o, "workflow_digest", json_string(r->wf_digest));
 	json_object_set_new(o, "problem", json_string(r->problem));
-	json_object_set_new(o, "class", json_string(bia_class_code(p.cls)));
-	json_object_set_new(o, "status", json_string(r->status));
-	json_object_set_new(o, "code", json_integer(bia_run_status_code(r->status)));
+	json_object_set_new(o, "class", json_string(bia_class_code(r->cls)));
+	json_object_set_new(o, "status", json_string(bia_run_state_name(r->state)));
+	json_object_set_new(o, "code", json_integer(bia_run_state_code(r->state)));
 	json_t *params = json_loads(r->params, 0, NULL);
 	json_object_set_new(o, "params", params ? params : json_object());
 	json_t *ims = json_loads(r->images, 0, NULL);
@@ -1167,7 +539,7 @@ json_t *bia_run_json(struct bia_ctx *ctx, struct bia_instance *inst, const struc
 	json_object_set_new(o, "executor", json_string(r->executor));
 	json_object_set_new(o, "worker_pid", json_integer(r->worker_pid));
 	json_object_set_new(o, "exit_code", r->has_exit_code ? json_integer(r->exit_code) : json_null());
-	json_object_set_new(o, "reason", json_string(r->reason));
+	json_object_set_new(o, "reason", json_string(r->reason ? r->reason : ""));
 	json_object_set_new(o, "env_digest", json_string(r->env_digest));
 	json_object_set_new(o, "dataset_digest", json_string(r->dataset_digest));
 	json_object_set_new(o, "metrics_version", json_string(r->metrics_version));
@@ -1175,12 +547,9 @@ json_t *bia_run_json(struct bia_ctx *ctx, struct bia_instance *inst, const struc
 	json_object_set_new(o, "created_at", json_string(r->created));
 	json_object_set_new(o, "started_at", json_string(r->started));
 	json_object_set_new(o, "finished_at", json_string(r->finished));
-	time_t t0 = parse_iso(r->started), t1 = parse_iso(r->finished);
-	json_object_set_new(o, "duration",
-			    t0 != (time_t)-1 && t1 != (time_t)-1 ? json_integer((json_int_t)(t1 - t0))
-								 : json_null());
+	json_object_set_new(o, "duration", duration_json(r));
 	json_object_set_new(o, "cancel_requested", json_boolean(r->cancel_requested));
-	json_t *lim = json_loads(r->limits[0] ? r->limits : "{}", 0, NULL);
+	json_t *lim = json_loads(r->limits && r->limits[0] ? r->limits : "{}", 0, NULL);
 	json_object_set_new(o, "limits", json_is_object(lim) ? lim : json_object());
 	if (lim && !json_is_object(lim))
 		json_decref(lim);
@@ -1192,13 +561,13 @@ json_t *bia_run_json(struct bia_ctx *ctx, struct bia_instance *inst, const struc
 		json_object_set_new(o, "tolerance", json_real(r->tolerance));
 		json_object_set_new(o, "reproduction",
 				    r->verdict[0] ? json_string(r->verdict) : json_null());
-		json_t *vd = json_loads(r->verdict_detail, 0, NULL);
+		json_t *vd = json_loads(r->verdict_detail ? r->verdict_detail : "{}", 0, NULL);
 		json_object_set_new(o, "reproduction_detail", vd ? vd : json_object());
 	}
 	json_object_set_new(o, "main_metric", json_string(main_metric));
 
 	size_t nm;
-	const struct bia_metric_def *defs = bia_metric_class(p.cls, &nm);
+	const struct bia_metric_def *defs = bia_metric_class(r->cls, &nm);
 	double *vals = bia_calloc(nm * (nri + 1) + 1, sizeof(double));
 	size_t *cnt = bia_calloc(nm + 1, sizeof(size_t));
 	json_t *images = json_array(), *run_warnings = json_array(), *warn_index = json_object();
@@ -1208,7 +577,7 @@ json_t *bia_run_json(struct bia_ctx *ctx, struct bia_instance *inst, const struc
 		json_object_set_new(im, "id", json_integer(ri[i].image_id));
 		json_object_set_new(im, "stem", json_string(ri[i].stem));
 		json_object_set_new(im, "status", json_string(ri[i].status));
-		json_object_set_new(im, "reason", json_string(ri[i].reason));
+		json_object_set_new(im, "reason", json_string(ri[i].reason ? ri[i].reason : ""));
 		for (size_t k = 0; k < ri[i].nfiles; k++)
 			json_array_append_new(files, json_pack("{s:s, s:s, s:I}", "name",
 							       ri[i].files[k].name, "digest",
@@ -1279,6 +648,110 @@ json_t *bia_run_json(struct bia_ctx *ctx, struct bia_instance *inst, const struc
 	free(vals);
 	free(cnt);
 	bia_run_images_free(ri, nri);
-	bia_problem_release(&p);
 	return o;
+}
+
+int bia__runs_summarize(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id)
+{
+	struct bia_run r;
+	if (bia_store_run_get(ctx, inst, run_id, &r))
+		return ctx->rc;
+	json_t *j = bia_run_json(ctx, inst, &r, 1);
+	bia_run_release(&r);
+	if (!j)
+		return ctx->rc;
+	/* the means of the run's aggregate, as run show computes them */
+	json_t *means = json_object(), *agg = json_object_get(j, "aggregate"), *a;
+	const char *metric;
+	json_object_foreach(agg, metric, a)
+		json_object_set(means, metric, json_object_get(a, "mean"));
+	char *text = json_dumps(means, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(means);
+	json_decref(j);
+	int rc = text ? bia_store_run_summary_put(ctx, inst, run_id, text)
+		      : bia_fail(ctx, BIA_ENOMEM, "out of memory");
+	free(text);
+	return rc;
+}
+
+int bia_runs_list_json(struct bia_ctx *ctx, struct bia_instance *inst,
+		       const struct bia_run_filter *f, struct bia_page page, json_t **prows,
+		       int64_t *ptotal)
+{
+	struct bia_run *v = NULL;
+	size_t n = 0;
+	*prows = NULL;
+	if (bia_store_run_list(ctx, inst, f, page, &v, &n, ptotal))
+		return ctx->rc;
+	/* the main metric of each run's problem, its mean from the run's
+	 * summary; runs without one (not ended, or older) from their values,
+	 * read for all of them in one query */
+	const char **mains = bia_calloc(n + 1, sizeof(char *)), *distinct[BIA_CLASS_COUNT * 2 + 1];
+	int64_t *ids = bia_calloc(n + 1, sizeof(int64_t));
+	json_t **means = bia_calloc(n + 1, sizeof(json_t *));
+	size_t nd = 0, nids = 0;
+	for (size_t i = 0; i < n; i++) {
+		mains[i] = v[i].main_metric[0] ? v[i].main_metric : bia_metric_main(v[i].cls);
+		means[i] = v[i].means ? json_loads(v[i].means, 0, NULL) : NULL;
+		if (means[i])
+			continue;
+		ids[nids++] = v[i].id;
+		size_t k = 0;
+		while (k < nd && strcmp(distinct[k], mains[i]))
+			k++;
+		if (k == nd && nd < sizeof(distinct) / sizeof(distinct[0]))
+			distinct[nd++] = mains[i];
+	}
+	struct bia_run_value *vals = NULL;
+	size_t nv = 0;
+	int rc = bia_store_run_values(ctx, inst, ids, nids, distinct, nd, &vals, &nv);
+	double *buf = rc ? NULL : bia_calloc(nv + 1, sizeof(double));
+	json_t *rows = json_array();
+	size_t at = 0;
+	for (size_t i = 0; !rc && i < n; i++) {
+		const struct bia_run *r = &v[i];
+		json_t *mean = NULL;
+		if (means[i]) {
+			mean = json_object_get(means[i], mains[i]);
+			mean = mean ? json_incref(mean) : json_null();
+		} else {
+			/* vals are by run id, as v is */
+			size_t cnt = 0;
+			while (at < nv && vals[at].run_id < r->id)
+				at++;
+			for (; at < nv && vals[at].run_id == r->id; at++)
+				if (!strcmp(vals[at].metric, mains[i]))
+					buf[cnt++] = vals[at].value;
+			mean = json_null();
+			if (cnt) {
+				struct bia_metric_agg a;
+				bia_metric_aggregate(buf, cnt, &a);
+				json_decref(mean);
+				mean = bia_json_real(a.mean);
+			}
+		}
+		char wf[400];
+		snprintf(wf, sizeof(wf), "%s@%s", r->workflow, r->version);
+		json_array_append_new(
+			rows, json_pack("{s:I, s:s, s:s, s:s, s:i, s:s, s:o, s:s, s:o}", "id",
+					(json_int_t)r->id, "workflow", wf, "problem", r->problem,
+					"status", bia_run_state_name(r->state), "code",
+					bia_run_state_code(r->state), "created_at", r->created,
+					"duration", duration_json(r), "main_metric", mains[i], "mean",
+					mean));
+	}
+	for (size_t i = 0; i < n; i++)
+		json_decref(means[i]);
+	free(means);
+	free(buf);
+	free(vals);
+	free(ids);
+	free(mains);
+	bia_run_list_free(v, n);
+	if (rc) {
+		json_decref(rows);
+		return rc;
+	}
+	*prows = rows;
+	return 0;
 }

@@ -6,13 +6,16 @@
 #ifndef BIA_RUNS_H
 #define BIA_RUNS_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
 
+#include "exec/exec.h"
 #include "image/image.h"
 #include "store/store.h"
+#include "workflow/workflow.h"
 #include "util/util.h"
 
 /* ------------------------------------------- staging and outputs (shared) */
@@ -57,13 +60,111 @@ enum bia_output_status bia_runs_check_output(const struct bia_ctx *limits, enum 
 					     char path[BIA_PATH_MAX], char path2[BIA_PATH_MAX],
 					     char *reason, size_t rsz);
 
+/* ------------------------------------------------------------ run states */
+
+/* succeeded, failed, cancelled, timed_out. */
+int bia_run_state_final(enum bia_run_state s);
+/* The BIAFLOWS numeric code: queued 1, running/ingesting 2, succeeded 3,
+ * failed/timed_out 4, cancelled 8. */
+int bia_run_state_code(enum bia_run_state s);
+/* Whether a run may go from one state to another (docs/runs.md "States"):
+ * queued -> running | cancelled; running -> ingesting | failed | cancelled
+ * | timed_out | queued (requeued); ingesting -> succeeded | failed | queued.
+ * A state to itself is an update of the record. */
+int bia_run_transition_allowed(enum bia_run_state from, enum bia_run_state to);
+
+/* The one way a run changes: r as read (r->state the state it was read
+ * in), with its other fields as they should be stored. If the stored state
+ * is still r->state and the change is allowed, r is written with state
+ * `to` (and r->state becomes `to`, *pdone = 1); the change is an event
+ * (below). *pdone = 0 when another process changed the run first (nothing
+ * written). A transition that is not allowed is BIA_EINVAL. */
+int bia_run_transition(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_run *r,
+		       enum bia_run_state to, int *pdone);
+
+/* ---------------------------------------------------------------- events
+ *
+ * A run's changes are events. In this process: every transition made here
+ * and every line a run executed here writes to its log reach the
+ * subscribers (what a server streams as server-sent events). Other
+ * processes: every transition is a row of the store's run_events, and each
+ * change touches <instance>/runs/.events, which a follower waits on
+ * (inotify) instead of polling. */
+enum bia_run_event_kind {
+	BIA_RUN_EVENT_STATE, /* state is the new state, text the reason */
+	BIA_RUN_EVENT_LOG,   /* text is one line of the run's log (no newline) */
+	BIA_RUN_EVENT_CANCEL /* a cancel was requested */
+};
+struct bia_run_event {
+	enum bia_run_event_kind kind;
+	int64_t run_id;
+	enum bia_run_state state;
+	const char *text; /* valid during the call */
+	size_t len;
+};
+/* Called from the thread that made the change: keep it short, do not call
+ * the store from it. */
+typedef void (*bia_run_event_fn)(void *user, const struct bia_run_event *ev);
+/* Subscribe to the events of this process; returns a token (> 0), or 0
+ * when the table of subscribers (64) is full. */
+int bia_run_subscribe(bia_run_event_fn fn, void *user);
+void bia_run_unsubscribe(int token);
+/* Deliver an event to the subscribers (the run layer calls it). */
+void bia_run_publish(const struct bia_run_event *ev);
+/* Tell other processes that runs changed (touches runs/.events). */
+void bia_runs_notify(const struct bia_instance *inst);
+
+/* A follower of another process's changes: of the instance's runs, and of
+ * a log file (written by a worker) when one is given. */
+struct bia_run_follower {
+	int ifd;	/* inotify descriptor, -1 when inotify is not available */
+	int wd_events;	/* watch of runs/.events */
+	int wd_log;	/* watch of the log, -1 */
+	char log[BIA_PATH_MAX];
+};
+int bia_run_follow_open(struct bia_ctx *ctx, const struct bia_instance *inst,
+			const char *log_path, struct bia_run_follower *f);
+/* Wait until runs change or the log grows (1), timeout_ms passes (0; -1:
+ * no timeout), or wake_fd (-1: none) is readable (2). Without inotify, or
+ * on a file system that does not report changes, the timeout is what
+ * paces the caller. */
+int bia_run_follow_wait(struct bia_run_follower *f, int timeout_ms, int wake_fd);
+void bia_run_follow_close(struct bia_run_follower *f);
+/* The state changes of a run after event id `after` (0: all), oldest
+ * first: rows {id, run, state, reason, at} in a JSON array. */
+int bia_run_events_json(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
+			int64_t after, json_t **pout);
+
+/* Wait until every run of ids has ended, woken by the follower (1 s
+ * timeout). hooks (may be NULL): progress after each look (changed: the
+ * number done changed), and a call about every 2 s (e.g. to start a worker
+ * when none runs); a non-zero return from it ends the wait with that. */
+struct bia_wait_hooks {
+	void (*progress)(void *user, size_t done, size_t n, const char *current, int changed);
+	int (*every_2s)(void *user, struct bia_ctx *ctx);
+	void *user;
+};
+int bia_runs_wait(struct bia_ctx *ctx, struct bia_instance *inst, const int64_t *ids, size_t n,
+		  const struct bia_wait_hooks *hooks);
+/* Write a run's log to fd; with follow, keep writing what is appended
+ * until the run has ended (woken by the follower, not by polling). */
+int bia_run_log_copy(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id, int fd,
+		     int follow);
+
 /* ------------------------------------------------------------------ runs */
 
-/* Final statuses: succeeded failed cancelled timed_out. */
-int bia_run_status_final(const char *status);
-/* The BIAFLOWS numeric code: queued 1, running/ingesting 2, succeeded 3,
- * failed/timed_out 4, cancelled 8 (0 if unknown). */
-int bia_run_status_code(const char *status);
+/* Per-run resource overrides (run --timeout ...; 0: the descriptor's). */
+struct bia_run_overrides {
+	int64_t timeout;     /* seconds */
+	uint64_t memory;     /* bytes */
+	int64_t processes;
+	int64_t open_files;
+	uint64_t output;     /* bytes of /data/out */
+};
+/* As stored on a run: a JSON object of the set ones ("{}" if none),
+ * malloc'd; and back (unknown keys and bad values ignored). */
+char *bia_run_overrides_json(const struct bia_run_overrides *o);
+void bia_run_overrides_parse(const char *json, struct bia_run_overrides *o);
 
 struct bia_run_request {
 	const char *workflow;	     /* "NAME" (newest) or "NAME@VERSION" */
@@ -73,11 +174,7 @@ struct bia_run_request {
 	const char *const *images;   /* stems or ids; NULL/0: every image */
 	size_t nimages;
 	int *bad_params;	     /* OUT, may be NULL: 1 when refused for a parameter */
-	int64_t timeout;	     /* seconds, overrides the descriptor's time; 0: not set */
-	uint64_t memory;	     /* bytes, overrides the descriptor's memory; 0: not set */
-	int64_t processes;	     /* overrides the descriptor's processes; 0: not set */
-	int64_t open_files;	     /* overrides the descriptor's open_files; 0: not set */
-	uint64_t output;	     /* bytes, overrides the descriptor's output; 0: not set */
+	struct bia_run_overrides limits; /* override the descriptor's resources */
 	int64_t rerun_of;	     /* a rerun of this run (bia_run_reproduction); 0: none */
 	double tolerance;	     /* metric tolerance of a rerun */
 	int dry_run;		     /* check everything, queue nothing (*pid = 0) */
@@ -91,6 +188,12 @@ struct bia_run_request {
  * *pid gets the new run's id. */
 int bia_run_enqueue(struct bia_ctx *ctx, struct bia_instance *inst,
 		    const struct bia_run_request *req, int64_t *pid);
+
+/* Set a problem's main metric: a metric code of its class, or "default"
+ * (the class default, stored as ""); BIA_EINVAL naming the class's metrics
+ * otherwise. p->main_metric is updated. */
+int bia_problem_choose_main_metric(struct bia_ctx *ctx, struct bia_instance *inst,
+				   struct bia_problem *p, const char *metric);
 
 /* The images of problem p named by refs (stems or ids, each once, in the
  * order given), or all of them when nrefs = 0. Refuses an unknown name and
@@ -117,9 +220,19 @@ int bia_run_reproduction(struct bia_ctx *ctx, struct bia_instance *inst, int64_t
 			 char *verdict);
 
 /* Ask a run to stop; *pstate: "dequeued" (was queued, now cancelled), "requested"
- * (the worker kills it), or the final status it already had. */
+ * (its worker stops it: the executor cancels the job), or the final state
+ * it already had. One transaction; an event. */
 int bia_run_cancel(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
 		   char pstate[16]);
+/* Claim the oldest queued run for a worker (pid, slot, host): running, its
+ * attempts counted, one transaction. *pfound = 0 when the queue is empty. */
+int bia_run_claim(struct bia_ctx *ctx, struct bia_instance *inst, int64_t pid, int slot,
+		  const char *host, struct bia_run *out, int *pfound);
+/* Put a running or ingesting run back in the queue (its outputs and scores
+ * removed, an interruption counted), with this reason; *pdone = 0 if its
+ * state changed first. */
+int bia_run_requeue(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_run *r,
+		    const char *reason, int *pdone);
 
 /* <instance>/runs/<id> and its log. */
 int bia_run_dir(const struct bia_instance *inst, int64_t id, char *out, size_t outsz);
@@ -151,7 +264,8 @@ int bia_worker_lock(struct bia_ctx *ctx, const struct bia_instance *inst);
 int bia_worker_lock_any(struct bia_ctx *ctx, const struct bia_instance *inst, int *pslot);
 
 /* Recovery: runs left running or ingesting by a worker that is gone (the
- * run's slot is ours, or nobody holds its slot lock) become failed
+ * run's executor reports its job gone; before a job was submitted: its
+ * worker process is gone, or its slot is ours) become failed
  * "interrupted: worker died", or with on_interrupted "requeue" go back to
  * queued (outputs and scores removed) until BIA_RUN_MAX_ATTEMPTS attempts.
  * Must hold the lock of slot `myslot`. *pn gets how many. */
@@ -161,6 +275,85 @@ int bia_runs_recover(struct bia_ctx *ctx, struct bia_instance *inst, int myslot,
  * every slot is held), recover, then claim and execute queued runs
  * until the queue is empty. */
 int bia_worker_run(struct bia_ctx *ctx, struct bia_instance *inst, int *pdrained);
+
+/* A long-lived worker loop (what a server runs in a thread): like
+ * bia_worker_run, but when the queue is empty it waits for new runs (the
+ * runs/.events follower, or a write to wake_fd) instead of returning, until
+ * *stop is set (then wake_fd should be written to, to end the wait). A run
+ * being executed when stop is set is finished first. */
+struct bia_worker_loop {
+	struct bia_instance *inst;
+	atomic_int stop;	/* set to 1 to end the loop */
+	int wake_fd;		/* readable: look at the queue now (e.g. an eventfd); -1 none */
+	int idle_ms;		/* longest wait between looks at the queue (default 2000) */
+	size_t runs_done;	/* OUT: runs executed */
+};
+int bia_worker_loop(struct bia_ctx *ctx, struct bia_worker_loop *w);
+
+/* ------------------------------------------------------------- executors
+ *
+ * Where a run's job executes, behind one interface (docs/runs.md
+ * "Executors"). "local": the bubblewrap sandbox on this machine, in a
+ * thread of the worker. A SLURM executor implements the same four calls. */
+#define BIA_JOB_ID_MAX 128
+enum bia_job_state {
+	BIA_JOB_ACTIVE, /* submitted, not ended */
+	BIA_JOB_ENDED,	/* ended; attach gives its result */
+	BIA_JOB_GONE	/* unknown to the executor, or lost with its worker */
+};
+struct bia_executor {
+	const char *name; /* as stored on runs: "local" */
+	/* Start the job; returns at once with its id (and the host it runs
+	 * on). spec must stay valid until attach returns. */
+	int (*submit)(struct bia_ctx *ctx, const struct bia_exec_spec *spec,
+		      char job[BIA_JOB_ID_MAX], char *host, size_t hostsz);
+	/* The state of a job, whichever process submitted it. */
+	int (*poll)(struct bia_ctx *ctx, const char *job, enum bia_job_state *pstate);
+	/* Ask a job to stop; it ends as cancelled. */
+	int (*cancel)(struct bia_ctx *ctx, const char *job);
+	/* Wait for the end of a job and take its result (once). */
+	int (*attach)(struct bia_ctx *ctx, const char *job, struct bia_exec_result *res);
+};
+/* The executor of a name; NULL if this build has none by that name. */
+const struct bia_executor *bia_executor_find(const char *name);
+extern const struct bia_executor bia_executor_local;
+
+/* ------------------------------------------------------- execution plans
+ *
+ * How a workflow is executed, shared by `biaflows exec` and runs: the
+ * descriptor's resources with overrides, its parameters, and its
+ * environment (the host, an image archive, or an image exported from a
+ * local container engine), as a sandbox spec. */
+struct bia_exec_plan {
+	struct bia_descriptor d;
+	json_t *values;		   /* resolved parameter values, owned */
+	char **wargv;		   /* the descriptor's command line, tokens */
+	size_t wargc;
+	char **argv;		   /* what runs: the image's entrypoint + wargv */
+	struct bia_oci_image oci;
+	struct bia_exec_spec spec; /* argv, rootfs, env, workdir, app_dir, limits set */
+	char env_digest[96];	   /* "host", "sha256:...", "<engine>:sha256:..." */
+	char env_note[512];	   /* a line on the environment ("" for the host) */
+};
+struct bia_plan_request {
+	const char *descriptor;	    /* descriptor.json text */
+	const char *descriptor_name; /* for messages: a path, or "descriptor.json" */
+	const char *app_dir;	    /* the workflow's files, at /app */
+	const char *archive;	    /* an image archive to run in (a path), or NULL */
+	const char *envs_dir;	    /* where images are unpacked (created) */
+	const char *const *params;  /* "id=value" to resolve, when values is NULL */
+	size_t nparams;
+	const char *values;	    /* resolved values (JSON object text), or NULL */
+	const struct bia_run_overrides *limits; /* may be NULL */
+	int *bad_params;	    /* OUT, may be NULL: 1 when a parameter was refused */
+	int *no_engine;		    /* OUT, may be NULL: 1 when no engine gave the image */
+};
+/* Make a plan. A parameter refused sets *bad_params. The archive is used
+ * when given, or when the descriptor's environment is an image; else a
+ * descriptor with a container image has it exported from an engine. */
+int bia_exec_plan_make(struct bia_ctx *ctx, const struct bia_plan_request *req,
+		       struct bia_exec_plan *plan);
+void bia_exec_plan_release(struct bia_exec_plan *plan);
 
 /* ------------------------------------------------------------ error maps */
 
@@ -176,10 +369,35 @@ const char *const *bia_error_categories(enum bia_class cls);
 int bia_error_map(struct bia_ctx *ctx, enum bia_class cls, json_t *objects,
 		  struct bia_run_image *ri);
 
+/* The error categories of a problem's class (*pcats), checking that it
+ * has an error map (BIA_EUNSUPPORTED) and that category (may be NULL) is
+ * one of them (BIA_EINVAL naming them). */
+int bia_errors_scope(struct bia_ctx *ctx, struct bia_instance *inst, int64_t problem_id,
+		     const char *category, const char *const **pcats);
+/* The error counts as rows {run, workflow (problem only), image_id, stem,
+ * <category>: count...}: of one run (run_id; no "run" key) or of every run
+ * of a problem (problem_id); sorted by the count of category (largest
+ * first, then stem) when given, else by run and stem; at most top rows
+ * (0: all). As `biaflows errors --format json` prints them. */
+int bia_errors_counts_json(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
+			   int64_t problem_id, const char *category, int64_t top, json_t **prows);
+/* The per-object records of one image of a run (ref: a stem of the run's
+ * problem, or an image id): rows {kind, id, status, match, score, where,
+ * frame, centroid?, bbox?, detail}. */
+int bia_errors_image_json(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
+			  const char *ref, json_t **prows);
+
 /* A run as JSON: the record plus, when detail, per-image outputs and
  * scores and per-metric aggregates; always the main metric's mean. */
 json_t *bia_run_json(struct bia_ctx *ctx, struct bia_instance *inst,
 		     const struct bia_run *r, int detail);
+/* A page of the run list as `biaflows runs --format json` prints it: an
+ * array of {id, workflow ("name@version"), problem, status, code,
+ * created_at, duration, main_metric, mean}; *ptotal (may be NULL) the
+ * number of runs the filter selects. Two statements per page. */
+int bia_runs_list_json(struct bia_ctx *ctx, struct bia_instance *inst,
+		       const struct bia_run_filter *f, struct bia_page page, json_t **prows,
+		       int64_t *ptotal);
 
 /* ------------------------------------------------------------ rescoring */
 

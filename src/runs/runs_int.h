@@ -22,4 +22,19 @@ void bia__runs_problem_params(const struct bia_problem *p, struct bia_metric_par
 int bia__runs_dataset_digest(struct bia_ctx *ctx, struct bia_instance *inst,
 			     const struct bia_image_rec *im, size_t n, char out[BIA_SHA256_HEX]);
 
+/* Remove runs/<id>/{app,in,out}: the working folders of a run (its log
+ * stays). When a run ends and when an interrupted run is recovered. */
+void bia__runs_remove_work_dirs(const struct bia_instance *inst, int64_t id);
+
+/* A line of a run's log (fd; -1: nowhere), "<time> worker: ...", also
+ * published as a log event of run_id. */
+void bia__runs_log(int fd, int64_t run_id, const char *fmt, ...) BIA_PRINTF(3, 4);
+
+/* Compute and keep a run's summary (the mean of every metric over its
+ * images, as bia_run_json's aggregate): when a run ends, after a rescore. */
+int bia__runs_summarize(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id);
+
+/* The current GT version among v (NULL if none). */
+const struct bia_gt_version *bia__runs_current_gt(const struct bia_gt_version *v, size_t n);
+
 #endif

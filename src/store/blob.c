@@ -1,7 +1,7 @@
 /* Content-addressed blob store: temp file, fsync, rename; the caller then
  * references the blob in a transaction.
  * SPDX-License-Identifier: MIT */
-#include "store/store.h"
+#include "store/backend.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -171,7 +171,7 @@ size_t bia_blob_remove_unreferenced(struct bia_instance *inst, char (*digests)[B
 	/* another thread of this process may be between putting a blob and
 	 * committing its row (the blob lock cannot tell threads apart): leave
 	 * the files to fsck */
-	if (inst->ops->connections_in_use && inst->ops->connections_in_use(inst) > 1)
+	if (inst->backend->connections_in_use && inst->backend->connections_in_use(inst) > 1)
 		return 0;
 	/* no writer may be between putting a blob and committing its row: the
 	 * lock exclusively, without waiting (ours converted when we hold it) */
@@ -191,7 +191,7 @@ size_t bia_blob_remove_unreferenced(struct bia_instance *inst, char (*digests)[B
 		size_t nrefs = 0;
 		struct bia_ctx c;
 		bia_ctx_init(&c);
-		if (inst->ops->blob_refs(&c, inst, &refs, &nrefs) == 0) {
+		if (inst->backend->blob_refs(&c, inst, &refs, &nrefs) == 0) {
 			for (size_t i = 0; i < n; i++) {
 				char p[BIA_PATH_MAX];
 				if (nrefs && bsearch(digests[i], refs, nrefs, sizeof(*refs), cmp_digest))

@@ -1,7 +1,7 @@
 /* fsck: verify blob digests, find rows without files, remove orphan files
  * and stale temp files, check the database.
  * SPDX-License-Identifier: MIT */
-#include "store/store.h"
+#include "store/backend.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -57,16 +57,16 @@ int bia_fsck(struct bia_ctx *ctx, struct bia_instance *inst, int dry_run,
 
 	struct bia_ctx dbctx;
 	bia_ctx_init(&dbctx);
-	rep->db_ok = inst->ops->check(&dbctx, inst, dbmsg, sizeof(dbmsg)) == 0;
+	rep->db_ok = inst->backend->check(&dbctx, inst, dbmsg, sizeof(dbmsg)) == 0;
 	if (!rep->db_ok)
 		problem(rep, "database", "biaflows.db", NULL, dbctx.msg);
 
 	/* blob rows nothing references any more (removals, requeued runs): their
 	 * files become orphans below */
 	size_t ngc = 0;
-	if (have_lock && !dry_run && inst->ops->blob_rows_gc(ctx, inst, &ngc))
+	if (have_lock && !dry_run && inst->backend->blob_rows_gc(ctx, inst, &ngc))
 		goto fail;
-	if (inst->ops->blob_refs(ctx, inst, &refs, &nrefs))
+	if (inst->backend->blob_refs(ctx, inst, &refs, &nrefs))
 		goto fail;
 
 	/* rows whose file is missing */

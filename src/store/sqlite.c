@@ -1,7 +1,7 @@
 /* SQLite back end of the storage interface: WAL mode, foreign keys,
  * versioned migrations in PRAGMA user_version.
  * SPDX-License-Identifier: MIT */
-#include "store/store.h"
+#include "store/backend.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -184,6 +184,26 @@ static const char *const migrations[] = {
 	"  PRIMARY KEY(run_id, image_id),"
 	"  FOREIGN KEY(run_id, image_id) REFERENCES run_outputs(run_id, image_id) "
 	"    ON DELETE CASCADE);",
+	/* 6: the executor's job id of a run (docs/runs.md "Executors"), and the
+	 * state changes of runs in order, for other processes to follow */
+	"CREATE TABLE IF NOT EXISTS run_jobs ("
+	"  run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,"
+	"  job TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS run_events ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	"  state TEXT NOT NULL,"
+	"  reason TEXT NOT NULL DEFAULT '',"
+	"  at TEXT NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS run_events_run ON run_events(run_id, id);"
+	/* pages of lists in id order, and error counts of one run by category */
+	"CREATE INDEX IF NOT EXISTS images_problem_id ON images(problem_id, id);"
+	"CREATE INDEX IF NOT EXISTS run_errors_run_category ON run_errors(run_id, category, count);"
+	/* the mean of every metric over a run's images, kept for lists (a
+	 * cache: removed whenever the run's scores change, computed again) */
+	"CREATE TABLE IF NOT EXISTS run_summaries ("
+	"  run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,"
+	"  means TEXT NOT NULL);",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -581,12 +601,22 @@ static int migrate(struct bia_ctx *ctx, struct bia_instance *inst)
 
 static void sq_close(struct bia_instance *inst);
 
-static int sq_open(struct bia_ctx *ctx, struct bia_instance *inst, const char *path)
+/* location: the database file, relative to the instance folder unless
+ * absolute ("biaflows.db"). */
+static int sq_open(struct bia_ctx *ctx, struct bia_instance *inst, const char *location)
 {
+	if (!location[0])
+		return bia_fail(ctx, BIA_EINVAL, "store 'sqlite:' needs a file name");
 	struct sq_pool *pool = calloc(1, sizeof(*pool));
 	if (!pool)
 		return bia_fail(ctx, BIA_ENOMEM, "out of memory");
-	snprintf(pool->path, sizeof(pool->path), "%s", path);
+	int n = location[0] == '/'
+			? snprintf(pool->path, sizeof(pool->path), "%s", location)
+			: snprintf(pool->path, sizeof(pool->path), "%s/%s", inst->root, location);
+	if (n < 0 || (size_t)n >= sizeof(pool->path)) {
+		free(pool);
+		return bia_fail(ctx, BIA_ELIMIT, "store path is too long");
+	}
 	if (pthread_mutex_init(&pool->mu, NULL)) {
 		free(pool);
 		return bia_fail(ctx, BIA_EIO, "cannot create a mutex");
@@ -713,12 +743,40 @@ static void bia_problem_release_v(void *e)
 	bia_problem_release(e);
 }
 
-static int sq_problem_list(struct bia_ctx *ctx, struct bia_instance *inst,
-			   struct bia_problem **pv, size_t *pn)
+/* The number of rows of a list (sql: a count with one optional int64
+ * parameter, bound when the list has one). */
+static int count_rows(struct bia_ctx *ctx, struct bia_instance *inst, const char *sql,
+		      int nparams, int64_t param, int64_t *ptotal)
 {
 	sqlite3_stmt *st;
-	if (prepare(ctx, inst, PROBLEM_COLS "ORDER BY p.id", &st))
+	if (!ptotal)
+		return 0;
+	if (prepare(ctx, inst, sql, &st))
 		return ctx->rc;
+	if (nparams)
+		sqlite3_bind_int64(st, 1, param);
+	int r = sqlite3_step(st);
+	*ptotal = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	fin(inst, st);
+	return r == SQLITE_ROW ? 0 : db_fail(ctx, inst, "count rows");
+}
+
+/* Bind a page to the last two parameters (LIMIT ? OFFSET ?). */
+static void bind_page(sqlite3_stmt *st, int first, struct bia_page page)
+{
+	sqlite3_bind_int64(st, first, page.limit > 0 ? page.limit : -1);
+	sqlite3_bind_int64(st, first + 1, page.offset);
+}
+
+static int sq_problem_list(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_page page,
+			   struct bia_problem **pv, size_t *pn, int64_t *ptotal)
+{
+	sqlite3_stmt *st;
+	if (count_rows(ctx, inst, "SELECT count(*) FROM problems", 0, 0, ptotal))
+		return ctx->rc;
+	if (prepare(ctx, inst, PROBLEM_COLS "ORDER BY p.id LIMIT ? OFFSET ?", &st))
+		return ctx->rc;
+	bind_page(st, 1, page);
 	void *v;
 	int rc = collect_rows(ctx, inst, st, sizeof(struct bia_problem), problem_row_v, bia_problem_release_v, "problems", &v, pn);
 	if (!rc)
@@ -861,6 +919,15 @@ static int sq_image_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t i
 			 (long long)id, (long long)used, (long long)first);
 		goto fail;
 	}
+	/* the summaries of runs that scored it no longer hold */
+	if (prepare(ctx, inst,
+		    "DELETE FROM run_summaries WHERE run_id IN (SELECT run_id FROM run_outputs "
+		    "WHERE image_id = ?)",
+		    &st))
+		goto fail;
+	sqlite3_bind_int64(st, 1, id);
+	if (step_done(ctx, inst, st, "forget run summaries"))
+		goto fail;
 	if (prepare(ctx, inst, "DELETE FROM images WHERE id = ?", &st))
 		goto fail;
 	sqlite3_bind_int64(st, 1, id);
@@ -1102,7 +1169,7 @@ fail:
 	"i.layout, i.size_x, i.size_y, i.size_z, i.size_c, i.size_t, i.dtype, i.phys_x, "   \
 	"i.phys_y, i.phys_z, i.created_at, "                                               \
 	"coalesce((SELECT g.id FROM gt_versions g WHERE g.image_id = i.id AND "            \
-	"g.is_current), 0) FROM images i "
+	"g.is_current), 0), p.name FROM images i JOIN problems p ON p.id = i.problem_id "
 
 static void image_row(sqlite3_stmt *st, struct bia_image_rec *im)
 {
@@ -1122,6 +1189,7 @@ static void image_row(sqlite3_stmt *st, struct bia_image_rec *im)
 		im->phys[i] = sqlite3_column_double(st, 14 + i);
 	col_text(st, 17, im->created, sizeof(im->created));
 	im->gt_version = sqlite3_column_int64(st, 18);
+	col_text(st, 19, im->problem, sizeof(im->problem));
 }
 
 static void image_row_v(sqlite3_stmt *st, void *e)
@@ -1130,17 +1198,22 @@ static void image_row_v(sqlite3_stmt *st, void *e)
 }
 
 static int sq_image_list(struct bia_ctx *ctx, struct bia_instance *inst, int64_t problem_id,
-			 int64_t limit, int64_t offset, struct bia_image_rec **pv, size_t *pn)
+			 struct bia_page page, struct bia_image_rec **pv, size_t *pn,
+			 int64_t *ptotal)
 {
 	sqlite3_stmt *st;
+	if (count_rows(ctx, inst,
+		       problem_id ? "SELECT count(*) FROM images WHERE problem_id = ?"
+				  : "SELECT count(*) FROM images",
+		       problem_id != 0, problem_id, ptotal))
+		return ctx->rc;
 	if (prepare(ctx, inst,
 		    problem_id ? IMAGE_COLS "WHERE i.problem_id = ? ORDER BY i.id LIMIT ? OFFSET ?"
 			       : IMAGE_COLS "WHERE ? = 0 ORDER BY i.id LIMIT ? OFFSET ?",
 		    &st))
 		return ctx->rc;
 	sqlite3_bind_int64(st, 1, problem_id);
-	sqlite3_bind_int64(st, 2, limit > 0 ? limit : -1);
-	sqlite3_bind_int64(st, 3, offset);
+	bind_page(st, 2, page);
 	void *v;
 	int rc = collect_rows(ctx, inst, st, sizeof(struct bia_image_rec), image_row_v, NULL,
 			      "images", &v, pn);
@@ -1463,12 +1536,15 @@ static void bia_wf_version_release_v(void *e)
 	bia_wf_version_release(e);
 }
 
-static int sq_wf_list(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_wf_version **pv,
-		      size_t *pn)
+static int sq_wf_list(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_page page,
+		      struct bia_wf_version **pv, size_t *pn, int64_t *ptotal)
 {
 	sqlite3_stmt *st;
-	if (prepare(ctx, inst, WFV_COLS "ORDER BY w.name, v.id", &st))
+	if (count_rows(ctx, inst, "SELECT count(*) FROM workflow_versions", 0, 0, ptotal))
 		return ctx->rc;
+	if (prepare(ctx, inst, WFV_COLS "ORDER BY w.name, v.id LIMIT ? OFFSET ?", &st))
+		return ctx->rc;
+	bind_page(st, 1, page);
 	void *v;
 	int rc = collect_rows(ctx, inst, st, sizeof(struct bia_wf_version), wfv_row_v, bia_wf_version_release_v, "workflows", &v, pn);
 	if (!rc)
@@ -1484,7 +1560,13 @@ void bia_run_release(struct bia_run *r)
 		return;
 	free(r->params);
 	free(r->images);
-	r->params = r->images = NULL;
+	free(r->job);
+	free(r->reason);
+	free(r->limits);
+	free(r->verdict_detail);
+	free(r->means);
+	r->params = r->images = r->job = r->reason = r->limits = r->verdict_detail = r->means =
+		NULL;
 }
 
 void bia_run_list_free(struct bia_run *v, size_t n)
@@ -1503,6 +1585,8 @@ void bia_run_image_release(struct bia_run_image *ri)
 	ri->nscores = 0;
 	free(ri->warnings);
 	ri->warnings = NULL;
+	free(ri->reason);
+	ri->reason = NULL;
 	for (size_t i = 0; i < ri->nobjects; i++)
 		bia_run_object_release(&ri->objects[i]);
 	free(ri->objects);
@@ -1532,7 +1616,7 @@ static int sq_run_add(struct bia_ctx *ctx, struct bia_instance *inst, struct bia
 {
 	sqlite3_stmt *st;
 	bia_now_iso(r->created);
-	snprintf(r->status, sizeof(r->status), "queued");
+	r->state = BIA_RUN_QUEUED;
 	if (prepare(ctx, inst,
 		    "INSERT INTO runs(workflow_version_id, problem_id, status, params, images, "
 		    "executor, dataset_digest, metrics_version, created_at, limits) "
@@ -1547,7 +1631,7 @@ static int sq_run_add(struct bia_ctx *ctx, struct bia_instance *inst, struct bia
 	sqlite3_bind_text(st, 6, r->dataset_digest, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 7, r->metrics_version, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 8, r->created, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 9, r->limits[0] ? r->limits : "{}", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, r->limits && r->limits[0] ? r->limits : "{}", -1, SQLITE_STATIC);
 	if (r->rerun_of && tx_begin(ctx, inst)) {
 		fin(inst, st);
 		return ctx->rc;
@@ -1611,13 +1695,16 @@ static int sq_problem_set_main_metric(struct bia_ctx *ctx, struct bia_instance *
 	"r.reason, r.env_digest, r.dataset_digest, r.metrics_version, r.host, "            \
 	"r.created_at, r.started_at, r.finished_at, r.cancel_requested, r.limits, r.worker_slot, "  \
 	"r.attempts, r.interrupted, COALESCE(rr.rerun_of, 0), COALESCE(rr.tolerance, 0), " \
-	"COALESCE(rr.verdict, ''), COALESCE(rr.detail, '{}') FROM runs r "                \
+	"COALESCE(rr.verdict, ''), COALESCE(rr.detail, '{}'), p.class, p.main_metric, "    \
+	"COALESCE(j.job, ''), sm.means FROM runs r "                                        \
 	"JOIN workflow_versions v ON v.id = r.workflow_version_id JOIN workflows w ON "    \
 	"w.id = v.workflow_id JOIN problems p ON p.id = r.problem_id "                     \
-	"LEFT JOIN run_reruns rr ON rr.run_id = r.id "
+	"LEFT JOIN run_reruns rr ON rr.run_id = r.id LEFT JOIN run_jobs j ON j.run_id = r.id " \
+	"LEFT JOIN run_summaries sm ON sm.run_id = r.id "
 
 static void run_row(sqlite3_stmt *st, struct bia_run *r)
 {
+	char buf[32];
 	memset(r, 0, sizeof(*r));
 	r->id = sqlite3_column_int64(st, 0);
 	r->workflow_version_id = sqlite3_column_int64(st, 1);
@@ -1626,14 +1713,16 @@ static void run_row(sqlite3_stmt *st, struct bia_run *r)
 	col_text(st, 4, r->version, sizeof(r->version));
 	col_text(st, 5, r->wf_digest, sizeof(r->wf_digest));
 	col_text(st, 6, r->problem, sizeof(r->problem));
-	col_text(st, 7, r->status, sizeof(r->status));
+	col_text(st, 7, buf, sizeof(buf));
+	int state = bia_run_state_parse(buf);
+	r->state = state < 0 ? BIA_RUN_FAILED : (enum bia_run_state)state; /* CHECK forbids it */
 	r->params = col_dup(st, 8);
 	r->images = col_dup(st, 9);
 	col_text(st, 10, r->executor, sizeof(r->executor));
 	r->worker_pid = sqlite3_column_int64(st, 11);
 	r->has_exit_code = sqlite3_column_type(st, 12) != SQLITE_NULL;
 	r->exit_code = sqlite3_column_int(st, 12);
-	col_text(st, 13, r->reason, sizeof(r->reason));
+	r->reason = col_dup(st, 13);
 	col_text(st, 14, r->env_digest, sizeof(r->env_digest));
 	col_text(st, 15, r->dataset_digest, sizeof(r->dataset_digest));
 	col_text(st, 16, r->metrics_version, sizeof(r->metrics_version));
@@ -1642,14 +1731,19 @@ static void run_row(sqlite3_stmt *st, struct bia_run *r)
 	col_text(st, 19, r->started, sizeof(r->started));
 	col_text(st, 20, r->finished, sizeof(r->finished));
 	r->cancel_requested = sqlite3_column_int(st, 21);
-	col_text(st, 22, r->limits, sizeof(r->limits));
+	r->limits = col_dup(st, 22);
 	r->worker_slot = sqlite3_column_int(st, 23);
 	r->attempts = sqlite3_column_int(st, 24);
 	r->interrupted = sqlite3_column_int(st, 25);
 	r->rerun_of = sqlite3_column_int64(st, 26);
 	r->tolerance = sqlite3_column_double(st, 27);
 	col_text(st, 28, r->verdict, sizeof(r->verdict));
-	col_text(st, 29, r->verdict_detail, sizeof(r->verdict_detail));
+	r->verdict_detail = col_dup(st, 29);
+	col_text(st, 30, buf, sizeof(buf));
+	r->cls = bia_class_parse(buf);
+	col_text(st, 31, r->main_metric, sizeof(r->main_metric));
+	r->job = col_dup(st, 32);
+	r->means = sqlite3_column_type(st, 33) == SQLITE_NULL ? NULL : col_dup(st, 33);
 }
 
 static int sq_run_get(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
@@ -1680,136 +1774,126 @@ static void bia_run_release_v(void *e)
 	bia_run_release(e);
 }
 
-static int sq_run_list(struct bia_ctx *ctx, struct bia_instance *inst, int64_t problem_id,
-		       struct bia_run **pv, size_t *pn)
+/* The filter as SQL: ?1 problem id (0: any), ?2 status ('': any), ?3 only
+ * unfinished. */
+#define RUN_FILTER                                                                      \
+	"(?1 = 0 OR r.problem_id = ?1) AND (?2 = '' OR r.status = ?2) AND "                \
+	"(?3 = 0 OR r.status IN ('queued', 'running', 'ingesting')) "
+
+static void bind_filter(sqlite3_stmt *st, const struct bia_run_filter *f)
+{
+	sqlite3_bind_int64(st, 1, f->problem_id);
+	sqlite3_bind_text(st, 2, f->status ? f->status : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, f->unfinished != 0);
+}
+
+static int sq_run_list(struct bia_ctx *ctx, struct bia_instance *inst,
+		       const struct bia_run_filter *f, struct bia_page page, struct bia_run **pv,
+		       size_t *pn, int64_t *ptotal)
 {
 	sqlite3_stmt *st;
-	if (prepare(ctx, inst,
-		    problem_id ? RUN_COLS "WHERE r.problem_id = ? ORDER BY r.id"
-			       : RUN_COLS "WHERE ? = 0 ORDER BY r.id",
+	if (ptotal) {
+		if (prepare(ctx, inst, "SELECT count(*) FROM runs r WHERE " RUN_FILTER, &st))
+			return ctx->rc;
+		bind_filter(st, f);
+		int r = sqlite3_step(st);
+		*ptotal = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+		fin(inst, st);
+		if (r != SQLITE_ROW)
+			return db_fail(ctx, inst, "count runs");
+	}
+	if (prepare(ctx, inst, RUN_COLS "WHERE " RUN_FILTER "ORDER BY r.id LIMIT ?4 OFFSET ?5",
 		    &st))
 		return ctx->rc;
-	sqlite3_bind_int64(st, 1, problem_id);
+	bind_filter(st, f);
+	bind_page(st, 4, page);
 	void *v;
-	int rc = collect_rows(ctx, inst, st, sizeof(struct bia_run), run_row_v, bia_run_release_v, "runs", &v, pn);
+	int rc = collect_rows(ctx, inst, st, sizeof(struct bia_run), run_row_v, bia_run_release_v,
+			      "runs", &v, pn);
 	if (!rc)
 		*pv = v;
 	return rc;
 }
 
-static int sq_run_claim(struct bia_ctx *ctx, struct bia_instance *inst, int64_t pid, int slot,
-			const char *host, struct bia_run *out, int *pfound)
+static int sq_run_next_queued(struct bia_ctx *ctx, struct bia_instance *inst, int64_t *pid)
 {
 	sqlite3_stmt *st;
-	char now[21];
-	int64_t id = 0;
-	*pfound = 0;
-	bia_now_iso(now);
-	if (tx_begin(ctx, inst))
-		return ctx->rc;
+	*pid = 0;
 	if (prepare(ctx, inst, "SELECT id FROM runs WHERE status = 'queued' ORDER BY id LIMIT 1",
 		    &st))
-		goto fail;
+		return ctx->rc;
 	int r = sqlite3_step(st);
 	if (r == SQLITE_ROW)
-		id = sqlite3_column_int64(st, 0);
+		*pid = sqlite3_column_int64(st, 0);
 	fin(inst, st);
-	if (r != SQLITE_ROW && r != SQLITE_DONE) {
-		db_fail(ctx, inst, "claim run");
-		goto fail;
-	}
-	if (!id) {
-		tx_rollback(inst);
-		return 0;
-	}
-	if (prepare(ctx, inst,
-		    "UPDATE runs SET status = 'running', worker_pid = ?, host = ?, started_at = ?, "
-		    "worker_slot = ?, attempts = attempts + 1 WHERE id = ?",
-		    &st))
-		goto fail;
-	sqlite3_bind_int64(st, 1, pid);
-	sqlite3_bind_text(st, 2, host, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 4, slot);
-	sqlite3_bind_int64(st, 5, id);
-	if (step_done(ctx, inst, st, "claim run"))
-		goto fail;
-	if (tx_commit(ctx, inst))
-		goto fail;
-	if (sq_run_get(ctx, inst, id, out))
-		return ctx->rc;
-	*pfound = 1;
-	return 0;
-fail:
-	tx_rollback(inst);
-	return ctx->rc;
+	return r == SQLITE_ROW || r == SQLITE_DONE ? 0 : db_fail(ctx, inst, "next queued run");
 }
 
-static int sq_run_transition(struct bia_ctx *ctx, struct bia_instance *inst,
-			     const struct bia_run *r, const char *from, int *pdone)
+static int sq_run_update(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_run *r,
+			 const char *from, int *pdone)
 {
-	sqlite3_stmt *st;
-	*pdone = 0;
-	if (prepare(ctx, inst,
-		    "UPDATE runs SET status = ?, exit_code = ?, reason = ?, env_digest = ?, "
-		    "dataset_digest = ?, metrics_version = ?, finished_at = ? "
-		    "WHERE id = ? AND status = ?",
-		    &st))
-		return ctx->rc;
-	sqlite3_bind_text(st, 1, r->status, -1, SQLITE_STATIC);
-	if (r->has_exit_code)
-		sqlite3_bind_int(st, 2, r->exit_code);
-	else
-		sqlite3_bind_null(st, 2);
-	sqlite3_bind_text(st, 3, r->reason, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, r->env_digest, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, r->dataset_digest, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, r->metrics_version, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, r->finished, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 8, r->id);
-	sqlite3_bind_text(st, 9, from, -1, SQLITE_STATIC);
-	int rr = sqlite3_step(st);
-	fin(inst, st);
-	if (rr != SQLITE_DONE)
-		return db_fail(ctx, inst, "update run");
-	*pdone = sqlite3_changes(DB(inst)) > 0;
-	return 0;
-}
-
-static int sq_run_requeue(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
-			  const char *from, const char *reason, int *pdone)
-{
-	static const char *const dels[] = {
-		"DELETE FROM run_scores WHERE run_id = ?",
-		"DELETE FROM run_objects WHERE run_id = ?",
-		"DELETE FROM run_errors WHERE run_id = ?",
-		"DELETE FROM run_output_files WHERE run_id = ?",
-		"DELETE FROM run_outputs WHERE run_id = ?",
-	};
 	sqlite3_stmt *st;
 	*pdone = 0;
 	if (tx_begin(ctx, inst))
 		return ctx->rc;
 	if (prepare(ctx, inst,
-		    "UPDATE runs SET status = 'queued', worker_pid = 0, started_at = '', "
-		    "finished_at = '', exit_code = NULL, reason = ?, interrupted = interrupted + 1 "
-		    "WHERE id = ? AND status = ?",
+		    "UPDATE runs SET status = ?1, worker_pid = ?2, worker_slot = ?3, host = ?4, "
+		    "attempts = ?5, interrupted = ?6, exit_code = ?7, reason = ?8, env_digest = ?9, "
+		    "dataset_digest = ?10, metrics_version = ?11, started_at = ?12, "
+		    "finished_at = ?13, cancel_requested = ?14, executor = ?15 "
+		    "WHERE id = ?16 AND status = ?17",
 		    &st))
 		goto fail;
-	sqlite3_bind_text(st, 1, reason, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, id);
-	sqlite3_bind_text(st, 3, from, -1, SQLITE_STATIC);
-	if (step_done(ctx, inst, st, "requeue run"))
+	sqlite3_bind_text(st, 1, bia_run_state_name(r->state), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, r->worker_pid);
+	sqlite3_bind_int(st, 3, r->worker_slot);
+	sqlite3_bind_text(st, 4, r->host, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, r->attempts);
+	sqlite3_bind_int(st, 6, r->interrupted);
+	if (r->has_exit_code)
+		sqlite3_bind_int(st, 7, r->exit_code);
+	else
+		sqlite3_bind_null(st, 7);
+	sqlite3_bind_text(st, 8, r->reason ? r->reason : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, r->env_digest, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 10, r->dataset_digest, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, r->metrics_version, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 12, r->started, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 13, r->finished, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 14, r->cancel_requested != 0);
+	sqlite3_bind_text(st, 15, r->executor[0] ? r->executor : "local", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 16, r->id);
+	sqlite3_bind_text(st, 17, from, -1, SQLITE_STATIC);
+	if (step_done(ctx, inst, st, "update run"))
 		goto fail;
 	if (sqlite3_changes(DB(inst)) == 0) {
 		tx_rollback(inst);
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof(dels) / sizeof(dels[0]); i++) {
-		if (prepare(ctx, inst, dels[i], &st))
+	/* the job id, and the state change as an event when it is one */
+	if (prepare(ctx, inst,
+		    r->job && r->job[0]
+			    ? "INSERT INTO run_jobs(run_id, job) VALUES (?1, ?2) "
+			      "ON CONFLICT(run_id) DO UPDATE SET job = excluded.job"
+			    : "DELETE FROM run_jobs WHERE run_id = ?1 AND ?2 = ?2",
+		    &st))
+		goto fail;
+	sqlite3_bind_int64(st, 1, r->id);
+	sqlite3_bind_text(st, 2, r->job ? r->job : "", -1, SQLITE_STATIC);
+	if (step_done(ctx, inst, st, "update run job"))
+		goto fail;
+	if (strcmp(from, bia_run_state_name(r->state))) {
+		char now[21];
+		bia_now_iso(now);
+		if (prepare(ctx, inst,
+			    "INSERT INTO run_events(run_id, state, reason, at) VALUES (?, ?, ?, ?)",
+			    &st))
 			goto fail;
-		sqlite3_bind_int64(st, 1, id);
-		if (step_done(ctx, inst, st, "requeue run"))
+		sqlite3_bind_int64(st, 1, r->id);
+		sqlite3_bind_text(st, 2, bia_run_state_name(r->state), -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, r->reason ? r->reason : "", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+		if (step_done(ctx, inst, st, "record run event"))
 			goto fail;
 	}
 	if (tx_commit(ctx, inst))
@@ -1821,46 +1905,50 @@ fail:
 	return ctx->rc;
 }
 
-static int sq_run_cancel(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
-			 char *pstate)
+/* The run's scores change: its summary goes (inside the caller's
+ * transaction). */
+static int forget_summary(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id)
 {
 	sqlite3_stmt *st;
-	char now[21];
-	bia_now_iso(now);
+	if (prepare(ctx, inst, "DELETE FROM run_summaries WHERE run_id = ?", &st))
+		return ctx->rc;
+	sqlite3_bind_int64(st, 1, run_id);
+	return step_done(ctx, inst, st, "forget run summary");
+}
+
+static int sq_run_summary_put(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
+			      const char *means)
+{
+	sqlite3_stmt *st;
+	if (prepare(ctx, inst,
+		    "INSERT INTO run_summaries(run_id, means) VALUES (?, ?) "
+		    "ON CONFLICT(run_id) DO UPDATE SET means = excluded.means",
+		    &st))
+		return ctx->rc;
+	sqlite3_bind_int64(st, 1, run_id);
+	sqlite3_bind_text(st, 2, means, -1, SQLITE_STATIC);
+	return step_done(ctx, inst, st, "store run summary");
+}
+
+static int sq_run_clear_results(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id)
+{
+	static const char *const dels[] = {
+		"DELETE FROM run_summaries WHERE run_id = ?",
+		"DELETE FROM run_scores WHERE run_id = ?",
+		"DELETE FROM run_objects WHERE run_id = ?",
+		"DELETE FROM run_errors WHERE run_id = ?",
+		"DELETE FROM run_output_warnings WHERE run_id = ?",
+		"DELETE FROM run_output_files WHERE run_id = ?",
+		"DELETE FROM run_outputs WHERE run_id = ?",
+	};
+	sqlite3_stmt *st;
 	if (tx_begin(ctx, inst))
 		return ctx->rc;
-	if (prepare(ctx, inst, "SELECT status FROM runs WHERE id = ?", &st))
-		goto fail;
-	sqlite3_bind_int64(st, 1, id);
-	int r = sqlite3_step(st);
-	char status[16] = "";
-	if (r == SQLITE_ROW)
-		col_text(st, 0, status, sizeof(status));
-	fin(inst, st);
-	if (r != SQLITE_ROW) {
-		if (r == SQLITE_DONE)
-			bia_fail(ctx, BIA_ENOENT, "no run with id %lld", (long long)id);
-		else
-			db_fail(ctx, inst, "cancel run");
-		goto fail;
-	}
-	const char *sql = NULL;
-	if (!strcmp(status, "queued")) {
-		sql = "UPDATE runs SET status = 'cancelled', cancel_requested = 1, reason = "
-		      "'cancelled while queued', finished_at = ?1 WHERE id = ?2";
-		snprintf(pstate, 16, "dequeued");
-	} else if (!strcmp(status, "running") || !strcmp(status, "ingesting")) {
-		sql = "UPDATE runs SET cancel_requested = 1 WHERE id = ?2 AND ?1 = ?1";
-		snprintf(pstate, 16, "requested");
-	} else {
-		snprintf(pstate, 16, "%s", status);
-	}
-	if (sql) {
-		if (prepare(ctx, inst, sql, &st))
+	for (size_t i = 0; i < sizeof(dels) / sizeof(dels[0]); i++) {
+		if (prepare(ctx, inst, dels[i], &st))
 			goto fail;
-		sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, id);
-		if (step_done(ctx, inst, st, "cancel run"))
+		sqlite3_bind_int64(st, 1, id);
+		if (step_done(ctx, inst, st, "clear run results"))
 			goto fail;
 	}
 	if (tx_commit(ctx, inst))
@@ -1975,6 +2063,8 @@ static int sq_run_image_put(struct bia_ctx *ctx, struct bia_instance *inst, int6
 	bia_now_iso(now);
 	if (tx_begin(ctx, inst))
 		return ctx->rc;
+	if (forget_summary(ctx, inst, run_id))
+		goto fail;
 	if (prepare(ctx, inst,
 		    "INSERT INTO run_outputs(run_id, image_id, status, reason) VALUES (?, ?, ?, ?)",
 		    &st))
@@ -1982,7 +2072,7 @@ static int sq_run_image_put(struct bia_ctx *ctx, struct bia_instance *inst, int6
 	sqlite3_bind_int64(st, 1, run_id);
 	sqlite3_bind_int64(st, 2, ri->image_id);
 	sqlite3_bind_text(st, 3, ri->status, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, ri->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, ri->reason ? ri->reason : "", -1, SQLITE_STATIC);
 	if (step_done(ctx, inst, st, "insert run output") || put_warnings(ctx, inst, run_id, ri))
 		goto fail;
 	for (size_t i = 0; i < ri->nfiles; i++) {
@@ -2025,6 +2115,7 @@ static int sq_run_rescore_put(struct bia_ctx *ctx, struct bia_instance *inst, in
 		"DELETE FROM run_objects WHERE run_id = ?1 AND image_id = ?2",
 		"DELETE FROM run_errors WHERE run_id = ?1 AND image_id = ?2",
 		"DELETE FROM run_output_warnings WHERE run_id = ?1 AND image_id = ?2",
+		"DELETE FROM run_summaries WHERE run_id = ?1 AND ?2 = ?2",
 	};
 	char now[21];
 	bia_now_iso(now);
@@ -2050,36 +2141,59 @@ fail:
 	return ctx->rc;
 }
 
+/* A stored score value: NULL + text for NaN and infinities. */
+static double score_value(sqlite3_stmt *st, int vcol, int tcol)
+{
+	if (sqlite3_column_type(st, vcol) != SQLITE_NULL)
+		return sqlite3_column_double(st, vcol);
+	char txt[16];
+	col_text(st, tcol, txt, sizeof(txt));
+	if (!strcmp(txt, "inf"))
+		return INFINITY;
+	if (!strcmp(txt, "-inf"))
+		return -INFINITY;
+	return NAN;
+}
+
+/* The output of image `id` among v[idx[0..n)] (idx sorted by image id). */
+static struct bia_run_image *find_output(struct bia_run_image *v, const size_t *idx, size_t n,
+					 int64_t id)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v[idx[mid]].image_id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && v[idx[lo]].image_id == id ? &v[idx[lo]] : NULL;
+}
+
+static int by_image_id(const void *a, const void *b, void *base)
+{
+	const struct bia_run_image *v = base;
+	int64_t x = v[*(const size_t *)a].image_id, y = v[*(const size_t *)b].image_id;
+	return x < y ? -1 : x > y;
+}
+
+/* Three statements whatever the number of images: the outputs (by stem),
+ * then every output file and every score of the run, matched by image. */
 static int sq_run_images(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
 			 struct bia_run_image **pv, size_t *pn)
 {
-	sqlite3_stmt *st, *fs, *ss;
-	size_t n = 0, cap = 0;
+	sqlite3_stmt *st;
+	size_t n = 0, cap = 0, *idx = NULL;
 	struct bia_run_image *v = NULL;
-	int rc = 0;
+	int rc = 0, r;
 	if (prepare(ctx, inst,
 		    "SELECT o.image_id, i.stem, o.status, o.reason, w.warnings FROM run_outputs o JOIN "
 		    "images i ON i.id = o.image_id LEFT JOIN run_output_warnings w ON w.run_id = "
 		    "o.run_id AND w.image_id = o.image_id WHERE o.run_id = ? ORDER BY i.stem",
 		    &st))
 		return ctx->rc;
-	if (prepare(ctx, inst,
-		    "SELECT name, digest, bytes FROM run_output_files WHERE run_id = ? AND "
-		    "image_id = ? ORDER BY name",
-		    &fs)) {
-		fin(inst, st);
-		return ctx->rc;
-	}
-	if (prepare(ctx, inst,
-		    "SELECT metric, value, value_text, gt_version_id, metrics_version FROM "
-		    "run_scores WHERE run_id = ? AND image_id = ? ORDER BY rowid",
-		    &ss)) {
-		fin(inst, st);
-		fin(inst, fs);
-		return ctx->rc;
-	}
 	sqlite3_bind_int64(st, 1, run_id);
-	while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		if (n == cap) {
 			cap = cap ? cap * 2 : 16;
 			void *t = realloc(v, cap * sizeof(*v));
@@ -2094,25 +2208,54 @@ static int sq_run_images(struct bia_ctx *ctx, struct bia_instance *inst, int64_t
 		ri->image_id = sqlite3_column_int64(st, 0);
 		col_text(st, 1, ri->stem, sizeof(ri->stem));
 		col_text(st, 2, ri->status, sizeof(ri->status));
-		col_text(st, 3, ri->reason, sizeof(ri->reason));
+		ri->reason = col_dup(st, 3);
 		ri->warnings = sqlite3_column_type(st, 4) == SQLITE_NULL ? NULL : col_dup(st, 4);
-		sqlite3_reset(fs);
-		sqlite3_bind_int64(fs, 1, run_id);
-		sqlite3_bind_int64(fs, 2, ri->image_id);
-		while (sqlite3_step(fs) == SQLITE_ROW && ri->nfiles < 2) {
-			col_text(fs, 0, ri->files[ri->nfiles].name, sizeof(ri->files[0].name));
-			col_text(fs, 1, ri->files[ri->nfiles].digest, BIA_SHA256_HEX);
-			ri->files[ri->nfiles].bytes = (uint64_t)sqlite3_column_int64(fs, 2);
+	}
+	fin(inst, st);
+	if (!rc && r != SQLITE_DONE && r != SQLITE_ROW)
+		rc = db_fail(ctx, inst, "run outputs");
+	if (!rc && n) {
+		idx = malloc(n * sizeof(*idx));
+		if (!idx)
+			rc = bia_fail(ctx, BIA_ENOMEM, "out of memory");
+		for (size_t i = 0; idx && i < n; i++)
+			idx[i] = i;
+		if (idx)
+			qsort_r(idx, n, sizeof(*idx), by_image_id, v);
+	}
+	if (!rc && n &&
+	    !(rc = prepare(ctx, inst,
+			   "SELECT image_id, name, digest, bytes FROM run_output_files WHERE "
+			   "run_id = ? ORDER BY image_id, name",
+			   &st))) {
+		sqlite3_bind_int64(st, 1, run_id);
+		while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+			struct bia_run_image *ri =
+				find_output(v, idx, n, sqlite3_column_int64(st, 0));
+			if (!ri || ri->nfiles >= 2)
+				continue;
+			col_text(st, 1, ri->files[ri->nfiles].name, sizeof(ri->files[0].name));
+			col_text(st, 2, ri->files[ri->nfiles].digest, BIA_SHA256_HEX);
+			ri->files[ri->nfiles].bytes = (uint64_t)sqlite3_column_int64(st, 3);
 			ri->nfiles++;
 		}
-		sqlite3_reset(ss);
-		sqlite3_bind_int64(ss, 1, run_id);
-		sqlite3_bind_int64(ss, 2, ri->image_id);
-		size_t scap = 0;
-		while (sqlite3_step(ss) == SQLITE_ROW) {
-			if (ri->nscores == scap) {
-				scap = scap ? scap * 2 : 16;
-				void *t = realloc(ri->scores, scap * sizeof(*ri->scores));
+		fin(inst, st);
+		if (r != SQLITE_DONE)
+			rc = db_fail(ctx, inst, "run output files");
+	}
+	if (!rc && n &&
+	    !(rc = prepare(ctx, inst,
+			   "SELECT image_id, metric, value, value_text, gt_version_id, metrics_version "
+			   "FROM run_scores WHERE run_id = ? ORDER BY image_id, rowid",
+			   &st))) {
+		sqlite3_bind_int64(st, 1, run_id);
+		while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
+			struct bia_run_image *ri =
+				find_output(v, idx, n, sqlite3_column_int64(st, 0));
+			if (!ri)
+				continue;
+			if (ri->nscores % 16 == 0) {
+				void *t = realloc(ri->scores, (ri->nscores + 16) * sizeof(*ri->scores));
 				if (!t) {
 					rc = bia_fail(ctx, BIA_ENOMEM, "out of memory");
 					break;
@@ -2121,26 +2264,116 @@ static int sq_run_images(struct bia_ctx *ctx, struct bia_instance *inst, int64_t
 			}
 			struct bia_run_score *sc = &ri->scores[ri->nscores++];
 			memset(sc, 0, sizeof(*sc));
-			col_text(ss, 0, sc->metric, sizeof(sc->metric));
-			char txt[16];
-			col_text(ss, 2, txt, sizeof(txt));
-			if (sqlite3_column_type(ss, 1) != SQLITE_NULL)
-				sc->value = sqlite3_column_double(ss, 1);
-			else if (!strcmp(txt, "inf"))
-				sc->value = INFINITY;
-			else if (!strcmp(txt, "-inf"))
-				sc->value = -INFINITY;
-			else
-				sc->value = NAN;
-			sc->gt_version_id = sqlite3_column_int64(ss, 3);
-			col_text(ss, 4, sc->metrics_version, sizeof(sc->metrics_version));
+			col_text(st, 1, sc->metric, sizeof(sc->metric));
+			sc->value = score_value(st, 2, 3);
+			sc->gt_version_id = sqlite3_column_int64(st, 4);
+			col_text(st, 5, sc->metrics_version, sizeof(sc->metrics_version));
 		}
+		fin(inst, st);
+		if (!rc && r != SQLITE_DONE)
+			rc = db_fail(ctx, inst, "run scores");
 	}
-	fin(inst, st);
-	fin(inst, fs);
-	fin(inst, ss);
+	free(idx);
 	if (rc) {
 		bia_run_images_free(v, n);
+		return rc;
+	}
+	*pv = v;
+	*pn = n;
+	return 0;
+}
+
+static void event_row(sqlite3_stmt *st, void *e)
+{
+	struct bia_run_event_rec *x = e;
+	char buf[32];
+	memset(x, 0, sizeof(*x));
+	x->id = sqlite3_column_int64(st, 0);
+	x->run_id = sqlite3_column_int64(st, 1);
+	col_text(st, 2, buf, sizeof(buf));
+	int state = bia_run_state_parse(buf);
+	x->state = state < 0 ? BIA_RUN_FAILED : (enum bia_run_state)state;
+	x->reason = col_dup(st, 3);
+	col_text(st, 4, x->at, sizeof(x->at));
+}
+
+static void event_release(void *e)
+{
+	free(((struct bia_run_event_rec *)e)->reason);
+}
+
+static int sq_run_events(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
+			 int64_t after, int64_t limit, struct bia_run_event_rec **pv, size_t *pn)
+{
+	sqlite3_stmt *st;
+	if (prepare(ctx, inst,
+		    "SELECT id, run_id, state, reason, at FROM run_events WHERE id > ?1 AND "
+		    "(?2 = 0 OR run_id = ?2) ORDER BY id LIMIT ?3",
+		    &st))
+		return ctx->rc;
+	sqlite3_bind_int64(st, 1, after);
+	sqlite3_bind_int64(st, 2, run_id);
+	sqlite3_bind_int64(st, 3, limit > 0 ? limit : -1);
+	void *v;
+	int rc = collect_rows(ctx, inst, st, sizeof(struct bia_run_event_rec), event_row,
+			      event_release, "run events", &v, pn);
+	if (!rc)
+		*pv = v;
+	return rc;
+}
+
+/* Values of some metrics of some runs: one statement (the ids and metric
+ * names as JSON arrays, read by json_each). */
+static int sq_run_values(struct bia_ctx *ctx, struct bia_instance *inst, const int64_t *run_ids,
+			 size_t nruns, const char *const *metrics, size_t nmetrics,
+			 struct bia_run_value **pv, size_t *pn)
+{
+	json_t *ids = json_array(), *ms = json_array();
+	for (size_t i = 0; i < nruns; i++)
+		json_array_append_new(ids, json_integer(run_ids[i]));
+	for (size_t i = 0; i < nmetrics; i++)
+		json_array_append_new(ms, json_string(metrics[i]));
+	char *ids_s = json_dumps(ids, JSON_COMPACT), *ms_s = json_dumps(ms, JSON_COMPACT);
+	json_decref(ids);
+	json_decref(ms);
+	sqlite3_stmt *st = NULL;
+	size_t n = 0, cap = 0;
+	struct bia_run_value *v = NULL;
+	int rc = 0, r = SQLITE_DONE;
+	if (!ids_s || !ms_s)
+		rc = bia_fail(ctx, BIA_ENOMEM, "out of memory");
+	else if (!(rc = prepare(ctx, inst,
+				"SELECT s.run_id, s.image_id, s.metric, s.value, s.value_text FROM "
+				"run_scores s JOIN images i ON i.id = s.image_id WHERE s.run_id IN "
+				"(SELECT value FROM json_each(?1)) AND s.metric IN (SELECT value "
+				"FROM json_each(?2)) ORDER BY s.run_id, i.stem, s.rowid",
+				&st))) {
+		sqlite3_bind_text(st, 1, ids_s, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, ms_s, -1, SQLITE_STATIC);
+		while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+			if (n == cap) {
+				cap = cap ? cap * 2 : 64;
+				void *t = realloc(v, cap * sizeof(*v));
+				if (!t) {
+					rc = bia_fail(ctx, BIA_ENOMEM, "out of memory");
+					break;
+				}
+				v = t;
+			}
+			struct bia_run_value *x = &v[n++];
+			x->run_id = sqlite3_column_int64(st, 0);
+			x->image_id = sqlite3_column_int64(st, 1);
+			col_text(st, 2, x->metric, sizeof(x->metric));
+			x->value = score_value(st, 3, 4);
+		}
+		fin(inst, st);
+		if (!rc && r != SQLITE_DONE)
+			rc = db_fail(ctx, inst, "run values");
+	}
+	free(ids_s);
+	free(ms_s);
+	if (rc) {
+		free(v);
 		return rc;
 	}
 	*pv = v;
@@ -2162,24 +2395,29 @@ static int sq_run_errors_query(struct bia_ctx *ctx, struct bia_instance *inst, i
 			       int64_t problem_id, const char *category, int64_t limit,
 			       struct bia_run_error_row **pv, size_t *pn)
 {
-	/* ?1 run (0: any), ?2 problem (0: any), ?3 category, ?4 limit (-1: all) */
-	static const char *const sql[2] = {
-		"SELECT e.run_id, e.image_id, i.stem, e.category, e.count FROM run_errors e "
-		"JOIN images i ON i.id = e.image_id JOIN runs r ON r.id = e.run_id "
-		"WHERE (?1 = 0 OR e.run_id = ?1) AND (?2 = 0 OR r.problem_id = ?2) "
-		"ORDER BY e.run_id, i.stem, e.category LIMIT ?4",
-		"SELECT e.run_id, e.image_id, i.stem, e.category, e.count FROM run_errors e "
-		"JOIN images i ON i.id = e.image_id JOIN runs r ON r.id = e.run_id "
-		"WHERE e.category = ?3 AND (?1 = 0 OR e.run_id = ?1) AND (?2 = 0 OR r.problem_id = ?2) "
-		"ORDER BY e.count DESC, i.stem, e.run_id LIMIT ?4",
+	/* ?1 run or problem, ?3 category, ?4 limit (-1: all); one text per
+	 * case, so that each uses its index (run_errors by run and category;
+	 * runs by problem) */
+#define ERR_COLS                                                                          \
+	"SELECT e.run_id, e.image_id, i.stem, e.category, e.count FROM run_errors e "        \
+	"JOIN images i ON i.id = e.image_id "
+	static const char *const sql[4] = {
+		ERR_COLS "WHERE e.run_id = ?1 AND ?3 IS NULL ORDER BY e.run_id, i.stem, e.category "
+			 "LIMIT ?4",
+		ERR_COLS "WHERE e.run_id = ?1 AND e.category = ?3 "
+			 "ORDER BY e.count DESC, i.stem, e.run_id LIMIT ?4",
+		ERR_COLS "WHERE e.run_id IN (SELECT id FROM runs WHERE problem_id = ?1) AND ?3 IS NULL "
+			 "ORDER BY e.run_id, i.stem, e.category LIMIT ?4",
+		ERR_COLS "WHERE e.run_id IN (SELECT id FROM runs WHERE problem_id = ?1) AND "
+			 "e.category = ?3 ORDER BY e.count DESC, i.stem, e.run_id LIMIT ?4",
 	};
+#undef ERR_COLS
 	sqlite3_stmt *st;
 	*pv = NULL;
 	*pn = 0;
-	if (prepare(ctx, inst, sql[category != NULL], &st))
+	if (prepare(ctx, inst, sql[(run_id ? 0 : 2) + (category != NULL)], &st))
 		return ctx->rc;
-	sqlite3_bind_int64(st, 1, run_id);
-	sqlite3_bind_int64(st, 2, problem_id);
+	sqlite3_bind_int64(st, 1, run_id ? run_id : problem_id);
 	if (category)
 		sqlite3_bind_text(st, 3, category, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, limit > 0 ? limit : -1);
@@ -2222,8 +2460,8 @@ static int sq_run_objects_get(struct bia_ctx *ctx, struct bia_instance *inst, in
 			    "error map objects", (void **)pv, pn);
 }
 
-const struct bia_store_ops bia_store_sqlite = {
-	.name = "sqlite",
+const struct bia_store_ops bia__store_sqlite = {
+	.scheme = "sqlite",
 	.open = sq_open,
 	.close = sq_close,
 	.schema_version = sq_schema_version,
@@ -2247,11 +2485,12 @@ const struct bia_store_ops bia_store_sqlite = {
 	.run_add = sq_run_add,
 	.run_get = sq_run_get,
 	.run_list = sq_run_list,
-	.run_claim = sq_run_claim,
-	.run_transition = sq_run_transition,
-	.run_requeue = sq_run_requeue,
+	.run_next_queued = sq_run_next_queued,
+	.run_update = sq_run_update,
+	.run_clear_results = sq_run_clear_results,
+	.run_summary_put = sq_run_summary_put,
+	.run_values = sq_run_values,
 	.blob_rows_gc = sq_blob_rows_gc,
-	.run_cancel = sq_run_cancel,
 	.begin = sq_begin,
 	.connections_in_use = sq_connections_in_use,
 	.commit = sq_commit,
@@ -2259,6 +2498,7 @@ const struct bia_store_ops bia_store_sqlite = {
 	.run_image_put = sq_run_image_put,
 	.run_rescore_put = sq_run_rescore_put,
 	.run_images = sq_run_images,
+	.run_events = sq_run_events,
 	.run_errors_query = sq_run_errors_query,
 	.run_objects_get = sq_run_objects_get,
 };

@@ -1,8 +1,10 @@
 /* Storage wrappers: dispatch through the back end, resolve references.
  * SPDX-License-Identifier: MIT */
-#include "store/store.h"
+#include "store/backend.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -42,13 +44,16 @@ int bia_problem_add(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_p
 {
 	if (!p->name[0])
 		return bia_fail(ctx, BIA_EINVAL, "a problem needs a name");
+	if (strlen(p->name) >= sizeof(p->name) - 1)
+		return bia_fail(ctx, BIA_ELIMIT, "problem name is too long (at most %zu bytes)",
+				sizeof(p->name) - 2);
 	if (parse_id(p->name) || strchr(p->name, '/'))
 		return bia_fail(ctx, BIA_EINVAL,
 				"problem name '%s' must not be a number or contain '/'", p->name);
 	if (p->cls == BIA_CLASS_NONE)
 		return bia_fail(ctx, BIA_EINVAL, "problem '%s' needs a class (%s)", p->name,
 				bia_class_list());
-	return inst->ops->problem_add(ctx, inst, p);
+	return inst->backend->problem_add(ctx, inst, p);
 }
 
 int bia_problem_get(struct bia_ctx *ctx, struct bia_instance *inst, const char *name_or_id,
@@ -56,20 +61,45 @@ int bia_problem_get(struct bia_ctx *ctx, struct bia_instance *inst, const char *
 {
 	int64_t id = parse_id(name_or_id);
 	if (id)
-		return inst->ops->problem_get(ctx, inst, NULL, id, p);
-	return inst->ops->problem_get(ctx, inst, name_or_id, 0, p);
+		return inst->backend->problem_get(ctx, inst, NULL, id, p);
+	return inst->backend->problem_get(ctx, inst, name_or_id, 0, p);
 }
 
-int bia_problem_list(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_problem **pv,
-		     size_t *pn)
+int bia_problem_get_id(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+		       struct bia_problem *p)
 {
-	return inst->ops->problem_list(ctx, inst, pv, pn);
+	return inst->backend->problem_get(ctx, inst, NULL, id, p);
+}
+
+/* A page's limit and offset must not be negative. */
+static int check_page(struct bia_ctx *ctx, struct bia_page page)
+{
+	if (page.limit < 0 || page.offset < 0)
+		return bia_fail(ctx, BIA_EINVAL, "a page needs a limit and an offset of 0 or more");
+	return 0;
+}
+
+int bia_problem_list(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_page page,
+		     struct bia_problem **pv, size_t *pn, int64_t *ptotal)
+{
+	*pv = NULL;
+	*pn = 0;
+	if (check_page(ctx, page))
+		return ctx->rc;
+	return inst->backend->problem_list(ctx, inst, page, pv, pn, ptotal);
+}
+
+void bia_problem_list_free(struct bia_problem *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		bia_problem_release(&v[i]);
+	free(v);
 }
 
 int bia_problem_set_main_metric(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
 				const char *metric)
 {
-	return inst->ops->problem_set_main_metric(ctx, inst, id, metric);
+	return inst->backend->problem_set_main_metric(ctx, inst, id, metric);
 }
 
 int bia_problem_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
@@ -77,7 +107,7 @@ int bia_problem_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
 {
 	char(*d)[BIA_SHA256_HEX] = NULL;
 	size_t n = 0, removed = 0;
-	if (inst->ops->problem_rm(ctx, inst, id, &d, &n))
+	if (inst->backend->problem_rm(ctx, inst, id, &d, &n))
 		return ctx->rc;
 	/* after the commit: files no row references may go when no writer
 	 * is active; else (or after a crash here) they are orphans for fsck */
@@ -89,9 +119,25 @@ int bia_problem_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
 }
 
 int bia_image_list(struct bia_ctx *ctx, struct bia_instance *inst, int64_t problem_id,
-		   struct bia_image_rec **pv, size_t *pn)
+		   struct bia_page page, struct bia_image_rec **pv, size_t *pn, int64_t *ptotal)
 {
-	return inst->ops->image_list(ctx, inst, problem_id, 0, 0, pv, pn);
+	*pv = NULL;
+	*pn = 0;
+	if (check_page(ctx, page))
+		return ctx->rc;
+	return inst->backend->image_list(ctx, inst, problem_id, page, pv, pn, ptotal);
+}
+
+int bia_store_image_get(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+		  struct bia_image_rec *out)
+{
+	return inst->backend->image_get(ctx, inst, id, 0, NULL, out);
+}
+
+int bia_store_image_find(struct bia_ctx *ctx, struct bia_instance *inst, int64_t problem_id,
+		   const char *stem, struct bia_image_rec *out)
+{
+	return inst->backend->image_get(ctx, inst, 0, problem_id, stem, out);
 }
 
 int bia_image_resolve(struct bia_ctx *ctx, struct bia_instance *inst, const char *ref,
@@ -103,7 +149,7 @@ int bia_image_resolve(struct bia_ctx *ctx, struct bia_instance *inst, const char
 		if (!id)
 			return bia_fail(ctx, BIA_EINVAL,
 					"'%s' is not an image id or PROBLEM/STEM", ref);
-		return inst->ops->image_get(ctx, inst, id, 0, NULL, out);
+		return inst->backend->image_get(ctx, inst, id, 0, NULL, out);
 	}
 	char pname[256];
 	size_t n = (size_t)(slash - ref);
@@ -116,7 +162,7 @@ int bia_image_resolve(struct bia_ctx *ctx, struct bia_instance *inst, const char
 		return ctx->rc;
 	int64_t pid = p.id;
 	bia_problem_release(&p);
-	if (inst->ops->image_get(ctx, inst, 0, pid, slash + 1, out))
+	if (inst->backend->image_get(ctx, inst, 0, pid, slash + 1, out))
 		return bia_fail(ctx, ctx->rc, "no image '%s' in problem '%s'", slash + 1, pname);
 	return 0;
 }
@@ -124,13 +170,20 @@ int bia_image_resolve(struct bia_ctx *ctx, struct bia_instance *inst, const char
 int bia_gt_list(struct bia_ctx *ctx, struct bia_instance *inst, int64_t image_id,
 		struct bia_gt_version **pv, size_t *pn)
 {
-	return inst->ops->gt_list(ctx, inst, image_id, pv, pn);
+	return inst->backend->gt_list(ctx, inst, image_id, pv, pn);
+}
+
+void bia_gt_list_free(struct bia_gt_version *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		bia_gt_version_release(&v[i]);
+	free(v);
 }
 
 int bia_store_import(struct bia_ctx *ctx, struct bia_instance *inst, int64_t problem_id,
 		     struct bia_import_item *items, size_t n)
 {
-	return inst->ops->import(ctx, inst, problem_id, items, n);
+	return inst->backend->import(ctx, inst, problem_id, items, n);
 }
 
 int bia_image_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id, int force,
@@ -138,7 +191,7 @@ int bia_image_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id, int
 {
 	char(*d)[BIA_SHA256_HEX] = NULL;
 	size_t n = 0;
-	if (inst->ops->image_rm(ctx, inst, id, force, &d, &n))
+	if (inst->backend->image_rm(ctx, inst, id, force, &d, &n))
 		return ctx->rc;
 	size_t removed = bia_blob_remove_unreferenced(inst, d, n);
 	free(d);
@@ -152,7 +205,7 @@ int bia_gt_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t version_id
 {
 	char(*d)[BIA_SHA256_HEX] = NULL;
 	size_t n = 0;
-	if (inst->ops->gt_rm(ctx, inst, version_id, force, &d, &n))
+	if (inst->backend->gt_rm(ctx, inst, version_id, force, &d, &n))
 		return ctx->rc;
 	size_t removed = bia_blob_remove_unreferenced(inst, d, n);
 	free(d);
@@ -163,15 +216,247 @@ int bia_gt_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t version_id
 
 int bia_store_begin(struct bia_ctx *ctx, struct bia_instance *inst)
 {
-	return inst->ops->begin(ctx, inst);
+	return inst->backend->begin(ctx, inst);
 }
 
 int bia_store_commit(struct bia_ctx *ctx, struct bia_instance *inst)
 {
-	return inst->ops->commit(ctx, inst);
+	return inst->backend->commit(ctx, inst);
 }
 
 void bia_store_rollback(struct bia_instance *inst)
 {
-	inst->ops->rollback(inst);
+	inst->backend->rollback(inst);
+}
+
+int bia_store_schema_version(struct bia_ctx *ctx, struct bia_instance *inst, int *pver)
+{
+	return inst->backend->schema_version(ctx, inst, pver);
+}
+
+int bia_store_blob_refs(struct bia_ctx *ctx, struct bia_instance *inst,
+			char (**pdigests)[BIA_SHA256_HEX], size_t *pn)
+{
+	return inst->backend->blob_refs(ctx, inst, pdigests, pn);
+}
+
+/* ------------------------------------------------------------- workflows */
+
+int bia_store_wf_add(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_wf_version *v,
+		     int *pexisted)
+{
+	if (!v->name[0] || strlen(v->name) >= sizeof(v->name) - 1)
+		return bia_fail(ctx, BIA_ELIMIT, "a workflow name needs 1 to %zu bytes",
+				sizeof(v->name) - 2);
+	if (!v->version[0] || strlen(v->version) >= sizeof(v->version) - 1)
+		return bia_fail(ctx, BIA_ELIMIT, "a workflow version needs 1 to %zu bytes",
+				sizeof(v->version) - 2);
+	if (strlen(v->source) >= sizeof(v->source) - 1)
+		return bia_fail(ctx, BIA_ELIMIT, "a workflow source is at most %zu bytes",
+				sizeof(v->source) - 2);
+	for (size_t i = 0; i < v->nfiles; i++)
+		if (strlen(v->files[i].path) >= sizeof(v->files[i].path) - 1)
+			return bia_fail(ctx, BIA_ELIMIT,
+					"workflow file path is too long (at most %zu bytes)",
+					sizeof(v->files[i].path) - 2);
+	return inst->backend->wf_version_add(ctx, inst, v, pexisted);
+}
+
+int bia_store_wf_get(struct bia_ctx *ctx, struct bia_instance *inst, const char *name,
+		     const char *version, struct bia_wf_version *out)
+{
+	return inst->backend->wf_version_get(ctx, inst, name, version, out);
+}
+
+int bia_store_wf_list(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_page page,
+		      struct bia_wf_version **pv, size_t *pn, int64_t *ptotal)
+{
+	*pv = NULL;
+	*pn = 0;
+	if (check_page(ctx, page))
+		return ctx->rc;
+	return inst->backend->wf_list(ctx, inst, page, pv, pn, ptotal);
+}
+
+void bia_wf_list_free(struct bia_wf_version *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		bia_wf_version_release(&v[i]);
+	free(v);
+}
+
+/* ------------------------------------------------------------------ runs */
+
+static const char *const state_names[BIA_RUN_STATE_COUNT] = {
+	[BIA_RUN_QUEUED] = "queued",	   [BIA_RUN_RUNNING] = "running",
+	[BIA_RUN_INGESTING] = "ingesting", [BIA_RUN_SUCCEEDED] = "succeeded",
+	[BIA_RUN_FAILED] = "failed",	   [BIA_RUN_CANCELLED] = "cancelled",
+	[BIA_RUN_TIMED_OUT] = "timed_out",
+};
+
+const char *bia_run_state_name(enum bia_run_state s)
+{
+	return (unsigned)s < BIA_RUN_STATE_COUNT ? state_names[s] : "unknown";
+}
+
+int bia_run_state_parse(const char *name)
+{
+	for (int i = 0; i < BIA_RUN_STATE_COUNT; i++)
+		if (name && !strcmp(name, state_names[i]))
+			return i;
+	return -1;
+}
+
+int bia_run_set(char **field, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	va_start(ap, fmt);
+	int n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return BIA_ENOMEM;
+	free(*field);
+	*field = s;
+	return 0;
+}
+
+/* Run texts stored as given are bounded: a request or a workflow cannot
+ * make a row of megabytes. */
+#define RUN_TEXT_MAX (1u << 20)
+
+static int check_run_text(struct bia_ctx *ctx, const char *what, const char *s)
+{
+	if (s && strlen(s) > RUN_TEXT_MAX)
+		return bia_fail(ctx, BIA_ELIMIT, "run %s is too long (%zu bytes, at most %u)", what,
+				strlen(s), RUN_TEXT_MAX);
+	return 0;
+}
+
+int bia_store_run_add(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_run *r)
+{
+	if (check_run_text(ctx, "parameters", r->params) ||
+	    check_run_text(ctx, "images", r->images) || check_run_text(ctx, "limits", r->limits))
+		return ctx->rc;
+	return inst->backend->run_add(ctx, inst, r);
+}
+
+int bia_store_run_get(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+		      struct bia_run *out)
+{
+	return inst->backend->run_get(ctx, inst, id, out);
+}
+
+int bia_store_run_list(struct bia_ctx *ctx, struct bia_instance *inst,
+		       const struct bia_run_filter *f, struct bia_page page, struct bia_run **pv,
+		       size_t *pn, int64_t *ptotal)
+{
+	static const struct bia_run_filter all = {0, NULL, 0};
+	*pv = NULL;
+	*pn = 0;
+	if (check_page(ctx, page))
+		return ctx->rc;
+	if (f && f->status && f->status[0] && bia_run_state_parse(f->status) < 0)
+		return bia_fail(ctx, BIA_EINVAL, "unknown run status '%s'", f->status);
+	return inst->backend->run_list(ctx, inst, f ? f : &all, page, pv, pn, ptotal);
+}
+
+int bia_store_run_next_queued(struct bia_ctx *ctx, struct bia_instance *inst, int64_t *pid)
+{
+	return inst->backend->run_next_queued(ctx, inst, pid);
+}
+
+int bia_store_run_update(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_run *r,
+			 const char *from, int *pdone)
+{
+	if (check_run_text(ctx, "reason", r->reason) || check_run_text(ctx, "job", r->job))
+		return ctx->rc;
+	if ((unsigned)r->state >= BIA_RUN_STATE_COUNT)
+		return bia_fail(ctx, BIA_EINVAL, "run %lld: invalid state %d", (long long)r->id,
+				(int)r->state);
+	return inst->backend->run_update(ctx, inst, r, from, pdone);
+}
+
+int bia_store_run_summary_put(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
+			      const char *means)
+{
+	return inst->backend->run_summary_put(ctx, inst, run_id, means);
+}
+
+int bia_store_run_clear_results(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id)
+{
+	return inst->backend->run_clear_results(ctx, inst, id);
+}
+
+int bia_store_run_set_verdict(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+			      const char *verdict, const char *detail)
+{
+	if (check_run_text(ctx, "verdict detail", detail))
+		return ctx->rc;
+	return inst->backend->run_set_verdict(ctx, inst, id, verdict, detail);
+}
+
+int bia_store_run_image_put(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
+			    const struct bia_run_image *ri)
+{
+	return inst->backend->run_image_put(ctx, inst, run_id, ri);
+}
+
+int bia_store_run_rescore_put(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
+			      const struct bia_run_image *ri)
+{
+	return inst->backend->run_rescore_put(ctx, inst, run_id, ri);
+}
+
+int bia_store_run_images(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
+			 struct bia_run_image **pv, size_t *pn)
+{
+	return inst->backend->run_images(ctx, inst, run_id, pv, pn);
+}
+
+int bia_store_run_values(struct bia_ctx *ctx, struct bia_instance *inst, const int64_t *run_ids,
+			 size_t nruns, const char *const *metrics, size_t nmetrics,
+			 struct bia_run_value **pv, size_t *pn)
+{
+	*pv = NULL;
+	*pn = 0;
+	if (!nruns || !nmetrics)
+		return 0;
+	return inst->backend->run_values(ctx, inst, run_ids, nruns, metrics, nmetrics, pv, pn);
+}
+
+int bia_store_run_events(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
+			 int64_t after, int64_t limit, struct bia_run_event_rec **pv, size_t *pn)
+{
+	*pv = NULL;
+	*pn = 0;
+	return inst->backend->run_events(ctx, inst, run_id, after, limit, pv, pn);
+}
+
+void bia_run_events_free(struct bia_run_event_rec *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i].reason);
+	free(v);
+}
+
+int bia_store_run_errors(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
+			 int64_t problem_id, const char *category, int64_t limit,
+			 struct bia_run_error_row **pv, size_t *pn)
+{
+	return inst->backend->run_errors_query(ctx, inst, run_id, problem_id, category, limit, pv,
+					       pn);
+}
+
+int bia_store_run_objects(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
+			  int64_t image_id, struct bia_run_object **pv, size_t *pn)
+{
+	return inst->backend->run_objects_get(ctx, inst, run_id, image_id, pv, pn);
+}
+
+void bia_run_objects_free(struct bia_run_object *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		bia_run_object_release(&v[i]);
+	free(v);
 }

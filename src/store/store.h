@@ -8,32 +8,8 @@
 
 #include <stdint.h>
 
+#include "util/classes.h"
 #include "util/util.h"
-
-/* --------------------------------------------------------- problem classes */
-
-/* The nine BIAFLOWS problem classes. Numbers are stable. */
-enum bia_class {
-	BIA_CLASS_NONE = 0,
-	BIA_OBJSEG = 1, /* object segmentation */
-	BIA_SPTCNT = 2, /* spot counting */
-	BIA_OBJDET = 3, /* object detection */
-	BIA_PIXCLA = 4, /* pixel classification */
-	BIA_TRETRC = 5, /* filament tree tracing */
-	BIA_LOOTRC = 6, /* filament network (loop) tracing */
-	BIA_OBJTRK = 7, /* object tracking */
-	BIA_PRTTRK = 8, /* particle tracking */
-	BIA_LNDDET = 9, /* landmark detection */
-	BIA_CLASS_COUNT
-};
-
-/* Canonical code ("ObjSeg") and long name ("Object segmentation"). */
-const char *bia_class_code(enum bia_class c);
-const char *bia_class_name(enum bia_class c);
-/* Parse a code case-insensitively; BIA_CLASS_NONE if unknown. */
-enum bia_class bia_class_parse(const char *s);
-/* "ObjSeg, SptCnt, ..." for error messages. */
-const char *bia_class_list(void);
 
 /* --------------------------------------------------------------- instance */
 
@@ -42,23 +18,46 @@ struct bia_store_ops;
 /* How long a connection waits for another writer before BIA_EBUSY. */
 #define BIA_STORE_BUSY_MS 10000
 
+/* The limits of an instance: config "limits" (docs/store.md "Limits"),
+ * defaults otherwise. Every import, request and run takes them from the
+ * instance, so none can forget one. */
+struct bia_limits {
+	uint64_t max_pixels;	   /* samples of one image (X*Y*Z*C*T) */
+	uint64_t max_upload_bytes; /* one uploaded file */
+	uint64_t max_body_bytes;   /* one request body (JSON) */
+	int max_json_depth;	   /* nesting of a JSON document */
+	uint64_t max_log_bytes;	   /* workflow output kept in a run's log */
+};
+#define BIA_DEFAULT_MAX_UPLOAD (UINT64_C(4) << 30)
+#define BIA_DEFAULT_MAX_BODY (UINT64_C(1) << 20)
+#define BIA_DEFAULT_MAX_JSON_DEPTH 32
+#define BIA_DEFAULT_MAX_LOG (UINT64_C(16) << 20)
+
 /* An open instance, shared by every thread of the process: its parts do
  * not change after bia_instance_open. Each thread gets its own connection
  * to the store (from a pool of the back end) the first time it uses it. */
 struct bia_instance {
-	char root[BIA_PATH_MAX];	 /* absolute path of the directory */
-	json_t *config;			 /* parsed `config`, owned; read only */
-	const struct bia_store_ops *ops; /* storage back end */
-	void *db;			 /* back end's shared state (its connection pool) */
-	int lock_fd;			 /* blob-store lock (shared while writing), -1 */
+	char root[BIA_PATH_MAX];	      /* absolute path of the directory */
+	json_t *config;			      /* parsed `config`, owned; read only */
+	struct bia_limits limits;	      /* from config, read only */
+	const struct bia_store_ops *backend; /* private to src/store */
+	void *db;			      /* back end's shared state (its pool) */
+	int lock_fd;			      /* blob-store lock (shared while writing), -1 */
 };
+
+/* A context for work on this instance: bia_ctx_init plus the instance's
+ * image limits (a reader refuses images over them). */
+void bia_instance_ctx(const struct bia_instance *inst, struct bia_ctx *ctx);
 
 /* Create a new instance directory (refuses a non-empty existing dir that is
  * not an instance; an existing instance is an error too). */
 int bia_instance_create(struct bia_ctx *ctx, const char *dir);
-/* True if dir looks like an instance (has `config` and `biaflows.db`). */
+/* True if dir is an instance: its `config` names the instance format
+ * (whatever the store back end). */
 int bia_instance_probe(const char *dir);
-/* Open an instance: reads config, opens the store, applies migrations. */
+/* Open an instance: reads config and its limits, opens the store the
+ * config's "store" URL names (back ends: "sqlite:FILE", FILE relative to
+ * the instance; "postgresql://..." not yet), applies migrations. */
 int bia_instance_open(struct bia_ctx *ctx, const char *dir, struct bia_instance *inst);
 void bia_instance_close(struct bia_instance *inst);
 
@@ -119,7 +118,8 @@ struct bia_image_rec {
 	char dtype[16];
 	double phys[3];
 	char created[21];
-	int64_t gt_version; /* current GT version id, 0 if none (filled by list) */
+	int64_t gt_version; /* current GT version id, 0 if none (filled by get/list) */
+	char problem[256];  /* the problem's name (filled by get/list) */
 };
 
 /* A ground-truth file (one of the files of a GT version). */
@@ -182,8 +182,26 @@ void bia_wf_version_release(struct bia_wf_version *v);
 
 /* ------------------------------------------------------------------ runs */
 
-/* A run of a workflow version on a problem (docs/runs.md). Status is one
- * of queued running ingesting succeeded failed cancelled timed_out. */
+/* The states of a run (docs/runs.md). Numbers are stable; the store keeps
+ * the names. Only src/runs changes a run's state (bia_run_transition). */
+enum bia_run_state {
+	BIA_RUN_QUEUED = 0,
+	BIA_RUN_RUNNING,
+	BIA_RUN_INGESTING,
+	BIA_RUN_SUCCEEDED,
+	BIA_RUN_FAILED,
+	BIA_RUN_CANCELLED,
+	BIA_RUN_TIMED_OUT,
+	BIA_RUN_STATE_COUNT
+};
+/* "queued", "running", ... */
+const char *bia_run_state_name(enum bia_run_state s);
+/* The state of a name; -1 if none. */
+int bia_run_state_parse(const char *name);
+
+/* A run of a workflow version on a problem (docs/runs.md). Text of any
+ * length is allocated (released by bia_run_release); names are bounded by
+ * what their tables accept. */
 struct bia_run {
 	int64_t id;
 	int64_t workflow_version_id;
@@ -192,21 +210,24 @@ struct bia_run {
 	char version[128];	  /* filled by get/list */
 	char wf_digest[BIA_SHA256_HEX]; /* filled by get/list */
 	char problem[256];	  /* filled by get/list */
-	char status[16];
+	enum bia_class cls;	  /* filled by get/list: the problem's class */
+	char main_metric[32];	  /* filled by get/list: the problem's ("" = default) */
+	enum bia_run_state state;
 	char *params;		  /* JSON object text (defaults filled in), malloc'd */
 	char *images;		  /* JSON array of image ids, malloc'd */
 	char executor[16];	  /* "local" */
+	char *job;		  /* the executor's job id ("" before submission), malloc'd */
 	int64_t worker_pid;	  /* 0 if none */
 	int has_exit_code;
 	int exit_code;
-	char reason[1024];
+	char *reason;		  /* malloc'd, NULL = "" */
 	char env_digest[80];	  /* OCI config digest, or "host" */
 	char dataset_digest[BIA_SHA256_HEX];
 	char metrics_version[32];
 	char host[256];
 	char created[21], started[21], finished[21]; /* "" if not yet */
 	int cancel_requested;
-	char limits[128];	  /* JSON object of per-run limits ("time" s, "memory" bytes), "{}" if none */
+	char *limits;		  /* JSON object of per-run limits ("time" s, "memory" bytes), NULL = {} */
 	int worker_slot;	  /* slot (worker.lock / worker.lock.K) of the claiming worker */
 	int attempts;		  /* claims so far (1 on the first execution) */
 	int interrupted;	  /* attempts interrupted by a dead worker and requeued */
@@ -216,8 +237,13 @@ struct bia_run {
 	int64_t rerun_of;
 	double tolerance;
 	char verdict[32];
-	char verdict_detail[1024]; /* JSON object text, "{}" if none */
+	char *verdict_detail;	  /* JSON object text, NULL = {} */
+	char *means;		  /* filled by get/list: the run's summary, a JSON object
+				   * metric -> mean over its images; NULL when not kept */
 };
+/* Replace an allocated text field of a run (bia_run_set(&r->reason, ...)).
+ * Returns 0, or BIA_ENOMEM (the field unchanged). */
+int bia_run_set(char **field, const char *fmt, ...) BIA_PRINTF(2, 3);
 void bia_run_release(struct bia_run *r);
 /* Release every run of a list from run_list, then the array. */
 void bia_run_list_free(struct bia_run *v, size_t n);
@@ -235,7 +261,7 @@ struct bia_run_image {
 	int64_t image_id;
 	char stem[256];		  /* filled by get */
 	char status[16];	  /* ok, missing, invalid */
-	char reason[1024];
+	char *reason;		  /* malloc'd, NULL = "" */
 	char *warnings;		  /* JSON array of the metric library's warnings, malloc'd;
 				   * NULL = [] */
 	size_t nfiles;
@@ -285,150 +311,61 @@ struct bia_run_error_row {
 	int64_t count;
 };
 
-/* ------------------------------------------------------ storage interface */
+/* ------------------------------------------------------ storage interface
+ *
+ * Every function returns 0 or a bia_rc with a message on ctx (BIA_ENOENT
+ * for an unknown id or name). Lists allocate arrays the caller frees with
+ * the matching *_free / release functions. A back end (src/store/backend.h,
+ * private) implements them; nothing above src/store/ sees it or SQL. */
 
-/* What a back end implements. Every function returns 0 or a bia_rc with a
- * message on ctx. Lists allocate arrays the caller frees (with the release
- * functions for their elements). */
-struct bia_store_ops {
-	const char *name;
-	int (*open)(struct bia_ctx *ctx, struct bia_instance *inst, const char *url);
-	void (*close)(struct bia_instance *inst);
-	int (*schema_version)(struct bia_ctx *ctx, struct bia_instance *inst, int *pver);
-	/* A transaction of the calling thread's connection; nests (the store's
-	 * own transactions become savepoints inside it). */
-	int (*begin)(struct bia_ctx *ctx, struct bia_instance *inst);
-	int (*commit)(struct bia_ctx *ctx, struct bia_instance *inst);
-	void (*rollback)(struct bia_instance *inst);
-	/* Connections held by threads of this process (1: only the caller). */
-	unsigned (*connections_in_use)(struct bia_instance *inst);
-
-	int (*problem_add)(struct bia_ctx *ctx, struct bia_instance *inst,
-			   struct bia_problem *p /* IN/OUT: id, created */);
-	int (*problem_get)(struct bia_ctx *ctx, struct bia_instance *inst, const char *name,
-			   int64_t id, struct bia_problem *p /* OUT */);
-	int (*problem_list)(struct bia_ctx *ctx, struct bia_instance *inst,
-			    struct bia_problem **pv, size_t *pn);
-	/* Set a problem's main metric ("" = the class default). */
-	int (*problem_set_main_metric)(struct bia_ctx *ctx, struct bia_instance *inst,
-				       int64_t id, const char *metric);
-	/* Delete a problem with its images and GT; returns the digests no row
-	 * references any more (caller unlinks them after commit). */
-	int (*problem_rm)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
-			  char (**pdigests)[BIA_SHA256_HEX], size_t *pn);
-	/* Remove an image / a GT version (docs/store.md "Removing"); the
-	 * digests no row references any more are returned for unlinking. */
-	int (*image_rm)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id, int force,
-			char (**pdigests)[BIA_SHA256_HEX], size_t *pn);
-	int (*gt_rm)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t version_id,
-		     int force, char (**pdigests)[BIA_SHA256_HEX], size_t *pn);
-
-	/* Add a batch all-or-nothing (one transaction). Refuses a stem or digest
-	 * already in the problem (BIA_EEXIST, naming the existing image id). */
-	int (*import)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t problem_id,
-		      struct bia_import_item *items, size_t n);
-	int (*image_list)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t problem_id,
-			  int64_t limit, int64_t offset, struct bia_image_rec **pv, size_t *pn);
-	/* By id (stem NULL) or by problem + stem. */
-	int (*image_get)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
-			 int64_t problem_id, const char *stem, struct bia_image_rec *out);
-	int (*gt_list)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t image_id,
-		       struct bia_gt_version **pv, size_t *pn);
-
-	/* Every digest referenced by a row (images, GT files, workflow files,
-	 * run outputs), for fsck. */
-	int (*blob_refs)(struct bia_ctx *ctx, struct bia_instance *inst,
-			 char (**pdigests)[BIA_SHA256_HEX], size_t *pn);
-	/* Integrity check of the database itself. */
-	int (*check)(struct bia_ctx *ctx, struct bia_instance *inst, char *report,
-		     size_t reportsz);
-
-	/* Add a workflow version and its files in one transaction. An existing
-	 * (name, version) with the same digest is not an error (*pexisted = 1,
-	 * v->id set); with another digest it is refused (BIA_EEXIST). */
-	int (*wf_version_add)(struct bia_ctx *ctx, struct bia_instance *inst,
-			      struct bia_wf_version *v, int *pexisted);
-	/* A version by name and version (NULL: the newest added), with files. */
-	int (*wf_version_get)(struct bia_ctx *ctx, struct bia_instance *inst, const char *name,
-			      const char *version, struct bia_wf_version *out);
-	/* Every version of every workflow (no files), by name then age. */
-	int (*wf_list)(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_wf_version **pv,
-		       size_t *pn);
-	/* Runs (docs/runs.md). Add a queued run (r->id, created filled); with
-	 * r->rerun_of set, its run_reruns row in the same transaction. */
-	int (*run_add)(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_run *r);
-	int (*run_get)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
-		       struct bia_run *out);
-	/* Every run (problem_id 0) or the runs of one problem, oldest first. */
-	int (*run_list)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t problem_id,
-			struct bia_run **pv, size_t *pn);
-	/* In one transaction: the oldest queued run becomes running with this
-	 * worker pid, slot and host, its attempts counted (*pfound = 0 when the
-	 * queue is empty). */
-	int (*run_claim)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t pid, int slot,
-			 const char *host, struct bia_run *out, int *pfound);
-	/* In one transaction, if the stored status is still `from`: remove the
-	 * outputs and scores of the run, put it back to queued (worker, start,
-	 * exit code cleared) with this reason, and count an interruption.
-	 * The error maps (run_objects, run_errors) go with the scores. */
-	int (*run_requeue)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
-			   const char *from, const char *reason, int *pdone);
-	/* Delete the rows of `blobs` that nothing references; *pn = how many. */
-	int (*blob_rows_gc)(struct bia_ctx *ctx, struct bia_instance *inst, size_t *pn);
-	/* Write r's status, exit code, reason, digests, metrics version and
-	 * times if the stored status is still `from` (*pdone = 0 otherwise). */
-	int (*run_transition)(struct bia_ctx *ctx, struct bia_instance *inst,
-			      const struct bia_run *r, const char *from, int *pdone);
-	/* Ask to cancel: a queued run is cancelled at once (*pstate "dequeued"),
-	 * a running or ingesting one gets cancel_requested ("requested"); a
-	 * finished one is left alone (its status). pstate: 16 bytes. */
-	int (*run_cancel)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
-			  char *pstate);
-	/* Record a rerun's verdict and its details (JSON object text). */
-	int (*run_set_verdict)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
-			       const char *verdict, const char *detail);
-	/* Store the outputs (blob rows), scores and error map (objects and
-	 * category counts) of one image in one transaction. */
-	int (*run_image_put)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
-			     const struct bia_run_image *ri);
-	/* Replace the scores and error map of one image of a run (a rescore):
-	 * the current scores move to run_score_history, one transaction. */
-	int (*run_rescore_put)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
-			       const struct bia_run_image *ri);
-	/* The per-image outputs and scores of a run, by image id. */
-	int (*run_images)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
-			  struct bia_run_image **pv, size_t *pn);
-	/* Error counts (run_errors) of one run (run_id != 0) or of every run of
-	 * a problem (problem_id != 0). With a category: that category's rows
-	 * only, by count descending, then stem, then run id, at most `limit`
-	 * (<= 0: all). Without: every row, by run id, stem, category. */
-	int (*run_errors_query)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
-				int64_t problem_id, const char *category, int64_t limit,
-				struct bia_run_error_row **pv, size_t *pn);
-	/* The error map objects (run_objects) of one image of a run, in the
-	 * order they were stored (the metric's record order). */
-	int (*run_objects_get)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
-			       int64_t image_id, struct bia_run_object **pv, size_t *pn);
+/* A page of a list: at most `limit` rows (0: every row) after skipping
+ * `offset`, in the list's fixed order. Lists also give the number of rows
+ * of the whole list (*ptotal, may be NULL). Each page costs a fixed number
+ * of statements, whatever its size. */
+struct bia_page {
+	int64_t limit;
+	int64_t offset;
 };
+#define BIA_PAGE_MAX 1000 /* largest limit a front end should ask for */
 
-extern const struct bia_store_ops bia_store_sqlite;
-
-/* Convenience wrappers (dispatch through inst->ops). */
 /* A transaction of the calling thread: every store call made by this thread
  * until commit or rollback is part of it (they nest). */
 int bia_store_begin(struct bia_ctx *ctx, struct bia_instance *inst);
 int bia_store_commit(struct bia_ctx *ctx, struct bia_instance *inst);
 void bia_store_rollback(struct bia_instance *inst);
+/* The schema version of the store (migrations applied). */
+int bia_store_schema_version(struct bia_ctx *ctx, struct bia_instance *inst, int *pver);
+
+/* Problems. A name is 1..255 bytes, not a number, without '/'. */
 int bia_problem_add(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_problem *p);
-/* Store a problem's main metric ("" = the class default); not validated. */
+/* Store a problem's main metric ("" = the class default); not validated
+ * here (bia_problem_choose_main_metric validates). */
 int bia_problem_set_main_metric(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
 				const char *metric);
+/* By name, or by id given as decimal text. */
 int bia_problem_get(struct bia_ctx *ctx, struct bia_instance *inst, const char *name_or_id,
 		    struct bia_problem *p);
-int bia_problem_list(struct bia_ctx *ctx, struct bia_instance *inst,
-		     struct bia_problem **pv, size_t *pn);
+int bia_problem_get_id(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+		       struct bia_problem *p);
+/* Problems by id, with their image counts. */
+int bia_problem_list(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_page page,
+		     struct bia_problem **pv, size_t *pn, int64_t *ptotal);
+void bia_problem_list_free(struct bia_problem *v, size_t n);
 int bia_problem_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
 		   size_t *pnblobs_removed);
+
+/* Images of a problem (problem_id 0: of every problem) by id, each with
+ * its current GT version. */
+int bia_image_list(struct bia_ctx *ctx, struct bia_instance *inst, int64_t problem_id,
+		   struct bia_page page, struct bia_image_rec **pv, size_t *pn, int64_t *ptotal);
+int bia_store_image_get(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+		  struct bia_image_rec *out);
+/* The image of a problem with this stem (BIA_ENOENT naming it if none). */
+int bia_store_image_find(struct bia_ctx *ctx, struct bia_instance *inst, int64_t problem_id,
+		   const char *stem, struct bia_image_rec *out);
+/* Resolve "ID" or "PROBLEM/STEM". */
+int bia_image_resolve(struct bia_ctx *ctx, struct bia_instance *inst, const char *ref,
+		      struct bia_image_rec *out);
 /* Remove an image with its GT versions. Refused (BIA_EBUSY) while a run
  * that has not ended uses it; without force, while any run references it
  * (force also removes those runs' outputs, scores and error maps of this
@@ -436,22 +373,126 @@ int bia_problem_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
  * active, else left to fsck. */
 int bia_image_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id, int force,
 		 size_t *pnblobs_removed);
+
+/* The GT versions of an image, oldest first, with their files. */
+int bia_gt_list(struct bia_ctx *ctx, struct bia_instance *inst, int64_t image_id,
+		struct bia_gt_version **pv, size_t *pn);
+void bia_gt_list_free(struct bia_gt_version *v, size_t n);
 /* Remove a GT version; without force refused while runs are scored against
  * it. The newest remaining version becomes current if it was. */
 int bia_gt_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t version_id, int force,
 	      size_t *pnblobs_removed);
+
+/* Add a batch all-or-nothing (one transaction). Refuses a stem or digest
+ * already in the problem (BIA_EEXIST, naming the existing image id). */
+int bia_store_import(struct bia_ctx *ctx, struct bia_instance *inst, int64_t problem_id,
+		     struct bia_import_item *items, size_t n);
+
 /* Copy a stored blob to a file (temp file, then rename; mode 0644). */
 int bia_blob_copy_out(struct bia_ctx *ctx, const struct bia_instance *inst, const char *digest,
 		      const char *dst);
-int bia_image_list(struct bia_ctx *ctx, struct bia_instance *inst, int64_t problem_id,
-		   struct bia_image_rec **pv, size_t *pn);
-/* Resolve "ID" or "PROBLEM/STEM". */
-int bia_image_resolve(struct bia_ctx *ctx, struct bia_instance *inst, const char *ref,
-		      struct bia_image_rec *out);
-int bia_gt_list(struct bia_ctx *ctx, struct bia_instance *inst, int64_t image_id,
-		struct bia_gt_version **pv, size_t *pn);
-int bia_store_import(struct bia_ctx *ctx, struct bia_instance *inst, int64_t problem_id,
-		     struct bia_import_item *items, size_t n);
+/* Every digest a row references (images, GT files, workflow files, run
+ * outputs). */
+int bia_store_blob_refs(struct bia_ctx *ctx, struct bia_instance *inst,
+			char (**pdigests)[BIA_SHA256_HEX], size_t *pn);
+
+/* Workflow versions. Adding one with its files is one transaction; an
+ * existing (name, version) with the same digest is not an error
+ * (*pexisted = 1, v->id set); with another digest it is refused
+ * (BIA_EEXIST). Name 1..255 bytes, version 1..127. */
+int bia_store_wf_add(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_wf_version *v,
+		     int *pexisted);
+/* A version by name and version (NULL: the newest added), with files. */
+int bia_store_wf_get(struct bia_ctx *ctx, struct bia_instance *inst, const char *name,
+		     const char *version, struct bia_wf_version *out);
+/* Every version of every workflow (no files), by name then age. */
+int bia_store_wf_list(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_page page,
+		      struct bia_wf_version **pv, size_t *pn, int64_t *ptotal);
+void bia_wf_list_free(struct bia_wf_version *v, size_t n);
+
+/* Runs: the records only. The rules (claiming, cancelling, requeueing,
+ * transitions) are src/runs's, built on these in its own transactions. */
+/* Add a queued run (r->id, created filled); with r->rerun_of set, its
+ * rerun row in the same transaction. */
+int bia_store_run_add(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_run *r);
+int bia_store_run_get(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+		      struct bia_run *out);
+/* Which runs a list holds: of one problem (0: every problem), of one
+ * status ("" or NULL: any), optionally only unfinished ones. */
+struct bia_run_filter {
+	int64_t problem_id;
+	const char *status;
+	int unfinished; /* queued, running or ingesting */
+};
+/* Runs by id (oldest first). */
+int bia_store_run_list(struct bia_ctx *ctx, struct bia_instance *inst,
+		       const struct bia_run_filter *f, struct bia_page page, struct bia_run **pv,
+		       size_t *pn, int64_t *ptotal);
+/* The id of the oldest queued run, 0 if none. */
+int bia_store_run_next_queued(struct bia_ctx *ctx, struct bia_instance *inst, int64_t *pid);
+/* Write every mutable field of r (status, worker, executor job, host,
+ * attempts, interruptions, exit code, reason, digests, metrics version,
+ * times, cancel request) if the stored status is still `from` (*pdone = 0
+ * and nothing written otherwise). */
+int bia_store_run_update(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_run *r,
+			 const char *from, int *pdone);
+/* Keep a run's summary (JSON object metric -> mean over its images,
+ * written by the run layer when the run ends or is rescored). Any change of
+ * the run's scores removes it. */
+int bia_store_run_summary_put(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
+			      const char *means);
+/* Remove the outputs, scores, warnings and error maps of a run. */
+int bia_store_run_clear_results(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id);
+/* Record a rerun's verdict and its details (JSON object text). */
+int bia_store_run_set_verdict(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+			      const char *verdict, const char *detail);
+/* Store the outputs (blob rows), scores and error map (objects and
+ * category counts) of one image in one transaction. */
+int bia_store_run_image_put(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
+			    const struct bia_run_image *ri);
+/* Replace the scores and error map of one image of a run (a rescore): the
+ * current scores move to the score history, one transaction. */
+int bia_store_run_rescore_put(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
+			      const struct bia_run_image *ri);
+/* The per-image outputs and scores of a run, by image id. */
+int bia_store_run_images(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
+			 struct bia_run_image **pv, size_t *pn);
+/* The values of some metrics for the images of some runs, one statement:
+ * rows (run, image, metric, value) by run, then image stem (the order of
+ * bia_store_run_images). */
+struct bia_run_value {
+	int64_t run_id;
+	int64_t image_id;
+	char metric[32];
+	double value;
+};
+int bia_store_run_values(struct bia_ctx *ctx, struct bia_instance *inst, const int64_t *run_ids,
+			 size_t nruns, const char *const *metrics, size_t nmetrics,
+			 struct bia_run_value **pv, size_t *pn);
+/* A state change of a run, as recorded by bia_store_run_update. */
+struct bia_run_event_rec {
+	int64_t id; /* increasing over the instance */
+	int64_t run_id;
+	enum bia_run_state state;
+	char *reason; /* malloc'd */
+	char at[21];
+};
+/* The state changes of one run (run_id != 0) or of every run, after event
+ * `after`, oldest first, at most `limit` (0: all). */
+int bia_store_run_events(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
+			 int64_t after, int64_t limit, struct bia_run_event_rec **pv, size_t *pn);
+void bia_run_events_free(struct bia_run_event_rec *v, size_t n);
+/* Error counts of one run (run_id != 0) or of every run of a problem
+ * (problem_id != 0). With a category: that category's rows only, by count
+ * descending, then stem, then run id, at most `limit` (<= 0: all).
+ * Without: every row, by run id, stem, category. */
+int bia_store_run_errors(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
+			 int64_t problem_id, const char *category, int64_t limit,
+			 struct bia_run_error_row **pv, size_t *pn);
+/* The error-map objects of one image of a run, in the metric's order. */
+int bia_store_run_objects(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
+			  int64_t image_id, struct bia_run_object **pv, size_t *pn);
+void bia_run_objects_free(struct bia_run_object *v, size_t n);
 
 /* ------------------------------------------------------------------- fsck */
 

@@ -242,3 +242,25 @@ int bia_pid_alive(long pid)
 		return 1;
 	return rp[2] != 'Z' && rp[2] != 'X' && rp[2] != 'x';
 }
+
+uint64_t bia_pid_start_time(long pid)
+{
+	char p[64], buf[1024];
+	snprintf(p, sizeof(p), "/proc/%ld/stat", pid);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	/* fields after "(comm)": state is field 3, starttime field 22 */
+	const char *s = strrchr(buf, ')');
+	if (!s)
+		return 0;
+	s++;
+	for (int field = 3; field < 22 && s; field++) /* s: the space before `field` */
+		s = strchr(s + 1, ' ');
+	return s ? strtoull(s + 1, NULL, 10) : 0;
+}

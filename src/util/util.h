@@ -261,6 +261,9 @@ void bia_now_iso(char out[21]);
  * or X in /proc/PID/stat; kill(pid, 0) succeeds on a zombie that its parent
  * has not reaped yet, e.g. under an init that reaps orphans late). */
 int bia_pid_alive(long pid);
+/* When a process started (clock ticks since boot, /proc/PID/stat field
+ * 22), 0 if unknown: with the pid it names a process across pid reuse. */
+uint64_t bia_pid_start_time(long pid);
 
 /* --------------------------------------------------------- fault injection */
 

@@ -544,7 +544,7 @@ static int add_tree(struct bia_ctx *ctx, struct bia_instance *inst, struct wf_tr
 
 	/* immutability, before writing anything */
 	struct bia_wf_version old;
-	if (!inst->ops->wf_version_get(ctx, inst, out->name, out->version, &old)) {
+	if (!bia_store_wf_get(ctx, inst, out->name, out->version, &old)) {
 		int same = !strcmp(old.digest, out->digest);
 		int64_t oid = old.id;
 		bia_wf_version_release(&old);
@@ -592,7 +592,7 @@ static int add_tree(struct bia_ctx *ctx, struct bia_instance *inst, struct wf_tr
 	snprintf(v.source, sizeof(v.source), "%s", source);
 	v.nfiles = t->n;
 	v.files = files;
-	if ((rc = inst->ops->wf_version_add(ctx, inst, &v, &out->existed)))
+	if ((rc = bia_store_wf_add(ctx, inst, &v, &out->existed)))
 		goto out;
 	out->id = v.id;
 out:
@@ -763,7 +763,7 @@ int bia_workflow_git_source(struct bia_ctx *ctx, struct bia_instance *inst, cons
 {
 	struct bia_wf_version *v;
 	size_t n;
-	if (inst->ops->wf_list(ctx, inst, &v, &n))
+	if (bia_store_wf_list(ctx, inst, (struct bia_page){0, 0}, &v, &n, NULL))
 		return ctx->rc;
 	int found = 0, any = 0;
 	for (size_t i = n; i-- > 0 && !found;) {
@@ -794,12 +794,12 @@ int bia_workflow_get(struct bia_ctx *ctx, struct bia_instance *inst, const char 
 	memset(out, 0, sizeof(*out));
 	const char *at = strrchr(ref, '@');
 	if (!at)
-		return inst->ops->wf_version_get(ctx, inst, ref, NULL, out);
+		return bia_store_wf_get(ctx, inst, ref, NULL, out);
 	char name[256];
 	if ((size_t)(at - ref) >= sizeof(name) || at == ref || !at[1])
 		return bia_fail(ctx, BIA_EINVAL, "'%s' is not NAME or NAME@VERSION", ref);
 	snprintf(name, sizeof(name), "%.*s", (int)(at - ref), ref);
-	return inst->ops->wf_version_get(ctx, inst, name, at + 1, out);
+	return bia_store_wf_get(ctx, inst, name, at + 1, out);
 }
 
 static json_t *param_json(const struct bia_wf_param *p)
@@ -917,7 +917,7 @@ json_t *bia_workflow_json(struct bia_ctx *ctx, struct bia_instance *inst,
 	bia_descriptor_release(&d);
 	struct bia_wf_version *all;
 	size_t n;
-	if (inst->ops->wf_list(ctx, inst, &all, &n)) {
+	if (bia_store_wf_list(ctx, inst, (struct bia_page){0, 0}, &all, &n, NULL)) {
 		json_decref(o);
 		return NULL;
 	}

@@ -321,7 +321,7 @@ static int setup(void **state)
 		return -1;
 	struct bia_image_rec *v;
 	size_t n;
-	if (bia_image_list(&e->ctx, &e->inst, e->p.id, &v, &n) || n != 2)
+	if (bia_image_list(&e->ctx, &e->inst, e->p.id, (struct bia_page){0, 0}, &v, &n, NULL) || n != 2)
 		return -1;
 	e->img[0] = v[0].id; /* nuc_a */
 	e->img[1] = v[1].id; /* nuc_b */
@@ -334,13 +334,13 @@ static int setup(void **state)
 	memset(wv.digest, 'a', 64);
 	wv.descriptor = "{\"name\": \"W\"}";
 	int existed;
-	if (e->inst.ops->wf_version_add(&e->ctx, &e->inst, &wv, &existed))
+	if (bia_store_wf_add(&e->ctx, &e->inst, &wv, &existed))
 		return -1;
 	struct bia_run r;
 	memset(&r, 0, sizeof(r));
 	r.workflow_version_id = wv.id;
 	r.problem_id = e->p.id;
-	if (e->inst.ops->run_add(&e->ctx, &e->inst, &r))
+	if (bia_store_run_add(&e->ctx, &e->inst, &r))
 		return -1;
 	e->run = r.id;
 	*state = e;
@@ -398,14 +398,14 @@ static int64_t count_rows(struct env *e, const char *table)
 	if (!strcmp(table, "run_errors")) {
 		struct bia_run_error_row *v;
 		assert_int_equal(
-			e->inst.ops->run_errors_query(&e->ctx, &e->inst, e->run, 0, NULL, 0, &v, &n),
+			bia_store_run_errors(&e->ctx, &e->inst, e->run, 0, NULL, 0, &v, &n),
 			0);
 		free(v);
 	} else if (!strcmp(table, "run_objects")) {
 		for (int i = 0; i < 2; i++) {
 			struct bia_run_object *v;
 			size_t k;
-			assert_int_equal(e->inst.ops->run_objects_get(&e->ctx, &e->inst, e->run,
+			assert_int_equal(bia_store_run_objects(&e->ctx, &e->inst, e->run,
 								      e->img[i], &v, &k),
 					 0);
 			for (size_t j = 0; j < k; j++)
@@ -415,7 +415,7 @@ static int64_t count_rows(struct env *e, const char *table)
 		}
 	} else {
 		struct bia_run_image *v;
-		assert_int_equal(e->inst.ops->run_images(&e->ctx, &e->inst, e->run, &v, &n), 0);
+		assert_int_equal(bia_store_run_images(&e->ctx, &e->inst, e->run, &v, &n), 0);
 		for (size_t j = 0; j < n; j++)
 			bia_run_image_release(&v[j]);
 		free(v);
@@ -428,17 +428,17 @@ static void test_store(void **state)
 	struct env *e = *state;
 	struct bia_run_image ri;
 	fill(&ri, e->img[0], 2);
-	assert_int_equal(e->inst.ops->run_image_put(&e->ctx, &e->inst, e->run, &ri), 0);
+	assert_int_equal(bia_store_run_image_put(&e->ctx, &e->inst, e->run, &ri), 0);
 	bia_run_image_release(&ri);
 	/* atomic: a duplicate object (same kind and id) fails the whole image:
 	 * no output row, no score, no count is left */
 	fill(&ri, e->img[1], 7);
 	ri.objects[1].obj_id = 1;
-	assert_int_equal(e->inst.ops->run_image_put(&e->ctx, &e->inst, e->run, &ri), BIA_EDB);
+	assert_int_equal(bia_store_run_image_put(&e->ctx, &e->inst, e->run, &ri), BIA_EDB);
 	assert_int_equal(count_rows(e, "run_outputs"), 1);
 	assert_int_equal(count_rows(e, "run_errors"), 5);
 	ri.objects[1].obj_id = 2;
-	assert_int_equal(e->inst.ops->run_image_put(&e->ctx, &e->inst, e->run, &ri), 0);
+	assert_int_equal(bia_store_run_image_put(&e->ctx, &e->inst, e->run, &ri), 0);
 	bia_run_image_release(&ri);
 	assert_int_equal(count_rows(e, "run_outputs"), 2);
 	assert_int_equal(count_rows(e, "run_errors"), 10);
@@ -448,7 +448,7 @@ static void test_store(void **state)
 	struct bia_run_error_row *v;
 	size_t n;
 	assert_int_equal(
-		e->inst.ops->run_errors_query(&e->ctx, &e->inst, e->run, 0, "fn", 0, &v, &n), 0);
+		bia_store_run_errors(&e->ctx, &e->inst, e->run, 0, "fn", 0, &v, &n), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(v[0].stem, "nuc_b");
 	assert_int_equal(v[0].count, 7);
@@ -456,21 +456,21 @@ static void test_store(void **state)
 	assert_int_equal(v[1].count, 2);
 	free(v);
 	assert_int_equal(
-		e->inst.ops->run_errors_query(&e->ctx, &e->inst, 0, e->p.id, "fn", 1, &v, &n), 0);
+		bia_store_run_errors(&e->ctx, &e->inst, 0, e->p.id, "fn", 1, &v, &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(v[0].image_id, e->img[1]);
 	assert_int_equal(v[0].run_id, e->run);
 	free(v);
 	/* ties (tp 1 and 1) by stem; zeros are rows too */
 	assert_int_equal(
-		e->inst.ops->run_errors_query(&e->ctx, &e->inst, e->run, 0, "split", 0, &v, &n), 0);
+		bia_store_run_errors(&e->ctx, &e->inst, e->run, 0, "split", 0, &v, &n), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(v[0].stem, "nuc_a");
 	assert_int_equal(v[0].count, 0);
 	free(v);
 	/* every row: by run, stem, category */
 	assert_int_equal(
-		e->inst.ops->run_errors_query(&e->ctx, &e->inst, e->run, 0, NULL, 0, &v, &n), 0);
+		bia_store_run_errors(&e->ctx, &e->inst, e->run, 0, NULL, 0, &v, &n), 0);
 	assert_int_equal(n, 10);
 	assert_string_equal(v[0].stem, "nuc_a");
 	assert_string_equal(v[0].category, "fn");
@@ -481,7 +481,7 @@ static void test_store(void **state)
 	/* the objects, in stored order, with NULL match and score kept apart */
 	struct bia_run_object *ov;
 	assert_int_equal(
-		e->inst.ops->run_objects_get(&e->ctx, &e->inst, e->run, e->img[0], &ov, &n), 0);
+		bia_store_run_objects(&e->ctx, &e->inst, e->run, e->img[0], &ov, &n), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(ov[0].status, "TP");
 	assert_true(ov[0].has_match);
@@ -496,8 +496,10 @@ static void test_store(void **state)
 
 	/* a requeue removes the error maps with the outputs and scores */
 	int done = 0;
-	assert_int_equal(
-		e->inst.ops->run_requeue(&e->ctx, &e->inst, e->run, "queued", "requeued", &done), 0);
+	struct bia_run rq;
+	assert_int_equal(bia_store_run_get(&e->ctx, &e->inst, e->run, &rq), 0);
+	assert_int_equal(bia_run_requeue(&e->ctx, &e->inst, &rq, "requeued", &done), 0);
+	bia_run_release(&rq);
 	assert_int_equal(done, 1);
 	assert_int_equal(count_rows(e, "run_outputs"), 0);
 	assert_int_equal(count_rows(e, "run_errors"), 0);

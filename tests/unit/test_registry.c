@@ -93,7 +93,7 @@ static size_t nversions(struct env *e)
 {
 	struct bia_wf_version *v;
 	size_t n;
-	assert_int_equal(e->inst.ops->wf_list(&e->ctx, &e->inst, &v, &n), 0);
+	assert_int_equal(bia_store_wf_list(&e->ctx, &e->inst, (struct bia_page){0, 0}, &v, &n, NULL), 0);
 	for (size_t i = 0; i < n; i++)
 		bia_wf_version_release(&v[i]);
 	free(v);

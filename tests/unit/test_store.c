@@ -68,8 +68,8 @@ static void test_instance(void **state)
 {
 	struct env *e = *state;
 	int ver = 0;
-	assert_int_equal(e->inst.ops->schema_version(&e->ctx, &e->inst, &ver), 0);
-	assert_int_equal(ver, 5);
+	assert_int_equal(bia_store_schema_version(&e->ctx, &e->inst, &ver), 0);
+	assert_int_equal(ver, 6);
 	assert_true(bia_instance_probe(e->inst_dir));
 	char p[256];
 	static const char *const sub[] = {"blobs/sha256", "blobs/tmp", "pyramids", "runs", "envs"};
@@ -84,8 +84,8 @@ static void test_instance(void **state)
 	/* reopening applies no migration twice */
 	struct bia_instance i2;
 	assert_int_equal(bia_instance_open(&e->ctx, e->inst_dir, &i2), 0);
-	assert_int_equal(i2.ops->schema_version(&e->ctx, &i2, &ver), 0);
-	assert_int_equal(ver, 5);
+	assert_int_equal(bia_store_schema_version(&e->ctx, &i2, &ver), 0);
+	assert_int_equal(ver, 6);
 	bia_instance_close(&i2);
 	assert_int_equal(bia_instance_open(&e->ctx, e->dir, &i2), BIA_ENOENT);
 }
@@ -110,7 +110,7 @@ static void test_problems(void **state)
 	assert_true(q.id > e->p.id);
 	struct bia_problem *v;
 	size_t n;
-	assert_int_equal(bia_problem_list(&e->ctx, &e->inst, &v, &n), 0);
+	assert_int_equal(bia_problem_list(&e->ctx, &e->inst, (struct bia_page){0, 0}, &v, &n, NULL), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(v[1].name, "spots");
 	assert_string_equal(v[1].description, "spot counting");
@@ -146,7 +146,7 @@ static void test_import_dataset(void **state)
 	bia_import_result_release(&r);
 	struct bia_image_rec *v;
 	size_t n;
-	assert_int_equal(bia_image_list(&e->ctx, &e->inst, e->p.id, &v, &n), 0);
+	assert_int_equal(bia_image_list(&e->ctx, &e->inst, e->p.id, (struct bia_page){0, 0}, &v, &n, NULL), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(v[0].stem, "nuc_a");
 	assert_int_equal(v[0].size[0], 32);
@@ -167,7 +167,7 @@ static void test_import_dataset(void **state)
 	assert_int_equal(json_array_size(r.invalid), 2);
 	assert_non_null(strstr(json_string_value(json_array_get(r.invalid, 0)), "already exists"));
 	bia_import_result_release(&r);
-	assert_int_equal(bia_image_list(&e->ctx, &e->inst, e->p.id, &v, &n), 0);
+	assert_int_equal(bia_image_list(&e->ctx, &e->inst, e->p.id, (struct bia_page){0, 0}, &v, &n, NULL), 0);
 	assert_int_equal(n, 2);
 	free(v);
 }
@@ -186,7 +186,7 @@ static void test_import_all_or_nothing(void **state)
 	bia_import_result_release(&r);
 	struct bia_image_rec *v;
 	size_t n;
-	assert_int_equal(bia_image_list(&e->ctx, &e->inst, e->p.id, &v, &n), 0);
+	assert_int_equal(bia_image_list(&e->ctx, &e->inst, e->p.id, (struct bia_page){0, 0}, &v, &n, NULL), 0);
 	assert_int_equal(n, 0);
 	free(v);
 	/* no blob file was written for the refused batch */
@@ -314,8 +314,8 @@ static void test_migration_from_v1(void **state)
 	assert_int_equal(system(cmd), 0);
 	assert_int_equal(bia_instance_open(&e->ctx, e->inst_dir, &e->inst), 0);
 	int ver = 0;
-	assert_int_equal(e->inst.ops->schema_version(&e->ctx, &e->inst, &ver), 0);
-	assert_int_equal(ver, 5);
+	assert_int_equal(bia_store_schema_version(&e->ctx, &e->inst, &ver), 0);
+	assert_int_equal(ver, 6);
 	struct bia_problem g;
 	assert_int_equal(bia_problem_get(&e->ctx, &e->inst, "nuclei", &g), 0);
 	bia_problem_release(&g);
@@ -354,26 +354,26 @@ static void test_workflow_versions(void **state)
 	v.nfiles = 1;
 	v.files = &f;
 	int existed = -1;
-	assert_int_equal(e->inst.ops->wf_version_add(&e->ctx, &e->inst, &v, &existed), 0);
+	assert_int_equal(bia_store_wf_add(&e->ctx, &e->inst, &v, &existed), 0);
 	assert_int_equal(existed, 0);
 	int64_t id = v.id;
 	assert_true(id > 0);
-	assert_int_equal(e->inst.ops->wf_version_add(&e->ctx, &e->inst, &v, &existed), 0);
+	assert_int_equal(bia_store_wf_add(&e->ctx, &e->inst, &v, &existed), 0);
 	assert_int_equal(existed, 1);
 	assert_int_equal(v.id, id);
 	v.digest[0] = 'b';
-	assert_int_equal(e->inst.ops->wf_version_add(&e->ctx, &e->inst, &v, &existed), BIA_EEXIST);
+	assert_int_equal(bia_store_wf_add(&e->ctx, &e->inst, &v, &existed), BIA_EEXIST);
 	assert_non_null(strstr(e->ctx.msg, "immutable"));
 	snprintf(v.version, sizeof(v.version), "v2");
-	assert_int_equal(e->inst.ops->wf_version_add(&e->ctx, &e->inst, &v, &existed), 0);
+	assert_int_equal(bia_store_wf_add(&e->ctx, &e->inst, &v, &existed), 0);
 	struct bia_wf_version got;
-	assert_int_equal(e->inst.ops->wf_version_get(&e->ctx, &e->inst, "Thresh", NULL, &got), 0);
+	assert_int_equal(bia_store_wf_get(&e->ctx, &e->inst, "Thresh", NULL, &got), 0);
 	assert_string_equal(got.version, "v2"); /* newest added */
 	assert_int_equal(got.nfiles, 1);
 	assert_string_equal(got.files[0].path, "run.sh");
 	assert_int_equal(got.files[0].mode, 0755);
 	bia_wf_version_release(&got);
-	assert_int_equal(e->inst.ops->wf_version_get(&e->ctx, &e->inst, "Thresh", "v9", &got),
+	assert_int_equal(bia_store_wf_get(&e->ctx, &e->inst, "Thresh", "v9", &got),
 			 BIA_ENOENT);
 	/* the file is referenced: fsck keeps it */
 	struct bia_instance i2;

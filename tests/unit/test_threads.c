@@ -102,7 +102,7 @@ static void *work(void *arg)
 		case 2: {
 			struct bia_problem *v = NULL;
 			size_t n = 0;
-			if (bia_problem_list(&ctx, w->inst, &v, &n))
+			if (bia_problem_list(&ctx, w->inst, (struct bia_page){0, 0}, &v, &n, NULL))
 				failed(w, &ctx);
 			for (size_t k = 0; k < n; k++)
 				bia_problem_release(&v[k]);
@@ -150,7 +150,7 @@ static void test_threads_share_instance(void **state)
 	bia_ctx_init(&ctx);
 	struct bia_problem *v = NULL;
 	size_t n = 0;
-	assert_int_equal(bia_problem_list(&ctx, &e->inst, &v, &n), 0);
+	assert_int_equal(bia_problem_list(&ctx, &e->inst, (struct bia_page){0, 0}, &v, &n, NULL), 0);
 	assert_int_equal(n, (size_t)committed);
 	for (size_t k = 0; k < n; k++) {
 		int thread, call;

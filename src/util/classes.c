@@ -1,6 +1,6 @@
 /* The nine BIAFLOWS problem classes.
  * SPDX-License-Identifier: MIT */
-#include "store/store.h"
+#include "util/classes.h"
 
 #include <strings.h>
 
