@@ -136,15 +136,22 @@ int main(int argc, char **argv)
 	struct bia_image_rec *ims;
 	size_t nims;
 	struct bia_page first100 = {per_run, 0};
+	struct bia_image_rec *ims1;
 	if (bia_image_list(&ctx, &inst, pid[0], first100, &ims, &nims, NULL) ||
+	    nims != (size_t)per_run ||
+	    bia_image_list(&ctx, &inst, pid[1], first100, &ims1, &nims, NULL) ||
 	    nims != (size_t)per_run)
-		die(&ctx, "images of problem 0");
+		die(&ctx, "images of problems 0 and 1");
 	static const char *const metrics[] = {"DICE", "AJI", "SEG", "mAP", "F1"};
 	static const char *const cats[] = {"tp", "fp", "fn", "split", "merged"};
-	for (long r = 0; r < nruns; r++) {
+	/* nruns runs of problem 0, kept with their summaries as the worker keeps
+	 * them; and 100 of problem 1 without (runs of an older version, listed
+	 * from their values) */
+	for (long r = 0; r < nruns + 100; r++) {
 		struct bia_run run = {0};
+		int old = r >= nruns;
 		run.workflow_version_id = wv.id;
-		run.problem_id = pid[0];
+		run.problem_id = pid[old ? 1 : 0];
 		run.params = "{}";
 		run.images = "[]";
 		snprintf(run.executor, sizeof(run.executor), "local");
@@ -154,17 +161,18 @@ int main(int argc, char **argv)
 			struct bia_run_image ri = {0};
 			struct bia_run_score sc[5];
 			struct bia_run_error er[5];
-			ri.image_id = ims[i].id;
+			const struct bia_image_rec *im = old ? &ims1[i] : &ims[i];
+			ri.image_id = im->id;
 			snprintf(ri.status, sizeof(ri.status), "ok");
 			ri.nfiles = 1;
-			snprintf(ri.files[0].name, sizeof(ri.files[0].name), "%s.tif", ims[i].stem);
+			snprintf(ri.files[0].name, sizeof(ri.files[0].name), "%s.tif", im->stem);
 			fake_digest(ri.files[0].digest, "out", r * per_run + i);
 			ri.files[0].bytes = 100;
 			for (int m = 0; m < 5; m++) {
 				memset(&sc[m], 0, sizeof(sc[m]));
 				snprintf(sc[m].metric, sizeof(sc[m].metric), "%s", metrics[m]);
 				sc[m].value = (double)((r * 31 + i * 7 + m) % 100) / 100.0;
-				sc[m].gt_version_id = ims[i].gt_version;
+				sc[m].gt_version_id = im->gt_version;
 				snprintf(sc[m].metrics_version, sizeof(sc[m].metrics_version), "1.1.0");
 				snprintf(er[m].category, sizeof(er[m].category), "%s", cats[m]);
 				er[m].count = (i + m + r) % 7;
@@ -186,14 +194,18 @@ int main(int argc, char **argv)
 		    bia_run_transition(&ctx, &inst, &run, BIA_RUN_SUCCEEDED, &done) ||
 		    bia_store_commit(&ctx, &inst))
 			die(&ctx, "run state");
+		if (!old && bia_run_summarize(&ctx, &inst, run.id))
+			die(&ctx, "run summary");
 		bia_run_release(&run);
 	}
 	free(ims);
+	free(ims1);
 	t_setup = mono() - t_setup;
 
 	struct bia_page first = {50, 0}, deep_img = {50, nimages / 10 - 50},
 			deep_run = {50, nruns - 50};
-	double t_prob, t_img, t_img_deep, t_img_all, t_wf, t_run, t_run_deep, t_old, t_err;
+	double t_prob, t_img, t_img_deep, t_img_all, t_wf, t_run, t_run_deep, t_run_old, t_old,
+		t_err;
 	int64_t total = 0;
 	TIME_MS(t_prob, {
 		struct bia_problem *v;
@@ -244,6 +256,14 @@ int main(int argc, char **argv)
 			die(&ctx, "run list (deep)");
 		json_decref(rows);
 	});
+	struct bia_run_filter older = {pid[1], NULL, 0};
+	TIME_MS(t_run_old, {
+		json_t *rows;
+		if (bia_runs_list_json(&ctx, &inst, &older, first, &rows, &total) ||
+		    json_array_size(rows) != 50)
+			die(&ctx, "run list (no summaries)");
+		json_decref(rows);
+	});
 	/* the anchor: the same page, each run's record read and its outputs and
 	 * scores loaded for its mean (the run list before paging) */
 	TIME_MS(t_old, {
@@ -277,7 +297,7 @@ int main(int argc, char **argv)
 			exit(1);
 		}
 	});
-	printf("lists: %ld images in 10 problems, %ld runs of %ld images (set up in %.1f s)\n",
+	printf("lists: %ld images in 10 problems, %ld + 100 runs of %ld images (set up in %.1f s)\n",
 	       nimages, nruns, per_run, t_setup);
 	printf("  one 50-row page (median of %d)                 time      goal 5 ms\n", REPS);
 	printf("  problems                                  %8.3f ms  %s\n", t_prob,
@@ -294,6 +314,8 @@ int main(int argc, char **argv)
 	       t_run < 5 ? "met" : "NOT met");
 	printf("  runs, last page                           %8.3f ms  %s\n", t_run_deep,
 	       t_run_deep < 5 ? "met" : "NOT met");
+	printf("  runs without summaries (older), a page    %8.3f ms  %s\n", t_run_old,
+	       t_run_old < 5 ? "met" : "NOT met");
 	printf("  error counts of a run by 'fn', top 50     %8.3f ms  %s\n", t_err,
 	       t_err < 5 ? "met" : "NOT met");
 	printf("  anchor: runs page built run by run        %8.3f ms  (paged list %.1fx faster)\n",

@@ -11,69 +11,6 @@
 
 /* ------------------------------------------------------------------ PRNG */
 
-static uint64_t splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-void bia_rng_seed(struct bia_rng *r, uint64_t seed)
-{
-	uint64_t x = seed;
-	for (int i = 0; i < 4; i++)
-		r->s[i] = splitmix64(&x);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
-uint64_t bia_rng_next(struct bia_rng *r)
-{
-	uint64_t *s = r->s;
-	uint64_t result = rotl(s[1] * 5, 7) * 9;
-	uint64_t t = s[1] << 17;
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return result;
-}
-
-/* 64x64 -> high and low 64 bits without __int128 (portable C11). */
-static void mul64(uint64_t a, uint64_t b, uint64_t *hi, uint64_t *lo)
-{
-	uint64_t a0 = a & 0xffffffffu, a1 = a >> 32, b0 = b & 0xffffffffu, b1 = b >> 32;
-	uint64_t p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
-	uint64_t mid = (p00 >> 32) + (p01 & 0xffffffffu) + (p10 & 0xffffffffu);
-	*lo = (mid << 32) | (p00 & 0xffffffffu);
-	*hi = p11 + (p01 >> 32) + (p10 >> 32) + (mid >> 32);
-}
-
-uint64_t bia_rng_below(struct bia_rng *r, uint64_t bound)
-{
-	if (bound == 0)
-		return 0;
-	uint64_t hi, lo;
-	mul64(bia_rng_next(r), bound, &hi, &lo);
-	if (lo < bound) {
-		uint64_t threshold = (0 - bound) % bound;
-		while (lo < threshold)
-			mul64(bia_rng_next(r), bound, &hi, &lo);
-	}
-	return hi;
-}
-
-double bia_rng_uniform(struct bia_rng *r)
-{
-	return (double)(bia_rng_next(r) >> 11) * 0x1.0p-53;
-}
-
 /* ----------------------------------------------------------- descriptive */
 
 double bia_mean(const double *x, size_t n)

@@ -1,5 +1,4 @@
-/* Statistics for leaderboards: a seeded PRNG (splitmix64 + xoshiro256**),
- * type-7 percentiles, bootstrap percentile confidence intervals of the mean
+/* Statistics for leaderboards: type-7 percentiles, bootstrap percentile confidence intervals of the mean
  * (with shareable resample index matrices), average ranks, the Wilcoxon
  * signed-rank test, the Friedman test, Holm's correction and Kendall's
  * tau-b. Pure functions on double arrays; definitions, the scipy version they
@@ -11,26 +10,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/rng.h"
+
 /* Return codes are enum bia_rc values (util/util.h): BIA_OK, BIA_EINVAL for
  * bad arguments (n = 0 where a value is needed, NaN inputs, size overflow),
  * BIA_ENOMEM when a scratch allocation fails. Outputs are left untouched on
  * error unless stated otherwise. */
 
-/* ------------------------------------------------------------------ PRNG */
-
-/* xoshiro256** seeded by expanding a 64-bit seed with splitmix64. Same seed,
- * same stream, on every platform. */
-struct bia_rng {
-	uint64_t s[4];
-};
-
-void bia_rng_seed(struct bia_rng *r, uint64_t seed);
-uint64_t bia_rng_next(struct bia_rng *r);
-/* Uniform integer in [0, bound) without modulo bias (Lemire's multiply-shift
- * with rejection); bound 0 returns 0. */
-uint64_t bia_rng_below(struct bia_rng *r, uint64_t bound);
-/* Uniform double in [0, 1) with 53 random bits. */
-double bia_rng_uniform(struct bia_rng *r);
+/* The PRNG of resampling is util/rng.h's (bia_rng_seed, bia_rng_below). */
 
 /* ----------------------------------------------------------- descriptive */
 

@@ -18,6 +18,8 @@ struct bia_import_opts {
 struct bia_import_result {
 	json_t *added;	  /* array of image objects added (or GT versions) */
 	json_t *invalid;  /* array of "file: problem" strings */
+	json_t *problems; /* the same as records {file, field, problem}; field: image,
+			   * ground_truth, stem, digest or conversion (API error bodies) */
 	json_t *warnings; /* array of strings */
 	size_t n_images;  /* images added */
 	size_t n_gt;	  /* GT versions added */

@@ -30,6 +30,7 @@ void bia_import_result_init(struct bia_import_result *r)
 	memset(r, 0, sizeof(*r));
 	r->added = json_array();
 	r->invalid = json_array();
+	r->problems = json_array();
 	r->warnings = json_array();
 }
 
@@ -37,6 +38,7 @@ void bia_import_result_release(struct bia_import_result *r)
 {
 	json_decref(r->added);
 	json_decref(r->invalid);
+	json_decref(r->problems);
 	json_decref(r->warnings);
 	memset(r, 0, sizeof(*r));
 }
@@ -61,12 +63,24 @@ json_t *bia_image_rec_json(const struct bia_image_rec *im)
 	return o;
 }
 
-static void invalid(struct bia_import_result *r, const char *msg)
+/* A problem record {file, field, problem} from a message "FILE: PROBLEM"
+ * (field: what about the file is wrong). */
+static json_t *problem_rec(const char *field, const char *m)
+{
+	const char *sep = strstr(m, ": ");
+	if (!sep)
+		return json_pack("{s:s, s:s, s:s}", "file", "", "field", field, "problem", m);
+	return json_pack("{s:s%, s:s, s:s}", "file", m, (size_t)(sep - m), "field", field,
+			 "problem", sep + 2);
+}
+
+static void invalid_as(struct bia_import_result *r, const char *field, const char *msg)
 {
 	char m[2048];
 	snprintf(m, sizeof(m), "%s", msg);
 	bia_one_line(m, sizeof(m)); /* a file name may hold a newline */
 	json_array_append_new(r->invalid, json_string(m));
+	json_array_append_new(r->problems, problem_rec(field, m));
 }
 
 static void warnf(struct bia_import_result *r, const char *fmt, ...) BIA_PRINTF(2, 3);
@@ -81,15 +95,16 @@ static void warnf(struct bia_import_result *r, const char *fmt, ...)
 	json_array_append_new(r->warnings, json_string(m));
 }
 
-static void invalidf(struct bia_import_result *r, const char *fmt, ...) BIA_PRINTF(2, 3);
-static void invalidf(struct bia_import_result *r, const char *fmt, ...)
+static void invalidf(struct bia_import_result *r, const char *field, const char *fmt, ...)
+	BIA_PRINTF(3, 4);
+static void invalidf(struct bia_import_result *r, const char *field, const char *fmt, ...)
 {
 	char msg[1200];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	invalid(r, msg);
+	invalid_as(r, field, msg);
 }
 
 static const char *gt_kind(const char *path)
@@ -240,10 +255,10 @@ static void validate(const struct bia_ctx *parent, struct bia_instance *inst,
 		ctx.max_pixels = parent->max_pixels; /* instance limit */
 		if (c->image_path) {
 			if (check_image(&ctx, c->image_path, &c->rec)) {
-				invalid(r, ctx.msg);
+				invalid_as(r, "image", ctx.msg);
 				c->bad = 1;
 				for (size_t g = 0; g < c->ngt; g++)
-					invalidf(r, "%s: not checked (its image '%s' is invalid)",
+					invalidf(r, "ground_truth", "%s: not checked (its image '%s' is invalid)",
 						 c->gt_paths[g], c->image_path);
 				continue;
 			}
@@ -251,7 +266,7 @@ static void validate(const struct bia_ctx *parent, struct bia_instance *inst,
 			struct bia_image_rec other;
 			bia_ctx_clear(&ctx);
 			if (!bia_store_image_find(&ctx, inst, p->id, c->rec.stem, &other)) {
-				invalidf(r, "%s: an image with stem '%s' already exists in '%s' (id %lld)",
+				invalidf(r, "stem", "%s: an image with stem '%s' already exists in '%s' (id %lld)",
 					 c->image_path, c->rec.stem, p->name, (long long)other.id);
 				c->bad = 1;
 			}
@@ -260,7 +275,7 @@ static void validate(const struct bia_ctx *parent, struct bia_instance *inst,
 				if (!cv[j].image_path || cv[j].bad)
 					continue;
 				if (!strcmp(cv[j].rec.digest, c->rec.digest)) {
-					invalidf(r, "%s: same content as '%s'", c->image_path,
+					invalidf(r, "digest", "%s: same content as '%s'", c->image_path,
 						 cv[j].image_path);
 					c->bad = 1;
 				}
@@ -270,14 +285,14 @@ static void validate(const struct bia_ctx *parent, struct bia_instance *inst,
 		for (size_t g = 0; g < c->ngt; g++) {
 			bia_ctx_clear(&ctx);
 			if (check_gt(&ctx, c->gt_paths[g], &c->rec, &c->gt[g])) {
-				invalid(r, ctx.msg);
+				invalid_as(r, "ground_truth", ctx.msg);
 				c->bad = 1;
 				gt_ok = 0;
 			}
 		}
 		bia_ctx_clear(&ctx);
 		if (c->ngt && gt_ok && validate_class(&ctx, p->cls, c)) {
-			invalid(r, ctx.msg);
+			invalid_as(r, "ground_truth", ctx.msg);
 			c->bad = 1;
 		}
 	}
@@ -589,12 +604,12 @@ int bia_dataset_import(struct bia_ctx *ctx, struct bia_instance *inst,
 	size_t nc = 0;
 	for (size_t i = 0; i < ni; i++) {
 		if (!bia_path_is_image(iv[i].path)) {
-			invalidf(r, "%s: not an image file (expected .tif, .tiff, .png, .jpg)",
+			invalidf(r, "image", "%s: not an image file (expected .tif, .tiff, .png, .jpg)",
 				 iv[i].path);
 			continue;
 		}
 		if (nc && !strcmp(cv[nc - 1].stem, iv[i].stem)) {
-			invalidf(r, "%s: another image has the same stem '%s' ('%s')", iv[i].path,
+			invalidf(r, "stem", "%s: another image has the same stem '%s' ('%s')", iv[i].path,
 				 iv[i].stem, cv[nc - 1].image_path);
 			cv[nc - 1].bad = 1;
 			continue;
@@ -609,7 +624,7 @@ int bia_dataset_import(struct bia_ctx *ctx, struct bia_instance *inst,
 		while (k < nc && strcmp(cv[k].stem, gv[g].stem) < 0)
 			k++;
 		if (k >= nc || strcmp(cv[k].stem, gv[g].stem)) {
-			invalidf(r, "%s: ground truth without an image of stem '%s'", gv[g].path,
+			invalidf(r, "stem", "%s: ground truth without an image of stem '%s'", gv[g].path,
 				 gv[g].stem);
 			continue;
 		}
@@ -706,6 +721,15 @@ static void map_array(json_t *arr, json_t *map, const char *tmp, const char *dir
 	}
 }
 
+static void map_field(json_t *rec, const char *key, json_t *map, const char *tmp,
+		      const char *dir)
+{
+	char *m = map_text(json_string_value(json_object_get(rec, key)), map, tmp, dir);
+	if (m)
+		json_object_set_new(rec, key, json_string(m));
+	free(m);
+}
+
 static int has_files(const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -759,6 +783,11 @@ int bia_dataset_import_layout(struct bia_ctx *ctx, struct bia_instance *inst,
 	bia_info("converting '%s' (layout %s) in '%s'", dir, bia_layout_name(layout), tmp);
 	int rc = c.origins ? bia_convert_dataset(ctx, layout, dir, tmp, &c)
 			   : bia_fail(ctx, BIA_ENOMEM, "out of memory");
+	/* the conversion's problems as records too */
+	for (size_t i = json_array_size(r->problems); i < json_array_size(r->invalid); i++)
+		json_array_append_new(r->problems,
+				      problem_rec("conversion",
+						  json_string_value(json_array_get(r->invalid, i))));
 	if (!rc) {
 		size_t nbad = json_array_size(r->invalid);
 		snprintf(idir, sizeof(idir), "%s/images", tmp);
@@ -773,6 +802,15 @@ int bia_dataset_import_layout(struct bia_ctx *ctx, struct bia_instance *inst,
 	/* messages name the original files, not the temporary ones */
 	map_array(r->invalid, c.origins, tmp, dir);
 	map_array(r->warnings, c.origins, tmp, dir);
+	{
+		size_t i;
+		json_t *rec;
+		json_array_foreach(r->problems, i, rec)
+		{
+			map_field(rec, "file", c.origins, tmp, dir);
+			map_field(rec, "problem", c.origins, tmp, dir);
+		}
+	}
 	if (rc) {
 		char *m = map_text(ctx->msg, c.origins, tmp, dir);
 		if (m)

@@ -7,123 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ------------------------------------------------------------------ PRNG */
-
-uint64_t bia__mix64(uint64_t x)
-{
-	x += UINT64_C(0x9E3779B97F4A7C15);
-	x = (x ^ (x >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-	x = (x ^ (x >> 27)) * UINT64_C(0x94D049BB133111EB);
-	return x ^ (x >> 31);
-}
-
-void bia__rng_init(struct bia__rng *r, uint64_t seed, uint64_t index, uint64_t purpose)
-{
-	/* splitmix64 over a key made of the three inputs */
-	uint64_t x = bia__mix64(seed) ^ bia__mix64(index * UINT64_C(0x632BE59BD9B4E019) + 1) ^
-		     bia__mix64(purpose * UINT64_C(0x8CB92BA72F3D8DD7) + 7);
-	for (int i = 0; i < 4; i++) {
-		x += UINT64_C(0x9E3779B97F4A7C15);
-		uint64_t z = x;
-		z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-		z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-		r->s[i] = z ^ (z >> 31);
-	}
-	if (!(r->s[0] | r->s[1] | r->s[2] | r->s[3]))
-		r->s[0] = 1;
-	r->has_spare = 0;
-	r->spare = 0;
-}
-
-static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-uint64_t bia__rng_next(struct bia__rng *r)
-{
-	uint64_t *s = r->s;
-	uint64_t result = rotl(s[1] * 5, 7) * 9;
-	uint64_t t = s[1] << 17;
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return result;
-}
-
-double bia__rng_unif(struct bia__rng *r)
-{
-	return (double)(bia__rng_next(r) >> 11) * 0x1.0p-53;
-}
-
-double bia__rng_range(struct bia__rng *r, double lo, double hi)
-{
-	return lo + (hi - lo) * bia__rng_unif(r);
-}
-
-uint64_t bia__rng_below(struct bia__rng *r, uint64_t n)
-{
-	/* rejection of the top partial block keeps it unbiased */
-	uint64_t lim = UINT64_MAX - UINT64_MAX % n, x;
-	do
-		x = bia__rng_next(r);
-	while (x >= lim);
-	return x % n;
-}
-
-double bia__rng_normal(struct bia__rng *r)
-{
-	if (r->has_spare) {
-		r->has_spare = 0;
-		return r->spare;
-	}
-	double u, v, s;
-	do {
-		u = 2 * bia__rng_unif(r) - 1;
-		v = 2 * bia__rng_unif(r) - 1;
-		s = u * u + v * v;
-	} while (s >= 1 || s == 0);
-	double f = sqrt(-2 * log(s) / s);
-	r->spare = v * f;
-	r->has_spare = 1;
-	return u * f;
-}
-
-uint32_t bia__rng_poisson(struct bia__rng *r, double lam)
-{
-	if (!(lam > 0))
-		return 0;
-	if (lam < 10) {
-		/* Knuth: multiply uniforms until below exp(-lambda) */
-		double l = exp(-lam), p = 1;
-		uint32_t k = 0;
-		for (;;) {
-			p *= bia__rng_unif(r);
-			if (p <= l)
-				return k;
-			k++;
-		}
-	}
-	if (lam > 1e9) /* far beyond any camera: the normal limit is exact enough */
-		return (uint32_t)fmax(0, floor(lam + sqrt(lam) * bia__rng_normal(r) + 0.5));
-	/* PTRS, Hörmann (1993), "The transformed rejection method for generating
-	 * Poisson random variables" */
-	double slam = sqrt(lam), loglam = log(lam);
-	double b = 0.931 + 2.53 * slam, a = -0.059 + 0.02483 * b;
-	double invalpha = 1.1239 + 1.1328 / (b - 3.4), vr = 0.9277 - 3.6224 / (b - 2);
-	for (;;) {
-		double u = bia__rng_unif(r) - 0.5, v = bia__rng_unif(r);
-		double us = 0.5 - fabs(u);
-		double k = floor((2 * a / us + b) * u + lam + 0.43);
-		if (us >= 0.07 && v <= vr)
-			return (uint32_t)k;
-		if (k < 0 || (us < 0.013 && v > us))
-			continue;
-		if (log(v) + log(invalpha) - log(a / (us * us) + b) <=
-		    -lam + k * loglam - lgamma(k + 1))
-			return (uint32_t)k;
-	}
-}
 
 /* ------------------------------------------------------------- volumes */
 
@@ -233,7 +116,7 @@ static inline float lattice(uint64_t seed, long x, long y, long z)
 	uint64_t h = seed ^ ((uint64_t)x * UINT64_C(0x9E3779B97F4A7C15)) ^
 		     ((uint64_t)y * UINT64_C(0xC2B2AE3D27D4EB4F)) ^
 		     ((uint64_t)z * UINT64_C(0x165667B19E3779F9));
-	return (float)((double)(bia__mix64(h) >> 11) * 0x1.0p-52 - 1.0);
+	return (float)((double)(bia_mix64(h) >> 11) * 0x1.0p-52 - 1.0);
 }
 
 /* Per-axis cell index and smoothstep weight. */
@@ -271,7 +154,7 @@ int bia__noise_field(struct bia_ctx *ctx, struct bia__vol *v, double scale, doub
 		float *fx = NULL, *fy = NULL, *fz = NULL, *lat = NULL;
 		size_t nx = (size_t)((double)(w - 1) / s) + 2, ny = (size_t)((double)(h - 1) / s) + 2;
 		size_t nz = d > 1 ? (size_t)((double)(d - 1) / sz) + 2 : 1;
-		uint64_t os = bia__mix64(seed + (uint64_t)o * 1000003u);
+		uint64_t os = bia_mix64(seed + (uint64_t)o * 1000003u);
 		if (axis_weights(w, s, &ix, &fx) || axis_weights(h, s, &iy, &fy) ||
 		    axis_weights(d, d > 1 ? sz : 1e9, &iz, &fz) ||
 		    !(lat = bia_malloc2(nx * ny * nz, sizeof(float)))) {
@@ -324,14 +207,14 @@ int bia__noise_field(struct bia_ctx *ctx, struct bia__vol *v, double scale, doub
 	return rc;
 }
 
-void bia__illuminate(struct bia__vol *v, double amount, struct bia__rng *r)
+void bia__illuminate(struct bia__vol *v, double amount, struct bia_rng *r)
 {
 	if (!(amount > 0))
 		return;
-	double ang = bia__rng_range(r, 0, 2 * M_PI);
+	double ang = bia_rng_range(r, 0, 2 * M_PI);
 	double gx = cos(ang), gy = sin(ang);
-	double bx = bia__rng_range(r, 0.2, 0.8) * (double)v->w,
-	       by = bia__rng_range(r, 0.2, 0.8) * (double)v->h;
+	double bx = bia_rng_range(r, 0.2, 0.8) * (double)v->w,
+	       by = bia_rng_range(r, 0.2, 0.8) * (double)v->h;
 	double bs = 0.6 * (double)(v->w > v->h ? v->w : v->h);
 	for (size_t z = 0; z < v->d; z++)
 		for (size_t y = 0; y < v->h; y++) {
@@ -361,16 +244,16 @@ void bia__cam_setup(struct bia__cam *c, double noise, double contrast, double bg
 	c->read = sqrt(0.5) * s;
 }
 
-void bia__cam_apply(const struct bia__cam *c, struct bia__rng *r, float *v, size_t n)
+void bia__cam_apply(const struct bia__cam *c, struct bia_rng *r, float *v, size_t n)
 {
 	if (c->gain <= 0 && c->read <= 0)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		double x = v[i] > 0 ? v[i] : 0;
 		if (c->gain > 0)
-			x = bia__rng_poisson(r, x * c->gain) / c->gain;
+			x = bia_rng_poisson(r, x * c->gain) / c->gain;
 		if (c->read > 0)
-			x += c->read * bia__rng_normal(r);
+			x += c->read * bia_rng_normal(r);
 		v[i] = (float)x;
 	}
 }
@@ -401,24 +284,24 @@ int bia__image_alloc(struct bia_ctx *ctx, const struct bia_gen_opts *o, struct b
 
 /* --------------------------------------------------------------- shapes */
 
-static void random_unit(struct bia__rng *r, double u[3], int is3d)
+static void random_unit(struct bia_rng *r, double u[3], int is3d)
 {
 	double n;
 	do {
-		u[0] = bia__rng_normal(r);
-		u[1] = bia__rng_normal(r);
-		u[2] = is3d ? bia__rng_normal(r) : 0;
+		u[0] = bia_rng_normal(r);
+		u[1] = bia_rng_normal(r);
+		u[2] = is3d ? bia_rng_normal(r) : 0;
 		n = sqrt(u[0] * u[0] + u[1] * u[1] + u[2] * u[2]);
 	} while (n < 1e-9);
 	for (int i = 0; i < 3; i++)
 		u[i] /= n;
 }
 
-void bia__blob_random(struct bia__blob *b, struct bia__rng *r, int is3d, double irregular)
+void bia__blob_random(struct bia__blob *b, struct bia_rng *r, int is3d, double irregular)
 {
 	b->is3d = is3d;
 	if (!is3d) {
-		double a = bia__rng_range(r, 0, M_PI);
+		double a = bia_rng_range(r, 0, M_PI);
 		double c = cos(a), s = sin(a);
 		double m[3][3] = {{c, -s, 0}, {s, c, 0}, {0, 0, 1}};
 		memcpy(b->rot, m, sizeof(m));
@@ -427,7 +310,7 @@ void bia__blob_random(struct bia__blob *b, struct bia__rng *r, int is3d, double 
 		double q[4], n;
 		do {
 			for (int i = 0; i < 4; i++)
-				q[i] = bia__rng_normal(r);
+				q[i] = bia_rng_normal(r);
 			n = sqrt(q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3]);
 		} while (n < 1e-9);
 		double w = q[0] / n, x = q[1] / n, y = q[2] / n, z = q[3] / n;
@@ -437,10 +320,10 @@ void bia__blob_random(struct bia__blob *b, struct bia__rng *r, int is3d, double 
 		memcpy(b->rot, m, sizeof(m));
 	}
 	for (int k = 0; k < 3; k++) {
-		b->amp[k] = irregular * bia__rng_range(r, 0.3, 1.0);
+		b->amp[k] = irregular * bia_rng_range(r, 0.3, 1.0);
 		random_unit(r, b->dir[k], is3d);
-		b->freq[k] = M_PI * (1.0 + k) * bia__rng_range(r, 0.8, 1.2);
-		b->phase[k] = bia__rng_range(r, 0, 2 * M_PI);
+		b->freq[k] = M_PI * (1.0 + k) * bia_rng_range(r, 0.8, 1.2);
+		b->phase[k] = bia_rng_range(r, 0, 2 * M_PI);
 	}
 	if (!is3d)
 		b->ax[2] = 1;

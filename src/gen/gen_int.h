@@ -6,6 +6,7 @@
 #define BIA_GEN_INT_H
 
 #include "gen/gen.h"
+#include "util/rng.h"
 
 #include <math.h>
 
@@ -14,13 +15,6 @@
 #endif
 
 /* ------------------------------------------------------------------ PRNG */
-
-/* xoshiro256** (Blackman & Vigna), seeded through splitmix64. */
-struct bia__rng {
-	uint64_t s[4]; /* state, never all zero */
-	double spare;  /* second normal deviate of the polar method */
-	int has_spare; /* spare is valid */
-};
 
 /* Purposes of random streams: each image draws its content, its noise and
  * its perturbation from independent streams, so changing one knob (say the
@@ -32,17 +26,6 @@ enum bia__stream {
 	BIA__S_PERTURB = 4, /* --perturb */
 	BIA__S_BASELINE = 5,
 };
-
-/* Seed a stream from the dataset seed, the image index and a purpose. */
-void bia__rng_init(struct bia__rng *r, uint64_t seed, uint64_t index, uint64_t purpose);
-uint64_t bia__rng_next(struct bia__rng *r);
-double bia__rng_unif(struct bia__rng *r); /* [0, 1), 53 bits */
-double bia__rng_range(struct bia__rng *r, double lo, double hi);
-uint64_t bia__rng_below(struct bia__rng *r, uint64_t n); /* [0, n), unbiased; n > 0 */
-double bia__rng_normal(struct bia__rng *r);		 /* N(0, 1) */
-uint32_t bia__rng_poisson(struct bia__rng *r, double lambda);
-/* splitmix64 finaliser: a good 64-bit mix. */
-uint64_t bia__mix64(uint64_t x);
 
 /* ------------------------------------------------------------- volumes */
 
@@ -64,7 +47,7 @@ int bia__noise_field(struct bia_ctx *ctx, struct bia__vol *v, double scale, doub
 		     int octaves, uint64_t seed);
 /* Multiply by an uneven illumination field: a random linear gradient plus a
  * broad bump, of relative amplitude `amount` (0 = flat). */
-void bia__illuminate(struct bia__vol *v, double amount, struct bia__rng *r);
+void bia__illuminate(struct bia__vol *v, double amount, struct bia_rng *r);
 
 /* Camera: photon noise (Poisson) then read noise (Gaussian). Set up so that
  * the total noise at an object of intensity bg + contrast is about
@@ -74,7 +57,7 @@ struct bia__cam {
 	double read; /* Gaussian sigma in intensity units */
 };
 void bia__cam_setup(struct bia__cam *c, double noise, double contrast, double bg);
-void bia__cam_apply(const struct bia__cam *c, struct bia__rng *r, float *v, size_t n);
+void bia__cam_apply(const struct bia__cam *c, struct bia_rng *r, float *v, size_t n);
 /* Convert intensities (1.0 = full scale) into samples of img starting at
  * sample `off`: u8 = v*255, u16 = 100 + v*3900 (a 12-bit camera with an
  * offset), rounded and clamped. */
@@ -99,7 +82,7 @@ struct bia__blob {
 };
 /* Random rotation (about Z in 2D), random harmonics of amplitude up to
  * `irregular`. Centre and axes are left to the caller. */
-void bia__blob_random(struct bia__blob *b, struct bia__rng *r, int is3d, double irregular);
+void bia__blob_random(struct bia__blob *b, struct bia_rng *r, int is3d, double irregular);
 /* Clip-box of the blob in a w x h x d grid: lo inclusive, hi exclusive.
  * Returns 0 if it does not meet the grid. */
 int bia__blob_box(const struct bia__blob *b, size_t w, size_t h, size_t d, long lo[3],
@@ -163,7 +146,7 @@ int bia__gen_lnddet(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 /* Dim autofluorescent cells and out-of-focus blobs of relative brightness
  * `strength` into bgv (overwritten); cells (may be NULL) gets the cell mask. */
 int bia__background_cells(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t idx,
-			  struct bia__rng *rng, struct bia__vol *bgv, uint8_t *cells,
+			  struct bia_rng *rng, struct bia__vol *bgv, uint8_t *cells,
 			  double strength);
 
 /* PixCla palette: nominal grey level of class k of K (for the baseline). */

@@ -52,7 +52,7 @@ static void vein_at(const struct wing *g, int i, double t, double p[2])
 		p[a] = t1 * t1 * g->hinge[a] + 2 * t1 * t * g->ctl[i][a] + t * t * g->end[i][a];
 }
 
-static int wing_make(struct wing *g, int n, struct bia__rng *r, double jit)
+static int wing_make(struct wing *g, int n, struct bia_rng *r, double jit)
 {
 	g->nv = nveins(n);
 	g->ctl = bia_malloc2((size_t)g->nv, sizeof(*g->ctl));
@@ -61,16 +61,16 @@ static int wing_make(struct wing *g, int n, struct bia__rng *r, double jit)
 		return -1;
 	g->hinge[0] = HINGE_X;
 	g->hinge[1] = 0;
-	g->f1 = 0.45 + (r ? jit * bia__rng_normal(r) : 0);
-	g->f2 = 0.78 + (r ? jit * bia__rng_normal(r) : 0);
+	g->f1 = 0.45 + (r ? jit * bia_rng_normal(r) : 0);
+	g->f2 = 0.78 + (r ? jit * bia_rng_normal(r) : 0);
 	for (int i = 0; i < g->nv; i++) {
 		double th = -1.15 + 2.3 * (i + 0.5) / g->nv;
 		if (r)
-			th += jit * 1.2 * bia__rng_normal(r) / sqrt((double)g->nv / 3.0);
+			th += jit * 1.2 * bia_rng_normal(r) / sqrt((double)g->nv / 3.0);
 		boundary(th, g->end[i]);
 		double mx = (g->hinge[0] + g->end[i][0]) / 2, my = (g->hinge[1] + g->end[i][1]) / 2;
 		double dx = g->end[i][0] - g->hinge[0], dy = g->end[i][1] - g->hinge[1];
-		double bow = 0.06 + (r ? jit * bia__rng_normal(r) : 0);
+		double bow = 0.06 + (r ? jit * bia_rng_normal(r) : 0);
 		g->ctl[i][0] = mx - bow * dy;
 		g->ctl[i][1] = my + bow * dx;
 	}
@@ -158,8 +158,8 @@ int bia__gen_lnddet(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 {
 	int L = o->level, n = o->landmarks;
 	size_t w = o->w, h = o->h, npx = w * h;
-	struct bia__rng rng;
-	bia__rng_init(&rng, o->seed, idx, BIA__S_SCENE);
+	struct bia_rng rng;
+	bia_rng_seed_stream(&rng, o->seed, idx, BIA__S_SCENE);
 	struct wing g = {0};
 	struct bia__vol img = {0}, tex = {0};
 	uint8_t *gt = bia_calloc(npx, 1);
@@ -173,16 +173,16 @@ int bia__gen_lnddet(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 	wp.A = elastic[L];
 	for (int c = 0; c < 2; c++)
 		for (int k = 0; k < 2; k++) {
-			double a = bia__rng_range(&rng, 0, 2 * M_PI), f = bia__rng_range(&rng, 1.5, 3.0);
+			double a = bia_rng_range(&rng, 0, 2 * M_PI), f = bia_rng_range(&rng, 1.5, 3.0);
 			wp.w[c][k][0] = f * cos(a);
 			wp.w[c][k][1] = f * sin(a);
-			wp.ph[c][k] = bia__rng_range(&rng, 0, 2 * M_PI);
+			wp.ph[c][k] = bia_rng_range(&rng, 0, 2 * M_PI);
 		}
-	wp.ang = bia__rng_range(&rng, -rot_max[L], rot_max[L]);
+	wp.ang = bia_rng_range(&rng, -rot_max[L], rot_max[L]);
 	double m = (double)(w < h ? w : h);
-	wp.s = 0.37 * m * bia__rng_range(&rng, 0.9, 1.0);
-	wp.t[0] = (double)w / 2 + bia__rng_range(&rng, -0.04, 0.04) * m;
-	wp.t[1] = (double)h / 2 + bia__rng_range(&rng, -0.04, 0.04) * m;
+	wp.s = 0.37 * m * bia_rng_range(&rng, 0.9, 1.0);
+	wp.t[0] = (double)w / 2 + bia_rng_range(&rng, -0.04, 0.04) * m;
+	wp.t[1] = (double)h / 2 + bia_rng_range(&rng, -0.04, 0.04) * m;
 	/* vein polylines in template space: veins, then two cross-veins */
 	int nv = g.nv, npoly = nv + 2;
 	poly = bia_malloc2((size_t)npoly * (NSEG + 1) + 2 * (size_t)nv, sizeof(*poly));
@@ -200,7 +200,7 @@ int bia__gen_lnddet(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 		vein_at(&g, i, g.f2, cv2[i]);
 	}
 	if (bia__vol_alloc(ctx, &img, w, h, 1) || bia__vol_alloc(ctx, &tex, w, h, 1) ||
-	    bia__noise_field(ctx, &tex, 4, 1, 3, bia__mix64(o->seed ^ (idx * 313 + 11)))) {
+	    bia__noise_field(ctx, &tex, 4, 1, 3, bia_mix64(o->seed ^ (idx * 313 + 11)))) {
 		rc = ctx->rc;
 		goto out;
 	}
@@ -251,8 +251,8 @@ int bia__gen_lnddet(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 		goto out;
 	}
 	struct bia__cam cam;
-	struct bia__rng crng;
-	bia__rng_init(&crng, o->seed, idx, BIA__S_CAMERA);
+	struct bia_rng crng;
+	bia_rng_seed_stream(&crng, o->seed, idx, BIA__S_CAMERA);
 	bia__cam_setup(&cam, o->noise, 0.5 * c, B - 0.5 * c);
 	bia__cam_apply(&cam, &crng, img.v, npx);
 	if (bia__image_alloc(ctx, o, &s->image, 1, 1)) {

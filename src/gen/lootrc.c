@@ -94,8 +94,8 @@ int bia__gen_lootrc(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 {
 	int L = o->level, is3d = o->d > 1;
 	size_t w = o->w, h = o->h, d = o->d, nvox = w * h * d;
-	struct bia__rng rng;
-	bia__rng_init(&rng, o->seed, idx, BIA__S_SCENE);
+	struct bia_rng rng;
+	bia_rng_seed_stream(&rng, o->seed, idx, BIA__S_SCENE);
 	double sp = 24.0 / (is3d ? cbrt(o->density) : sqrt(o->density));
 	double lo[3] = {2, 2, is3d ? 1 : 0};
 	double hi[3] = {(double)w - 3, (double)h - 3, is3d ? (double)d - 2 : 0};
@@ -125,8 +125,8 @@ int bia__gen_lootrc(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 		goto out;
 	}
 	for (size_t t = 0; t < 40 * want && np < want; t++) {
-		double p[3] = {bia__rng_range(&rng, lo[0], hi[0]), bia__rng_range(&rng, lo[1], hi[1]),
-			       is3d ? bia__rng_range(&rng, lo[2], hi[2]) : 0};
+		double p[3] = {bia_rng_range(&rng, lo[0], hi[0]), bia_rng_range(&rng, lo[1], hi[1]),
+			       is3d ? bia_rng_range(&rng, lo[2], hi[2]) : 0};
 		int ok = 1;
 		for (long dz = -1; dz <= 1 && ok; dz++)
 			for (long dy = -1; dy <= 1 && ok; dy++)
@@ -181,7 +181,7 @@ int bia__gen_lootrc(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 			if (best[k] == SIZE_MAX || bd[k] > (1.8 * sp) * (1.8 * sp))
 				continue;
 			/* the third neighbour only sometimes: fewer, larger loops */
-			if (k == 2 && bia__rng_unif(&rng) < 0.5)
+			if (k == 2 && bia_rng_uniform(&rng) < 0.5)
 				continue;
 			size_t a = i < best[k] ? i : best[k], b = i < best[k] ? best[k] : i;
 			int dup = 0;
@@ -206,7 +206,7 @@ int bia__gen_lootrc(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 		}
 	}
 	if (bia__vol_alloc(ctx, &img, w, h, d) || bia__vol_alloc(ctx, &tex, w, h, d) ||
-	    bia__noise_field(ctx, &tex, 16, 8, 3, bia__mix64(o->seed ^ (idx * 977 + 3)))) {
+	    bia__noise_field(ctx, &tex, 16, 8, 3, bia_mix64(o->seed ^ (idx * 977 + 3)))) {
 		rc = ctx->rc;
 		goto out;
 	}
@@ -217,9 +217,9 @@ int bia__gen_lootrc(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 		double ab[3] = {b[0] - a[0], b[1] - a[1], b[2] - a[2]};
 		double len = sqrt(ab[0] * ab[0] + ab[1] * ab[1] + ab[2] * ab[2]);
 		/* control point: off the chord, perpendicular */
-		double u[3] = {-ab[1], ab[0], is3d ? 0.3 * len * bia__rng_normal(&rng) : 0};
+		double u[3] = {-ab[1], ab[0], is3d ? 0.3 * len * bia_rng_normal(&rng) : 0};
 		double un = sqrt(u[0] * u[0] + u[1] * u[1] + u[2] * u[2]);
-		double off = bia__rng_range(&rng, -bend[L], bend[L]) * len;
+		double off = bia_rng_range(&rng, -bend[L], bend[L]) * len;
 		double cp[3];
 		for (int i = 0; i < 3; i++) {
 			cp[i] = (a[i] + b[i]) / 2 + (un > 0 ? off * u[i] / un : 0);
@@ -244,8 +244,8 @@ int bia__gen_lootrc(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 			rc = bia_fail(ctx, BIA_ENOMEM, "out of memory");
 			goto out;
 		}
-		double r = calibre[L] * bia__rng_range(&rng, 0.9, 2.4);
-		double amp = c * bia__rng_range(&rng, amp_lo[L], 1.0);
+		double r = calibre[L] * bia_rng_range(&rng, 0.9, 2.4);
+		double amp = c * bia_rng_range(&rng, amp_lo[L], 1.0);
 		for (size_t k = 0; k + 4 < ns; k += 4)
 			bia__draw_tube(&img, path[k], path[k + 4], r, r, amp, amp);
 		bia__draw_tube(&img, path[(ns - 1) / 4 * 4], path[ns - 1], r, r, amp, amp);
@@ -258,8 +258,8 @@ int bia__gen_lootrc(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 		goto out;
 	}
 	struct bia__cam cam;
-	struct bia__rng crng;
-	bia__rng_init(&crng, o->seed, idx, BIA__S_CAMERA);
+	struct bia_rng crng;
+	bia_rng_seed_stream(&crng, o->seed, idx, BIA__S_CAMERA);
 	bia__cam_setup(&cam, o->noise, c, bg);
 	bia__cam_apply(&cam, &crng, img.v, nvox);
 	if (bia__image_alloc(ctx, o, &s->image, 1, 1) ||

@@ -88,8 +88,8 @@ int bia__gen_objseg(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 {
 	int L = o->level, is3d = o->d > 1;
 	size_t w = o->w, h = o->h, d = o->d, nvox = w * h * d;
-	struct bia__rng rng;
-	bia__rng_init(&rng, o->seed, idx, BIA__S_SCENE);
+	struct bia_rng rng;
+	bia_rng_seed_stream(&rng, o->seed, idx, BIA__S_SCENE);
 
 	double vol = (double)nvox, cov = fmin(0.25 * o->density, 0.6);
 	double r0;
@@ -126,27 +126,27 @@ int bia__gen_objseg(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 		goto out;
 	}
 	for (size_t k = 0; k < ncl; k++) {
-		cl[k][0] = bia__rng_range(&rng, 0, (double)w);
-		cl[k][1] = bia__rng_range(&rng, 0, (double)h);
-		cl[k][2] = is3d ? bia__rng_range(&rng, 0, (double)d) : 0;
+		cl[k][0] = bia_rng_range(&rng, 0, (double)w);
+		cl[k][1] = bia_rng_range(&rng, 0, (double)h);
+		cl[k][2] = is3d ? bia_rng_range(&rng, 0, (double)d) : 0;
 	}
 	long placed = 0;
 	for (long i = 0; i < n; i++) {
-		double r = r0 * exp(0.18 * bia__rng_normal(&rng));
+		double r = r0 * exp(0.18 * bia_rng_normal(&rng));
 		r = fmax(0.5 * r0, fmin(1.6 * r0, r));
-		int in_cluster = bia__rng_unif(&rng) < cluster_p[L];
+		int in_cluster = bia_rng_uniform(&rng) < cluster_p[L];
 		for (int tries = 0; tries < 40; tries++) {
 			double c[3];
 			if (in_cluster) {
-				const double *cc = cl[bia__rng_below(&rng, ncl)];
+				const double *cc = cl[bia_rng_below_reject(&rng, ncl)];
 				double sp = 2.2 * r0;
-				c[0] = cc[0] + sp * bia__rng_normal(&rng);
-				c[1] = cc[1] + sp * bia__rng_normal(&rng);
-				c[2] = is3d ? cc[2] + sp * 0.6 * bia__rng_normal(&rng) : 0;
+				c[0] = cc[0] + sp * bia_rng_normal(&rng);
+				c[1] = cc[1] + sp * bia_rng_normal(&rng);
+				c[2] = is3d ? cc[2] + sp * 0.6 * bia_rng_normal(&rng) : 0;
 			} else {
-				c[0] = bia__rng_range(&rng, -0.3 * r, (double)w + 0.3 * r);
-				c[1] = bia__rng_range(&rng, -0.3 * r, (double)h + 0.3 * r);
-				c[2] = is3d ? bia__rng_range(&rng, 0, (double)d) : 0;
+				c[0] = bia_rng_range(&rng, -0.3 * r, (double)w + 0.3 * r);
+				c[1] = bia_rng_range(&rng, -0.3 * r, (double)h + 0.3 * r);
+				c[2] = is3d ? bia_rng_range(&rng, 0, (double)d) : 0;
 			}
 			if (c[0] < -0.5 * r || c[1] < -0.5 * r || c[0] > (double)w + 0.5 * r ||
 			    c[1] > (double)h + 0.5 * r || (is3d && (c[2] < 0 || c[2] > (double)d)))
@@ -155,18 +155,18 @@ int bia__gen_objseg(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 				continue;
 			struct nuc *u = &nv[placed];
 			bia__blob_random(&u->b, &rng, is3d, irregular[L]);
-			double e = bia__rng_range(&rng, 0, ecc_max[L]);
+			double e = bia_rng_range(&rng, 0, ecc_max[L]);
 			u->b.ax[0] = r * (1 + e);
 			u->b.ax[1] = r / (1 + e);
 			if (is3d) {
-				double f = bia__rng_range(&rng, 0.8, 1.2);
+				double f = bia_rng_range(&rng, 0.8, 1.2);
 				u->b.ax[0] /= sqrt(f);
 				u->b.ax[1] /= sqrt(f);
 				u->b.ax[2] = r * f;
 			}
 			memcpy(u->b.c, c, sizeof(c));
 			u->r = r;
-			u->amp = 1 - amp_var[L] * bia__rng_unif(&rng);
+			u->amp = 1 - amp_var[L] * bia_rng_uniform(&rng);
 			grid_add(&g, c, placed);
 			placed++;
 			break;
@@ -205,7 +205,7 @@ int bia__gen_objseg(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 	/* intensity */
 	if (bia__vol_alloc(ctx, &img, w, h, d) || bia__vol_alloc(ctx, &tex, w, h, d) ||
 	    bia__noise_field(ctx, &tex, fmax(2.5, r0 / 2.2), fmax(2, r0 / 2.2), 3,
-			     bia__mix64(o->seed ^ (idx * 7919 + BIA__S_TEXTURE)))) {
+			     bia_mix64(o->seed ^ (idx * 7919 + BIA__S_TEXTURE)))) {
 		rc = ctx->rc;
 		goto out;
 	}
@@ -225,8 +225,8 @@ int bia__gen_objseg(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 		goto out;
 	}
 	struct bia__cam cam;
-	struct bia__rng crng;
-	bia__rng_init(&crng, o->seed, idx, BIA__S_CAMERA);
+	struct bia_rng crng;
+	bia_rng_seed_stream(&crng, o->seed, idx, BIA__S_CAMERA);
 	bia__cam_setup(&cam, o->noise, c, bg);
 	bia__cam_apply(&cam, &crng, img.v, nvox);
 	if (bia__image_alloc(ctx, o, &s->image, 1, 1)) {

@@ -136,31 +136,31 @@ static void set_shape(struct cell *c, int is3d, int t)
 }
 
 /* A new cell: random shape; centre, radius and label set by the caller. */
-static void new_cell(struct cell *c, struct bia__rng *rng, int is3d, int L, size_t T, double r,
+static void new_cell(struct cell *c, struct bia_rng *rng, int is3d, int L, size_t T, double r,
 		     uint32_t label)
 {
 	memset(c, 0, sizeof(*c));
 	bia__blob_random(&c->b, rng, is3d, 0.03 + 0.4 * deform[L]);
 	c->r = r;
 	c->rt = r;
-	c->e0 = bia__rng_range(rng, 0, 0.3);
-	c->eph = bia__rng_range(rng, 0, 2 * M_PI);
-	c->amp = 1 - amp_var[L] * bia__rng_unif(rng);
-	c->toff[0] = bia__rng_range(rng, 0, 4096);
-	c->toff[1] = bia__rng_range(rng, 0, 4096);
+	c->e0 = bia_rng_range(rng, 0, 0.3);
+	c->eph = bia_rng_range(rng, 0, 2 * M_PI);
+	c->amp = 1 - amp_var[L] * bia_rng_uniform(rng);
+	c->toff[0] = bia_rng_range(rng, 0, 4096);
+	c->toff[1] = bia_rng_range(rng, 0, 4096);
 	c->label = label;
-	c->div_age = (int)(bia__rng_range(rng, 0.5, 1.8) * (double)(T > 12 ? T : 12));
+	c->div_age = (int)(bia_rng_range(rng, 0.5, 1.8) * (double)(T > 12 ? T : 12));
 	c->alive = 1;
 }
 
 /* Apply a small rotation about Z (2D) or a random axis (3D) to the blob. */
-static void rotate(struct bia__blob *b, struct bia__rng *rng, double a, int is3d)
+static void rotate(struct bia__blob *b, struct bia_rng *rng, double a, int is3d)
 {
 	double ax[3] = {0, 0, 1};
 	if (is3d) {
-		ax[0] = bia__rng_normal(rng);
-		ax[1] = bia__rng_normal(rng);
-		ax[2] = bia__rng_normal(rng);
+		ax[0] = bia_rng_normal(rng);
+		ax[1] = bia_rng_normal(rng);
+		ax[2] = bia_rng_normal(rng);
 		double n = sqrt(ax[0] * ax[0] + ax[1] * ax[1] + ax[2] * ax[2]);
 		for (int i = 0; i < 3; i++)
 			ax[i] = n > 0 ? ax[i] / n : (i == 2);
@@ -182,8 +182,8 @@ int bia__gen_objtrk(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 {
 	int L = o->level, is3d = o->d > 1;
 	size_t w = o->w, h = o->h, d = o->d, nvox = w * h * d, T = o->frames;
-	struct bia__rng rng;
-	bia__rng_init(&rng, o->seed, idx, BIA__S_SCENE);
+	struct bia_rng rng;
+	bia_rng_seed_stream(&rng, o->seed, idx, BIA__S_SCENE);
 	double r0 = is3d ? 6 : 9, vol = (double)nvox;
 	double cvol = is3d ? 4.0 / 3.0 * M_PI * r0 * r0 * r0 : M_PI * r0 * r0;
 	long n0 = o->objects ? o->objects : (long)floor(0.2 * o->density * vol / cvol + 0.5);
@@ -211,7 +211,7 @@ int bia__gen_objtrk(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 	if (bia__vol_alloc(ctx, &fr, w, h, d) || bia__vol_alloc(ctx, &ill, w, h, d) ||
 	    bia__vol_alloc(ctx, &tex, w, h, d) ||
 	    bia__noise_field(ctx, &tex, fmax(2.5, r0 / 2.2), fmax(2, r0 / 2.2), 3,
-			     bia__mix64(o->seed ^ (idx * 7919 + BIA__S_TEXTURE)))) {
+			     bia_mix64(o->seed ^ (idx * 7919 + BIA__S_TEXTURE)))) {
 		rc = ctx->rc;
 		goto out;
 	}
@@ -221,10 +221,10 @@ int bia__gen_objtrk(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 	/* initial cells, kept apart */
 	for (long i = 0; i < n0; i++) {
 		for (int tries = 0; tries < 50; tries++) {
-			double r = r0 * bia__rng_range(&rng, 0.8, 1.2);
-			double p[3] = {bia__rng_range(&rng, r, (double)w - r),
-				       bia__rng_range(&rng, r, (double)h - r),
-				       is3d ? bia__rng_range(&rng, 0, (double)d) : 0};
+			double r = r0 * bia_rng_range(&rng, 0.8, 1.2);
+			double p[3] = {bia_rng_range(&rng, r, (double)w - r),
+				       bia_rng_range(&rng, r, (double)h - r),
+				       is3d ? bia_rng_range(&rng, 0, (double)d) : 0};
 			int ok = 1;
 			for (size_t j = 0; j < ncell && ok; j++) {
 				double dx = p[0] - cells[j].b.c[0], dy = p[1] - cells[j].b.c[1],
@@ -236,8 +236,8 @@ int bia__gen_objtrk(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 			struct cell *c = &cells[ncell++];
 			new_cell(c, &rng, is3d, L, T, r, ++nextlab);
 			memcpy(c->b.c, p, sizeof(p));
-			c->age = (int)bia__rng_below(&rng, (uint64_t)c->div_age);
-			double a = bia__rng_range(&rng, 0, 2 * M_PI);
+			c->age = (int)bia_rng_below_reject(&rng, (uint64_t)c->div_age);
+			double a = bia_rng_range(&rng, 0, 2 * M_PI);
 			c->v[0] = speed[L] * cos(a);
 			c->v[1] = speed[L] * sin(a);
 			set_shape(c, is3d, 0);
@@ -249,8 +249,8 @@ int bia__gen_objtrk(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 		goto out;
 	}
 	struct bia__cam cam;
-	struct bia__rng crng;
-	bia__rng_init(&crng, o->seed, idx, BIA__S_CAMERA);
+	struct bia_rng crng;
+	bia_rng_seed_stream(&crng, o->seed, idx, BIA__S_CAMERA);
 	const double bg = 0.08, cst = o->contrast;
 	bia__cam_setup(&cam, o->noise, cst, bg);
 	double sv = speed[L] * sqrt(1 - 0.85 * 0.85);
@@ -287,19 +287,19 @@ int bia__gen_objtrk(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 						}
 						if (!is3d)
 							dc->b.c[2] = 0;
-						dc->rt = r0 * bia__rng_range(&rng, 0.85, 1.15);
+						dc->rt = r0 * bia_rng_range(&rng, 0.85, 1.15);
 						set_shape(dc, is3d, (int)t);
 					}
 					continue;
 				}
 				for (int a = 0; a < (is3d ? 3 : 2); a++) {
-					c->v[a] = 0.85 * c->v[a] + sv * bia__rng_normal(&rng) * (a == 2 ? 0.4 : 1);
+					c->v[a] = 0.85 * c->v[a] + sv * bia_rng_normal(&rng) * (a == 2 ? 0.4 : 1);
 					c->b.c[a] += c->v[a];
 				}
 				c->r += (c->rt - c->r) * 0.08;
-				rotate(&c->b, &rng, deform[L] * 2 * bia__rng_normal(&rng), is3d);
+				rotate(&c->b, &rng, deform[L] * 2 * bia_rng_normal(&rng), is3d);
 				for (int k = 0; k < 3; k++)
-					c->b.phase[k] += deform[L] * 3 * bia__rng_normal(&rng);
+					c->b.phase[k] += deform[L] * 3 * bia_rng_normal(&rng);
 				set_shape(c, is3d, (int)t);
 			}
 			/* repulsion between overlapping cells */
@@ -346,7 +346,7 @@ int bia__gen_objtrk(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 				cells[alive++] = cells[i];
 		ncell = alive;
 		/* entering cells; never an empty frame */
-		int enter = t > 0 && bia__rng_unif(&rng) < enter_p[L] * (double)(w * h) / 65536.0;
+		int enter = t > 0 && bia_rng_uniform(&rng) < enter_p[L] * (double)(w * h) / 65536.0;
 		if ((enter || !alive) && ncell < maxcells) {
 			if (nextlab + 1 >= pcap) {
 				uint32_t *np2 = realloc(parent_of, 2 * pcap * sizeof(uint32_t));
@@ -359,20 +359,20 @@ int bia__gen_objtrk(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 				pcap *= 2;
 			}
 			struct cell *c = &cells[ncell++];
-			new_cell(c, &rng, is3d, L, T, r0 * bia__rng_range(&rng, 0.8, 1.2), ++nextlab);
+			new_cell(c, &rng, is3d, L, T, r0 * bia_rng_range(&rng, 0.8, 1.2), ++nextlab);
 			if (!alive) {
-				c->b.c[0] = bia__rng_range(&rng, 0.3, 0.7) * (double)w;
-				c->b.c[1] = bia__rng_range(&rng, 0.3, 0.7) * (double)h;
+				c->b.c[0] = bia_rng_range(&rng, 0.3, 0.7) * (double)w;
+				c->b.c[1] = bia_rng_range(&rng, 0.3, 0.7) * (double)h;
 			} else {
 				/* at a border, heading inwards */
-				int side = (int)bia__rng_below(&rng, 4);
-				double u = bia__rng_unif(&rng);
+				int side = (int)bia_rng_below_reject(&rng, 4);
+				double u = bia_rng_uniform(&rng);
 				c->b.c[0] = side == 0 ? 0 : side == 1 ? (double)w - 1 : u * (double)w;
 				c->b.c[1] = side == 2 ? 0 : side == 3 ? (double)h - 1 : u * (double)h;
 				c->v[0] = side == 0 ? speed[L] : side == 1 ? -speed[L] : 0;
 				c->v[1] = side == 2 ? speed[L] : side == 3 ? -speed[L] : 0;
 			}
-			c->b.c[2] = is3d ? bia__rng_range(&rng, 0.3, 0.7) * (double)d : 0;
+			c->b.c[2] = is3d ? bia_rng_range(&rng, 0.3, 0.7) * (double)d : 0;
 			set_shape(c, is3d, (int)t);
 		}
 		/* render the frame: later cells occlude earlier ones */

@@ -27,7 +27,7 @@ static size_t count_of(double f, size_t n)
 }
 
 /* A random permutation of 1..n (perm[0..n-1]). */
-static uint32_t *permutation(struct bia__rng *r, size_t n)
+static uint32_t *permutation(struct bia_rng *r, size_t n)
 {
 	uint32_t *p = bia_malloc2(n ? n : 1, sizeof(uint32_t));
 	if (!p)
@@ -35,7 +35,7 @@ static uint32_t *permutation(struct bia__rng *r, size_t n)
 	for (size_t i = 0; i < n; i++)
 		p[i] = (uint32_t)i + 1;
 	for (size_t i = n; i > 1; i--) {
-		size_t j = (size_t)bia__rng_below(r, i);
+		size_t j = (size_t)bia_rng_below_reject(r, i);
 		uint32_t t = p[i - 1];
 		p[i - 1] = p[j];
 		p[j] = t;
@@ -117,7 +117,7 @@ static uint32_t touching(const uint32_t *lab, size_t w, size_t h, size_t d, uint
 
 /* ObjSeg: label image in, label image out. */
 static int perturb_labels(struct bia_ctx *ctx, const struct bia_gen_perturb *q,
-			  struct bia__rng *r, const struct bia_image *gt, struct bia_gen_sample *out)
+			  struct bia_rng *r, const struct bia_image *gt, struct bia_gen_sample *out)
 {
 	size_t w = gt->x, h = gt->y, d = gt->z, n = w * h * d;
 	uint32_t *lab = bia__image_labels(ctx, gt);
@@ -308,7 +308,7 @@ struct pt {
 };
 
 static int perturb_points(struct bia_ctx *ctx, const struct bia_gen_perturb *q,
-			  struct bia__rng *r, const struct bia_image *gt, struct bia_gen_sample *out)
+			  struct bia_rng *r, const struct bia_image *gt, struct bia_gen_sample *out)
 {
 	size_t w = gt->x, h = gt->y, d = gt->z, n = w * h * d;
 	uint32_t *lab = bia__image_labels(ctx, gt);
@@ -377,7 +377,7 @@ static int perturb_points(struct bia_ctx *ctx, const struct bia_gen_perturb *q,
 		if (a->gone)
 			continue;
 		for (int tries = 0; tries < 8; tries++) {
-			double ang = bia__rng_range(r, 0, 2 * M_PI), rr = bia__rng_range(r, 2, 3);
+			double ang = bia_rng_range(r, 0, 2 * M_PI), rr = bia_rng_range(r, 2, 3);
 			long x = a->x + q->shift + (long)floor(rr * cos(ang) + 0.5);
 			long y = a->y + q->shift + (long)floor(rr * sin(ang) + 0.5);
 			if (x < 0 || y < 0 || x >= (long)w || y >= (long)h)
@@ -421,7 +421,7 @@ out:
 
 /* PixCla: connected regions flip class. */
 static int perturb_classes(struct bia_ctx *ctx, const struct bia_gen_opts *o,
-			   const struct bia_gen_perturb *q, struct bia__rng *r,
+			   const struct bia_gen_perturb *q, struct bia_rng *r,
 			   const struct bia_image *gt, struct bia_gen_sample *out)
 {
 	size_t w = gt->x, h = gt->y, n = w * h;
@@ -484,7 +484,7 @@ static int perturb_classes(struct bia_ctx *ctx, const struct bia_gen_opts *o,
 		uint32_t c = perm[j];
 		if (area[c] * 4 > n)
 			continue;
-		to[c] = 1 + (uint32_t)bia__rng_below(r, (uint64_t)(K > 1 ? K - 1 : 1));
+		to[c] = 1 + (uint32_t)bia_rng_below_reject(r, (uint64_t)(K > 1 ? K - 1 : 1));
 		done++;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -513,7 +513,7 @@ out:
 /* LooTrc: skeleton segments (between junctions) removed, spurious ones
  * added. */
 static int perturb_skeleton(struct bia_ctx *ctx, const struct bia_gen_perturb *q,
-			    struct bia__rng *r, const struct bia_image *gt, struct bia_gen_sample *out)
+			    struct bia_rng *r, const struct bia_image *gt, struct bia_gen_sample *out)
 {
 	size_t w = gt->x, h = gt->y, d = gt->z, n = w * h * d;
 	uint32_t *sk = bia__image_labels(ctx, gt);
@@ -572,11 +572,11 @@ static int perturb_skeleton(struct bia_ctx *ctx, const struct bia_gen_perturb *q
 	/* as many spurious straight segments of the mean length */
 	double ml = ns ? (double)total / (double)ns : 5;
 	for (size_t j = 0; j < nf; j++) {
-		double a[3] = {bia__rng_range(r, 0, (double)w - 1), bia__rng_range(r, 0, (double)h - 1),
-			       d > 1 ? bia__rng_range(r, 0, (double)d - 1) : 0};
-		double ang = bia__rng_range(r, 0, 2 * M_PI);
+		double a[3] = {bia_rng_range(r, 0, (double)w - 1), bia_rng_range(r, 0, (double)h - 1),
+			       d > 1 ? bia_rng_range(r, 0, (double)d - 1) : 0};
+		double ang = bia_rng_range(r, 0, 2 * M_PI);
 		double b[3] = {a[0] + ml * cos(ang), a[1] + ml * sin(ang),
-			       d > 1 ? a[2] + bia__rng_range(r, -2, 2) : 0};
+			       d > 1 ? a[2] + bia_rng_range(r, -2, 2) : 0};
 		bia__draw_line(m, w, h, d, a, b, 1);
 	}
 	for (size_t i = 0; i < n; i++)
@@ -601,7 +601,7 @@ out:
 
 /* TreTrc: terminal branches dropped, branches detached, shift. */
 static int perturb_swc(struct bia_ctx *ctx, const struct bia_gen_perturb *q,
-		       struct bia__rng *r, const struct bia_swc *in, struct bia_gen_sample *out)
+		       struct bia_rng *r, const struct bia_swc *in, struct bia_gen_sample *out)
 {
 	size_t n = in->n;
 	long *par = bia_malloc2(n + 1, sizeof(long));	 /* parent index, -1 */
@@ -763,7 +763,7 @@ static struct trk *track_facts(const uint32_t *lab, size_t w, size_t h, size_t d
 
 /* PrtTrk and ObjTrk: tracks dropped, broken, merged; shift. */
 static int perturb_tracks(struct bia_ctx *ctx, enum bia_class cls, const struct bia_gen_perturb *q,
-			  struct bia__rng *r, const struct bia_gen_sample *in, struct bia_gen_sample *out)
+			  struct bia_rng *r, const struct bia_gen_sample *in, struct bia_gen_sample *out)
 {
 	const struct bia_image *gt = &in->gt;
 	size_t w = gt->x, h = gt->y, d = gt->z, T = gt->t, fv = w * h * d, n = fv * T;
@@ -915,8 +915,8 @@ int bia_gen_perturb(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t in
 	bia_gen_sample_init(out);
 	snprintf(out->stem, sizeof(out->stem), "%s", gt->stem);
 	out->info = json_object();
-	struct bia__rng r;
-	bia__rng_init(&r, o->seed, index, BIA__S_PERTURB);
+	struct bia_rng r;
+	bia_rng_seed_stream(&r, o->seed, index, BIA__S_PERTURB);
 	const struct bia_gen_perturb *q = &o->perturb;
 	int rc;
 	switch (o->cls) {

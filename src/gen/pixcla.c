@@ -51,8 +51,8 @@ int bia__gen_pixcla(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 {
 	int L = o->level, K = o->classes;
 	size_t w = o->w, h = o->h, n = w * h;
-	struct bia__rng rng;
-	bia__rng_init(&rng, o->seed, idx, BIA__S_SCENE);
+	struct bia_rng rng;
+	bia_rng_seed_stream(&rng, o->seed, idx, BIA__S_SCENE);
 	uint8_t *cls = bia_calloc(n, 1);
 	struct bia__vol rgb[3] = {{0}}, fib = {0}, tex = {0};
 	int rc = 0;
@@ -66,8 +66,8 @@ int bia__gen_pixcla(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 			goto out;
 		}
 	if (bia__vol_alloc(ctx, &fib, w, h, 1) || bia__vol_alloc(ctx, &tex, w, h, 1) ||
-	    bia__noise_field(ctx, &fib, 18, 1, 4, bia__mix64(o->seed ^ (idx * 31 + 1))) ||
-	    bia__noise_field(ctx, &tex, 5, 1, 2, bia__mix64(o->seed ^ (idx * 31 + 2)))) {
+	    bia__noise_field(ctx, &fib, 18, 1, 4, bia_mix64(o->seed ^ (idx * 31 + 1))) ||
+	    bia__noise_field(ctx, &tex, 5, 1, 2, bia_mix64(o->seed ^ (idx * 31 + 2)))) {
 		rc = ctx->rc;
 		goto out;
 	}
@@ -76,11 +76,11 @@ int bia__gen_pixcla(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 	for (size_t i = 0; i < npatch; i++) {
 		struct bia__blob b;
 		bia__blob_random(&b, &rng, 0, 0.12);
-		double r = bia__rng_range(&rng, 18, 36);
-		b.ax[0] = r * bia__rng_range(&rng, 1.0, 1.5);
+		double r = bia_rng_range(&rng, 18, 36);
+		b.ax[0] = r * bia_rng_range(&rng, 1.0, 1.5);
 		b.ax[1] = r;
-		b.c[0] = bia__rng_range(&rng, 0, (double)w);
-		b.c[1] = bia__rng_range(&rng, 0, (double)h);
+		b.c[0] = bia_rng_range(&rng, 0, (double)w);
+		b.c[1] = bia_rng_range(&rng, 0, (double)h);
 		b.c[2] = 0;
 		uint8_t k = (uint8_t)(3 + i % (size_t)(K - 3));
 		long lo[3], hi[3];
@@ -101,9 +101,9 @@ int bia__gen_pixcla(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 	size_t ng = 0;
 	for (size_t i = 0; i < want; i++) {
 		for (int tries = 0; tries < 40; tries++) {
-			double r = bia__rng_range(&rng, 16, 32);
-			double cx = bia__rng_range(&rng, -0.3 * r, (double)w + 0.3 * r);
-			double cy = bia__rng_range(&rng, -0.3 * r, (double)h + 0.3 * r);
+			double r = bia_rng_range(&rng, 16, 32);
+			double cx = bia_rng_range(&rng, -0.3 * r, (double)w + 0.3 * r);
+			double cy = bia_rng_range(&rng, -0.3 * r, (double)h + 0.3 * r);
 			int ok = 1;
 			for (size_t j = 0; j < ng && ok; j++) {
 				double dx = cx - gl[j][0], dy = cy - gl[j][1], m = 1.15 * (r + gl[j][2]) + 4;
@@ -118,13 +118,13 @@ int bia__gen_pixcla(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 			ng++;
 			struct bia__blob b;
 			bia__blob_random(&b, &rng, 0, irregular[L]);
-			double e = bia__rng_range(&rng, 0, 0.35);
+			double e = bia_rng_range(&rng, 0, 0.35);
 			b.ax[0] = r * (1 + e);
 			b.ax[1] = r / (1 + e);
 			b.c[0] = cx;
 			b.c[1] = cy;
 			b.c[2] = 0;
-			double inner = bia__rng_range(&rng, 0.35, 0.6); /* lumen / gland radius */
+			double inner = bia_rng_range(&rng, 0.35, 0.6); /* lumen / gland radius */
 			long lo[3], hi[3];
 			if (!bia__blob_box(&b, w, h, 1, lo, hi))
 				break;
@@ -139,8 +139,8 @@ int bia__gen_pixcla(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 			/* epithelial nuclei along the ring: dark dots */
 			int nn = (int)(2 * M_PI * r / 4);
 			for (int k = 0; k < nn; k++) {
-				double a = 2 * M_PI * (k + bia__rng_range(&rng, -0.3, 0.3)) / nn;
-				double rr = (inner + 0.7 * (1 - inner)) * bia__rng_range(&rng, 0.92, 1.05);
+				double a = 2 * M_PI * (k + bia_rng_range(&rng, -0.3, 0.3)) / nn;
+				double rr = (inner + 0.7 * (1 - inner)) * bia_rng_range(&rng, 0.92, 1.05);
 				double ca = cos(a), sa = sin(a);
 				/* a point at normalised radius rr along direction a (ellipse frame) */
 				double lx = rr * b.ax[0] * ca, ly = rr * b.ax[1] * sa;
@@ -155,7 +155,7 @@ int bia__gen_pixcla(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 	/* scattered stromal nuclei */
 	size_t nsn = n / 300;
 	for (size_t i = 0; i < nsn; i++) {
-		double px = bia__rng_range(&rng, 0, (double)w), py = bia__rng_range(&rng, 0, (double)h);
+		double px = bia_rng_range(&rng, 0, (double)w), py = bia_rng_range(&rng, 0, (double)h);
 		size_t k = (size_t)px + w * (size_t)py;
 		if (k < n && cls[k] == 0)
 			bia__add_spot(&tex, px, py, 0, 1.1, 1.1, -2.0);
@@ -168,7 +168,7 @@ int bia__gen_pixcla(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 	for (int k = 0; k < K; k++) {
 		class_colour(k, K, o->contrast, col[k]);
 		for (int ch = 0; ch < 3; ch++)
-			col[k][ch] *= 1 + stain_var[L] * bia__rng_normal(&rng);
+			col[k][ch] *= 1 + stain_var[L] * bia_rng_normal(&rng);
 	}
 	double ta = tex_amp[L];
 	for (size_t i = 0; i < n; i++) {
@@ -196,19 +196,19 @@ int bia__gen_pixcla(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 			goto out;
 		}
 	/* brightfield: noise relative to the colour differences */
-	struct bia__rng crng;
-	bia__rng_init(&crng, o->seed, idx, BIA__S_CAMERA);
+	struct bia_rng crng;
+	bia_rng_seed_stream(&crng, o->seed, idx, BIA__S_CAMERA);
 	double sig = o->noise * (0.3 * fmin(1.0, o->contrast / 0.6) + 0.03);
-	struct bia__rng irng = rng;
+	struct bia_rng irng = rng;
 	for (int ch = 0; ch < 3; ch++) {
 		rng = irng; /* the same illumination on every channel */
 		bia__illuminate(&rgb[ch], o->illum * 0.3, &rng);
 	}
 	for (size_t i = 0; i < n && sig > 0; i++) {
-		double shared = 0.85 * bia__rng_normal(&crng);
+		double shared = 0.85 * bia_rng_normal(&crng);
 		for (int ch = 0; ch < 3; ch++)
 			rgb[ch].v[i] += (float)(sig * rgb[ch].v[i] * 1.6 *
-						(shared + 0.5 * bia__rng_normal(&crng)));
+						(shared + 0.5 * bia_rng_normal(&crng)));
 	}
 	if (bia__image_alloc(ctx, o, &s->image, o->color ? 3 : 1, 1)) {
 		rc = ctx->rc;

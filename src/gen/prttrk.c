@@ -24,8 +24,8 @@ int bia__gen_prttrk(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 {
 	int L = o->level, is3d = o->d > 1;
 	size_t w = o->w, h = o->h, d = o->d, nvox = w * h * d, T = o->frames;
-	struct bia__rng rng;
-	bia__rng_init(&rng, o->seed, idx, BIA__S_SCENE);
+	struct bia_rng rng;
+	bia_rng_seed_stream(&rng, o->seed, idx, BIA__S_SCENE);
 	long n = o->tracks ? o->tracks
 			   : (long)floor(o->density * (double)nvox / (is3d ? 12000.0 : 1500.0) + 0.5);
 	if (n < 1)
@@ -43,34 +43,34 @@ int bia__gen_prttrk(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 	}
 	double hi[3] = {(double)w - 1, (double)h - 1, is3d ? (double)d - 1 : 0};
 	for (long k = 0; k < n; k++) {
-		size_t t0 = bia__rng_unif(&rng) < 0.6 ? 0 : 1 + (size_t)bia__rng_below(&rng, T > 2 ? T - 2 : 1);
+		size_t t0 = bia_rng_uniform(&rng) < 0.6 ? 0 : 1 + (size_t)bia_rng_below_reject(&rng, T > 2 ? T - 2 : 1);
 		size_t t1 = T - 1;
-		if (bia__rng_unif(&rng) < 0.5) {
-			size_t dur = 3 + (size_t)(-log(1 - bia__rng_unif(&rng)) * (double)T / 2);
+		if (bia_rng_uniform(&rng) < 0.5) {
+			size_t dur = 3 + (size_t)(-log(1 - bia_rng_uniform(&rng)) * (double)T / 2);
 			if (t0 + dur < t1)
 				t1 = t0 + dur;
 		}
-		double p[3] = {bia__rng_range(&rng, 0, hi[0]), bia__rng_range(&rng, 0, hi[1]),
-			       is3d ? bia__rng_range(&rng, 0, hi[2]) : 0};
-		int directed = bia__rng_unif(&rng) < 0.4;
-		double ang = bia__rng_range(&rng, 0, 2 * M_PI), el = is3d ? 0.3 * bia__rng_normal(&rng) : 0;
-		double v = speed[L] * bia__rng_range(&rng, 0.7, 1.3);
-		double db = diffusion[L] * bia__rng_range(&rng, 0.6, 1.4);
-		amp[k] = c * (1 - amp_var[L] * bia__rng_unif(&rng));
+		double p[3] = {bia_rng_range(&rng, 0, hi[0]), bia_rng_range(&rng, 0, hi[1]),
+			       is3d ? bia_rng_range(&rng, 0, hi[2]) : 0};
+		int directed = bia_rng_uniform(&rng) < 0.4;
+		double ang = bia_rng_range(&rng, 0, 2 * M_PI), el = is3d ? 0.3 * bia_rng_normal(&rng) : 0;
+		double v = speed[L] * bia_rng_range(&rng, 0.7, 1.3);
+		double db = diffusion[L] * bia_rng_range(&rng, 0.6, 1.4);
+		amp[k] = c * (1 - amp_var[L] * bia_rng_uniform(&rng));
 		for (size_t t = t0; t <= t1; t++) {
 			if (t > t0) {
-				if (bia__rng_unif(&rng) < switch_p[L])
+				if (bia_rng_uniform(&rng) < switch_p[L])
 					directed = !directed;
 				double step[3];
 				if (directed) {
-					ang += 0.15 * bia__rng_normal(&rng);
-					step[0] = v * cos(ang) * cos(el) + 0.3 * db * bia__rng_normal(&rng);
-					step[1] = v * sin(ang) * cos(el) + 0.3 * db * bia__rng_normal(&rng);
-					step[2] = is3d ? 0.5 * v * sin(el) + 0.3 * db * bia__rng_normal(&rng) : 0;
+					ang += 0.15 * bia_rng_normal(&rng);
+					step[0] = v * cos(ang) * cos(el) + 0.3 * db * bia_rng_normal(&rng);
+					step[1] = v * sin(ang) * cos(el) + 0.3 * db * bia_rng_normal(&rng);
+					step[2] = is3d ? 0.5 * v * sin(el) + 0.3 * db * bia_rng_normal(&rng) : 0;
 				} else {
-					step[0] = db * bia__rng_normal(&rng);
-					step[1] = db * bia__rng_normal(&rng);
-					step[2] = is3d ? 0.5 * db * bia__rng_normal(&rng) : 0;
+					step[0] = db * bia_rng_normal(&rng);
+					step[1] = db * bia_rng_normal(&rng);
+					step[2] = is3d ? 0.5 * db * bia_rng_normal(&rng) : 0;
 				}
 				int out = 0;
 				for (int i = 0; i < 3; i++) {
@@ -83,7 +83,7 @@ int bia__gen_prttrk(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 			size_t j = (size_t)k * T + t;
 			for (int i = 0; i < 3; i++)
 				pos[j][i] = (float)p[i];
-			int blinks = t > t0 && t < t1 && bia__rng_unif(&rng) < blink[L];
+			int blinks = t > t0 && t < t1 && bia_rng_uniform(&rng) < blink[L];
 			vis[j] = blinks ? 2 : 1;
 		}
 	}
@@ -105,8 +105,8 @@ int bia__gen_prttrk(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 		goto out;
 	}
 	struct bia__cam cam;
-	struct bia__rng crng;
-	bia__rng_init(&crng, o->seed, idx, BIA__S_CAMERA);
+	struct bia_rng crng;
+	bia_rng_seed_stream(&crng, o->seed, idx, BIA__S_CAMERA);
 	bia__cam_setup(&cam, o->noise, c, bgl);
 	size_t ndet = 0, nblink = 0;
 	for (size_t t = 0; t < T; t++) {
@@ -120,7 +120,7 @@ int bia__gen_prttrk(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 			/* a blinking particle is not in the image, but it is still
 			 * annotated: trackers must bridge the gap */
 			if (vis[j] == 1) {
-				double a = amp[k] * (1 + 0.1 * bia__rng_normal(&rng));
+				double a = amp[k] * (1 + 0.1 * bia_rng_normal(&rng));
 				bia__add_spot(&fr, p[0], p[1], p[2], sigma, sz, a);
 			}
 			long x = (long)floor(p[0] + 0.5), y = (long)floor(p[1] + 0.5),

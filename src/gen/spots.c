@@ -13,7 +13,7 @@ static const double amp_var[3] = {0.3, 0.5, 0.7};  /* spot brightness spread */
 static const double bg_level[3] = {0.3, 0.7, 1.2}; /* background structures, x contrast */
 
 int bia__background_cells(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t idx,
-			  struct bia__rng *rng, struct bia__vol *bgv, uint8_t *cells,
+			  struct bia_rng *rng, struct bia__vol *bgv, uint8_t *cells,
 			  double strength)
 {
 	size_t w = o->w, h = o->h, d = o->d, nvox = w * h * d;
@@ -27,16 +27,16 @@ int bia__background_cells(struct bia_ctx *ctx, const struct bia_gen_opts *o, siz
 	for (size_t i = 0; i < ncells; i++) {
 		struct bia__blob b;
 		bia__blob_random(&b, rng, is3d, 0.08);
-		double r = r0 * bia__rng_range(rng, 0.7, 1.2);
-		double e = bia__rng_range(rng, 0, 0.35);
+		double r = r0 * bia_rng_range(rng, 0.7, 1.2);
+		double e = bia_rng_range(rng, 0, 0.35);
 		b.ax[0] = r * (1 + e);
 		b.ax[1] = r / (1 + e);
 		if (is3d)
 			b.ax[2] = 0.8 * r;
-		b.c[0] = bia__rng_range(rng, 0, (double)w);
-		b.c[1] = bia__rng_range(rng, 0, (double)h);
-		b.c[2] = is3d ? bia__rng_range(rng, 0, (double)d) : 0;
-		double amp = strength * bia__rng_range(rng, 0.15, 0.35);
+		b.c[0] = bia_rng_range(rng, 0, (double)w);
+		b.c[1] = bia_rng_range(rng, 0, (double)h);
+		b.c[2] = is3d ? bia_rng_range(rng, 0, (double)d) : 0;
+		double amp = strength * bia_rng_range(rng, 0.15, 0.35);
 		long lo[3], hi[3];
 		if (!bia__blob_box(&b, w, h, d, lo, hi))
 			continue;
@@ -58,7 +58,7 @@ int bia__background_cells(struct bia_ctx *ctx, const struct bia_gen_opts *o, siz
 	/* out-of-focus blobs and texture */
 	struct bia__vol tex = {0};
 	if (bia__vol_alloc(ctx, &tex, w, h, d) ||
-	    bia__noise_field(ctx, &tex, 24, 12, 2, bia__mix64(o->seed ^ (idx * 7919 + 99)))) {
+	    bia__noise_field(ctx, &tex, 24, 12, 2, bia_mix64(o->seed ^ (idx * 7919 + 99)))) {
 		bia__vol_free(&tex);
 		return ctx->rc;
 	}
@@ -67,9 +67,9 @@ int bia__background_cells(struct bia_ctx *ctx, const struct bia_gen_opts *o, siz
 	bia__vol_free(&tex);
 	size_t nblobs = (size_t)((double)nvox / (is3d ? 60000.0 : 12000.0)) + 1;
 	for (size_t i = 0; i < nblobs; i++)
-		bia__add_spot(bgv, bia__rng_range(rng, 0, (double)w), bia__rng_range(rng, 0, (double)h),
-			      is3d ? bia__rng_range(rng, 0, (double)d) : 0, bia__rng_range(rng, 5, 12),
-			      bia__rng_range(rng, 4, 8), strength * bia__rng_range(rng, 0.1, 0.3));
+		bia__add_spot(bgv, bia_rng_range(rng, 0, (double)w), bia_rng_range(rng, 0, (double)h),
+			      is3d ? bia_rng_range(rng, 0, (double)d) : 0, bia_rng_range(rng, 5, 12),
+			      bia_rng_range(rng, 4, 8), strength * bia_rng_range(rng, 0.1, 0.3));
 	return 0;
 }
 
@@ -78,8 +78,8 @@ int bia__gen_spots(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t idx
 {
 	int L = o->level, is3d = o->d > 1;
 	size_t w = o->w, h = o->h, d = o->d, nvox = w * h * d;
-	struct bia__rng rng;
-	bia__rng_init(&rng, o->seed, idx, BIA__S_SCENE);
+	struct bia_rng rng;
+	bia_rng_seed_stream(&rng, o->seed, idx, BIA__S_SCENE);
 	double sigma = fmax(0.6, o->blur), sz = 2 * sigma, c = o->contrast;
 	long n = o->objects ? o->objects
 			    : (long)floor(o->density * (double)nvox / (is3d ? 3000.0 : 350.0) + 0.5);
@@ -121,11 +121,11 @@ int bia__gen_spots(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t idx
 		head[i] = -1;
 	long placed = 0;
 	for (long i = 0; i < n; i++) {
-		int want_cell = bia__rng_unif(&rng) < 0.8;
+		int want_cell = bia_rng_uniform(&rng) < 0.8;
 		for (int tries = 0; tries < 60; tries++) {
-			double p[3] = {bia__rng_range(&rng, 0, (double)w - 1),
-				       bia__rng_range(&rng, 0, (double)h - 1),
-				       is3d ? bia__rng_range(&rng, 0, (double)d - 1) : 0};
+			double p[3] = {bia_rng_range(&rng, 0, (double)w - 1),
+				       bia_rng_range(&rng, 0, (double)h - 1),
+				       is3d ? bia_rng_range(&rng, 0, (double)d - 1) : 0};
 			long ix = (long)floor(p[0] + 0.5), iy = (long)floor(p[1] + 0.5),
 			     iz = (long)floor(p[2] + 0.5);
 			size_t k = (size_t)ix + w * ((size_t)iy + h * (size_t)iz);
@@ -155,7 +155,7 @@ int bia__gen_spots(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t idx
 			next[placed] = head[g];
 			head[g] = placed;
 			gt[k] = 1;
-			double amp = c * (1 - amp_var[L] * bia__rng_unif(&rng));
+			double amp = c * (1 - amp_var[L] * bia_rng_uniform(&rng));
 			bia__add_spot(&img, p[0], p[1], p[2], sigma, sz, amp);
 			placed++;
 			break;
@@ -166,8 +166,8 @@ int bia__gen_spots(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t idx
 	free(pos);
 	bia__illuminate(&img, o->illum, &rng);
 	struct bia__cam cam;
-	struct bia__rng crng;
-	bia__rng_init(&crng, o->seed, idx, BIA__S_CAMERA);
+	struct bia_rng crng;
+	bia_rng_seed_stream(&crng, o->seed, idx, BIA__S_CAMERA);
 	bia__cam_setup(&cam, o->noise, c, bg);
 	bia__cam_apply(&cam, &crng, img.v, nvox);
 	if (bia__image_alloc(ctx, o, &s->image, 1, 1) ||

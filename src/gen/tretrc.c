@@ -41,16 +41,16 @@ static void normalise(double v[3])
 }
 
 /* dir rotated by angle a towards a random perpendicular (in-plane in 2D). */
-static void turn(struct bia__rng *r, const double dir[3], double a, int is3d, double out[3])
+static void turn(struct bia_rng *r, const double dir[3], double a, int is3d, double out[3])
 {
 	double u[3];
 	if (!is3d) {
-		double s = bia__rng_unif(r) < 0.5 ? -1 : 1;
+		double s = bia_rng_uniform(r) < 0.5 ? -1 : 1;
 		u[0] = -dir[1] * s;
 		u[1] = dir[0] * s;
 		u[2] = 0;
 	} else {
-		double q[3] = {bia__rng_normal(r), bia__rng_normal(r), 0.4 * bia__rng_normal(r)};
+		double q[3] = {bia_rng_normal(r), bia_rng_normal(r), 0.4 * bia_rng_normal(r)};
 		double dp = q[0] * dir[0] + q[1] * dir[1] + q[2] * dir[2];
 		for (int i = 0; i < 3; i++)
 			u[i] = q[i] - dp * dir[i];
@@ -66,8 +66,8 @@ int bia__gen_tretrc(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 {
 	int L = o->level, is3d = o->d > 1;
 	size_t w = o->w, h = o->h, d = o->d, nvox = w * h * d;
-	struct bia__rng rng;
-	bia__rng_init(&rng, o->seed, idx, BIA__S_SCENE);
+	struct bia_rng rng;
+	bia_rng_seed_stream(&rng, o->seed, idx, BIA__S_SCENE);
 	size_t cap = nvox / 20 < 20000 ? nvox / 20 : 20000, nn = 0, qcap = 64, qh = 0, qt = 0;
 	struct tnode *nd = bia_malloc2(cap + 1, sizeof(*nd));
 	struct branch *q = bia_malloc2(qcap, sizeof(*q));
@@ -83,26 +83,26 @@ int bia__gen_tretrc(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 	/* soma */
 	double rs = is3d ? 4 : 5;
 	struct tnode *root = &nd[nn++];
-	root->p[0] = bia__rng_range(&rng, 0.3, 0.7) * (double)w;
-	root->p[1] = bia__rng_range(&rng, 0.3, 0.7) * (double)h;
-	root->p[2] = is3d ? bia__rng_range(&rng, 0.35, 0.65) * (double)d : 0;
+	root->p[0] = bia_rng_range(&rng, 0.3, 0.7) * (double)w;
+	root->p[1] = bia_rng_range(&rng, 0.3, 0.7) * (double)h;
+	root->p[2] = is3d ? bia_rng_range(&rng, 0.35, 0.65) * (double)d : 0;
 	root->r = rs;
 	root->amp = 1;
 	root->parent = -1;
-	int nprim = (int)floor(sqrt(o->density) * bia__rng_range(&rng, 3.5, 6.99));
+	int nprim = (int)floor(sqrt(o->density) * bia_rng_range(&rng, 3.5, 6.99));
 	if (nprim < 2)
 		nprim = 2;
-	double a0 = bia__rng_range(&rng, 0, 2 * M_PI);
+	double a0 = bia_rng_range(&rng, 0, 2 * M_PI);
 	for (int i = 0; i < nprim; i++) {
 		struct branch *b = &q[qt++];
-		double a = a0 + 2 * M_PI * (i + bia__rng_range(&rng, -0.25, 0.25)) / nprim;
+		double a = a0 + 2 * M_PI * (i + bia_rng_range(&rng, -0.25, 0.25)) / nprim;
 		b->dir[0] = cos(a);
 		b->dir[1] = sin(a);
-		b->dir[2] = is3d ? 0.3 * bia__rng_normal(&rng) : 0;
+		b->dir[2] = is3d ? 0.3 * bia_rng_normal(&rng) : 0;
 		normalise(b->dir);
 		b->from = 0;
 		b->order = 0;
-		b->r = r_root[L] * bia__rng_range(&rng, 0.85, 1.15);
+		b->r = r_root[L] * bia_rng_range(&rng, 0.85, 1.15);
 		b->amp = 1;
 	}
 	double step = 2.0, scale = fmin((double)w, (double)h) / 128.0;
@@ -110,15 +110,15 @@ int bia__gen_tretrc(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 		scale = 0.5;
 	while (qh < qt && nn < cap) {
 		struct branch b = q[qh++];
-		double len = bia__rng_range(&rng, 14, 36) * scale * (b.order == 0 ? 1.4 : 1.0);
+		double len = bia_rng_range(&rng, 14, 36) * scale * (b.order == 0 ? 1.4 : 1.0);
 		int steps = (int)(len / step) + 1;
 		long prev = b.from;
 		double dir[3] = {b.dir[0], b.dir[1], b.dir[2]}, r = b.r;
-		double amp = b.amp * (bia__rng_unif(&rng) < dim_p[L] ? bia__rng_range(&rng, 0.3, 0.6) : 1);
+		double amp = b.amp * (bia_rng_uniform(&rng) < dim_p[L] ? bia_rng_range(&rng, 0.3, 0.6) : 1);
 		int alive = 1;
 		for (int k = 0; k < steps && nn < cap; k++) {
 			for (int i = 0; i < 3; i++)
-				dir[i] += tortuosity[L] * bia__rng_normal(&rng) * (i == 2 ? zf : 1);
+				dir[i] += tortuosity[L] * bia_rng_normal(&rng) * (i == 2 ? zf : 1);
 			normalise(dir);
 			double p[3];
 			/* the first step leaves the soma surface */
@@ -141,13 +141,13 @@ int bia__gen_tretrc(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 			struct tnode *t = &nd[nn];
 			memcpy(t->p, p, sizeof(p));
 			/* varicosities: radius ripples along the branch */
-			t->r = r * (1 + 0.18 * sin(0.9 * (double)nn + 3 * bia__rng_unif(&rng)));
-			t->amp = amp * (1 + 0.1 * bia__rng_normal(&rng));
+			t->r = r * (1 + 0.18 * sin(0.9 * (double)nn + 3 * bia_rng_uniform(&rng)));
+			t->amp = amp * (1 + 0.1 * bia_rng_normal(&rng));
 			t->parent = prev;
 			prev = (long)nn++;
 		}
 		static const double p_branch[5] = {0.9, 0.75, 0.6, 0.4, 0};
-		if (!alive || b.order >= 4 || bia__rng_unif(&rng) >= p_branch[b.order])
+		if (!alive || b.order >= 4 || bia_rng_uniform(&rng) >= p_branch[b.order])
 			continue;
 		for (int c = 0; c < 2; c++) {
 			if (qt == qcap) {
@@ -166,7 +166,7 @@ int bia__gen_tretrc(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 				}
 			}
 			struct branch *nb = &q[qt++];
-			double ang = bia__rng_range(&rng, 0.35, 0.9);
+			double ang = bia_rng_range(&rng, 0.35, 0.9);
 			turn(&rng, dir, ang, is3d, nb->dir);
 			nb->from = prev;
 			nb->order = b.order + 1;
@@ -176,7 +176,7 @@ int bia__gen_tretrc(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 	}
 	/* render */
 	if (bia__vol_alloc(ctx, &img, w, h, d) || bia__vol_alloc(ctx, &tex, w, h, d) ||
-	    bia__noise_field(ctx, &tex, 20, 8, 3, bia__mix64(o->seed ^ (idx * 131 + 5)))) {
+	    bia__noise_field(ctx, &tex, 20, 8, 3, bia_mix64(o->seed ^ (idx * 131 + 5)))) {
 		rc = ctx->rc;
 		goto out;
 	}
@@ -188,9 +188,9 @@ int bia__gen_tretrc(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 	}
 	size_t nclut = (size_t)((double)nvox / clutter[L]) + 1;
 	for (size_t i = 0; i < nclut; i++)
-		bia__add_spot(&img, bia__rng_range(&rng, 0, (double)w), bia__rng_range(&rng, 0, (double)h),
-			      is3d ? bia__rng_range(&rng, 0, (double)d) : 0, bia__rng_range(&rng, 1, 2.5),
-			      bia__rng_range(&rng, 1.5, 3), c * bia__rng_range(&rng, 0.2, 0.7));
+		bia__add_spot(&img, bia_rng_range(&rng, 0, (double)w), bia_rng_range(&rng, 0, (double)h),
+			      is3d ? bia_rng_range(&rng, 0, (double)d) : 0, bia_rng_range(&rng, 1, 2.5),
+			      bia_rng_range(&rng, 1.5, 3), c * bia_rng_range(&rng, 0.2, 0.7));
 	for (size_t k = 0; k < nvox; k++)
 		img.v[k] += (float)(bg + 0.25 * c * 0.3 * (tex.v[k] > 0 ? tex.v[k] : 0));
 	bia__illuminate(&img, o->illum, &rng);
@@ -199,8 +199,8 @@ int bia__gen_tretrc(struct bia_ctx *ctx, const struct bia_gen_opts *o, size_t id
 		goto out;
 	}
 	struct bia__cam cam;
-	struct bia__rng crng;
-	bia__rng_init(&crng, o->seed, idx, BIA__S_CAMERA);
+	struct bia_rng crng;
+	bia_rng_seed_stream(&crng, o->seed, idx, BIA__S_CAMERA);
 	bia__cam_setup(&cam, o->noise, c, bg);
 	bia__cam_apply(&cam, &crng, img.v, nvox);
 	if (bia__image_alloc(ctx, o, &s->image, 1, 1)) {

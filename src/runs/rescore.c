@@ -162,7 +162,7 @@ int bia_run_rescore(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_
 	}
 	bia_run_images_free(ri, nri);
 	ri = NULL;
-	if (ndone && (rc = bia__runs_summarize(ctx, inst, run_id)))
+	if (ndone && (rc = bia_run_summarize(ctx, inst, run_id)))
 		goto out;
 	if ((rc = bia_store_run_images(ctx, inst, run_id, &ri, &nri)))
 		goto out;

@@ -651,7 +651,7 @@ json_t *bia_run_json(struct bia_ctx *ctx, struct bia_instance *inst, const struc
 	return o;
 }
 
-int bia__runs_summarize(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id)
+int bia_run_summarize(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id)
 {
 	struct bia_run r;
 	if (bia_store_run_get(ctx, inst, run_id, &r))

@@ -391,6 +391,11 @@ int bia_errors_image_json(struct bia_ctx *ctx, struct bia_instance *inst, int64_
  * scores and per-metric aggregates; always the main metric's mean. */
 json_t *bia_run_json(struct bia_ctx *ctx, struct bia_instance *inst,
 		     const struct bia_run *r, int detail);
+/* Compute and keep a run's summary (the mean of every metric over its
+ * images, as bia_run_json's aggregate), what run lists show: done when a
+ * run ends and after a rescore; lists compute it for runs without one. */
+int bia_run_summarize(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id);
+
 /* A page of the run list as `biaflows runs --format json` prints it: an
  * array of {id, workflow ("name@version"), problem, status, code,
  * created_at, duration, main_metric, mean}; *ptotal (may be NULL) the

@@ -30,10 +30,6 @@ void bia__runs_remove_work_dirs(const struct bia_instance *inst, int64_t id);
  * published as a log event of run_id. */
 void bia__runs_log(int fd, int64_t run_id, const char *fmt, ...) BIA_PRINTF(3, 4);
 
-/* Compute and keep a run's summary (the mean of every metric over its
- * images, as bia_run_json's aggregate): when a run ends, after a rescore. */
-int bia__runs_summarize(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id);
-
 /* The current GT version among v (NULL if none). */
 const struct bia_gt_version *bia__runs_current_gt(const struct bia_gt_version *v, size_t n);
 

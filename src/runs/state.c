@@ -539,8 +539,12 @@ int bia_run_log_copy(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
 		if (lfd < 0)
 			lfd = open(lp, O_RDONLY | O_CLOEXEC);
 		copy_new(lfd, fd);
-		if (fin)
+		if (fin) {
+			/* a line written just after the change (recovery's) */
+			bia_run_follow_wait(&f, 200, -1);
+			copy_new(lfd, fd);
 			break;
+		}
 		bia_run_follow_wait(&f, 1000, -1);
 	}
 	if (follow)

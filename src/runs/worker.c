@@ -133,11 +133,14 @@ static void job_release(struct job *j)
 		close(j->logfd);
 }
 
-/* Store the final state of a run. */
+/* Store the final state of a run. The log line comes first, so that a
+ * follower that sees the final state finds it in the log. */
 static int finish(struct bia_ctx *ctx, struct job *j, enum bia_run_state st)
 {
 	struct bia_run *r = j->r;
 	bia_now_iso(r->finished);
+	const char *why = r->reason ? r->reason : "";
+	wlog(j->logfd, r->id, "run %s%s%s", bia_run_state_name(st), why[0] ? ": " : "", why);
 	int done;
 	struct bia_ctx c2;
 	bia_ctx_init(&c2);
@@ -145,10 +148,12 @@ static int finish(struct bia_ctx *ctx, struct job *j, enum bia_run_state st)
 		wlog(j->logfd, r->id, "cannot record the status: %s", c2.msg);
 		return bia_fail(ctx, c2.rc, "%s", c2.msg);
 	}
-	const char *why = r->reason ? r->reason : "";
-	wlog(j->logfd, r->id, "run %s%s%s", bia_run_state_name(st), why[0] ? ": " : "", why);
+	if (!done) {
+		wlog(j->logfd, r->id, "not recorded: the run changed under the worker");
+		return 0;
+	}
 	/* the summary lists show; a failure only costs lists a computation */
-	if (done && bia__runs_summarize(&c2, j->inst, r->id))
+	if (bia_run_summarize(&c2, j->inst, r->id))
 		wlog(j->logfd, r->id, "no summary kept: %s", c2.msg);
 	return 0;
 }

@@ -118,6 +118,7 @@ void bia_instance_ctx(const struct bia_instance *inst, struct bia_ctx *ctx)
 {
 	bia_ctx_init(ctx);
 	ctx->max_pixels = inst->limits.max_pixels;
+	ctx->max_json_depth = inst->limits.max_json_depth;
 }
 
 int bia_instance_create(struct bia_ctx *ctx, const char *dir)
@@ -177,6 +178,7 @@ int bia_instance_open(struct bia_ctx *ctx, const char *dir, struct bia_instance 
 		return bia_fail_prefix(ctx, "'%s/config'", dir);
 	}
 	ctx->max_pixels = inst->limits.max_pixels;
+	ctx->max_json_depth = inst->limits.max_json_depth;
 	/* "sqlite" (instances made before store URLs) is sqlite:biaflows.db */
 	const char *url = bia_json_str(inst->config, "store", "sqlite");
 	if (!strcmp(url, "sqlite"))

@@ -204,6 +204,22 @@ static const char *const migrations[] = {
 	"CREATE TABLE IF NOT EXISTS run_summaries ("
 	"  run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,"
 	"  means TEXT NOT NULL);",
+	/* 7: the image count of every problem, kept by triggers in the
+	 * transactions that add or remove images (lists read one row, not a
+	 * count over the images) */
+	"CREATE TABLE IF NOT EXISTS problem_counts ("
+	"  problem_id INTEGER PRIMARY KEY REFERENCES problems(id) ON DELETE CASCADE,"
+	"  images INTEGER NOT NULL DEFAULT 0);"
+	"INSERT OR REPLACE INTO problem_counts(problem_id, images) SELECT p.id, "
+	"  (SELECT count(*) FROM images i WHERE i.problem_id = p.id) FROM problems p;"
+	"CREATE TRIGGER IF NOT EXISTS problem_counts_new AFTER INSERT ON problems BEGIN"
+	"  INSERT OR IGNORE INTO problem_counts(problem_id, images) VALUES (new.id, 0); END;"
+	"CREATE TRIGGER IF NOT EXISTS problem_counts_add AFTER INSERT ON images BEGIN"
+	"  UPDATE problem_counts SET images = images + 1 WHERE problem_id = new.problem_id; END;"
+	"CREATE TRIGGER IF NOT EXISTS problem_counts_rm AFTER DELETE ON images BEGIN"
+	"  UPDATE problem_counts SET images = images - 1 WHERE problem_id = old.problem_id; END;"
+	/* one metric's values of a run without reading the others */
+	"CREATE INDEX IF NOT EXISTS run_scores_metric ON run_scores(run_id, metric, image_id);",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -690,8 +706,8 @@ static int sq_problem_add(struct bia_ctx *ctx, struct bia_instance *inst,
 
 #define PROBLEM_COLS                                                                  \
 	"SELECT p.id, p.name, p.class, p.description, p.main_metric, p.params, "     \
-	"p.created_at, (SELECT count(*) FROM images i WHERE i.problem_id = p.id) "   \
-	"FROM problems p "
+	"p.created_at, COALESCE(c.images, 0) FROM problems p "                         \
+	"LEFT JOIN problem_counts c ON c.problem_id = p.id "
 
 static void problem_row(sqlite3_stmt *st, struct bia_problem *p)
 {

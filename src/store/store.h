@@ -30,7 +30,7 @@ struct bia_limits {
 };
 #define BIA_DEFAULT_MAX_UPLOAD (UINT64_C(4) << 30)
 #define BIA_DEFAULT_MAX_BODY (UINT64_C(1) << 20)
-#define BIA_DEFAULT_MAX_JSON_DEPTH 32
+#define BIA_DEFAULT_MAX_JSON_DEPTH 64
 #define BIA_DEFAULT_MAX_LOG (UINT64_C(16) << 20)
 
 /* An open instance, shared by every thread of the process: its parts do

@@ -9,28 +9,29 @@
 
 struct rc_info {
 	const char *name; /* short text for bia_strerror */
+	const char *code; /* stable machine name (API error bodies); never changes */
 	int exit_code;	  /* CLI exit code */
 	int http;	  /* HTTP status */
 };
 
 static const struct rc_info rc_table[] = {
-	[BIA_OK] = {"success", 0, 200},
-	[BIA_ENOMEM] = {"out of memory", 1, 503},
-	[BIA_EINVAL] = {"invalid value", 1, 400},
-	[BIA_EIO] = {"input/output error", 1, 500},
-	[BIA_ENOENT] = {"not found", 1, 404},
-	[BIA_EEXIST] = {"already exists", 1, 409},
-	[BIA_EFORMAT] = {"bad file format", 1, 422},
-	[BIA_ELIMIT] = {"limit exceeded", 1, 413},
-	[BIA_EUSAGE] = {"wrong usage", 2, 400},
-	[BIA_ECORRUPT] = {"corrupt data", 1, 500},
-	[BIA_EDB] = {"database error", 1, 500},
-	[BIA_EUNSUPPORTED] = {"not supported", 1, 422},
-	[BIA_EPERM] = {"not permitted", 1, 403},
-	[BIA_ESHAPE] = {"shape mismatch", 1, 422},
-	[BIA_EBUSY] = {"busy", 1, 409},
-	[BIA_AGAIN] = {"try again", 0, 200},
-	[BIA_DECLINED] = {"declined", 0, 200},
+	[BIA_OK] = {"success", "ok", 0, 200},
+	[BIA_ENOMEM] = {"out of memory", "out_of_memory", 1, 503},
+	[BIA_EINVAL] = {"invalid value", "invalid_argument", 1, 400},
+	[BIA_EIO] = {"input/output error", "io_error", 1, 500},
+	[BIA_ENOENT] = {"not found", "not_found", 1, 404},
+	[BIA_EEXIST] = {"already exists", "conflict", 1, 409},
+	[BIA_EFORMAT] = {"bad file format", "invalid_format", 1, 422},
+	[BIA_ELIMIT] = {"limit exceeded", "limit_exceeded", 1, 413},
+	[BIA_EUSAGE] = {"wrong usage", "usage", 2, 400},
+	[BIA_ECORRUPT] = {"corrupt data", "corrupt", 1, 500},
+	[BIA_EDB] = {"database error", "database_error", 1, 500},
+	[BIA_EUNSUPPORTED] = {"not supported", "unsupported", 1, 422},
+	[BIA_EPERM] = {"not permitted", "permission_denied", 1, 403},
+	[BIA_ESHAPE] = {"shape mismatch", "shape_mismatch", 1, 422},
+	[BIA_EBUSY] = {"busy", "busy", 1, 409},
+	[BIA_AGAIN] = {"try again", "again", 0, 200},
+	[BIA_DECLINED] = {"declined", "declined", 0, 200},
 };
 _Static_assert(sizeof(rc_table) / sizeof(rc_table[0]) == BIA_RC_COUNT,
 	       "rc_table must have one entry per enum bia_rc");
@@ -47,6 +48,20 @@ int bia_rc_exit_code(enum bia_rc rc)
 	if ((unsigned)rc >= BIA_RC_COUNT)
 		return 1;
 	return rc_table[rc].exit_code;
+}
+
+const char *bia_rc_name(enum bia_rc rc)
+{
+	if ((unsigned)rc >= BIA_RC_COUNT)
+		return "internal";
+	return rc_table[rc].code;
+}
+
+json_t *bia_error_json(const struct bia_ctx *ctx)
+{
+	return json_pack("{s:s, s:s, s:i}", "error", bia_rc_name(ctx->rc), "message",
+			 ctx->msg[0] ? ctx->msg : bia_strerror(ctx->rc), "status",
+			 bia_rc_http_status(ctx->rc));
 }
 
 int bia_rc_http_status(enum bia_rc rc)

@@ -39,9 +39,12 @@ json_t *bia_json_parse(struct bia_ctx *ctx, const char *what, const char *text,
 			 BIA_JSON_MAX_BYTES);
 		return NULL;
 	}
-	if (json_depth(text, len) > BIA_JSON_MAX_DEPTH) {
-		bia_fail(ctx, BIA_ELIMIT, "%s: JSON nested deeper than %d levels",
-			 what, BIA_JSON_MAX_DEPTH);
+	/* the instance's limit when the context carries one (bia_instance_ctx) */
+	int max_depth = ctx && ctx->max_json_depth > 0 && ctx->max_json_depth < BIA_JSON_MAX_DEPTH
+				? ctx->max_json_depth
+				: BIA_JSON_MAX_DEPTH;
+	if (json_depth(text, len) > max_depth) {
+		bia_fail(ctx, BIA_ELIMIT, "%s: JSON nested deeper than %d levels", what, max_depth);
 		return NULL;
 	}
 	json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);

@@ -51,6 +51,7 @@ struct bia_ctx {
 	char msg[1024];	   /* message of the last failure, "" if none */
 	uint64_t max_pixels; /* largest image (samples) a reader may allocate */
 	uint64_t max_image_bytes; /* largest decoded image (bytes); 0 = no budget */
+	int max_json_depth;  /* nesting of a parsed JSON text; 0: BIA_JSON_MAX_DEPTH */
 };
 
 /* Initialise a context with defaults (max_pixels from BIAFLOWS_MAX_PIXELS
@@ -78,6 +79,10 @@ const char *bia_strerror(enum bia_rc rc);
 int bia_rc_exit_code(enum bia_rc rc);
 /* HTTP status for a failure (used by the server). */
 int bia_rc_http_status(enum bia_rc rc);
+/* The stable machine name of a code: not_found, invalid_argument, conflict,
+ * limit_exceeded, busy, invalid_format, ... (docs/architecture.md
+ * "Errors"); API error bodies carry it beside the message. */
+const char *bia_rc_name(enum bia_rc rc);
 
 /* Always-on check for impossible states: prints file/line and aborts. */
 #define BIA_BUG(...) bia__bug(__FILE__, __LINE__, __VA_ARGS__)
@@ -189,6 +194,9 @@ json_t *bia_json_load_file(struct bia_ctx *ctx, const char *path);
 int bia_json_save_file(struct bia_ctx *ctx, const char *path, const json_t *j);
 /* Number as JSON: NaN and infinities become "nan", "inf", "-inf". */
 json_t *bia_json_real(double v);
+/* An API error body: {"error": bia_rc_name, "message": ctx->msg, "status":
+ * the HTTP status}. */
+json_t *bia_error_json(const struct bia_ctx *ctx);
 /* Get a string member or `dflt`. */
 const char *bia_json_str(const json_t *obj, const char *key, const char *dflt);
 

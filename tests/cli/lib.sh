@@ -4,7 +4,7 @@ set -u
 BIAFLOWS=${BIAFLOWS:?set BIAFLOWS to the biaflows binary}
 FIX=$(cd "$(dirname "${BASH_SOURCE[0]}")/../fixtures" && pwd)
 T=$(mktemp -d /tmp/bia-cli-XXXXXX)
-trap 'rm -rf "$T"' EXIT
+trap '[ -n "${KEEP_T:-}" ] || rm -rf "$T"' EXIT
 unset BIAFLOWS_INSTANCE BIAFLOWS_FAULT BIAFLOWS_FAULT_ACTION BIAFLOWS_MAX_PIXELS
 pass=0
 fail=0

@@ -408,4 +408,49 @@ check "... the image, its GT and the runs' rows of it are gone" \
 expect_rc "... the run still shows, with the other images" 0 bia run show "$R1" --format json
 check "... two images left" test "$(json 'len(d["images"])')" = 2
 expect_rc "fsck after the removal" 0 bia fsck
+# --- lists are paged; the run list's means agree with run show (summaries)
+NR=$(nruns)
+expect_rc "runs --limit 2 --offset 1 --format json" 0 bia runs --limit 2 --offset 1 --format json
+check "... two runs, the 2nd and 3rd oldest" \
+	test "$(json '",".join(str(r["id"]) for r in d)')" = "$(q "SELECT group_concat(id) FROM (SELECT id FROM runs ORDER BY id LIMIT 2 OFFSET 1)")"
+expect_rc "runs --limit 2 (table)" 0 bia runs --limit 2
+check "... says which of how many" has "$T/err" "runs 1-2 of $NR"
+expect_rc "runs --status cancelled" 0 bia runs --status cancelled --format json
+check "... only cancelled runs, all of them" \
+	test "$(json 'str(len(d)) + ":" + ",".join(sorted(set(r["status"] for r in d)))')" = "$(q "SELECT count(*) FROM runs WHERE status = 'cancelled'"):cancelled"
+expect_rc "runs --limit 0: usage" 2 bia runs --limit 0
+expect_rc "runs --status bogus: refused" 1 bia runs --status bogus
+check "... naming it" has "$T/err" "unknown run status 'bogus'"
+expect_rc "image list --limit 1 --offset 1" 0 bia image list P --limit 1 --offset 1 --format json
+check "... one image, the second" test "$(json 'd[0]["stem"]')" = objseg_002
+bia runs --format json >"$T/runs.json"
+for r in $(q "SELECT id FROM runs WHERE status = 'succeeded' ORDER BY id"); do
+	bia run show "$r" --format json >"$T/show.json"
+	a=$($PY -c "import json,sys; print(json.dumps([x['mean'] for x in json.load(open(sys.argv[1])) if x['id'] == $r]))" "$T/runs.json")
+	b=$($PY -c "import json,sys; print(json.dumps([json.load(open(sys.argv[1]))['main_metric_mean']]))" "$T/show.json")
+	[ "$a" = "$b" ] || echo "run $r: list $a, show $b" >>"$T/means.diff"
+done
+check "every succeeded run: the list's mean is run show's (a removed image included)" test ! -s "$T/means.diff"
+check "the image removal dropped the summaries of the runs that scored it" \
+	test "$(q "SELECT count(*) FROM run_summaries WHERE run_id = $R1")" = 0
+# --- events: every state change is a row; logs --follow is woken by them
+check "the cancelled run's changes, in order" \
+	test "$(q "SELECT group_concat(state, ' ') FROM (SELECT state FROM run_events WHERE run_id = $LR ORDER BY id)")" = "running cancelled"
+expect_rc "queue a 2 s run" 0 bia run Threshold-Python P --param sleep=2
+FR=$(head -1 "$T/out")
+expect_rc "logs --follow ends with the run" 0 timeout 60 "$BIAFLOWS" --instance "$I" logs "$FR" --follow
+check "... printing its end" has "$T/out" "worker: run succeeded"
+q "SELECT means FROM run_summaries WHERE run_id = $FR" >"$T/summary.json"
+check "... it keeps a summary, as run show's means (the same doubles)" \
+	test "$(bia run show "$FR" --format json | $PY -c 'import json,sys; a=json.load(sys.stdin)["aggregate"]; s=json.load(open(sys.argv[1])); print(s == {k: v["mean"] for k, v in a.items()} and len(s) > 3)' "$T/summary.json")" = True
+check "... and the run had a job id of the local executor" \
+	test "$(q "SELECT job LIKE 'local:%' FROM run_jobs WHERE run_id = $FR")" = 1
+# --- the instance's limits: the log size, an unknown limit
+cfg limits '{"max_log_bytes": 10}'
+expect_rc "a run with a 10-byte log limit" 0 bia run Threshold-Python P --wait
+check "... its workflow output is cut, saying so" has "$I/runs/$(head -1 "$T/out")/log" "[biaflows: log truncated at the log size limit]"
+cfg limits '{"max_log_byte": 10}'
+expect_rc "an unknown limit is refused" 1 bia runs
+check "... naming it" has "$T/err" "unknown limit 'max_log_byte'"
+cfg limits '{}'
 finish

@@ -69,7 +69,7 @@ static void test_instance(void **state)
 	struct env *e = *state;
 	int ver = 0;
 	assert_int_equal(bia_store_schema_version(&e->ctx, &e->inst, &ver), 0);
-	assert_int_equal(ver, 6);
+	assert_int_equal(ver, 7);
 	assert_true(bia_instance_probe(e->inst_dir));
 	char p[256];
 	static const char *const sub[] = {"blobs/sha256", "blobs/tmp", "pyramids", "runs", "envs"};
@@ -85,7 +85,7 @@ static void test_instance(void **state)
 	struct bia_instance i2;
 	assert_int_equal(bia_instance_open(&e->ctx, e->inst_dir, &i2), 0);
 	assert_int_equal(bia_store_schema_version(&e->ctx, &i2, &ver), 0);
-	assert_int_equal(ver, 6);
+	assert_int_equal(ver, 7);
 	bia_instance_close(&i2);
 	assert_int_equal(bia_instance_open(&e->ctx, e->dir, &i2), BIA_ENOENT);
 }
@@ -183,6 +183,13 @@ static void test_import_all_or_nothing(void **state)
 	assert_int_equal(bia_images_add(&e->ctx, &e->inst, &e->p, files, 3, NULL, &r), BIA_EFORMAT);
 	assert_int_equal(json_array_size(r.invalid), 1);
 	assert_non_null(strstr(json_string_value(json_array_get(r.invalid, 0)), "bad_truncated.tif"));
+	/* the same problem as a record: the file, what about it, the problem */
+	assert_int_equal(json_array_size(r.problems), 1);
+	json_t *rec = json_array_get(r.problems, 0);
+	assert_string_equal(json_string_value(json_object_get(rec, "file")), b);
+	assert_string_equal(json_string_value(json_object_get(rec, "field")), "image");
+	assert_non_null(json_string_value(json_object_get(rec, "problem")));
+	assert_null(strstr(json_string_value(json_object_get(rec, "problem")), b));
 	bia_import_result_release(&r);
 	struct bia_image_rec *v;
 	size_t n;
@@ -315,7 +322,7 @@ static void test_migration_from_v1(void **state)
 	assert_int_equal(bia_instance_open(&e->ctx, e->inst_dir, &e->inst), 0);
 	int ver = 0;
 	assert_int_equal(bia_store_schema_version(&e->ctx, &e->inst, &ver), 0);
-	assert_int_equal(ver, 6);
+	assert_int_equal(ver, 7);
 	struct bia_problem g;
 	assert_int_equal(bia_problem_get(&e->ctx, &e->inst, "nuclei", &g), 0);
 	bia_problem_release(&g);
