@@ -155,7 +155,8 @@ int bia_run_follow_open(struct bia_ctx *ctx, const struct bia_instance *inst,
 	int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 	if (fd >= 0)
 		close(fd);
-	f->wd_events = inotify_add_watch(f->ifd, p, IN_ATTRIB | IN_MODIFY | IN_CLOSE_WRITE);
+	/* bia_runs_notify touches it (futimens): one IN_ATTRIB per change */
+	f->wd_events = inotify_add_watch(f->ifd, p, IN_ATTRIB);
 	if (log_path) {
 		snprintf(f->log, sizeof(f->log), "%s", log_path);
 		f->wd_log = inotify_add_watch(f->ifd, log_path, IN_MODIFY);

@@ -166,6 +166,7 @@ static void test_claim_cancel_requeue_events(void **state)
 			 BIA_EINVAL);
 	assert_int_equal(done, 0);
 	assert_int_equal(r.state, BIA_RUN_RUNNING);
+	bia_run_release(&r);
 	/* a run changed by another process first: nothing written */
 	struct bia_run stale;
 	assert_int_equal(bia_store_run_get(&e->ctx, &e->inst, b, &stale), 0);
