@@ -352,22 +352,6 @@ out:
 	return rc;
 }
 
-struct gt_loaded {
-	struct bia_image gt, pred;
-	struct bia_swc gt_swc, pred_swc;
-	struct bia_ctc_tracks gt_trk, pred_trk;
-};
-
-static void gtl_release(struct gt_loaded *s)
-{
-	bia_image_release(&s->pred);
-	bia_image_release(&s->gt);
-	bia_swc_release(&s->pred_swc);
-	bia_swc_release(&s->gt_swc);
-	bia_ctc_release(&s->pred_trk);
-	bia_ctc_release(&s->gt_trk);
-}
-
 /* Score one image: pred (p1, p2) or an empty prediction of the GT's shape
  * when ok is 0, against the current GT. Fills ri->scores and the error map
  * (ri->objects, ri->errors). */
@@ -386,11 +370,9 @@ int bia__runs_score_image(struct bia_ctx *ctx, struct bia_instance *inst, enum b
 		return bia_fail(ctx, BIA_ENOENT, "image %lld has no current ground truth",
 				(long long)ri->image_id);
 	}
-	struct gt_loaded s;
-	memset(&s, 0, sizeof(s));
-	bia_image_init(&s.gt);
-	bia_image_init(&s.pred);
-	char path[BIA_PATH_MAX];
+	struct bia_score_pair s;
+	bia_score_pair_init(&s);
+	char path[BIA_PATH_MAX], tpath[BIA_PATH_MAX];
 	const char *want = cls == BIA_TRETRC ? "swc" : "mask";
 	const struct bia_gt_file *main_f = NULL, *trk_f = NULL;
 	for (size_t k = 0; k < g->nfiles; k++) {
@@ -407,36 +389,25 @@ int bia__runs_score_image(struct bia_ctx *ctx, struct bia_instance *inst, enum b
 		goto out;
 	}
 	bia_blob_path(inst, main_f->digest, path, sizeof(path));
-	const struct bia_gt_file *failed_f = main_f;
-	if (cls == BIA_TRETRC)
-		rc = bia_swc_load(ctx, path, &s.gt_swc);
-	else
-		rc = bia_runs_read_for_class(ctx, cls, path, &s.gt);
-	if (!rc && cls == BIA_OBJTRK) {
-		failed_f = trk_f;
-		bia_blob_path(inst, trk_f->digest, path, sizeof(path));
-		rc = bia_ctc_load(ctx, path, &s.gt_trk);
-	}
+	if (cls == BIA_OBJTRK)
+		bia_blob_path(inst, trk_f->digest, tpath, sizeof(tpath));
+	const char *failed = path;
+	rc = bia_score_pair_load(ctx, cls, &s, BIA_PAIR_GT, path,
+				 cls == BIA_OBJTRK ? tpath : NULL, &failed);
 	if (rc) { /* name the ground-truth file, not its blob */
-		bia_fail_prefix(ctx, "ground truth '%s' (version %lld)", failed_f->name,
-				(long long)g->id);
+		bia_fail_prefix(ctx, "ground truth '%s' (version %lld)",
+				failed == path ? main_f->name : trk_f->name, (long long)g->id);
 		goto out;
 	}
-	if (ok) {
-		if (cls == BIA_TRETRC)
-			rc = bia_swc_load(ctx, p1, &s.pred_swc);
-		else
-			rc = bia_runs_read_for_class(ctx, cls, p1, &s.pred);
-		if (!rc && cls == BIA_OBJTRK)
-			rc = bia_ctc_load(ctx, p2, &s.pred_trk);
-	} else if (cls != BIA_TRETRC) {
-		rc = bia_image_alloc(ctx, &s.pred, s.gt.x, s.gt.y, s.gt.z, s.gt.c, s.gt.t,
-				     s.gt.dtype);
-	}
+	if (ok)
+		rc = bia_score_pair_load(ctx, cls, &s, BIA_PAIR_PRED, p1,
+					 cls == BIA_OBJTRK ? p2 : NULL, NULL);
+	else
+		rc = bia_score_pair_empty_pred(ctx, cls, &s);
 	if (rc)
 		goto out;
-	struct bia_metric_input in = {&s.pred, &s.gt, &s.pred_swc, &s.gt_swc, &s.pred_trk,
-				      &s.gt_trk};
+	struct bia_metric_input in;
+	bia_score_pair_input(&s, &in);
 	struct bia_metric_result res;
 	bia_metric_result_init(&res, cls);
 	rc = bia_metrics_compute(ctx, cls, &in, mp, bia_error_categories(cls) != NULL, &res);
@@ -462,7 +433,7 @@ int bia__runs_score_image(struct bia_ctx *ctx, struct bia_instance *inst, enum b
 	}
 	bia_metric_result_release(&res);
 out:
-	gtl_release(&s);
+	bia_score_pair_release(&s);
 	gt_free(gv, ng);
 	return rc;
 }

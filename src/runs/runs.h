@@ -12,8 +12,10 @@
 
 #include <jansson.h>
 
+#include "annot/annot.h"
 #include "exec/exec.h"
 #include "image/image.h"
+#include "metrics/metrics.h"
 #include "store/store.h"
 #include "workflow/workflow.h"
 #include "util/util.h"
@@ -59,6 +61,53 @@ enum bia_output_status bia_runs_check_output(const struct bia_ctx *limits, enum 
 					     const char *out_dir, const char *view,
 					     char path[BIA_PATH_MAX], char path2[BIA_PATH_MAX],
 					     char *reason, size_t rsz);
+
+/* --------------------------------------------------------------- scoring
+ *
+ * A prediction scored against its ground truth, loaded the same way for
+ * runs (GT from the store) and for `biaflows metrics` / `exec --gt`. */
+
+/* One (prediction, GT) pair as a class is scored on it: label images
+ * (read by bia_runs_read_for_class), SWC trees (TreTrc), CTC track files
+ * (ObjTrk). */
+struct bia_score_pair {
+	struct bia_image pred, gt;
+	struct bia_swc pred_swc, gt_swc;
+	struct bia_ctc_tracks pred_trk, gt_trk;
+};
+enum bia_pair_side { BIA_PAIR_PRED, BIA_PAIR_GT };
+void bia_score_pair_init(struct bia_score_pair *s);
+/* Load one side: path as the class reads it (TreTrc: an SWC file, else an
+ * image), and for ObjTrk the CTC track file `tracks` when not NULL. On
+ * failure *pfailed (may be NULL) is the file it was about. */
+int bia_score_pair_load(struct bia_ctx *ctx, enum bia_class cls, struct bia_score_pair *s,
+			enum bia_pair_side side, const char *path, const char *tracks,
+			const char **pfailed);
+/* The prediction: empty, shaped like the loaded GT (TreTrc: no node). */
+int bia_score_pair_empty_pred(struct bia_ctx *ctx, enum bia_class cls, struct bia_score_pair *s);
+/* The pair as the metric library's input (pointers into s). */
+void bia_score_pair_input(const struct bia_score_pair *s, struct bia_metric_input *in);
+void bia_score_pair_release(struct bia_score_pair *s);
+
+/* Score the prediction file pred (NULL: an empty one) against the GT file
+ * gt; ObjTrk: label stacks, each with its <stem>.txt track file beside it.
+ * *pout: {class, metrics, params, deviations, warnings, objects (when
+ * asked)}, as `biaflows metrics CLASS PRED GT` prints it. */
+int bia_score_pair_json(struct bia_ctx *ctx, enum bia_class cls, const char *pred,
+			const char *gt, const struct bia_metric_params *p, int objects,
+			json_t **pout);
+/* Score every GT file of gt_dir against the prediction of the same stem
+ * in pred_dir: a GT file without one is refused, or with missing_empty
+ * scored as an empty prediction; a prediction without GT is a warning.
+ * *pout: {class, params, deviations, warnings, images: [{name, metrics,
+ * missing?, objects?}], aggregate: {metric: {n, n_nan, min, max, mean,
+ * std, median}}}, as `biaflows metrics` prints it for folders. */
+int bia_score_folders_json(struct bia_ctx *ctx, enum bia_class cls, const char *pred_dir,
+			   const char *gt_dir, const struct bia_metric_params *p, int objects,
+			   int missing_empty, json_t **pout);
+/* ObjTrk: a folder holding exactly one label stack, with its .txt track
+ * file beside it, is scored as that file: 1 and its path in out, else 0. */
+int bia_score_single_stack(const char *dir, char *out, size_t outsz);
 
 /* ------------------------------------------------------------ run states */
 
