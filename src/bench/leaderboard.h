@@ -4,8 +4,8 @@
  * tests against the leader with Holm's correction, the Friedman test, and
  * the ranking recomputed under other aggregations with Kendall's tau.
  * Pure functions on a matrix of values (entries x images, NaN = no value);
- * the instance side (which runs, which images) is in the CLI
- * (src/cli/cmd_bench.c). Definitions: docs/benchmarks.md.
+ * the instance side (which runs, which images) is bench.h's. Definitions:
+ * docs/benchmarks.md.
  * SPDX-License-Identifier: MIT */
 #ifndef BIA_BENCH_LEADERBOARD_H
 #define BIA_BENCH_LEADERBOARD_H

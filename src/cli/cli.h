@@ -14,7 +14,7 @@
 #include "store/store.h"
 #include "util/util.h"
 
-enum bia_out_format { OUT_TABLE = 0, OUT_JSON = 1, OUT_CSV = 2 };
+enum bia_out_format { OUT_TABLE = 0, OUT_JSON = 1, OUT_CSV = 2, OUT_MD = 3 /* bench, compare, sweep */ };
 
 struct bia_cli {
 	struct bia_ctx ctx;	     /* error context of this invocation */
@@ -70,11 +70,32 @@ int cli_score_folders(struct bia_cli *cli, enum bia_class cls, const char *pdir,
 		      int missing_empty, enum bia_out_format fmt);
 
 /* Start `biaflows --instance DIR worker` detached when a worker slot is
- * free (cmd_run.c). */
+ * free (workers.c). */
 int cli_ensure_worker(struct bia_cli *cli);
 /* Wait until every run of ids[] has a final status (starting a worker again
- * when one died), polling every 0.1 s (cmd_run.c). */
+ * when one died), with progress on stderr (workers.c). */
 int cli_wait_runs(struct bia_cli *cli, const int64_t *ids, size_t n);
+/* Recover the runs of a worker that died, with a warning (workers.c). */
+void cli_recover_gone(struct bia_cli *cli);
+struct bia_bench_hooks;
+/* The hooks of a benchmark run from the CLI: queued runs get a worker
+ * process and are waited for; its notes go to stderr (workers.c). */
+void cli_bench_hooks(struct bia_cli *cli, struct bia_bench_hooks *h);
+
+/* Benchmarks (board.c): --format table|json|csv|md; a whole number up to
+ * max; "a,b,c" split in place (at most max); a run id (0 if bad); a number
+ * of a JSON result (bia_json_real's "nan", "inf"; null: NaN); numbers and
+ * p-values as the tables show them; a leaderboard's JSON (bia_bench_json)
+ * and a sweep's failed settings as a table, CSV or Markdown. */
+int cli_parse_bench_format(const char *s);
+int cli_parse_count(const char *s, unsigned long long max, unsigned long long *out);
+size_t cli_split_commas(char *s, char **out, size_t max);
+int64_t cli_parse_run_id(const char *s);
+double cli_json_num(const json_t *v);
+void cli_fmt_num(char *out, size_t outsz, double v);
+void cli_fmt_p(char *out, size_t outsz, double p);
+void cli_print_board(FILE *f, json_t *board, int fmt);
+void cli_print_failed(FILE *f, json_t *failed, int fmt);
 
 int cmd_init(struct bia_cli *cli, int argc, char **argv);
 int cmd_problem(struct bia_cli *cli, int argc, char **argv);
