@@ -77,6 +77,9 @@ int cli_ensure_worker(struct bia_cli *cli);
 int cli_wait_runs(struct bia_cli *cli, const int64_t *ids, size_t n);
 /* Recover the runs of a worker that died, with a warning (workers.c). */
 void cli_recover_gone(struct bia_cli *cli);
+/* run show / runs show RUN: the record, then a table of its images
+ * (cmd_runs.c). Returns the exit code. */
+int cli_run_show(struct bia_cli *cli, const char *ref, int fmt);
 struct bia_bench_hooks;
 /* The hooks of a benchmark run from the CLI: queued runs get a worker
  * process and are waited for; its notes go to stderr (workers.c). */

@@ -1,10 +1,10 @@
-/* biaflows run | runs | run show: queue a run, list runs, show one.
+/* biaflows run | run outputs: queue a run (and wait for it), write its
+ * outputs; run show is cmd_runs.c's.
  * SPDX-License-Identifier: MIT */
 #include "cli/cli.h"
 #include "runs/runs.h"
 #include "workflow/workflow.h"
 
-#include <dirent.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,17 +33,6 @@ static const char run_usage[] =
 	"--wait waits for the end of the run: exit 0 only if it succeeded.\n"
 	"See docs/runs.md.\n";
 
-static const char runs_usage[] =
-	"usage: biaflows runs [--problem PROBLEM] [--status STATUS] [--limit N]\n"
-	"                     [--offset N] [--format table|json|csv]\n"
-	"       biaflows runs show RUN [--format table|json]\n"
-	"\n"
-	"List runs (id, workflow@version, problem, status, BIAFLOWS status code,\n"
-	"created, duration in seconds, mean of the problem's main metric), oldest\n"
-	"first, or show one run with its per-image outputs, metrics and aggregates.\n"
-	"--limit N shows N runs from --offset (a page; the table says which of how\n"
-	"many on stderr).\n";
-
 static const char *ref_of(int64_t id)
 {
 	static char b[32];
@@ -60,109 +49,10 @@ static int outputs(struct bia_cli *cli, const char *ref, const char *dir)
 		return cli_usage_error(run_usage, "bad run id '%s'", ref);
 	if (!dir)
 		return cli_usage_error(run_usage, "run outputs needs -o DIR");
-	struct bia_run_image *ri;
-	size_t n;
-	struct bia_run r;
-	if (bia_store_run_get(&cli->ctx, &cli->inst, id, &r))
+	size_t files;
+	if (bia_run_outputs_write(&cli->ctx, &cli->inst, id, dir, &files))
 		return cli_error(cli);
-	bia_run_release(&r);
-	if (bia_mkdir_p(&cli->ctx, dir))
-		return cli_error(cli);
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int empty = 1;
-	while (d && (e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			empty = 0;
-	if (d)
-		closedir(d);
-	if (!empty) {
-		bia_fail(&cli->ctx, BIA_EEXIST, "output folder '%s' is not empty", dir);
-		return cli_error(cli);
-	}
-	if (bia_store_run_images(&cli->ctx, &cli->inst, id, &ri, &n))
-		return cli_error(cli);
-	int code = 0;
-	size_t files = 0;
-	for (size_t i = 0; i < n && !code; i++)
-		for (size_t k = 0; k < ri[i].nfiles && !code; k++) {
-			char dst[BIA_PATH_MAX];
-			if (bia_path_join(&cli->ctx, dst, sizeof(dst), dir, ri[i].files[k].name) ||
-			    bia_blob_copy_out(&cli->ctx, &cli->inst, ri[i].files[k].digest, dst))
-				code = cli_error(cli);
-			else
-				files++;
-		}
-	bia_run_images_free(ri, n);
-	if (!code)
-		fprintf(stderr, "wrote %zu file(s) of run %lld into '%s'\n", files, id, dir);
-	return code;
-}
-
-static int show(struct bia_cli *cli, const char *ref, int fmt)
-{
-	cli_recover_gone(cli);
-	char *end;
-	long long id = strtoll(ref, &end, 10);
-	if (*end || id <= 0) {
-		bia_fail(&cli->ctx, BIA_EINVAL, "bad run id '%s'", ref);
-		return cli_error(cli);
-	}
-	struct bia_run r;
-	if (bia_store_run_get(&cli->ctx, &cli->inst, id, &r))
-		return cli_error(cli);
-	json_t *j = bia_run_json(&cli->ctx, &cli->inst, &r, 1);
-	bia_run_release(&r);
-	if (!j)
-		return cli_error(cli);
-	if (fmt == OUT_JSON) {
-		cli_print_object(stdout, j, OUT_JSON);
-	} else {
-		json_t *head = json_deep_copy(j);
-		json_object_del(head, "images");
-		json_object_del(head, "aggregate");
-		json_object_del(head, "params");
-		json_object_del(head, "images_requested");
-		/* limits as one line: "time=30s memory=536870912" or "descriptor" */
-		{
-			json_t *lim = json_object_get(j, "limits"), *t = json_object_get(lim, "time");
-			static const char *const keys[] = {"memory", "processes", "open_files",
-							   "output"};
-			char ls[256] = "";
-			if (t)
-				snprintf(ls, sizeof(ls), "time=%llds",
-					 (long long)json_integer_value(t));
-			for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
-				json_t *x = json_object_get(lim, keys[k]);
-				if (x)
-					snprintf(ls + strlen(ls), sizeof(ls) - strlen(ls),
-						 "%s%s=%lld", ls[0] ? " " : "", keys[k],
-						 (long long)json_integer_value(x));
-			}
-			json_object_set_new(head, "limits",
-					    json_string(ls[0] ? ls : "descriptor"));
-		}
-		cli_print_object(stdout, head, OUT_TABLE);
-		json_decref(head);
-		json_t *rows = json_array(), *im;
-		size_t i;
-		const char *mm = json_string_value(json_object_get(j, "main_metric"));
-		json_array_foreach(json_object_get(j, "images"), i, im)
-		{
-			json_t *v = json_object_get(json_object_get(im, "metrics"), mm);
-			json_array_append_new(
-				rows, json_pack("{s:O, s:O, s:O, s:O, s:O}", "id", json_object_get(im, "id"),
-						"stem", json_object_get(im, "stem"), "status",
-						json_object_get(im, "status"), "main_metric",
-						v ? v : json_null(), "reason", json_object_get(im, "reason")));
-		}
-		static const char *const cols[] = {"id", "stem", "status", "main_metric", "reason",
-						   NULL};
-		printf("\n");
-		cli_print_list(stdout, rows, cols, OUT_TABLE);
-		json_decref(rows);
-	}
-	json_decref(j);
+	fprintf(stderr, "wrote %zu file(s) of run %lld into '%s'\n", files, id, dir);
 	return 0;
 }
 
@@ -268,7 +158,7 @@ int cmd_run(struct bia_cli *cli, int argc, char **argv)
 		}
 	}
 	if (argc - optind == 2 && !strcmp(argv[optind], "show")) {
-		code = show(cli, argv[optind + 1], fmt);
+		code = cli_run_show(cli, argv[optind + 1], fmt);
 		goto out;
 	}
 	if (argc - optind == 2 && !strcmp(argv[optind], "outputs")) {
@@ -336,66 +226,4 @@ out:
 	free(params);
 	free(images);
 	return code;
-}
-
-int cmd_runs(struct bia_cli *cli, int argc, char **argv)
-{
-	static const struct option lo[] = {{"problem", required_argument, NULL, 'p'},
-					   {"format", required_argument, NULL, 'f'},
-					   {"status", required_argument, NULL, 's'},
-					   {"limit", required_argument, NULL, 'l'},
-					   {"offset", required_argument, NULL, 'o'},
-					   {NULL, 0, NULL, 0}};
-	if (cli_wants_help(argc, argv)) {
-		fputs(runs_usage, stdout);
-		return 0;
-	}
-	const char *problem = NULL, *status = NULL;
-	struct bia_page page = {0, 0};
-	int fmt = OUT_TABLE, ch;
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		if (ch == 'p')
-			problem = optarg;
-		else if (ch == 's')
-			status = optarg;
-		else if (ch == 'l' || ch == 'o') {
-			if (cli_parse_page_arg(runs_usage, ch == 'l' ? "--limit" : "--offset", optarg,
-					       ch == 'l' ? &page.limit : &page.offset))
-				return 2;
-		} else if (ch == 'f') {
-			if (parse_fmt(runs_usage, &fmt))
-				return 2;
-		} else
-			return cli_usage_error(runs_usage, "unknown or incomplete option '%s'",
-					       argv[optind - 1]);
-	}
-	if (argc - optind == 2 && !strcmp(argv[optind], "show"))
-		return show(cli, argv[optind + 1], fmt);
-	if (argc - optind != 0)
-		return cli_usage_error(runs_usage, "unexpected argument '%s'", argv[optind]);
-	int64_t pid = 0;
-	if (problem) {
-		struct bia_problem p;
-		if (bia_problem_get(&cli->ctx, &cli->inst, problem, &p))
-			return cli_error(cli);
-		pid = p.id;
-		bia_problem_release(&p);
-	}
-	cli_recover_gone(cli);
-	json_t *rows = NULL;
-	int64_t total = 0;
-	struct bia_run_filter f = {pid, status, 0};
-	if (bia_runs_list_json(&cli->ctx, &cli->inst, &f, page, &rows, &total))
-		return cli_error(cli);
-	static const char *const cols[] = {"id",	  "workflow",	"problem",  "status",
-					   "code",	  "created_at", "duration", "main_metric",
-					   "mean",	  NULL};
-	cli_print_list(stdout, rows, cols, (enum bia_out_format)fmt);
-	if (page.limit && fmt != OUT_JSON && fmt != OUT_CSV)
-		fprintf(stderr, "runs %lld-%lld of %lld\n", (long long)page.offset + 1,
-			(long long)page.offset + (long long)json_array_size(rows), (long long)total);
-	json_decref(rows);
-	return 0;
 }

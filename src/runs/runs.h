@@ -283,6 +283,12 @@ int bia_run_claim(struct bia_ctx *ctx, struct bia_instance *inst, int64_t pid, i
 int bia_run_requeue(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_run *r,
 		    const char *reason, int *pdone);
 
+/* Write the output files a run stored (<stem>.tif, ObjTrk also <stem>.txt,
+ * TreTrc <stem>.swc) by their names into dir, created; it must be empty
+ * (BIA_EEXIST). *pfiles: how many were written. */
+int bia_run_outputs_write(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+			  const char *dir, size_t *pfiles);
+
 /* <instance>/runs/<id> and its log. */
 int bia_run_dir(const struct bia_instance *inst, int64_t id, char *out, size_t outsz);
 int bia_run_log_path(const struct bia_instance *inst, int64_t id, char *out, size_t outsz);
