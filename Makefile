@@ -8,7 +8,7 @@ SHELL := /bin/bash
 BUILD ?= build
 SAN ?=
 CC ?= cc
-PKGS := libtiff-4 libpng libjpeg jansson libsodium sqlite3 libxml-2.0 libarchive libgit2 libseccomp
+PKGS := libtiff-4 libpng libjpeg jansson libsodium sqlite3 libxml-2.0 libarchive libgit2 libseccomp libmicrohttpd
 
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
 	-Wformat=2 -Wno-format-nonliteral -Wno-format-truncation -Isrc -MMD -MP
@@ -26,7 +26,7 @@ LDFLAGS += $(OPT)
 
 LIB_SRC := $(wildcard src/util/*.c src/wfkit/*.c src/image/*.c src/store/*.c src/dataset/*.c \
 	src/annot/*.c src/metrics/*.c src/gen/*.c src/exec/*.c src/workflow/*.c \
-	src/runs/*.c src/bench/*.c)
+	src/runs/*.c src/bench/*.c src/auth/*.c src/server/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 FUZZ_TARGETS := $(patsubst fuzz/fuzz-%.c,%,$(wildcard fuzz/fuzz-*.c))

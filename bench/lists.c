@@ -256,7 +256,7 @@ int main(int argc, char **argv)
 			die(&ctx, "run list (deep)");
 		json_decref(rows);
 	});
-	struct bia_run_filter older = {pid[1], NULL, 0};
+	struct bia_run_filter older = {.problem_id = pid[1]};
 	TIME_MS(t_run_old, {
 		json_t *rows;
 		if (bia_runs_list_json(&ctx, &inst, &older, first, &rows, &total) ||

@@ -148,7 +148,7 @@ int bia__bench_collect(struct bia_ctx *ctx, struct bia_instance *inst,
 	size_t nruns;
 	*pe = NULL;
 	*pk = 0;
-	if (bia_store_run_list(ctx, inst, &(struct bia_run_filter){p->id, NULL, 0},
+	if (bia_store_run_list(ctx, inst, &(struct bia_run_filter){.problem_id = p->id},
 			       (struct bia_page){0, 0}, &runs, &nruns, NULL))
 		return ctx->rc;
 	struct bia__bench_entry *e = bia_calloc(nruns + 1, sizeof(*e));

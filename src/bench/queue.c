@@ -82,7 +82,7 @@ int bia__bench_run_missing(struct bia_ctx *ctx, struct bia_instance *inst,
 {
 	struct bia_run *runs;
 	size_t nruns;
-	if (bia_store_run_list(ctx, inst, &(struct bia_run_filter){p->id, NULL, 0},
+	if (bia_store_run_list(ctx, inst, &(struct bia_run_filter){.problem_id = p->id},
 			       (struct bia_page){0, 0}, &runs, &nruns, NULL))
 		return ctx->rc;
 	int64_t *wait = bia_calloc(ns + 1, sizeof(int64_t));

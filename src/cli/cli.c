@@ -242,9 +242,7 @@ int cli_report_import(struct bia_cli *cli, int rc, struct bia_import_result *r,
 	json_array_foreach(r->invalid, i, v)
 		cli_msg("skipped: %s", json_string_value(v));
 	if (fmt == OUT_JSON) {
-		json_t *o = json_pack("{s:O, s:O, s:O, s:I, s:I}", "added", r->added, "skipped",
-				      r->invalid, "warnings", r->warnings, "images",
-				      (json_int_t)r->n_images, "gt_versions", (json_int_t)r->n_gt);
+		json_t *o = bia_import_result_json(r);
 		cli_print_object(stdout, o, OUT_JSON);
 		json_decref(o);
 	} else if (print_ids) {

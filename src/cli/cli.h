@@ -123,6 +123,9 @@ int cmd_compare(struct bia_cli *cli, int argc, char **argv);
 int cmd_sweep(struct bia_cli *cli, int argc, char **argv);
 int cmd_rerun(struct bia_cli *cli, int argc, char **argv);
 int cmd_rescore(struct bia_cli *cli, int argc, char **argv);
+int cmd_user(struct bia_cli *cli, int argc, char **argv);
+int cmd_token(struct bia_cli *cli, int argc, char **argv);
+int cmd_serve(struct bia_cli *cli, int argc, char **argv);
 
 #define BIAFLOWS_VERSION "0.1.0"
 

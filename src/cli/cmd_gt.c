@@ -147,43 +147,9 @@ int cmd_gt(struct bia_cli *cli, int argc, char **argv)
 		struct bia_image_rec im;
 		if (bia_image_resolve(&cli->ctx, &cli->inst, argv[optind], &im))
 			return cli_error(cli);
-		struct bia_gt_version *v;
-		size_t n;
-		if (bia_gt_list(&cli->ctx, &cli->inst, im.id, &v, &n))
+		json_t *rows;
+		if (bia_gt_versions_json(&cli->ctx, &cli->inst, im.id, &rows))
 			return cli_error(cli);
-		json_t *rows = json_array();
-		for (size_t i = 0; i < n; i++) {
-			json_t *files = json_array(), *names = json_array();
-			for (size_t k = 0; k < v[i].nfiles; k++) {
-				const struct bia_gt_file *f = &v[i].files[k];
-				json_array_append_new(
-					files, json_pack("{s:s, s:s, s:s, s:I, s:s}", "name", f->name,
-							 "kind", f->kind, "digest", f->digest, "bytes",
-							 (json_int_t)f->bytes, "dtype", f->dtype));
-				json_array_append_new(names, json_string(f->name));
-			}
-			char *joined = NULL;
-			{
-				struct bia_buf b;
-				bia_buf_init(&b, 1 << 16);
-				for (size_t k = 0; k < v[i].nfiles; k++) {
-					if (k)
-						bia_buf_adds(&b, " ");
-					bia_buf_adds(&b, v[i].files[k].name);
-				}
-				joined = bia_buf_detach(&b, NULL);
-			}
-			json_t *row = json_pack("{s:I, s:I, s:s, s:b, s:s, s:s, s:o}", "id",
-						(json_int_t)v[i].id, "image_id", (json_int_t)v[i].image_id,
-						"annotator", v[i].annotator, "current", v[i].current,
-						"created_at", v[i].created, "file_names",
-						joined ? joined : "", "files", files);
-			free(joined);
-			json_decref(names);
-			json_array_append_new(rows, row);
-			bia_gt_version_release(&v[i]);
-		}
-		free(v);
 		static const char *const cols[] = {"id", "current", "annotator", "created_at",
 						   "file_names", NULL};
 		cli_print_list(stdout, rows, cols, (enum bia_out_format)fmt);

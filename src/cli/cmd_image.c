@@ -96,18 +96,6 @@ static int do_add(struct bia_cli *cli, int argc, char **argv)
 	return code;
 }
 
-static json_t *with_problem(struct bia_cli *cli, const struct bia_image_rec *im)
-{
-	(void)cli;
-	json_t *j = bia_image_rec_json(im);
-	json_object_set_new(j, "problem", json_string(im->problem));
-	char shape[96];
-	snprintf(shape, sizeof(shape), "%llux%llux%llu", (unsigned long long)im->size[0],
-		 (unsigned long long)im->size[1], (unsigned long long)im->size[2]);
-	json_object_set_new(j, "shape", json_string(shape));
-	return j;
-}
-
 static int do_list(struct bia_cli *cli, int argc, char **argv)
 {
 	struct iopts o;
@@ -123,15 +111,11 @@ static int do_list(struct bia_cli *cli, int argc, char **argv)
 		pid = p.id;
 		bia_problem_release(&p);
 	}
-	struct bia_image_rec *v;
-	size_t n;
+	json_t *rows;
 	int64_t total;
-	if (bia_image_list(&cli->ctx, &cli->inst, pid, o.page, &v, &n, &total))
+	if (bia_images_list_json(&cli->ctx, &cli->inst, pid, o.page, &rows, &total))
 		return cli_error(cli);
-	json_t *rows = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(rows, with_problem(cli, &v[i]));
-	free(v);
+	size_t n = json_array_size(rows);
 	static const char *const cols[] = {"id",     "problem", "stem",	      "shape", "size_c",
 					   "size_t", "dtype",	"gt_version", "format", NULL};
 	cli_print_list(stdout, rows, cols, (enum bia_out_format)o.fmt);
@@ -152,7 +136,7 @@ static int do_show(struct bia_cli *cli, int argc, char **argv)
 	struct bia_image_rec im;
 	if (bia_image_resolve(&cli->ctx, &cli->inst, argv[optind], &im))
 		return cli_error(cli);
-	json_t *j = with_problem(cli, &im);
+	json_t *j = bia_image_json(&im);
 	cli_print_object(stdout, j, o.fmt == OUT_JSON ? OUT_JSON : OUT_TABLE);
 	json_decref(j);
 	return 0;

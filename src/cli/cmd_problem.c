@@ -21,22 +21,6 @@ static const char usage[] =
 	"'set --main-metric' chooses the metric leaderboards rank on (one of the\n"
 	"class's, see 'biaflows metrics --list --class CODE'; 'default' = the class's).\n";
 
-static json_t *problem_json(const struct bia_problem *p)
-{
-	json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:I, s:s}", "id", (json_int_t)p->id, "name",
-			      p->name, "class", bia_class_code(p->cls), "description",
-			      p->description ? p->description : "", "images",
-			      (json_int_t)p->n_images, "created_at", p->created);
-	json_object_set_new(o, "main_metric",
-			    p->main_metric[0] ? json_string(p->main_metric) : json_null());
-	struct bia_ctx tmp;
-	bia_ctx_init(&tmp);
-	json_t *params = p->params ? bia_json_parse(&tmp, "params", p->params, strlen(p->params))
-				   : NULL;
-	json_object_set_new(o, "params", params ? params : json_object());
-	return o;
-}
-
 /* Parse options common to subcommands: --format, --class, --description,
  * --force. Positional arguments are left in argv[optind..]. */
 struct popts {
@@ -115,7 +99,7 @@ static int do_add(struct bia_cli *cli, int argc, char **argv)
 		struct bia_problem q;
 		if (bia_problem_get(&cli->ctx, &cli->inst, p.name, &q))
 			return cli_error(cli);
-		json_t *j = problem_json(&q);
+		json_t *j = bia_problem_json(&q);
 		cli_print_object(stdout, j, OUT_JSON);
 		json_decref(j);
 		bia_problem_release(&q);
@@ -132,16 +116,11 @@ static int do_list(struct bia_cli *cli, int argc, char **argv)
 		return 2;
 	if (argc - optind != 0)
 		return cli_usage_error(usage, "problem list takes no arguments");
-	struct bia_problem *v;
-	size_t n;
-	if (bia_problem_list(&cli->ctx, &cli->inst, (struct bia_page){0, 0}, &v, &n, NULL))
+	json_t *rows;
+	static const struct bia_viewer all = {0, 0};
+	if (bia_problems_list_json(&cli->ctx, &cli->inst, &all, (struct bia_page){0, 0}, &rows,
+				   NULL))
 		return cli_error(cli);
-	json_t *rows = json_array();
-	for (size_t i = 0; i < n; i++) {
-		json_array_append_new(rows, problem_json(&v[i]));
-		bia_problem_release(&v[i]);
-	}
-	free(v);
 	static const char *const cols[] = {"id", "name", "class", "images", "description", NULL};
 	cli_print_list(stdout, rows, cols, (enum bia_out_format)o.fmt);
 	json_decref(rows);
@@ -158,8 +137,7 @@ static int do_show(struct bia_cli *cli, int argc, char **argv)
 	struct bia_problem p;
 	if (bia_problem_get(&cli->ctx, &cli->inst, argv[optind], &p))
 		return cli_error(cli);
-	json_t *j = problem_json(&p);
-	json_object_set_new(j, "class_name", json_string(bia_class_name(p.cls)));
+	json_t *j = bia_problem_show_json(&p);
 	cli_print_object(stdout, j, o.fmt == OUT_JSON ? OUT_JSON : OUT_TABLE);
 	json_decref(j);
 	bia_problem_release(&p);

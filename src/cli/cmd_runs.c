@@ -133,7 +133,7 @@ int cmd_runs(struct bia_cli *cli, int argc, char **argv)
 	cli_recover_gone(cli);
 	json_t *rows = NULL;
 	int64_t total = 0;
-	struct bia_run_filter f = {pid, status, 0};
+	struct bia_run_filter f = {.problem_id = pid, .status = status};
 	if (bia_runs_list_json(&cli->ctx, &cli->inst, &f, page, &rows, &total))
 		return cli_error(cli);
 	static const char *const cols[] = {"id",	  "workflow",	"problem",  "status",

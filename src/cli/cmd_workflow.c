@@ -184,24 +184,20 @@ static int do_list(struct bia_cli *cli, int argc, char **argv)
 		return 2;
 	if (argc - optind != 0)
 		return cli_usage_error(usage, "workflow list takes no arguments");
-	struct bia_wf_version *v;
-	size_t n;
-	if (bia_store_wf_list(&cli->ctx, &cli->inst, (struct bia_page){0, 0}, &v, &n, NULL))
+	json_t *rows, *row;
+	if (bia_workflows_list_json(&cli->ctx, &cli->inst, NULL, (struct bia_page){0, 0}, &rows,
+				    NULL))
 		return cli_error(cli);
-	json_t *rows = json_array();
-	for (size_t i = 0; i < n; i++) {
-		int newest = i + 1 == n || strcmp(v[i + 1].name, v[i].name);
-		char short_digest[13];
-		snprintf(short_digest, sizeof(short_digest), "%.12s", v[i].digest);
-		json_array_append_new(
-			rows, json_pack("{s:I, s:s, s:s, s:b, s:s, s:s, s:s, s:s}", "id",
-					(json_int_t)v[i].id, "name", v[i].name, "version", v[i].version,
-					"newest", newest, "class", v[i].problem_class, "digest",
-					o.fmt == OUT_TABLE ? short_digest : v[i].digest, "created_at",
-					v[i].created, "source", v[i].source));
-		bia_wf_version_release(&v[i]);
+	size_t i;
+	json_array_foreach(rows, i, row)
+	{
+		if (o.fmt == OUT_TABLE) { /* a short digest for people */
+			char short_digest[13];
+			snprintf(short_digest, sizeof(short_digest), "%.12s",
+				 json_string_value(json_object_get(row, "digest")));
+			json_object_set_new(row, "digest", json_string(short_digest));
+		}
 	}
-	free(v);
 	static const char *const cols[] = {"id",	 "name",       "version", "class",
 					   "digest",	 "created_at", "source",  NULL};
 	cli_print_list(stdout, rows, cols, (enum bia_out_format)o.fmt);

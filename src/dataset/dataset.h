@@ -27,6 +27,9 @@ struct bia_import_result {
 
 void bia_import_result_init(struct bia_import_result *r);
 void bia_import_result_release(struct bia_import_result *r);
+/* What an import prints (--format json) and returns (API): {added,
+ * skipped, warnings, images, gt_versions}. */
+json_t *bia_import_result_json(const struct bia_import_result *r);
 
 /* Import a dataset folder into a problem: DIR/images + DIR/groundtruth with
  * the same stems, or one folder with X.ext images and X_lbl.ext ground
@@ -61,5 +64,16 @@ int bia_gt_add(struct bia_ctx *ctx, struct bia_instance *inst,
 
 /* JSON object describing an image row (as printed by `image list`). */
 json_t *bia_image_rec_json(const struct bia_image_rec *im);
+/* An image as `image show` and GET /images/{id} print it: the row, its
+ * problem's name and "shape" (XxYxZ). */
+json_t *bia_image_json(const struct bia_image_rec *im);
+/* One page of images of a problem (0: of all problems), as bia_image_json. */
+int bia_images_list_json(struct bia_ctx *ctx, struct bia_instance *inst, int64_t problem_id,
+			 struct bia_page page, json_t **pout, int64_t *ptotal);
+/* The GT versions of an image, oldest first: {id, image_id, annotator,
+ * current, created_at, file_names, files: [{name, kind, digest, bytes,
+ * dtype}]}. */
+int bia_gt_versions_json(struct bia_ctx *ctx, struct bia_instance *inst, int64_t image_id,
+			 json_t **pout);
 
 #endif

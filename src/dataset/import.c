@@ -824,3 +824,75 @@ int bia_dataset_import_layout(struct bia_ctx *ctx, struct bia_instance *inst,
 	json_decref(c.origins);
 	return rc;
 }
+
+json_t *bia_image_json(const struct bia_image_rec *im)
+{
+	json_t *j = bia_image_rec_json(im);
+	json_object_set_new(j, "problem", json_string(im->problem));
+	char shape[96];
+	snprintf(shape, sizeof(shape), "%llux%llux%llu", (unsigned long long)im->size[0],
+		 (unsigned long long)im->size[1], (unsigned long long)im->size[2]);
+	json_object_set_new(j, "shape", json_string(shape));
+	return j;
+}
+
+int bia_images_list_json(struct bia_ctx *ctx, struct bia_instance *inst, int64_t problem_id,
+			 struct bia_page page, json_t **pout, int64_t *ptotal)
+{
+	struct bia_image_rec *v;
+	size_t n;
+	*pout = NULL;
+	if (bia_image_list(ctx, inst, problem_id, page, &v, &n, ptotal))
+		return ctx->rc;
+	json_t *rows = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(rows, bia_image_json(&v[i]));
+	free(v);
+	*pout = rows;
+	return 0;
+}
+
+int bia_gt_versions_json(struct bia_ctx *ctx, struct bia_instance *inst, int64_t image_id,
+			 json_t **pout)
+{
+	struct bia_gt_version *v;
+	size_t n;
+	*pout = NULL;
+	if (bia_gt_list(ctx, inst, image_id, &v, &n))
+		return ctx->rc;
+	json_t *rows = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_t *files = json_array();
+		struct bia_buf b;
+		bia_buf_init(&b, 1 << 16);
+		for (size_t k = 0; k < v[i].nfiles; k++) {
+			const struct bia_gt_file *f = &v[i].files[k];
+			json_array_append_new(files, json_pack("{s:s, s:s, s:s, s:I, s:s}", "name",
+							       f->name, "kind", f->kind, "digest",
+							       f->digest, "bytes", (json_int_t)f->bytes,
+							       "dtype", f->dtype));
+			if (k)
+				bia_buf_adds(&b, " ");
+			bia_buf_adds(&b, f->name);
+		}
+		char *joined = bia_buf_detach(&b, NULL);
+		json_array_append_new(
+			rows, json_pack("{s:I, s:I, s:s, s:b, s:s, s:s, s:o}", "id",
+					(json_int_t)v[i].id, "image_id", (json_int_t)v[i].image_id,
+					"annotator", v[i].annotator, "current", v[i].current,
+					"created_at", v[i].created, "file_names", joined ? joined : "",
+					"files", files));
+		free(joined);
+		bia_gt_version_release(&v[i]);
+	}
+	free(v);
+	*pout = rows;
+	return 0;
+}
+
+json_t *bia_import_result_json(const struct bia_import_result *r)
+{
+	return json_pack("{s:O, s:O, s:O, s:I, s:I}", "added", r->added, "skipped", r->invalid,
+			 "warnings", r->warnings, "images", (json_int_t)r->n_images,
+			 "gt_versions", (json_int_t)r->n_gt);
+}

@@ -89,7 +89,7 @@ int bia_errors_counts_json(struct bia_ctx *ctx, struct bia_instance *inst, int64
 	}
 	if (bia_errors_scope(ctx, inst, pid, category, &cats))
 		return ctx->rc;
-	struct bia_run_filter f = {problem_id, NULL, 0};
+	struct bia_run_filter f = {.problem_id = problem_id};
 	if (problem_id &&
 	    bia_store_run_list(ctx, inst, &f, (struct bia_page){0, 0}, &runs, &nruns, NULL))
 		return ctx->rc;

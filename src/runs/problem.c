@@ -23,3 +23,44 @@ int bia_problem_choose_main_metric(struct bia_ctx *ctx, struct bia_instance *ins
 	snprintf(p->main_metric, sizeof(p->main_metric), "%s", m);
 	return 0;
 }
+
+json_t *bia_problem_json(const struct bia_problem *p)
+{
+	json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:I, s:s}", "id", (json_int_t)p->id, "name",
+			      p->name, "class", bia_class_code(p->cls), "description",
+			      p->description ? p->description : "", "images",
+			      (json_int_t)p->n_images, "created_at", p->created);
+	json_object_set_new(o, "main_metric",
+			    p->main_metric[0] ? json_string(p->main_metric) : json_null());
+	struct bia_ctx tmp;
+	bia_ctx_init(&tmp);
+	json_t *params = p->params ? bia_json_parse(&tmp, "params", p->params, strlen(p->params))
+				   : NULL;
+	json_object_set_new(o, "params", params ? params : json_object());
+	json_object_set_new(o, "private", json_boolean(p->private_));
+	return o;
+}
+
+int bia_problems_list_json(struct bia_ctx *ctx, struct bia_instance *inst,
+			   const struct bia_viewer *viewer, struct bia_page page, json_t **pout,
+			   int64_t *ptotal)
+{
+	struct bia_problem *v;
+	size_t n;
+	*pout = NULL;
+	if (bia_problem_list_view(ctx, inst, viewer, page, &v, &n, ptotal))
+		return ctx->rc;
+	json_t *rows = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(rows, bia_problem_json(&v[i]));
+	bia_problem_list_free(v, n);
+	*pout = rows;
+	return 0;
+}
+
+json_t *bia_problem_show_json(const struct bia_problem *p)
+{
+	json_t *j = bia_problem_json(p);
+	json_object_set_new(j, "class_name", json_string(bia_class_name(p->cls)));
+	return j;
+}

@@ -190,7 +190,7 @@ int bia_problem_rescore(struct bia_ctx *ctx, struct bia_instance *inst,
 	*preport = NULL;
 	struct bia_run *v = NULL;
 	size_t n = 0;
-	struct bia_run_filter f = {p->id, "succeeded", 0};
+	struct bia_run_filter f = {.problem_id = p->id, .status = "succeeded"};
 	if (bia_store_run_list(ctx, inst, &f, (struct bia_page){0, 0}, &v, &n, NULL))
 		return ctx->rc;
 	json_t *arr = json_array();

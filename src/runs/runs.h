@@ -241,6 +241,14 @@ int bia_run_enqueue(struct bia_ctx *ctx, struct bia_instance *inst,
 /* Set a problem's main metric: a metric code of its class, or "default"
  * (the class default, stored as ""); BIA_EINVAL naming the class's metrics
  * otherwise. p->main_metric is updated. */
+/* A problem as `problem list` and GET /problems print it; `problem show`
+ * adds the class's name. The problems a viewer sees, one page. */
+json_t *bia_problem_json(const struct bia_problem *p);
+json_t *bia_problem_show_json(const struct bia_problem *p);
+int bia_problems_list_json(struct bia_ctx *ctx, struct bia_instance *inst,
+			   const struct bia_viewer *viewer, struct bia_page page, json_t **pout,
+			   int64_t *ptotal);
+
 int bia_problem_choose_main_metric(struct bia_ctx *ctx, struct bia_instance *inst,
 				   struct bia_problem *p, const char *metric);
 

@@ -376,7 +376,7 @@ int bia_runs_recover(struct bia_ctx *ctx, struct bia_instance *inst, int myslot,
 	struct bia_run *v = NULL;
 	size_t n = 0;
 	*pn = 0;
-	struct bia_run_filter f = {0, NULL, 1};
+	struct bia_run_filter f = {.unfinished = 1};
 	struct bia_page all = {0, 0};
 	if (bia_store_run_list(ctx, inst, &f, all, &v, &n, NULL))
 		return ctx->rc;

@@ -26,8 +26,37 @@ struct bia_store_ops {
 	/* By name (name != NULL) or id. */
 	int (*problem_get)(struct bia_ctx *ctx, struct bia_instance *inst, const char *name,
 			   int64_t id, struct bia_problem *p);
-	int (*problem_list)(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_page page,
+	int (*problem_list)(struct bia_ctx *ctx, struct bia_instance *inst,
+			    const struct bia_viewer *viewer, struct bia_page page,
 			    struct bia_problem **pv, size_t *pn, int64_t *ptotal);
+	int (*problem_set_private)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+				   int private_);
+	int (*problem_member_set)(struct bia_ctx *ctx, struct bia_instance *inst,
+				  int64_t problem_id, int64_t user_id, int member);
+	/* what 0: is private; 1: is user a member; 2: visible to (restricted, user) */
+	int (*problem_flags)(struct bia_ctx *ctx, struct bia_instance *inst, int what,
+			     int64_t problem_id, int64_t user_id, int restricted, int *pout);
+
+	int (*user_add)(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_user *u,
+			const char *pwhash);
+	/* By name (name != NULL) or id; fills u->pwhash. */
+	int (*user_get)(struct bia_ctx *ctx, struct bia_instance *inst, const char *name,
+			int64_t id, struct bia_user *u);
+	int (*user_list)(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_page page,
+			 struct bia_user **pv, size_t *pn, int64_t *ptotal);
+	int (*user_rm)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id);
+	/* Set the password hash (pwhash != NULL) or else the role. */
+	int (*user_set)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+			const char *pwhash, const char *role);
+	int (*token_add)(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_token *t,
+			 const char *hash);
+	int (*token_find)(struct bia_ctx *ctx, struct bia_instance *inst, const char *hash,
+			  int64_t now, struct bia_token *t);
+	int (*token_list)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t user_id,
+			  const char *kind, struct bia_token **pv, size_t *pn);
+	/* Remove token id, or (id 0) the expired ones at `now`. */
+	int (*token_rm)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id, int64_t now,
+			size_t *pn);
 	int (*problem_set_main_metric)(struct bia_ctx *ctx, struct bia_instance *inst,
 				       int64_t id, const char *metric);
 	/* Removals return the digests no row references any more (the caller

@@ -220,6 +220,31 @@ static const char *const migrations[] = {
 	"  UPDATE problem_counts SET images = images - 1 WHERE problem_id = old.problem_id; END;"
 	/* one metric's values of a run without reading the others */
 	"CREATE INDEX IF NOT EXISTS run_scores_metric ON run_scores(run_id, metric, image_id);",
+	/* 8: accounts (users with a role, API tokens and browser sessions kept
+	 * as hashes), private problems and their members */
+	"CREATE TABLE IF NOT EXISTS users ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  role TEXT NOT NULL CHECK (role IN ('admin', 'contributor', 'viewer')),"
+	"  pwhash TEXT NOT NULL DEFAULT '',"
+	"  created_at TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS tokens ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('api', 'session')),"
+	"  name TEXT NOT NULL DEFAULT '',"
+	"  hash TEXT NOT NULL UNIQUE,"
+	"  csrf TEXT NOT NULL DEFAULT '',"
+	"  created_at TEXT NOT NULL,"
+	"  expires_at INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX IF NOT EXISTS tokens_user ON tokens(user_id, id);"
+	"CREATE TABLE IF NOT EXISTS problem_private ("
+	"  problem_id INTEGER PRIMARY KEY REFERENCES problems(id) ON DELETE CASCADE);"
+	"CREATE TABLE IF NOT EXISTS problem_members ("
+	"  problem_id INTEGER NOT NULL REFERENCES problems(id) ON DELETE CASCADE,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  PRIMARY KEY(problem_id, user_id));"
+	"CREATE INDEX IF NOT EXISTS problem_members_user ON problem_members(user_id);",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -706,8 +731,16 @@ static int sq_problem_add(struct bia_ctx *ctx, struct bia_instance *inst,
 
 #define PROBLEM_COLS                                                                  \
 	"SELECT p.id, p.name, p.class, p.description, p.main_metric, p.params, "     \
-	"p.created_at, COALESCE(c.images, 0) FROM problems p "                         \
-	"LEFT JOIN problem_counts c ON c.problem_id = p.id "
+	"p.created_at, COALESCE(c.images, 0), "                                        \
+	"EXISTS (SELECT 1 FROM problem_private x WHERE x.problem_id = p.id) "          \
+	"FROM problems p LEFT JOIN problem_counts c ON c.problem_id = p.id "
+
+/* The problems a viewer sees (?A: restricted, ?B: user id): public ones,
+ * and private ones the user is a member of. X names the problem id. */
+#define VISIBLE(x, a, b)                                                              \
+	"(" a " = 0 OR NOT EXISTS (SELECT 1 FROM problem_private vp WHERE vp.problem_id = " \
+	x ") OR EXISTS (SELECT 1 FROM problem_members vm WHERE vm.problem_id = " x        \
+	" AND vm.user_id = " b ")) "
 
 static void problem_row(sqlite3_stmt *st, struct bia_problem *p)
 {
@@ -722,6 +755,7 @@ static void problem_row(sqlite3_stmt *st, struct bia_problem *p)
 	p->params = col_dup(st, 5);
 	col_text(st, 6, p->created, sizeof(p->created));
 	p->n_images = sqlite3_column_int64(st, 7);
+	p->private_ = sqlite3_column_int(st, 8);
 }
 
 static int sq_problem_get(struct bia_ctx *ctx, struct bia_instance *inst, const char *name,
@@ -784,15 +818,31 @@ static void bind_page(sqlite3_stmt *st, int first, struct bia_page page)
 	sqlite3_bind_int64(st, first + 1, page.offset);
 }
 
-static int sq_problem_list(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_page page,
+static int sq_problem_list(struct bia_ctx *ctx, struct bia_instance *inst,
+			   const struct bia_viewer *viewer, struct bia_page page,
 			   struct bia_problem **pv, size_t *pn, int64_t *ptotal)
 {
 	sqlite3_stmt *st;
-	if (count_rows(ctx, inst, "SELECT count(*) FROM problems", 0, 0, ptotal))
+	if (ptotal) {
+		if (prepare(ctx, inst,
+			    "SELECT count(*) FROM problems p WHERE " VISIBLE("p.id", "?1", "?2"),
+			    &st))
+			return ctx->rc;
+		sqlite3_bind_int(st, 1, viewer->restricted);
+		sqlite3_bind_int64(st, 2, viewer->user_id);
+		int r = sqlite3_step(st);
+		*ptotal = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+		fin(inst, st);
+		if (r != SQLITE_ROW)
+			return db_fail(ctx, inst, "count problems");
+	}
+	if (prepare(ctx, inst,
+		    PROBLEM_COLS "WHERE " VISIBLE("p.id", "?1", "?2") "ORDER BY p.id LIMIT ?3 OFFSET ?4",
+		    &st))
 		return ctx->rc;
-	if (prepare(ctx, inst, PROBLEM_COLS "ORDER BY p.id LIMIT ? OFFSET ?", &st))
-		return ctx->rc;
-	bind_page(st, 1, page);
+	sqlite3_bind_int(st, 1, viewer->restricted);
+	sqlite3_bind_int64(st, 2, viewer->user_id);
+	bind_page(st, 3, page);
 	void *v;
 	int rc = collect_rows(ctx, inst, st, sizeof(struct bia_problem), problem_row_v, bia_problem_release_v, "problems", &v, pn);
 	if (!rc)
@@ -1794,13 +1844,17 @@ static void bia_run_release_v(void *e)
  * unfinished. */
 #define RUN_FILTER                                                                      \
 	"(?1 = 0 OR r.problem_id = ?1) AND (?2 = '' OR r.status = ?2) AND "                \
-	"(?3 = 0 OR r.status IN ('queued', 'running', 'ingesting')) "
+	"(?3 = 0 OR r.status IN ('queued', 'running', 'ingesting')) AND "                  \
+	"(?8 = 0 OR r.workflow_version_id = ?8) AND " VISIBLE("r.problem_id", "?6", "?7")
 
 static void bind_filter(sqlite3_stmt *st, const struct bia_run_filter *f)
 {
 	sqlite3_bind_int64(st, 1, f->problem_id);
 	sqlite3_bind_text(st, 2, f->status ? f->status : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, f->unfinished != 0);
+	sqlite3_bind_int(st, 6, f->viewer.restricted);
+	sqlite3_bind_int64(st, 7, f->viewer.user_id);
+	sqlite3_bind_int64(st, 8, f->workflow_version_id);
 }
 
 static int sq_run_list(struct bia_ctx *ctx, struct bia_instance *inst,
@@ -2311,6 +2365,7 @@ static void event_row(sqlite3_stmt *st, void *e)
 	x->state = state < 0 ? BIA_RUN_FAILED : (enum bia_run_state)state;
 	x->reason = col_dup(st, 3);
 	col_text(st, 4, x->at, sizeof(x->at));
+	x->problem_id = sqlite3_column_int64(st, 5);
 }
 
 static void event_release(void *e)
@@ -2323,8 +2378,9 @@ static int sq_run_events(struct bia_ctx *ctx, struct bia_instance *inst, int64_t
 {
 	sqlite3_stmt *st;
 	if (prepare(ctx, inst,
-		    "SELECT id, run_id, state, reason, at FROM run_events WHERE id > ?1 AND "
-		    "(?2 = 0 OR run_id = ?2) ORDER BY id LIMIT ?3",
+		    "SELECT e.id, e.run_id, e.state, e.reason, e.at, r.problem_id FROM run_events e "
+		    "JOIN runs r ON r.id = e.run_id WHERE e.id > ?1 AND (?2 = 0 OR e.run_id = ?2) "
+		    "ORDER BY e.id LIMIT ?3",
 		    &st))
 		return ctx->rc;
 	sqlite3_bind_int64(st, 1, after);
@@ -2476,6 +2532,290 @@ static int sq_run_objects_get(struct bia_ctx *ctx, struct bia_instance *inst, in
 			    "error map objects", (void **)pv, pn);
 }
 
+/* --------------------------------------------------------------- accounts */
+
+static int sq_problem_set_private(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+				  int private_)
+{
+	sqlite3_stmt *st;
+	if (prepare(ctx, inst,
+		    private_ ? "INSERT OR IGNORE INTO problem_private(problem_id) SELECT id FROM "
+			       "problems WHERE id = ?"
+			     : "DELETE FROM problem_private WHERE problem_id = ?",
+		    &st))
+		return ctx->rc;
+	sqlite3_bind_int64(st, 1, id);
+	return step_done(ctx, inst, st, "set a problem's visibility");
+}
+
+static int sq_problem_member_set(struct bia_ctx *ctx, struct bia_instance *inst,
+				 int64_t problem_id, int64_t user_id, int member)
+{
+	sqlite3_stmt *st;
+	if (prepare(ctx, inst,
+		    member ? "INSERT OR IGNORE INTO problem_members(problem_id, user_id) "
+			     "VALUES (?, ?)"
+			   : "DELETE FROM problem_members WHERE problem_id = ? AND user_id = ?",
+		    &st))
+		return ctx->rc;
+	sqlite3_bind_int64(st, 1, problem_id);
+	sqlite3_bind_int64(st, 2, user_id);
+	int r = sqlite3_step(st);
+	fin(inst, st);
+	if (r == SQLITE_CONSTRAINT)
+		return bia_fail(ctx, BIA_ENOENT, "no problem %lld or no user %lld",
+				(long long)problem_id, (long long)user_id);
+	return r == SQLITE_DONE ? 0 : db_fail(ctx, inst, "set a membership");
+}
+
+/* One integer of a query with up to three int64 parameters. */
+static int int_query(struct bia_ctx *ctx, struct bia_instance *inst, const char *sql, int n,
+		     int64_t a, int64_t b, int64_t c, int64_t *pout)
+{
+	sqlite3_stmt *st;
+	if (prepare(ctx, inst, sql, &st))
+		return ctx->rc;
+	int64_t v[3] = {a, b, c};
+	for (int i = 0; i < n; i++)
+		sqlite3_bind_int64(st, i + 1, v[i]);
+	int r = sqlite3_step(st);
+	*pout = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	fin(inst, st);
+	return r == SQLITE_ROW || r == SQLITE_DONE ? 0 : db_fail(ctx, inst, "query");
+}
+
+static int sq_problem_flags(struct bia_ctx *ctx, struct bia_instance *inst, int what,
+			    int64_t problem_id, int64_t user_id, int restricted, int *pout)
+{
+	int64_t v = 0;
+	int rc;
+	if (what == 0)
+		rc = int_query(ctx, inst, "SELECT count(*) FROM problem_private WHERE problem_id = ?",
+			       1, problem_id, 0, 0, &v);
+	else if (what == 1)
+		rc = int_query(ctx, inst,
+			       "SELECT count(*) FROM problem_members WHERE problem_id = ? AND "
+			       "user_id = ?",
+			       2, problem_id, user_id, 0, &v);
+	else
+		rc = int_query(ctx, inst,
+			       "SELECT count(*) FROM problems p WHERE p.id = ?1 AND " VISIBLE(
+				       "p.id", "?3", "?2"),
+			       3, problem_id, user_id, restricted, &v);
+	*pout = v > 0;
+	return rc;
+}
+
+#define USER_COLS "SELECT id, name, role, created_at, pwhash FROM users "
+
+static void user_row(sqlite3_stmt *st, void *e)
+{
+	struct bia_user *u = e;
+	char role[16];
+	memset(u, 0, sizeof(*u));
+	u->id = sqlite3_column_int64(st, 0);
+	col_text(st, 1, u->name, sizeof(u->name));
+	col_text(st, 2, role, sizeof(role));
+	u->role = bia_role_parse(role);
+	col_text(st, 3, u->created, sizeof(u->created));
+}
+
+static int sq_user_add(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_user *u,
+		       const char *pwhash)
+{
+	sqlite3_stmt *st;
+	if (prepare(ctx, inst,
+		    "INSERT INTO users(name, role, pwhash, created_at) VALUES (?, ?, ?, ?)", &st))
+		return ctx->rc;
+	bia_now_iso(u->created);
+	sqlite3_bind_text(st, 1, u->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, bia_role_name(u->role), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, pwhash ? pwhash : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, u->created, -1, SQLITE_STATIC);
+	int r = sqlite3_step(st);
+	fin(inst, st);
+	if (r == SQLITE_CONSTRAINT)
+		return bia_fail(ctx, BIA_EEXIST, "user '%s' already exists", u->name);
+	if (r != SQLITE_DONE)
+		return db_fail(ctx, inst, "insert user");
+	u->id = sqlite3_last_insert_rowid(DB(inst));
+	return 0;
+}
+
+static int sq_user_get(struct bia_ctx *ctx, struct bia_instance *inst, const char *name,
+		       int64_t id, struct bia_user *u)
+{
+	sqlite3_stmt *st;
+	if (prepare(ctx, inst, name ? USER_COLS "WHERE name = ?" : USER_COLS "WHERE id = ?", &st))
+		return ctx->rc;
+	if (name)
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_int64(st, 1, id);
+	int r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
+		user_row(st, u);
+		u->pwhash = col_dup(st, 4);
+		fin(inst, st);
+		return u->pwhash ? 0 : bia_fail(ctx, BIA_ENOMEM, "out of memory");
+	}
+	fin(inst, st);
+	if (r != SQLITE_DONE)
+		return db_fail(ctx, inst, "get user");
+	if (name)
+		return bia_fail(ctx, BIA_ENOENT, "no user named '%s'", name);
+	return bia_fail(ctx, BIA_ENOENT, "no user with id %lld", (long long)id);
+}
+
+static int sq_user_list(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_page page,
+			struct bia_user **pv, size_t *pn, int64_t *ptotal)
+{
+	sqlite3_stmt *st;
+	if (count_rows(ctx, inst, "SELECT count(*) FROM users", 0, 0, ptotal))
+		return ctx->rc;
+	if (prepare(ctx, inst, USER_COLS "ORDER BY id LIMIT ? OFFSET ?", &st))
+		return ctx->rc;
+	bind_page(st, 1, page);
+	return collect_rows(ctx, inst, st, sizeof(struct bia_user), user_row, NULL, "users",
+			    (void **)pv, pn);
+}
+
+/* UPDATE/DELETE of one user by id: `what` names it; BIA_ENOENT if no row. */
+static int user_change(struct bia_ctx *ctx, struct bia_instance *inst, const char *sql,
+		       const char *text, int64_t id, const char *what)
+{
+	sqlite3_stmt *st;
+	if (prepare(ctx, inst, sql, &st))
+		return ctx->rc;
+	int k = 1;
+	if (text)
+		sqlite3_bind_text(st, k++, text, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, k, id);
+	if (step_done(ctx, inst, st, what))
+		return ctx->rc;
+	if (!sqlite3_changes(DB(inst)))
+		return bia_fail(ctx, BIA_ENOENT, "no user with id %lld", (long long)id);
+	return 0;
+}
+
+static int sq_user_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id)
+{
+	return user_change(ctx, inst, "DELETE FROM users WHERE id = ?", NULL, id, "remove user");
+}
+
+static int sq_user_set(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+		       const char *pwhash, const char *role)
+{
+	if (pwhash)
+		return user_change(ctx, inst, "UPDATE users SET pwhash = ? WHERE id = ?", pwhash,
+				   id, "set a password");
+	return user_change(ctx, inst, "UPDATE users SET role = ? WHERE id = ?", role, id,
+			   "set a role");
+}
+
+#define TOKEN_COLS                                                                   \
+	"SELECT t.id, t.user_id, u.name, u.role, t.kind, t.name, t.csrf, t.created_at, " \
+	"t.expires_at FROM tokens t JOIN users u ON u.id = t.user_id "
+
+static void token_row(sqlite3_stmt *st, void *e)
+{
+	struct bia_token *t = e;
+	char role[16];
+	memset(t, 0, sizeof(*t));
+	t->id = sqlite3_column_int64(st, 0);
+	t->user_id = sqlite3_column_int64(st, 1);
+	col_text(st, 2, t->user, sizeof(t->user));
+	col_text(st, 3, role, sizeof(role));
+	t->role = bia_role_parse(role);
+	col_text(st, 4, t->kind, sizeof(t->kind));
+	col_text(st, 5, t->name, sizeof(t->name));
+	col_text(st, 6, t->csrf, sizeof(t->csrf));
+	col_text(st, 7, t->created, sizeof(t->created));
+	t->expires = sqlite3_column_int64(st, 8);
+}
+
+static int sq_token_add(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_token *t,
+			const char *hash)
+{
+	sqlite3_stmt *st;
+	if (prepare(ctx, inst,
+		    "INSERT INTO tokens(user_id, kind, name, hash, csrf, created_at, expires_at) "
+		    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+		    &st))
+		return ctx->rc;
+	bia_now_iso(t->created);
+	sqlite3_bind_int64(st, 1, t->user_id);
+	sqlite3_bind_text(st, 2, t->kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, t->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, hash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, t->csrf, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, t->created, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, t->expires);
+	int r = sqlite3_step(st);
+	fin(inst, st);
+	if (r == SQLITE_CONSTRAINT)
+		return bia_fail(ctx, BIA_EINVAL, "a token needs an existing user and a new secret");
+	if (r != SQLITE_DONE)
+		return db_fail(ctx, inst, "insert token");
+	t->id = sqlite3_last_insert_rowid(DB(inst));
+	return 0;
+}
+
+static int sq_token_find(struct bia_ctx *ctx, struct bia_instance *inst, const char *hash,
+			 int64_t now, struct bia_token *t)
+{
+	sqlite3_stmt *st;
+	if (prepare(ctx, inst,
+		    TOKEN_COLS "WHERE t.hash = ? AND (t.expires_at = 0 OR t.expires_at > ?)", &st))
+		return ctx->rc;
+	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	int r = sqlite3_step(st);
+	if (r == SQLITE_ROW)
+		token_row(st, t);
+	fin(inst, st);
+	if (r == SQLITE_ROW)
+		return 0;
+	if (r != SQLITE_DONE)
+		return db_fail(ctx, inst, "find token");
+	return bia_fail(ctx, BIA_ENOENT, "no such token (revoked or expired?)");
+}
+
+static int sq_token_list(struct bia_ctx *ctx, struct bia_instance *inst, int64_t user_id,
+			 const char *kind, struct bia_token **pv, size_t *pn)
+{
+	sqlite3_stmt *st;
+	if (prepare(ctx, inst,
+		    TOKEN_COLS "WHERE (?1 = 0 OR t.user_id = ?1) AND (?2 = '' OR t.kind = ?2) "
+			       "ORDER BY t.id",
+		    &st))
+		return ctx->rc;
+	sqlite3_bind_int64(st, 1, user_id);
+	sqlite3_bind_text(st, 2, kind ? kind : "", -1, SQLITE_STATIC);
+	return collect_rows(ctx, inst, st, sizeof(struct bia_token), token_row, NULL, "tokens",
+			    (void **)pv, pn);
+}
+
+static int sq_token_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id, int64_t now,
+		       size_t *pn)
+{
+	sqlite3_stmt *st;
+	if (prepare(ctx, inst,
+		    id ? "DELETE FROM tokens WHERE id = ?"
+		       : "DELETE FROM tokens WHERE expires_at <> 0 AND expires_at <= ?",
+		    &st))
+		return ctx->rc;
+	sqlite3_bind_int64(st, 1, id ? id : now);
+	if (step_done(ctx, inst, st, "remove tokens"))
+		return ctx->rc;
+	size_t n = (size_t)sqlite3_changes(DB(inst));
+	if (pn)
+		*pn = n;
+	if (id && !n)
+		return bia_fail(ctx, BIA_ENOENT, "no token with id %lld", (long long)id);
+	return 0;
+}
+
 const struct bia_store_ops bia__store_sqlite = {
 	.scheme = "sqlite",
 	.open = sq_open,
@@ -2517,4 +2857,16 @@ const struct bia_store_ops bia__store_sqlite = {
 	.run_events = sq_run_events,
 	.run_errors_query = sq_run_errors_query,
 	.run_objects_get = sq_run_objects_get,
+	.problem_set_private = sq_problem_set_private,
+	.problem_member_set = sq_problem_member_set,
+	.problem_flags = sq_problem_flags,
+	.user_add = sq_user_add,
+	.user_get = sq_user_get,
+	.user_list = sq_user_list,
+	.user_rm = sq_user_rm,
+	.user_set = sq_user_set,
+	.token_add = sq_token_add,
+	.token_find = sq_token_find,
+	.token_list = sq_token_list,
+	.token_rm = sq_token_rm,
 };

@@ -86,7 +86,181 @@ int bia_problem_list(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_
 	*pn = 0;
 	if (check_page(ctx, page))
 		return ctx->rc;
-	return inst->backend->problem_list(ctx, inst, page, pv, pn, ptotal);
+	static const struct bia_viewer all = {0, 0};
+	return inst->backend->problem_list(ctx, inst, &all, page, pv, pn, ptotal);
+}
+
+int bia_problem_list_view(struct bia_ctx *ctx, struct bia_instance *inst,
+			  const struct bia_viewer *viewer, struct bia_page page,
+			  struct bia_problem **pv, size_t *pn, int64_t *ptotal)
+{
+	*pv = NULL;
+	*pn = 0;
+	if (check_page(ctx, page))
+		return ctx->rc;
+	return inst->backend->problem_list(ctx, inst, viewer, page, pv, pn, ptotal);
+}
+
+int bia_problem_set_private(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+			    int private_)
+{
+	return inst->backend->problem_set_private(ctx, inst, id, private_ != 0);
+}
+
+int bia_problem_is_private(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+			   int *pprivate)
+{
+	return inst->backend->problem_flags(ctx, inst, 0, id, 0, 0, pprivate);
+}
+
+int bia_problem_member_set(struct bia_ctx *ctx, struct bia_instance *inst, int64_t problem_id,
+			   int64_t user_id, int member)
+{
+	return inst->backend->problem_member_set(ctx, inst, problem_id, user_id, member != 0);
+}
+
+int bia_problem_is_member(struct bia_ctx *ctx, struct bia_instance *inst, int64_t problem_id,
+			  int64_t user_id, int *pmember)
+{
+	return inst->backend->problem_flags(ctx, inst, 1, problem_id, user_id, 0, pmember);
+}
+
+int bia_problem_visible(struct bia_ctx *ctx, struct bia_instance *inst,
+			const struct bia_viewer *viewer, int64_t id, int *pvisible)
+{
+	return inst->backend->problem_flags(ctx, inst, 2, id, viewer->user_id, viewer->restricted,
+					    pvisible);
+}
+
+/* ---------------------------------------------------------------- accounts */
+
+static const char *const role_names[] = {"", "viewer", "contributor", "admin"};
+
+const char *bia_role_name(enum bia_role r)
+{
+	return (unsigned)r < 4 ? role_names[r] : "";
+}
+
+enum bia_role bia_role_parse(const char *s)
+{
+	for (int r = 1; s && r < 4; r++)
+		if (!strcmp(s, role_names[r]))
+			return (enum bia_role)r;
+	return BIA_ROLE_NONE;
+}
+
+void bia_user_release(struct bia_user *u)
+{
+	free(u->pwhash);
+	u->pwhash = NULL;
+}
+
+static int check_user_name(struct bia_ctx *ctx, const char *name)
+{
+	size_t n = strlen(name), digits = 0;
+	if (n == 0 || n > BIA_USER_NAME_MAX)
+		return bia_fail(ctx, BIA_EINVAL, "a user name has 1 to %d characters",
+				BIA_USER_NAME_MAX);
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		if (c >= '0' && c <= '9')
+			digits++;
+		else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '.' ||
+			   c == '_' || c == '-'))
+			return bia_fail(ctx, BIA_EINVAL,
+					"a user name has only letters, digits, '.', '_' and '-'");
+	}
+	if (digits == n)
+		return bia_fail(ctx, BIA_EINVAL, "a user name is not a number");
+	return 0;
+}
+
+int bia_user_add(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_user *u,
+		 const char *pwhash)
+{
+	if (check_user_name(ctx, u->name))
+		return ctx->rc;
+	if (u->role == BIA_ROLE_NONE || (unsigned)u->role > BIA_ROLE_ADMIN)
+		return bia_fail(ctx, BIA_EINVAL, "a role is admin, contributor or viewer");
+	return inst->backend->user_add(ctx, inst, u, pwhash);
+}
+
+int bia_user_get(struct bia_ctx *ctx, struct bia_instance *inst, const char *name_or_id,
+		 struct bia_user *u)
+{
+	memset(u, 0, sizeof(*u));
+	int64_t id = parse_id(name_or_id);
+	return inst->backend->user_get(ctx, inst, id ? NULL : name_or_id, id, u);
+}
+
+int bia_user_list(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_page page,
+		  struct bia_user **pv, size_t *pn, int64_t *ptotal)
+{
+	*pv = NULL;
+	*pn = 0;
+	if (check_page(ctx, page))
+		return ctx->rc;
+	return inst->backend->user_list(ctx, inst, page, pv, pn, ptotal);
+}
+
+void bia_user_list_free(struct bia_user *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		bia_user_release(&v[i]);
+	free(v);
+}
+
+int bia_user_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id)
+{
+	return inst->backend->user_rm(ctx, inst, id);
+}
+
+int bia_user_set_password(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+			  const char *pwhash)
+{
+	return inst->backend->user_set(ctx, inst, id, pwhash ? pwhash : "", NULL);
+}
+
+int bia_user_set_role(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+		      enum bia_role role)
+{
+	if (role == BIA_ROLE_NONE || (unsigned)role > BIA_ROLE_ADMIN)
+		return bia_fail(ctx, BIA_EINVAL, "a role is admin, contributor or viewer");
+	return inst->backend->user_set(ctx, inst, id, NULL, bia_role_name(role));
+}
+
+int bia_token_add(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_token *t,
+		  const char *hash)
+{
+	if (strcmp(t->kind, "api") && strcmp(t->kind, "session"))
+		return bia_fail(ctx, BIA_EINVAL, "a token is of kind api or session");
+	return inst->backend->token_add(ctx, inst, t, hash);
+}
+
+int bia_token_find(struct bia_ctx *ctx, struct bia_instance *inst, const char *hash,
+		   int64_t now, struct bia_token *t)
+{
+	return inst->backend->token_find(ctx, inst, hash, now, t);
+}
+
+int bia_token_list(struct bia_ctx *ctx, struct bia_instance *inst, int64_t user_id,
+		   const char *kind, struct bia_token **pv, size_t *pn)
+{
+	*pv = NULL;
+	*pn = 0;
+	return inst->backend->token_list(ctx, inst, user_id, kind, pv, pn);
+}
+
+int bia_token_revoke(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id)
+{
+	if (id <= 0)
+		return bia_fail(ctx, BIA_ENOENT, "no token with id %lld", (long long)id);
+	return inst->backend->token_rm(ctx, inst, id, 0, NULL);
+}
+
+int bia_token_purge(struct bia_ctx *ctx, struct bia_instance *inst, int64_t now, size_t *pn)
+{
+	return inst->backend->token_rm(ctx, inst, 0, now, pn);
 }
 
 void bia_problem_list_free(struct bia_problem *v, size_t n)
@@ -351,7 +525,7 @@ int bia_store_run_list(struct bia_ctx *ctx, struct bia_instance *inst,
 		       const struct bia_run_filter *f, struct bia_page page, struct bia_run **pv,
 		       size_t *pn, int64_t *ptotal)
 {
-	static const struct bia_run_filter all = {0, NULL, 0};
+	static const struct bia_run_filter all = {.problem_id = 0};
 	*pv = NULL;
 	*pn = 0;
 	if (check_page(ctx, page))

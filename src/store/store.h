@@ -101,6 +101,7 @@ struct bia_problem {
 	char *params;	      /* JSON object text, malloc'd */
 	char created[21];
 	int64_t n_images;     /* filled by get/list */
+	int private_;	      /* seen only by members (filled by get/list) */
 };
 void bia_problem_release(struct bia_problem *p);
 
@@ -328,6 +329,15 @@ struct bia_page {
 };
 #define BIA_PAGE_MAX 1000 /* largest limit a front end should ask for */
 
+/* Who is asking, for what lists and lookups may show: zero-initialised
+ * (restricted 0) sees everything (the CLI, an admin); restricted sees the
+ * public problems and those user_id (0: an anonymous guest) is a member of,
+ * and only the runs, images and scores of those. */
+struct bia_viewer {
+	int restricted;
+	int64_t user_id;
+};
+
 /* A transaction of the calling thread: every store call made by this thread
  * until commit or rollback is part of it (they nest). */
 int bia_store_begin(struct bia_ctx *ctx, struct bia_instance *inst);
@@ -351,6 +361,24 @@ int bia_problem_get_id(struct bia_ctx *ctx, struct bia_instance *inst, int64_t i
 int bia_problem_list(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_page page,
 		     struct bia_problem **pv, size_t *pn, int64_t *ptotal);
 void bia_problem_list_free(struct bia_problem *v, size_t n);
+/* The problems a viewer may see (bia_problem_list is the unrestricted view). */
+int bia_problem_list_view(struct bia_ctx *ctx, struct bia_instance *inst,
+			  const struct bia_viewer *viewer, struct bia_page page,
+			  struct bia_problem **pv, size_t *pn, int64_t *ptotal);
+/* Private problems are seen only by their members (and admins); problems
+ * are public unless made private. */
+int bia_problem_set_private(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+			    int private_);
+int bia_problem_is_private(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+			   int *pprivate);
+/* Membership of a problem (adding twice is not an error). */
+int bia_problem_member_set(struct bia_ctx *ctx, struct bia_instance *inst, int64_t problem_id,
+			   int64_t user_id, int member);
+int bia_problem_is_member(struct bia_ctx *ctx, struct bia_instance *inst, int64_t problem_id,
+			  int64_t user_id, int *pmember);
+/* May the viewer see problem id? (*pvisible 0 or 1; a missing problem: 0) */
+int bia_problem_visible(struct bia_ctx *ctx, struct bia_instance *inst,
+			const struct bia_viewer *viewer, int64_t id, int *pvisible);
 int bia_problem_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
 		   size_t *pnblobs_removed);
 
@@ -423,6 +451,8 @@ struct bia_run_filter {
 	int64_t problem_id;
 	const char *status;
 	int unfinished; /* queued, running or ingesting */
+	int64_t workflow_version_id; /* 0: any */
+	struct bia_viewer viewer;    /* zero: every problem */
 };
 /* Runs by id (oldest first). */
 int bia_store_run_list(struct bia_ctx *ctx, struct bia_instance *inst,
@@ -476,6 +506,7 @@ struct bia_run_event_rec {
 	enum bia_run_state state;
 	char *reason; /* malloc'd */
 	char at[21];
+	int64_t problem_id; /* the run's */
 };
 /* The state changes of one run (run_id != 0) or of every run, after event
  * `after`, oldest first, at most `limit` (0: all). */
@@ -516,5 +547,66 @@ struct bia_fsck_report {
 int bia_fsck(struct bia_ctx *ctx, struct bia_instance *inst, int dry_run,
 	     struct bia_fsck_report *rep);
 void bia_fsck_report_release(struct bia_fsck_report *rep);
+
+
+/* --------------------------------------------------------------- accounts
+ *
+ * Users with a role, and tokens: API tokens (kind "api", until revoked)
+ * and browser sessions (kind "session", with an expiry and a CSRF secret).
+ * The store keeps only hashes (argon2id for passwords, SHA-256 for tokens:
+ * src/auth makes them). */
+enum bia_role { BIA_ROLE_NONE = 0, BIA_ROLE_VIEWER = 1, BIA_ROLE_CONTRIBUTOR = 2, BIA_ROLE_ADMIN = 3 };
+const char *bia_role_name(enum bia_role r);
+/* "admin", "contributor", "viewer" (exact); BIA_ROLE_NONE otherwise. */
+enum bia_role bia_role_parse(const char *s);
+
+#define BIA_USER_NAME_MAX 64
+struct bia_user {
+	int64_t id;
+	char name[BIA_USER_NAME_MAX + 1];
+	enum bia_role role;
+	char created[21];
+	char *pwhash; /* malloc'd, filled only by bia_user_get */
+};
+void bia_user_release(struct bia_user *u);
+/* A name is 1..64 bytes of [A-Za-z0-9._-], not all digits. u->id is set. */
+int bia_user_add(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_user *u,
+		 const char *pwhash);
+/* By name or decimal id; BIA_ENOENT if none. */
+int bia_user_get(struct bia_ctx *ctx, struct bia_instance *inst, const char *name_or_id,
+		 struct bia_user *u);
+int bia_user_list(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_page page,
+		  struct bia_user **pv, size_t *pn, int64_t *ptotal);
+void bia_user_list_free(struct bia_user *v, size_t n);
+/* Removing a user removes its tokens and memberships. */
+int bia_user_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id);
+int bia_user_set_password(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+			  const char *pwhash);
+int bia_user_set_role(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+		      enum bia_role role);
+
+struct bia_token {
+	int64_t id;
+	int64_t user_id;
+	char user[BIA_USER_NAME_MAX + 1];
+	enum bia_role role;   /* the user's */
+	char kind[16];	      /* "api" or "session" */
+	char name[128];	      /* a label */
+	char csrf[65];	      /* sessions: the CSRF secret */
+	char created[21];
+	int64_t expires;      /* Unix seconds, 0: never */
+};
+/* Store a token by the hash of its secret; t->id is set. */
+int bia_token_add(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_token *t,
+		  const char *hash);
+/* The token with that hash, if not expired at `now` (BIA_ENOENT else). */
+int bia_token_find(struct bia_ctx *ctx, struct bia_instance *inst, const char *hash,
+		   int64_t now, struct bia_token *t);
+/* Tokens of one user (0: of everyone), by id. */
+int bia_token_list(struct bia_ctx *ctx, struct bia_instance *inst, int64_t user_id,
+		   const char *kind, struct bia_token **pv, size_t *pn);
+int bia_token_revoke(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id);
+/* Remove expired sessions; *pn how many (may be NULL). */
+int bia_token_purge(struct bia_ctx *ctx, struct bia_instance *inst, int64_t now, size_t *pn);
 
 #endif

@@ -32,6 +32,9 @@ static const struct rc_info rc_table[] = {
 	[BIA_EBUSY] = {"busy", "busy", 1, 409},
 	[BIA_AGAIN] = {"try again", "again", 0, 200},
 	[BIA_DECLINED] = {"declined", "declined", 0, 200},
+	[BIA_EAUTH] = {"not authenticated", "unauthenticated", 1, 401},
+	[BIA_ERATE] = {"too many requests", "rate_limited", 1, 429},
+	[BIA_EUNAVAIL] = {"unavailable", "unavailable", 1, 503},
 };
 _Static_assert(sizeof(rc_table) / sizeof(rc_table[0]) == BIA_RC_COUNT,
 	       "rc_table must have one entry per enum bia_rc");
@@ -59,8 +62,8 @@ const char *bia_rc_name(enum bia_rc rc)
 
 json_t *bia_error_json(const struct bia_ctx *ctx)
 {
-	return json_pack("{s:s, s:s, s:i}", "error", bia_rc_name(ctx->rc), "message",
-			 ctx->msg[0] ? ctx->msg : bia_strerror(ctx->rc), "status",
+	return json_pack("{s:{s:s, s:s, s:i}}", "error", "code", bia_rc_name(ctx->rc),
+			 "message", ctx->msg[0] ? ctx->msg : bia_strerror(ctx->rc), "status",
 			 bia_rc_http_status(ctx->rc));
 }
 

@@ -41,6 +41,9 @@ enum bia_rc {
 	BIA_EBUSY = 14,	      /* resource locked by someone else */
 	BIA_AGAIN = 15,	      /* not an error: try again */
 	BIA_DECLINED = 16,    /* not an error: handler declined */
+	BIA_EAUTH = 17,	      /* not authenticated (no or a bad credential) */
+	BIA_ERATE = 18,	      /* too many attempts: slow down */
+	BIA_EUNAVAIL = 19,    /* the service is stopping or overloaded */
 	BIA_RC_COUNT
 };
 
@@ -194,8 +197,8 @@ json_t *bia_json_load_file(struct bia_ctx *ctx, const char *path);
 int bia_json_save_file(struct bia_ctx *ctx, const char *path, const json_t *j);
 /* Number as JSON: NaN and infinities become "nan", "inf", "-inf". */
 json_t *bia_json_real(double v);
-/* An API error body: {"error": bia_rc_name, "message": ctx->msg, "status":
- * the HTTP status}. */
+/* An API error body: {"error": {"code": bia_rc_name, "message": ctx->msg,
+ * "status": the HTTP status}}. */
 json_t *bia_error_json(const struct bia_ctx *ctx);
 /* Get a string member or `dflt`. */
 const char *bia_json_str(const json_t *obj, const char *key, const char *dflt);

@@ -947,3 +947,37 @@ int bia_workflow_descriptor(struct bia_ctx *ctx, struct bia_instance *inst, cons
 	bia_wf_version_release(&v);
 	return rc;
 }
+
+int bia_workflows_list_json(struct bia_ctx *ctx, struct bia_instance *inst, const char *name,
+			    struct bia_page page, json_t **pout, int64_t *ptotal)
+{
+	struct bia_wf_version *v;
+	size_t n;
+	*pout = NULL;
+	if (bia_store_wf_list(ctx, inst, name ? (struct bia_page){0, 0} : page, &v, &n,
+			      name ? NULL : ptotal))
+		return ctx->rc;
+	json_t *rows = json_array();
+	for (size_t i = 0; i < n; i++) {
+		int newest = i + 1 == n || strcmp(v[i + 1].name, v[i].name);
+		if (!name || !strcmp(v[i].name, name))
+			json_array_append_new(
+				rows, json_pack("{s:I, s:s, s:s, s:b, s:s, s:s, s:s, s:s}", "id",
+						(json_int_t)v[i].id, "name", v[i].name, "version",
+						v[i].version, "newest", newest, "class",
+						v[i].problem_class, "digest", v[i].digest, "created_at",
+						v[i].created, "source", v[i].source));
+		bia_wf_version_release(&v[i]);
+	}
+	free(v);
+	if (name) {
+		if (ptotal)
+			*ptotal = (int64_t)json_array_size(rows);
+		if (!json_array_size(rows)) {
+			json_decref(rows);
+			return bia_fail(ctx, BIA_ENOENT, "no workflow named '%s'", name);
+		}
+	}
+	*pout = rows;
+	return 0;
+}

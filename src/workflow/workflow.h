@@ -230,6 +230,14 @@ struct bia_wf_added {
 int bia_workflow_add_folder(struct bia_ctx *ctx, struct bia_instance *inst, const char *dir,
 			    const struct bia_wf_add_opts *o, struct bia_wf_added *out);
 
+/* Add a version from a tar archive (optionally gzipped) of a workflow
+ * folder, or of a folder holding one folder: unpacked into `dir` (created;
+ * removed afterwards), refusing links, devices, absolute paths, ".." and
+ * archives over the limits of o. */
+int bia_workflow_add_tar(struct bia_ctx *ctx, struct bia_instance *inst, const char *tar,
+			 const char *dir, const struct bia_wf_add_opts *o,
+			 struct bia_wf_added *out);
+
 /* True if path is a local folder holding a git repository (a work tree with
  * .git, or a bare repository). */
 int bia_workflow_is_git(const char *path);
@@ -265,5 +273,12 @@ int bia_workflow_descriptor(struct bia_ctx *ctx, struct bia_instance *inst, cons
  * failure. */
 json_t *bia_workflow_json(struct bia_ctx *ctx, struct bia_instance *inst,
 			  const struct bia_wf_version *v);
+
+/* The versions of every workflow (name NULL: one page) or of one (every
+ * version; BIA_ENOENT if none), by name then age, as `workflow list
+ * --format json` prints them: {id, name, version, newest, class, digest,
+ * created_at, source}. */
+int bia_workflows_list_json(struct bia_ctx *ctx, struct bia_instance *inst, const char *name,
+			    struct bia_page page, json_t **pout, int64_t *ptotal);
 
 #endif

@@ -409,11 +409,15 @@ static void test_limits_and_error_names(void **state)
 	assert_string_equal(bia_rc_name(BIA_EFORMAT), "invalid_format");
 	bia_ctx_init(&c);
 	bia_fail(&c, BIA_ENOENT, "no run with id %d", 7);
-	json_t *body = bia_error_json(&c);
-	assert_string_equal(json_string_value(json_object_get(body, "error")), "not_found");
-	assert_string_equal(json_string_value(json_object_get(body, "message")), "no run with id 7");
-	assert_int_equal(json_integer_value(json_object_get(body, "status")), 404);
+	json_t *body = bia_error_json(&c), *err = json_object_get(body, "error");
+	assert_string_equal(json_string_value(json_object_get(err, "code")), "not_found");
+	assert_string_equal(json_string_value(json_object_get(err, "message")), "no run with id 7");
+	assert_int_equal(json_integer_value(json_object_get(err, "status")), 404);
 	json_decref(body);
+	assert_string_equal(bia_rc_name(BIA_EAUTH), "unauthenticated");
+	assert_int_equal(bia_rc_http_status(BIA_EAUTH), 401);
+	assert_int_equal(bia_rc_http_status(BIA_ERATE), 429);
+	assert_int_equal(bia_rc_http_status(BIA_EUNAVAIL), 503);
 }
 
 /* Text of any length comes back whole; over-long input is refused. */
@@ -508,7 +512,7 @@ static void test_paged_lists(void **state)
 		json_string_value(json_object_get(json_array_get(rows, 0), "workflow")), "W@1");
 	assert_true(json_is_null(json_object_get(json_array_get(rows, 0), "mean")));
 	json_decref(rows);
-	struct bia_run_filter f = {0, "queued", 0};
+	struct bia_run_filter f = {.status = "queued"};
 	assert_int_equal(bia_runs_list_json(&e->ctx, &e->inst, &f, (struct bia_page){0, 0}, &rows,
 					    &total),
 			 0);

@@ -1,0 +1,216 @@
+/* Accounts and permissions (auth.h).
+ * SPDX-License-Identifier: MIT */
+#include "auth/auth.h"
+
+#include <sodium.h>
+#include <time.h>
+#include <stdlib.h>
+#include <string.h>
+
+_Static_assert(crypto_pwhash_STRBYTES <= BIA_PWHASH_MAX, "password hash buffer");
+
+static int sodium_ready(void)
+{
+	return sodium_init() >= 0;
+}
+
+int bia_password_hash(struct bia_ctx *ctx, const char *password, char *out)
+{
+	size_t n = strlen(password);
+	if (n < BIA_PASSWORD_MIN || n > BIA_PASSWORD_MAX)
+		return bia_fail(ctx, BIA_EINVAL, "a password has %d to %d characters",
+				BIA_PASSWORD_MIN, BIA_PASSWORD_MAX);
+	if (!sodium_ready())
+		return bia_fail(ctx, BIA_EIO, "libsodium did not initialise");
+	if (crypto_pwhash_str(out, password, n, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+			      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+		return bia_fail(ctx, BIA_ENOMEM, "out of memory hashing a password");
+	return 0;
+}
+
+int bia_password_check(const char *hash, const char *password)
+{
+	if (!hash || !*hash || !sodium_ready())
+		return 0;
+	size_t n = strlen(password);
+	if (n > BIA_PASSWORD_MAX)
+		return 0;
+	return crypto_pwhash_str_verify(hash, password, n) == 0;
+}
+
+void bia_secret_hash(const char *secret, char hash[65])
+{
+	unsigned char d[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256(d, (const unsigned char *)secret, strlen(secret));
+	sodium_bin2hex(hash, 65, d, sizeof(d));
+}
+
+void bia_secret_new(char secret[BIA_SECRET_MAX], char hash[65])
+{
+	unsigned char r[32];
+	sodium_ready();
+	randombytes_buf(r, sizeof(r));
+	memcpy(secret, "bfa_", 4);
+	sodium_bin2base64(secret + 4, BIA_SECRET_MAX - 4, r, sizeof(r),
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_memzero(r, sizeof(r));
+	bia_secret_hash(secret, hash);
+}
+
+int bia_auth_secret(struct bia_ctx *ctx, struct bia_instance *inst, const char *secret,
+		    int want_session, struct bia_principal *who)
+{
+	memset(who, 0, sizeof(*who));
+	if (strlen(secret) >= BIA_SECRET_MAX || strncmp(secret, "bfa_", 4))
+		return bia_fail(ctx, BIA_EAUTH, "the token is not a BIAFLOWS token");
+	char hash[65];
+	bia_secret_hash(secret, hash);
+	struct bia_token t;
+	struct bia_ctx tmp;
+	bia_instance_ctx(inst, &tmp);
+	if (bia_token_find(&tmp, inst, hash, (int64_t)time(NULL), &t)) {
+		if (tmp.rc != BIA_ENOENT)
+			return bia_fail(ctx, tmp.rc, "%s", tmp.msg);
+		return bia_fail(ctx, BIA_EAUTH, "unknown, revoked or expired token");
+	}
+	if (want_session != !strcmp(t.kind, "session"))
+		return bia_fail(ctx, BIA_EAUTH,
+				want_session ? "not a session" : "a session is not a bearer token");
+	who->user_id = t.user_id;
+	snprintf(who->name, sizeof(who->name), "%s", t.user);
+	who->role = t.role;
+	who->session = want_session;
+	snprintf(who->csrf, sizeof(who->csrf), "%s", t.csrf);
+	who->token_id = t.id;
+	return 0;
+}
+
+struct bia_viewer bia_principal_viewer(const struct bia_principal *who)
+{
+	struct bia_viewer v = {0, 0};
+	if (who->role != BIA_ROLE_ADMIN) {
+		v.restricted = 1;
+		v.user_id = who->user_id;
+	}
+	return v;
+}
+
+int bia_access_role(struct bia_ctx *ctx, const struct bia_principal *who, enum bia_role role)
+{
+	if (who->role >= role)
+		return 0;
+	if (!who->user_id)
+		return bia_fail(ctx, BIA_EAUTH, "log in or send a token (this needs the %s role)",
+				bia_role_name(role));
+	return bia_fail(ctx, BIA_EPERM, "this needs the %s role (user '%s' is %s)",
+			bia_role_name(role), who->name, bia_role_name(who->role));
+}
+
+int bia_access_problem(struct bia_ctx *ctx, struct bia_instance *inst,
+		       const struct bia_principal *who, int64_t problem_id,
+		       enum bia_access want)
+{
+	struct bia_viewer v = bia_principal_viewer(who);
+	int visible = 0;
+	if (bia_problem_visible(ctx, inst, &v, problem_id, &visible))
+		return ctx->rc;
+	if (!visible)
+		return bia_fail(ctx, BIA_ENOENT, "no problem with id %lld", (long long)problem_id);
+	if (want == BIA_ACCESS_READ || who->role == BIA_ROLE_ADMIN)
+		return 0;
+	if (bia_access_role(ctx, who, BIA_ROLE_CONTRIBUTOR))
+		return ctx->rc;
+	int member = 0;
+	if (bia_problem_is_member(ctx, inst, problem_id, who->user_id, &member))
+		return ctx->rc;
+	if (!member)
+		return bia_fail(ctx, BIA_EPERM, "user '%s' is not a member of problem %lld",
+				who->name, (long long)problem_id);
+	return 0;
+}
+
+int bia_session_open(struct bia_ctx *ctx, struct bia_instance *inst, const char *name,
+		     const char *password, int64_t now, char secret[BIA_SECRET_MAX],
+		     struct bia_principal *who)
+{
+	struct bia_user u;
+	struct bia_ctx tmp;
+	bia_instance_ctx(inst, &tmp);
+	memset(who, 0, sizeof(*who));
+	int found = !bia_user_get(&tmp, inst, name, &u);
+	if (!found && tmp.rc != BIA_ENOENT)
+		return bia_fail(ctx, tmp.rc, "%s", tmp.msg);
+	/* the same work and answer whether or not the user exists */
+	static const char dummy[] =
+		"$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$"
+		"qYw6cwcLkrdgrfWCi8QbTNmH9SPPKHv9YQnUeLtT5Tk";
+	int ok = bia_password_check(found ? u.pwhash : dummy, password) && found;
+	if (!ok) {
+		if (found)
+			bia_user_release(&u);
+		return bia_fail(ctx, BIA_EAUTH, "wrong user name or password");
+	}
+	struct bia_token t;
+	memset(&t, 0, sizeof(t));
+	t.user_id = u.id;
+	snprintf(t.kind, sizeof(t.kind), "session");
+	snprintf(t.name, sizeof(t.name), "browser session");
+	t.expires = now + BIA_SESSION_TTL;
+	char hash[65], csrf_secret[BIA_SECRET_MAX], csrf_hash[65];
+	bia_secret_new(secret, hash);
+	bia_secret_new(csrf_secret, csrf_hash);
+	snprintf(t.csrf, sizeof(t.csrf), "%s", csrf_hash);
+	int rc = bia_token_add(ctx, inst, &t, hash);
+	if (!rc) {
+		who->user_id = u.id;
+		snprintf(who->name, sizeof(who->name), "%s", u.name);
+		who->role = u.role;
+		who->session = 1;
+		snprintf(who->csrf, sizeof(who->csrf), "%s", t.csrf);
+		who->token_id = t.id;
+	}
+	bia_user_release(&u);
+	return rc;
+}
+
+json_t *bia_user_json(const struct bia_user *u)
+{
+	return json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)u->id, "name", u->name, "role",
+			 bia_role_name(u->role), "created_at", u->created);
+}
+
+json_t *bia_token_json(const struct bia_token *t)
+{
+	json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s}", "id", (json_int_t)t->id, "user",
+			      t->user, "kind", t->kind, "name", t->name, "created_at", t->created);
+	json_object_set_new(o, "expires", t->expires ? json_integer(t->expires) : json_null());
+	return o;
+}
+
+int bia_token_create(struct bia_ctx *ctx, struct bia_instance *inst, const char *user,
+		     const char *label, json_t **pout)
+{
+	struct bia_user u;
+	*pout = NULL;
+	if (bia_user_get(ctx, inst, user, &u))
+		return ctx->rc;
+	bia_user_release(&u);
+	if (label && strlen(label) >= sizeof(((struct bia_token *)0)->name))
+		return bia_fail(ctx, BIA_ELIMIT, "a token label has at most 127 bytes");
+	struct bia_token t;
+	memset(&t, 0, sizeof(t));
+	t.user_id = u.id;
+	snprintf(t.kind, sizeof(t.kind), "api");
+	snprintf(t.name, sizeof(t.name), "%s", label ? label : "");
+	char secret[BIA_SECRET_MAX], hash[65];
+	bia_secret_new(secret, hash);
+	if (bia_token_add(ctx, inst, &t, hash))
+		return ctx->rc;
+	snprintf(t.user, sizeof(t.user), "%s", u.name);
+	t.role = u.role;
+	json_t *o = bia_token_json(&t);
+	json_object_set_new(o, "token", json_string(secret));
+	sodium_memzero(secret, sizeof(secret));
+	*pout = o;
+	return 0;
+}

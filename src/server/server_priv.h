@@ -1,0 +1,52 @@
+/* Private to src/server: the server object shared by http.c and sse.c.
+ * SPDX-License-Identifier: MIT */
+#ifndef BIA_SERVER_PRIV_H
+#define BIA_SERVER_PRIV_H
+
+#include "runs/runs.h"
+#include "server/server_int.h"
+
+struct sse_stream;
+
+#define LOGIN_SLOTS 256
+struct login_slot {
+	char key[96]; /* "user|ip" */
+	int64_t window_start;
+	unsigned failures;
+};
+
+#define PROGRESS_RING 64
+struct progress_ev {
+	int64_t id;
+	char text[512]; /* the JSON of the event */
+};
+
+struct bia_server {
+	struct bia_instance *inst;
+	struct bia_serve_opts opts;
+	struct MHD_Daemon *d;
+	atomic_int *stop;
+	atomic_int stopping; /* no new work: 503 */
+	atomic_int active;   /* requests being handled */
+	/* event streams */
+	pthread_mutex_t smu;
+	struct sse_stream *streams;
+	size_t nstreams;
+	pthread_t ticker;
+	int ticker_started;
+	int tick_wake[2]; /* pipe: end the ticker's wait */
+	int sub_token;
+	struct progress_ev progress[PROGRESS_RING];
+	int64_t progress_next;
+	/* failed logins */
+	pthread_mutex_t lmu;
+	struct login_slot logins[LOGIN_SLOTS];
+	/* the worker */
+	struct bia_worker_loop wl;
+	pthread_t worker;
+	int worker_started;
+	atomic_int worker_done;
+	int worker_wake; /* eventfd */
+};
+
+#endif

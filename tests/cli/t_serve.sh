@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# biaflows serve (docs/api.md): the REST API end to end through the Python
+# client and raw HTTP (tests/http/api_test.py), users and tokens from the
+# CLI, and stopping: SIGTERM and kill -9 during a run and during an upload.
+. "$(dirname "$0")/lib.sh"
+PY=/usr/bin/python3
+I=$T/inst
+WF=$FIX/workflows/py-threshold
+export NO_PROXY='*' no_proxy='*'
+
+"$BIAFLOWS" init "$I" >/dev/null 2>&1
+"$BIAFLOWS" gen ObjSeg "$T/ds" --n 3 --size 48x48 --seed 7 --difficulty easy >/dev/null 2>&1
+
+# --- users and tokens (CLI)
+expect_rc "user add reads the password from stdin" 0 sh -c "echo admin-password-1 | '$BIAFLOWS' --instance '$I' user add adm --role admin"
+check "... prints the new id" test "$(cat "$T/out")" = 1
+for u in alice:contributor bob:contributor vic:viewer zed:viewer; do
+	echo "${u%%:*}-password-1" | bia user add "${u%%:*}" --role "${u##*:}" >/dev/null
+done
+expect_rc "a short password is refused" 1 sh -c "echo short | '$BIAFLOWS' --instance '$I' user add eve --role viewer"
+check "... naming the rule" has "$T/err" "8 to 1024"
+expect_rc "an unknown role is a usage error" 2 sh -c "echo long-enough-1 | '$BIAFLOWS' --instance '$I' user add eve --role boss"
+expect_rc "a second user of that name is refused" 1 sh -c "echo long-enough-1 | '$BIAFLOWS' --instance '$I' user add alice --role viewer"
+expect_rc "user list --format json" 0 bia user list --format json
+check "... five users, no hashes" test "$($PY -c "import json,sys; d=json.load(open('$T/out')); print(len(d), any('pwhash' in u or 'argon' in json.dumps(u) for u in d))")" = "5 False"
+check "passwords are stored as argon2id hashes" test "$(sqlite3 "$I/biaflows.db" "SELECT count(*) FROM users WHERE pwhash LIKE '\$argon2id\$%'")" = 5
+bia token create alice --name notebook >/dev/null
+export TOKEN_ADMIN=$(bia token create adm) TOKEN_ALICE=$(bia token create alice) \
+	TOKEN_BOB=$(bia token create bob) TOKEN_VIC=$(bia token create vic)
+check "a token is printed once, bfa_ + 43 characters" eval '[[ "$TOKEN_ALICE" =~ ^bfa_[A-Za-z0-9_-]{43}$ ]]'
+check "only its hash is stored" test "$(sqlite3 "$I/biaflows.db" "SELECT count(*) FROM tokens WHERE hash LIKE '%$TOKEN_ALICE%' OR hash = '$TOKEN_ALICE'")" = 0
+expect_rc "token list" 0 bia token list --user alice --format json
+check "... alice's two tokens, without secrets" test "$($PY -c "import json; d=json.load(open('$T/out')); print(len(d), any('token' in t for t in d))")" = "2 False"
+
+# --- the server
+start_server() { # extra args
+	rm -f "$T/port"
+	"$BIAFLOWS" --instance "$I" serve --listen 127.0.0.1:0 --port-file "$T/port" "$@" >>"$T/serve.log" 2>&1 &
+	SPID=$!
+	for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.1; done
+	export PORT=$(cat "$T/port" 2>/dev/null)
+}
+start_server
+check "serve listens (port file written)" test -n "$PORT"
+BIAFLOWS="$BIAFLOWS" INST="$I" DS="$T/ds" WF="$WF" T="$T" $PY "$(dirname "$0")/../http/api_test.py" >"$T/api.out" 2>&1
+api_rc=$?
+cat "$T/api.out"
+pass=$((pass + $(grep -c '^ok - ' "$T/api.out")))
+fail=$((fail + $(grep -c '^not ok - ' "$T/api.out")))
+check "api_test.py ran to its end" eval "[ $api_rc -eq 0 ] || grep -q '^# api_test.py' '$T/api.out'"
+api() { curl -s --noproxy '*' -H "Authorization: Bearer $TOKEN_ALICE" "$@"; }
+U() { echo "http://127.0.0.1:$PORT/api/v1$1"; }
+
+# --- SIGTERM while a run executes: exit 0, the run is recovered at the next start
+rid=$(api -X POST -d '{"workflow":"Threshold-Python","problem":"nuc","params":{"sleep":3}}' "$(U /runs)" | $PY -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+for _ in $(seq 100); do
+	[ "$(sqlite3 "$I/biaflows.db" "SELECT status FROM runs WHERE id = $rid")" = running ] && break
+	sleep 0.1
+done
+kill -TERM $SPID
+t0=$(date +%s)
+wait $SPID
+st=$?
+check "SIGTERM during a run: exit 0" test "$st" -eq 0
+check "... within the grace period" test $(($(date +%s) - t0)) -le 8
+check "... says it stopped" has "$T/serve.log" "stopped"
+start_server
+for _ in $(seq 200); do
+	s=$(sqlite3 "$I/biaflows.db" "SELECT status FROM runs WHERE id = $rid")
+	case $s in succeeded | failed) break ;; esac
+	sleep 0.1
+done
+check "... the run is recovered by the next start and ends (succeeded)" test "$s" = succeeded
+
+# --- kill -9 during a run: the next start recovers it
+rid=$(api -X POST -d '{"workflow":"Threshold-Python","problem":"nuc","params":{"sleep":3}}' "$(U /runs)" | $PY -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+for _ in $(seq 100); do
+	[ "$(sqlite3 "$I/biaflows.db" "SELECT status FROM runs WHERE id = $rid")" = running ] && break
+	sleep 0.1
+done
+kill -9 $SPID
+wait $SPID 2>/dev/null
+n_before=$(sqlite3 "$I/biaflows.db" "SELECT count(*) FROM runs WHERE status = 'succeeded'")
+start_server
+for _ in $(seq 300); do
+	s=$(sqlite3 "$I/biaflows.db" "SELECT status FROM runs WHERE id = $rid")
+	case $s in succeeded | failed) break ;; esac
+	sleep 0.1
+done
+check "kill -9 during a run: the next start recovers it (failed: interrupted)" test "$s" = failed
+check "... with the reason" test "$(sqlite3 "$I/biaflows.db" "SELECT substr(reason, 1, 26) FROM runs WHERE id = $rid")" = "interrupted: worker died ("
+check "... no earlier run was lost" test "$(sqlite3 "$I/biaflows.db" "SELECT count(*) FROM runs WHERE status = 'succeeded'")" -eq "$n_before"
+
+# --- kill -9 during an upload: nothing added, nothing left
+head -c 3000000 /dev/urandom >"$T/big.tif"
+n_img=$(sqlite3 "$I/biaflows.db" "SELECT count(*) FROM images")
+curl -s --noproxy '*' --limit-rate 200k -H "Authorization: Bearer $TOKEN_ALICE" --data-binary @"$T/big.tif" "$(U '/problems/nuc/images?name=big.tif')" >/dev/null 2>&1 &
+CPID=$!
+sleep 1.5
+check "an upload is being received" eval 'ls "$I/tmp" | grep -q "^upload-"'
+kill -9 $SPID
+wait $SPID 2>/dev/null
+kill $CPID 2>/dev/null
+wait $CPID 2>/dev/null
+start_server
+check "kill -9 during an upload: no image added" test "$(sqlite3 "$I/biaflows.db" "SELECT count(*) FROM images")" = "$n_img"
+check "... and the next start removes the partial upload" eval '! ls "$I/tmp" | grep -q "^upload-"'
+expect_rc "fsck finds the instance sound" 0 bia fsck --dry-run
+
+# --- guest mode: anonymous reads public content only
+kill -TERM $SPID
+wait $SPID
+start_server --guest
+code=$(curl -s --noproxy '*' -o "$T/g.json" -w '%{http_code}' "$(U /problems)")
+check "--guest: anonymous reads the problem list" test "$code" = 200
+check "... public problems only" test "$($PY -c "import json; print([p['name'] for p in json.load(open('$T/g.json'))['items']])")" = "['nuc', 'c1']"
+code=$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' -X POST -d '{"name":"x","class":"ObjSeg"}' "$(U /problems)")
+check "... and writes nothing (401)" test "$code" = 401
+kill -TERM $SPID
+wait $SPID
+check "the server stops cleanly" test $? -eq 0
+check "no sanitizer report in the server's log" eval '! grep -q "Sanitizer\|runtime error" "$T/serve.log"'
+finish
