@@ -24,7 +24,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-__all__ = ["Client", "Run", "ApiError"]
+__all__ = ["Client", "Run", "Operation", "ApiError"]
 
 PAGE = 1000  # the largest page the server gives
 
@@ -180,6 +180,50 @@ class Client:
     def compare(self, a, b, metric=None):
         return self.get("/compare", a=a, b=b, metric=metric)
 
+    # ------------------------------------------------- long work (operations)
+    def sweep(self, workflow, problem, metric=None, images=None, seed=None, resamples=None,
+              **params):
+        """Run a parameter grid and rank it: values as "A:B:STEP" or
+        "V1,V2,..." (or a list). Returns an Operation; .wait() gives the
+        leaderboard of the settings."""
+        grid = {k: ",".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)
+                for k, v in params.items()}
+        body = {"workflow": workflow, "params": grid, "metric": metric, "images": images,
+                "seed": seed, "resamples": resamples}
+        return Operation(self, self._request("POST", "/problems/%s/sweeps" % _q(problem),
+                                             body={k: v for k, v in body.items() if v is not None}))
+
+    def benchmark(self, problem, workflows=None, metric=None, seed=None, resamples=None):
+        """Run the workflows' default settings where missing, then rank."""
+        body = {"workflows": workflows, "metric": metric, "seed": seed, "resamples": resamples}
+        return Operation(self, self._request("POST", "/problems/%s/benchmark" % _q(problem),
+                                             body={k: v for k, v in body.items() if v is not None}))
+
+    def import_dataset(self, problem, folder, skip_invalid=False, annotator=None):
+        """Import a dataset folder (images/ and groundtruth/): an Operation."""
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w:gz") as t:
+            t.add(folder, arcname=os.path.basename(os.path.normpath(folder)))
+        return Operation(self, self._request(
+            "POST", "/problems/%s/dataset" % _q(problem),
+            query={"skip_invalid": "true" if skip_invalid else None, "annotator": annotator},
+            data=buf.getvalue(), content_type="application/gzip"))
+
+    def score(self, cls, prediction, ground_truth, params=None, objects=False,
+              prediction_tracks=None, ground_truth_tracks=None):
+        """Score a prediction file against a GT file (no instance data):
+        what `biaflows metrics CLASS PRED GT --format json` prints."""
+        fields = {"class": cls}
+        if params:
+            fields["params"] = params
+        if objects:
+            fields["objects"] = "true"
+        files = {"prediction": prediction, "ground_truth": ground_truth,
+                 "prediction_tracks": prediction_tracks,
+                 "ground_truth_tracks": ground_truth_tracks}
+        data, ctype = _multipart(fields, {k: v for k, v in files.items() if v})
+        return self._request("POST", "/metrics", data=data, content_type=ctype)
+
     def events(self, run_id=None, last_event_id=None):
         """Server-Sent Events as (event, data) pairs: of one run (ends with
         the run), or of the instance (never ends)."""
@@ -209,6 +253,43 @@ class Client:
 
 
 FINAL = ("succeeded", "failed", "cancelled", "timed_out")
+
+
+class Operation:
+    """Long work on the server (a sweep, a benchmark, an import)."""
+
+    def __init__(self, client, record):
+        self.client = client
+        self.record = record
+        self.id = record["id"]
+
+    @property
+    def state(self):
+        return self.record["state"]
+
+    def refresh(self):
+        self.record = self.client.get("/operations/%d" % self.id)
+        return self
+
+    def wait(self, progress=True, timeout=None, out=sys.stderr):
+        """Until it ends: its result, or ApiError with its error."""
+        start, delay = time.time(), 0.2
+        while self.refresh().state in ("queued", "running"):
+            if progress and out:
+                p = self.record["progress"]
+                out.write("\r%s %d: %s/%s %s" % (self.record["kind"], self.id, p["done"],
+                                                  p["total"], p["detail"][:60].ljust(60)))
+                out.flush()
+            if timeout is not None and time.time() - start > timeout:
+                raise TimeoutError("operation %d did not end in %s s" % (self.id, timeout))
+            time.sleep(delay)
+            delay = min(delay * 1.5, 2.0)
+        if progress and out:
+            out.write("\n")
+        if self.state == "failed":
+            e = self.record.get("error", {}).get("error", {})
+            raise ApiError(e.get("status"), e.get("code"), e.get("message"))
+        return self.record["result"]
 
 
 class Run:
@@ -272,6 +353,23 @@ class Run:
 
     def __repr__(self):
         return "<Run %d %s>" % (self.id, self.status)
+
+
+def _multipart(fields, files):
+    boundary = "biaflows%x" % int(time.time() * 1e6)
+    out = io.BytesIO()
+    for k, v in fields.items():
+        out.write(("--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n"
+                   % (boundary, k, v)).encode())
+    for k, path in files.items():
+        with open(path, "rb") as f:
+            content = f.read()
+        out.write(("--%s\r\nContent-Disposition: form-data; name=\"%s\"; filename=\"%s\"\r\n"
+                   "Content-Type: application/octet-stream\r\n\r\n"
+                   % (boundary, k, os.path.basename(path))).encode())
+        out.write(content + b"\r\n")
+    out.write(("--%s--\r\n" % boundary).encode())
+    return out.getvalue(), "multipart/form-data; boundary=" + boundary
 
 
 def _q(s):

@@ -403,6 +403,16 @@ int bia_hexval(char c)
 
 static void req_free(struct req *rq)
 {
+	if (rq->pp)
+		MHD_destroy_post_processor(rq->pp);
+	for (size_t i = 0; i < rq->nfiles; i++)
+		if (rq->files[i].fd >= 0)
+			close(rq->files[i].fd);
+	if (rq->form_dir[0]) {
+		struct bia_ctx tmp;
+		bia_ctx_init(&tmp);
+		bia_rm_rf(&tmp, rq->form_dir);
+	}
 	if (rq->body_fd >= 0)
 		close(rq->body_fd);
 	if (rq->body_path[0])
@@ -518,6 +528,11 @@ static int valid_utf8(const char *s)
 	return 1;
 }
 
+static enum MHD_Result form_part(void *cls, enum MHD_ValueKind kind, const char *key,
+				 const char *filename, const char *content_type,
+				 const char *transfer_encoding, const char *data, uint64_t off,
+				 size_t size);
+
 /* The first call of a request: route, authenticate, authorize, prepare
  * the body. Returns 0 to go on, else the request was answered. */
 static int begin(struct req *rq, const char *url)
@@ -553,11 +568,32 @@ static int begin(struct req *rq, const char *url)
 	const struct route *r = &bia__routes[rq->route];
 	rq->body_kind = r->body;
 	const char *cl = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, "Content-Length");
-	uint64_t limit = r->body == BODY_FILE ? rq->srv->inst->limits.max_upload_bytes
-						: rq->srv->inst->limits.max_body_bytes;
+	uint64_t limit = r->body == BODY_FILE || r->body == BODY_FORM
+				 ? rq->srv->inst->limits.max_upload_bytes
+				 : rq->srv->inst->limits.max_body_bytes;
 	if (cl && strtoull(cl, NULL, 10) > limit)
 		return req_fail(rq, BIA_ELIMIT, "the body is larger than the limit of %llu bytes",
 				(unsigned long long)limit);
+	if (r->body == BODY_FORM) {
+		const char *ct =
+			MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, "Content-Type");
+		if (!ct || strncasecmp(ct, "multipart/form-data", 19))
+			return req_fail(rq, BIA_EINVAL, "this route takes multipart/form-data");
+		char tmp[BIA_PATH_MAX];
+		if (bia_path_join(&rq->ctx, tmp, sizeof(tmp), rq->srv->inst->root, "tmp"))
+			return req_error(rq);
+		mkdir(tmp, 0755);
+		snprintf(rq->form_dir, sizeof(rq->form_dir), "%s/upload-%ld-XXXXXX", tmp,
+			 (long)getpid());
+		if (!mkdtemp(rq->form_dir)) {
+			rq->form_dir[0] = '\0';
+			return req_fail(rq, BIA_EIO, "cannot store the upload: %s", strerror(errno));
+		}
+		rq->json = json_object();
+		rq->pp = MHD_create_post_processor(rq->conn, 64 * 1024, form_part, rq);
+		if (!rq->pp)
+			return req_fail(rq, BIA_EINVAL, "a malformed multipart/form-data header");
+	}
 	if (r->body == BODY_FILE) {
 		char tmp[BIA_PATH_MAX];
 		if (bia_path_join(&rq->ctx, tmp, sizeof(tmp), rq->srv->inst->root, "tmp"))
@@ -574,17 +610,109 @@ static int begin(struct req *rq, const char *url)
 	return 0;
 }
 
+const char *req_form_file(struct req *rq, const char *field)
+{
+	for (size_t i = 0; i < rq->nfiles; i++)
+		if (!strcmp(rq->files[i].field, field))
+			return rq->files[i].path;
+	return NULL;
+}
+
+static int form_name_ok(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	if (!n || n > max || s[0] == '.')
+		return 0;
+	for (const char *c = s; *c; c++)
+		if (*c == '/' || *c == '\\' || (unsigned char)*c < 0x20)
+			return 0;
+	return 1;
+}
+
+/* A part of a multipart/form-data body: files go to form_dir/FIELD/NAME,
+ * text fields (at most 4 KiB each) into rq->json. */
+static enum MHD_Result form_part(void *cls, enum MHD_ValueKind kind, const char *key,
+				 const char *filename, const char *content_type,
+				 const char *transfer_encoding, const char *data, uint64_t off,
+				 size_t size)
+{
+	struct req *rq = cls;
+	if (rq->body_too_big)
+		return MHD_NO;
+	if (!key || !form_name_ok(key, 31) || strspn(key, "abcdefghijklmnopqrstuvwxyz_") != strlen(key)) {
+		rq->body_too_big = 3;
+		return MHD_NO;
+	}
+	if (!filename) {
+		json_t *cur = json_object_get(rq->json, key);
+		size_t have = cur ? json_string_length(cur) : 0;
+		if (have + size > 4096) {
+			rq->body_too_big = 3;
+			return MHD_NO;
+		}
+		char *t = malloc(have + size + 1);
+		if (!t)
+			return MHD_NO;
+		if (have)
+			memcpy(t, json_string_value(cur), have);
+		memcpy(t + have, data, size);
+		t[have + size] = '\0';
+		json_t *v = json_stringn_nocheck(t, have + size);
+		free(t);
+		json_object_set_new(rq->json, key, v);
+		return MHD_YES;
+	}
+	struct form_file *f = NULL;
+	for (size_t i = 0; i < rq->nfiles; i++)
+		if (!strcmp(rq->files[i].field, key))
+			f = &rq->files[i];
+	if (!f) {
+		const char *base = strrchr(filename, '/');
+		base = base ? base + 1 : filename;
+		if (rq->nfiles == FORM_FILES || !form_name_ok(base, 200)) {
+			rq->body_too_big = 3;
+			return MHD_NO;
+		}
+		f = &rq->files[rq->nfiles];
+		snprintf(f->field, sizeof(f->field), "%s", key);
+		char sub[BIA_PATH_MAX + 48];
+		snprintf(sub, sizeof(sub), "%s/%s", rq->form_dir, key);
+		if (mkdir(sub, 0700)) {
+			rq->body_too_big = 2;
+			return MHD_NO;
+		}
+		snprintf(f->path, sizeof(f->path), "%s/%s", sub, base);
+		f->fd = open(f->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (f->fd < 0) {
+			rq->body_too_big = 2;
+			return MHD_NO;
+		}
+		rq->nfiles++;
+	}
+	if (size && bia_write_all(f->fd, data, size)) {
+		rq->body_too_big = 2;
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
 static void take_body(struct req *rq, const char *data, size_t n)
 {
 	if (rq->body_too_big)
 		return;
-	uint64_t limit = rq->body_kind == BODY_FILE ? rq->srv->inst->limits.max_upload_bytes
-						      : rq->srv->inst->limits.max_body_bytes;
+	uint64_t limit = rq->body_kind == BODY_FILE || rq->body_kind == BODY_FORM
+				 ? rq->srv->inst->limits.max_upload_bytes
+				 : rq->srv->inst->limits.max_body_bytes;
 	if (rq->body_bytes + n > limit) {
 		rq->body_too_big = 1;
 		return;
 	}
 	rq->body_bytes += n;
+	if (rq->body_kind == BODY_FORM) {
+		if (MHD_post_process(rq->pp, data, n) != MHD_YES && !rq->body_too_big)
+			rq->body_too_big = 3;
+		return;
+	}
 	if (rq->body_kind == BODY_FILE) {
 		while (n) {
 			ssize_t w = write(rq->body_fd, data, n);
@@ -616,11 +744,26 @@ static int finish_body(struct req *rq)
 {
 	if (rq->body_too_big == 1)
 		return req_fail(rq, BIA_ELIMIT, "the body is larger than the limit of %llu bytes",
-				(unsigned long long)(rq->body_kind == BODY_FILE
-							     ? rq->srv->inst->limits.max_upload_bytes
-							     : rq->srv->inst->limits.max_body_bytes));
+				(unsigned long long)(rq->body_kind == BODY_JSON
+							     ? rq->srv->inst->limits.max_body_bytes
+							     : rq->srv->inst->limits.max_upload_bytes));
+	if (rq->body_too_big == 3)
+		return req_fail(rq, BIA_EINVAL,
+				"a malformed form: fields are [a-z_] names, files plain names, at "
+				"most %d files and 4 KiB per text field",
+				FORM_FILES);
 	if (rq->body_too_big)
 		return req_fail(rq, BIA_EIO, "cannot store the body");
+	if (rq->body_kind == BODY_FORM) {
+		for (size_t i = 0; i < rq->nfiles; i++) {
+			if (fsync(rq->files[i].fd) || close(rq->files[i].fd)) {
+				rq->files[i].fd = -1;
+				return req_fail(rq, BIA_EIO, "cannot store the upload");
+			}
+			rq->files[i].fd = -1;
+		}
+		return 0;
+	}
 	if (rq->body_kind == BODY_FILE) {
 		if (fsync(rq->body_fd))
 			return req_fail(rq, BIA_EIO, "cannot store the upload: %s", strerror(errno));
@@ -659,6 +802,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		rq->conn = conn;
 		rq->method = method;
 		rq->body_fd = rq->file_fd = -1;
+		for (size_t i = 0; i < FORM_FILES; i++)
+			rq->files[i].fd = -1;
 		rq->total = -1;
 		bia_instance_ctx(s->inst, &rq->ctx);
 		*con_cls = rq;
@@ -701,15 +846,9 @@ static void remove_dead_uploads(const struct bia_instance *inst)
 		char p[BIA_PATH_MAX + 300];
 		snprintf(p, sizeof(p), "%s/%s", tmp, e->d_name);
 		if (unlinkat(dirfd(d), e->d_name, 0) && errno == EISDIR) {
-			/* an upload's folder: its one file, then itself */
-			DIR *sub = opendir(p);
-			struct dirent *f;
-			while (sub && (f = readdir(sub)))
-				if (f->d_name[0] != '.' || (f->d_name[1] && f->d_name[1] != '.'))
-					unlinkat(dirfd(sub), f->d_name, 0);
-			if (sub)
-				closedir(sub);
-			unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR);
+			struct bia_ctx c2;
+			bia_ctx_init(&c2);
+			bia_rm_rf(&c2, p); /* an upload's folder */
 		}
 	}
 	closedir(d);
@@ -806,9 +945,9 @@ int bia_serve(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_s
 	pthread_mutex_init(&s->smu, NULL);
 	pthread_mutex_init(&s->lmu, NULL);
 	remove_dead_uploads(inst);
-	int rc = 0;
-	if (sse_start(s)) {
-		rc = bia_fail(ctx, BIA_EIO, "cannot start the event streams");
+	int rc = 0, ops_joined = 1;
+	if (sse_start(s) || ops_start(s)) {
+		rc = bia_fail(ctx, BIA_EIO, "cannot start the event streams or operation threads");
 		goto out;
 	}
 	s->d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
@@ -856,6 +995,7 @@ int bia_serve(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_s
 	MHD_socket lsock = MHD_quiesce_daemon(s->d);
 	if (lsock != MHD_INVALID_SOCKET)
 		close(lsock);
+	ops_joined = ops_stop(s, s->opts.grace_ms);
 	sse_stop(s);
 	for (int waited = 0; waited < s->opts.grace_ms; waited += 20) {
 		if (atomic_load(&s->active) == 0 && sse_open_streams(s) == 0)
@@ -889,7 +1029,7 @@ out:
 		MHD_stop_daemon(s->d);
 	if (s->worker_wake >= 0 && (!s->worker_started || atomic_load(&s->worker_done)))
 		close(s->worker_wake);
-	int leave = s->worker_started && !atomic_load(&s->worker_done);
+	int leave = (s->worker_started && !atomic_load(&s->worker_done)) || !ops_joined;
 	if (!leave) {
 		pthread_mutex_destroy(&s->smu);
 		pthread_mutex_destroy(&s->lmu);

@@ -857,6 +857,13 @@ static int h_token_revoke(struct req *rq)
 	return req_json(rq, 200, json_pack("{s:I, s:b}", "id", (json_int_t)id, "revoked", 1));
 }
 
+int h_sweep(struct req *rq);
+int h_benchmark(struct req *rq);
+int h_dataset_import(struct req *rq);
+int h_operation(struct req *rq);
+int h_operations(struct req *rq);
+int h_metrics(struct req *rq);
+
 /* --------------------------------------------------------------- table */
 
 #define R_ BIA_ROLE_NONE
@@ -890,6 +897,25 @@ const struct route bia__routes[] = {
 	 "Upload an image (?name=FILE, the body is the file)", "image add"},
 	{"GET", "/problems/{problem}/leaderboard", h_leaderboard, RV, BODY_NONE, "benchmarks",
 	 "Leaderboard of the runs (?metric, seed, resamples)", "bench --no-run"},
+	{"POST", "/problems/{problem}/dataset", h_dataset_import, RC, BODY_FILE, "images",
+	 "Import a dataset: a tar(.gz) of images/ and groundtruth/ (an operation)",
+	 "dataset import"},
+	{"POST", "/problems/{problem}/sweeps", h_sweep, RC, BODY_JSON, "benchmarks",
+	 "Sweep: {workflow, params: {NAME: \"A:B:STEP\"|\"V1,V2\"}, metric?, images?, seed?, "
+	 "resamples?} (an operation)",
+	 "sweep"},
+	{"POST", "/problems/{problem}/benchmark", h_benchmark, RC, BODY_JSON, "benchmarks",
+	 "Run what is missing, then rank: {workflows?, metric?, images?, seed?, resamples?} (an "
+	 "operation)",
+	 "bench"},
+	{"GET", "/operations", h_operations, RV, BODY_NONE, "operations",
+	 "Your operations (an admin's: all)", NULL},
+	{"GET", "/operations/{operation}", h_operation, RV, BODY_NONE, "operations",
+	 "An operation: state, progress, and its result once done", NULL},
+	{"POST", "/metrics", h_metrics, RV, BODY_FORM, "metrics",
+	 "Score a prediction file against a GT file (multipart form: class, prediction, "
+	 "ground_truth, params?, objects?)",
+	 "metrics CLASS PRED GT"},
 	{"GET", "/images/{image}", h_image, RV, BODY_NONE, "images", "An image", "image show"},
 	{"GET", "/images/{image}/file", h_image_file, RV, BODY_NONE, "images",
 	 "Download the original file", "image get"},
@@ -981,6 +1007,11 @@ json_t *bia_api_openapi(void)
 				op, "requestBody",
 				json_pack("{s:{s:{s:{s:s}}}}", "content", "application/json", "schema",
 					  "type", "object"));
+		else if (r->body == BODY_FORM)
+			json_object_set_new(
+				op, "requestBody",
+				json_pack("{s:b, s:{s:{s:{s:s}}}}", "required", 1, "content",
+					  "multipart/form-data", "schema", "type", "object"));
 		else if (r->body == BODY_FILE)
 			json_object_set_new(
 				op, "requestBody",

@@ -17,7 +17,8 @@ struct bia_server;
 
 /* What a request carries in: nothing, a JSON object, or a file streamed to
  * a temporary file of the instance (uploads). */
-enum body_kind { BODY_NONE, BODY_JSON, BODY_FILE };
+enum body_kind { BODY_NONE, BODY_JSON, BODY_FILE, BODY_FORM /* multipart/form-data */ };
+#define FORM_FILES 8
 
 struct req {
 	struct bia_server *srv;
@@ -37,7 +38,16 @@ struct req {
 	char body_path[BIA_PATH_MAX];
 	uint64_t body_bytes;
 	int body_too_big; /* a limit was exceeded while reading */
-	json_t *json;	  /* the parsed JSON body (BODY_JSON) */
+	json_t *json;	  /* the parsed JSON body (BODY_JSON); BODY_FORM: the text fields */
+	/* BODY_FORM: files of the form, stored under body_path + ".d" */
+	struct MHD_PostProcessor *pp;
+	char form_dir[BIA_PATH_MAX + 8];
+	struct form_file {
+		char field[32];
+		char path[BIA_PATH_MAX + 300];
+		int fd;
+	} files[FORM_FILES];
+	size_t nfiles;
 	/* response */
 	int status;
 	json_t *out;	       /* a JSON response */
@@ -73,6 +83,8 @@ extern const size_t bia__nroutes;
 
 /* The value of a hex digit, -1 if c is none. */
 int bia_hexval(char c);
+/* The stored path of a form's file field, NULL if it was not sent. */
+const char *req_form_file(struct req *rq, const char *field);
 /* Query parameter, NULL if absent. */
 const char *req_query(struct req *rq, const char *key);
 /* Fail the request: the error of ctx becomes the response. Returns its
@@ -92,6 +104,22 @@ int req_file(struct req *rq, const char *path, const char *type, const char *nam
 /* The instance of the server. */
 struct bia_instance *req_inst(struct req *rq);
 int req_guest(struct req *rq);
+
+/* Operations (ops.c): long work on the operation threads. fn gets the
+ * request's JSON (owned by the operation) and an opaque progress handle;
+ * it sets *presult (the JSON the CLI prints) or fails on ctx. */
+typedef int (*op_fn)(struct bia_server *srv, json_t *request, void *oprun,
+		     struct bia_ctx *ctx, json_t **presult);
+int ops_start(struct bia_server *srv);
+int ops_stop(struct bia_server *srv, int grace_ms);
+/* Queue an operation (request is stolen) and answer 202 with it. */
+int ops_submit(struct req *rq, const char *kind, int64_t problem_id, json_t *request,
+	       op_fn fn);
+int ops_get_json(struct req *rq, int64_t id, json_t **pout);
+json_t *ops_list_json(struct req *rq);
+struct bia_bench_hooks;
+void bia__op_hooks(void *oprun, struct bia_bench_hooks *h);
+void bia__op_progress(void *oprun, int64_t done, int64_t total, const char *detail);
 
 /* Event streams (sse.c). */
 int sse_run_stream(struct req *rq, int64_t run_id);

@@ -7,6 +7,7 @@
 #include "server/server_int.h"
 
 struct sse_stream;
+struct ops;
 
 #define LOGIN_SLOTS 256
 struct login_slot {
@@ -47,6 +48,7 @@ struct bia_server {
 	int worker_started;
 	atomic_int worker_done;
 	int worker_wake; /* eventfd */
+	struct ops *ops; /* long operations (ops.c) */
 };
 
 #endif

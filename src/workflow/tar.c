@@ -9,21 +9,12 @@
 #include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
-static int unpack(struct bia_ctx *ctx, const char *tar, const char *dir, size_t max_files,
-		  uint64_t max_bytes)
+int bia_tar_unpack(struct bia_ctx *ctx, const char *tar, const char *dir, size_t max_files,
+		   uint64_t max_bytes)
 {
 	struct archive *a = archive_read_new(), *w = archive_write_disk_new();
 	if (!a || !w) {
@@ -137,7 +128,7 @@ int bia_workflow_add_tar(struct bia_ctx *ctx, struct bia_instance *inst, const c
 		return bia_fail(ctx, BIA_EIO, "cannot create '%s': %s", dir, strerror(errno));
 	size_t max_files = o->max_files ? o->max_files : BIA_WF_MAX_FILES;
 	uint64_t max_bytes = o->max_total_bytes ? o->max_total_bytes : BIA_WF_MAX_TOTAL_BYTES;
-	int rc = unpack(ctx, tar, dir, max_files, max_bytes);
+	int rc = bia_tar_unpack(ctx, tar, dir, max_files, max_bytes);
 	if (!rc) {
 		/* one top folder holding descriptor.json: that folder */
 		char root[BIA_PATH_MAX], d[BIA_PATH_MAX + 32];
@@ -163,6 +154,8 @@ int bia_workflow_add_tar(struct bia_ctx *ctx, struct bia_instance *inst, const c
 		if (!rc && out->rc)
 			rc = bia_fail(ctx, (enum bia_rc)out->rc, "%s", out->msg);
 	}
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	struct bia_ctx tmp;
+	bia_ctx_init(&tmp);
+	bia_rm_rf(&tmp, dir);
 	return rc;
 }

@@ -238,6 +238,12 @@ int bia_workflow_add_tar(struct bia_ctx *ctx, struct bia_instance *inst, const c
 			 const char *dir, const struct bia_wf_add_opts *o,
 			 struct bia_wf_added *out);
 
+/* Unpack a tar archive (optionally gzipped) into the existing folder dir:
+ * regular files and folders only (links, devices, absolute names and ".."
+ * refused), at most max_files files and max_bytes bytes. */
+int bia_tar_unpack(struct bia_ctx *ctx, const char *tar, const char *dir, size_t max_files,
+		   uint64_t max_bytes);
+
 /* True if path is a local folder holding a git repository (a work tree with
  * .git, or a bare repository). */
 int bia_workflow_is_git(const char *path);

@@ -113,7 +113,7 @@ wait $SPID
 start_server --guest
 code=$(curl -s --noproxy '*' -o "$T/g.json" -w '%{http_code}' "$(U /problems)")
 check "--guest: anonymous reads the problem list" test "$code" = 200
-check "... public problems only" test "$($PY -c "import json; print([p['name'] for p in json.load(open('$T/g.json'))['items']])")" = "['nuc', 'c1']"
+check "... public problems only" test "$($PY -c "import json; print([p['name'] for p in json.load(open('$T/g.json'))['items']])")" = "['nuc', 'nuc2', 'c1']"
 code=$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' -X POST -d '{"name":"x","class":"ObjSeg"}' "$(U /problems)")
 check "... and writes nothing (401)" test "$code" = 401
 kill -TERM $SPID

@@ -203,6 +203,75 @@ runs = vic.runs(problem="nuc")
 ok([r["id"] for r in runs] == [run.id, run2.id], "runs filtered by problem", runs)
 ok(vic.runs(status="failed") == [], "runs filtered by status")
 
+# ------------------------------------------------- operations (long work)
+op = alice.sweep("Threshold-Python", "nuc", threshold="0.3,0.5", resamples=200)
+ok(op.record["state"] in ("queued", "running") and op.record["url"].endswith("/operations/%d" % op.id),
+   "a sweep answers 202 with an operation at once", op.record)
+res = op.wait(progress=False, timeout=300)
+ok(len(res["entries"]) == 2, "the sweep's operation ends with its leaderboard", res)
+ok(cli_json("sweep", "Threshold-Python", "nuc", "--param", "threshold=0.3,0.5", "--resamples",
+            "200", "--format", "json") == res, "... the JSON that sweep --format json prints")
+try:
+    bob.get("/operations/%d" % op.id)
+    ok(True, "another user may read an operation on a public problem")
+except ApiError as e:
+    ok(False, "another user may read an operation on a public problem", e)
+try:
+    alice.sweep("Threshold-Python", "nuc", threshold="0.9:0.1:0.1")
+    ok(False, "a bad sweep range is refused at once")
+except ApiError as e:
+    ok(e.status == 400, "a bad sweep range is refused at once (400)", e)
+bop = alice.benchmark("nuc", resamples=200)
+bres = bop.wait(progress=False, timeout=300)
+ok(bres["problem"] == "nuc" and len(bres["entries"]) >= 2, "a benchmark operation ranks the runs", bres)
+ops_ = alice.get("/operations")
+ok([o["id"] for o in ops_["items"]] == [op.id, bop.id], "GET /operations lists the caller's", ops_)
+alice.create_problem("nuc2", "ObjSeg")
+iop = alice.import_dataset("nuc2", DS)
+ires = iop.wait(progress=False, timeout=120)
+ok(ires["images"] == len(imgs) and ires["gt_versions"] == len(imgs),
+   "a dataset imports from a tar.gz as an operation", ires)
+ok(len(alice.images("nuc2")) == len(imgs), "... its images are there")
+st, _, body = call("POST", "/problems/nuc2/dataset", token=TOK["alice"], raw_body=b"not a tar")
+ok(st == 202, "a bad archive is accepted as an operation ...")
+bad_op = admin.get("/operations/%d" % body["id"])
+for _ in range(100):
+    bad_op = alice.get("/operations/%d" % body["id"])
+    if bad_op["state"] not in ("queued", "running"):
+        break
+    time.sleep(0.1)
+ok(bad_op["state"] == "failed" and bad_op["error"]["error"]["code"] == "invalid_format",
+   "... that fails naming the problem", bad_op)
+ok(len(alice.images("nuc2")) == len(imgs), "... and imports nothing")
+
+# ------------------------------------------------------ standalone scoring
+pred = os.path.join(E["T"], "pred.tif")
+run.output(listed[0]["stem"], pred)
+gtf = os.path.join(DS, "groundtruth", listed[0]["stem"] + ".tif")
+sc = vic.score("ObjSeg", pred, gtf)
+cli_sc = json.loads(subprocess.run([BIAFLOWS, "metrics", "ObjSeg", pred, gtf, "--format", "json"],
+                                   capture_output=True).stdout)
+ok(sc == cli_sc, "POST /metrics = metrics CLASS PRED GT --format json", (sc, cli_sc))
+try:
+    vic.score("Nope", pred, gtf)
+    ok(False, "an unknown class is refused")
+except ApiError as e:
+    ok(e.status == 400, "scoring with an unknown class is 400", e)
+try:
+    vic.score("ObjSeg", pred, os.path.join(E["T"], "dl.tif"), params="gating_dist=x")
+    ok(False, "a bad metric parameter is refused")
+except ApiError as e:
+    ok(e.status == 400, "a bad metric parameter is 400", e)
+st, _, body = call("POST", "/metrics", token=TOK["vic"], raw_body=b"x",
+                   headers={"Content-Type": "application/json"})
+ok(st == 400, "POST /metrics needs a multipart form", body)
+evil = ('--b\r\nContent-Disposition: form-data; name="ground_truth"; filename="../../x.tif"\r\n\r\n'
+        'data\r\n--b--\r\n').encode()
+st, _, body = call("POST", "/metrics", token=TOK["vic"], raw_body=evil,
+                   headers={"Content-Type": "multipart/form-data; boundary=b"})
+ok(st == 400 and not os.path.exists(os.path.join(INST, "x.tif")),
+   "a form file named with '..' is refused", body)
+
 # ---------------------------------------- the same JSON as the CLI prints
 ok(cli_json("problem", "list", "--format", "json") == admin.problems(),
    "GET /problems = problem list --format json")
@@ -265,13 +334,14 @@ for im in simgs:
     alice.upload_gt(im["id"], os.path.join(DS, "groundtruth", im["stem"] + ".tif"))
 srun = alice.run("Threshold-Python", "secret")
 srun.wait(progress=False, timeout=120)
-ok([x["name"] for x in alice.problems()] == ["nuc", "secret"], "a member sees the private problem")
-ok([x["name"] for x in bob.problems()] == ["nuc"], "a non-member's problem list leaks nothing")
-ok(bob.get("/problems")["total"] == 1, "... nor its count")
+ok([x["name"] for x in alice.problems()] == ["nuc", "nuc2", "secret"],
+   "a member sees the private problem")
+ok([x["name"] for x in bob.problems()] == ["nuc", "nuc2"], "a non-member's problem list leaks nothing")
+ok(bob.get("/problems")["total"] == 2, "... nor its count")
 n_nuc = len(admin.runs(problem="nuc"))
 ok(all(r["problem"] != "secret" for r in bob.runs()) and bob.get("/runs")["total"] == n_nuc,
    "... nor its runs or their count", (bob.get("/runs")["total"], n_nuc))
-ok([x["name"] for x in admin.problems()] == ["nuc", "secret"], "an admin sees everything")
+ok([x["name"] for x in admin.problems()] == ["nuc", "nuc2", "secret"], "an admin sees everything")
 hidden = ["/problems/secret", "/problems/%d" % sec["id"], "/problems/secret/images",
           "/problems/secret/leaderboard", "/images/%d" % simgs[0]["id"],
           "/images/%d/file" % simgs[0]["id"], "/images/%d/gt" % simgs[0]["id"],
@@ -342,7 +412,7 @@ for method, path in writes:
     if need != "viewer" and st != 403:
         bad.append(("viewer", method, path, st))
 ok(not bad, "every write route refuses an anonymous caller (401) and a viewer (403)", bad)
-ok(len(admin.problems()) == 2 and len(admin.images("nuc")) == len(imgs),
+ok(len(admin.problems()) == 3 and len(admin.images("nuc")) == len(imgs),
    "... and nothing changed", admin.problems())
 
 # ----------------------------------------------------- sessions and CSRF
