@@ -726,3 +726,94 @@ int bia_runs_list_json(struct bia_ctx *ctx, struct bia_instance *inst,
 	*prows = rows;
 	return 0;
 }
+
+/* Sort rows by one member (numbers; NaN and missing last whatever the
+ * order), then by image id. */
+struct row_order {
+	const char *key;
+	int desc;
+};
+static int row_cmp(const void *a, const void *b, void *arg)
+{
+	const struct row_order *o = arg;
+	json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	json_t *vx = json_object_get(x, o->key), *vy = json_object_get(y, o->key);
+	int hx = json_is_number(vx) && json_number_value(vx) == json_number_value(vx),
+	    hy = json_is_number(vy) && json_number_value(vy) == json_number_value(vy);
+	if (hx != hy)
+		return hx ? -1 : 1;
+	if (hx) {
+		double dx = json_number_value(vx), dy = json_number_value(vy);
+		if (dx != dy)
+			return (dx < dy) != o->desc ? -1 : 1;
+	} else if (json_is_string(vx) && json_is_string(vy)) {
+		int c = strcmp(json_string_value(vx), json_string_value(vy));
+		if (c)
+			return o->desc ? -c : c;
+	}
+	json_int_t ix = json_integer_value(json_object_get(x, "image")),
+		   iy = json_integer_value(json_object_get(y, "image"));
+	return ix < iy ? -1 : ix > iy;
+}
+
+int bia_run_metric_table_json(struct bia_ctx *ctx, struct bia_instance *inst,
+			      const struct bia_run *r, const struct bia_metric_table_query *q,
+			      json_t **prows, int64_t *ptotal)
+{
+	*prows = NULL;
+	json_t *run = bia_run_json(ctx, inst, r, 1);
+	if (!run)
+		return ctx->rc;
+	size_t nm;
+	const struct bia_metric_def *defs = bia_metric_class(r->cls, &nm);
+	const char *sort = q->sort && *q->sort ? q->sort : "image";
+	int known = !strcmp(sort, "image") || !strcmp(sort, "stem") || !strcmp(sort, "status");
+	for (size_t k = 0; k < nm && !known; k++)
+		known = !strcmp(defs[k].code, sort);
+	if (!known) {
+		json_decref(run);
+		return bia_fail(ctx, BIA_EINVAL, "cannot sort by '%s' (image, stem, status or a metric "
+					      "of %s)", sort, bia_class_code(r->cls));
+	}
+	json_t *all = json_array(), *im;
+	size_t i;
+	json_array_foreach(json_object_get(run, "images"), i, im)
+	{
+		const char *status = json_string_value(json_object_get(im, "status"));
+		const char *stem = json_string_value(json_object_get(im, "stem"));
+		if (q->status && *q->status && (!status || strcmp(status, q->status)))
+			continue;
+		if (q->stem && *q->stem && (!stem || !strstr(stem, q->stem)))
+			continue;
+		json_t *row = json_pack("{s:O, s:O, s:O}", "image", json_object_get(im, "id"), "stem",
+					json_object_get(im, "stem"), "status",
+					json_object_get(im, "status"));
+		json_t *m = json_object_get(im, "metrics");
+		for (size_t k = 0; k < nm; k++) {
+			json_t *v = json_object_get(m, defs[k].code);
+			json_object_set(row, defs[k].code, v ? v : json_null());
+		}
+		json_array_append_new(all, row);
+	}
+	json_decref(run);
+	size_t n = json_array_size(all);
+	json_t **v = malloc((n ? n : 1) * sizeof(*v));
+	if (!v) {
+		json_decref(all);
+		return bia_fail(ctx, BIA_ENOMEM, "out of memory");
+	}
+	for (i = 0; i < n; i++)
+		v[i] = json_array_get(all, i);
+	struct row_order order = {sort, q->descending};
+	qsort_r(v, n, sizeof(*v), row_cmp, &order);
+	json_t *rows = json_array();
+	int64_t off = q->page.offset, lim = q->page.limit > 0 ? q->page.limit : (int64_t)n;
+	for (int64_t k = off; k < (int64_t)n && k < off + lim; k++)
+		json_array_append(rows, v[k]);
+	free(v);
+	json_decref(all);
+	if (ptotal)
+		*ptotal = (int64_t)n;
+	*prows = rows;
+	return 0;
+}

@@ -454,6 +454,20 @@ int bia_errors_image_json(struct bia_ctx *ctx, struct bia_instance *inst, int64_
  * scores and per-metric aggregates; always the main metric's mean. */
 json_t *bia_run_json(struct bia_ctx *ctx, struct bia_instance *inst,
 		     const struct bia_run *r, int detail);
+/* A run's metric table: one row per image {image, stem, status, METRIC:
+ * value|null for every metric of the class}, filtered (status equal, stem
+ * containing), sorted by image (default), stem, status or a metric
+ * (missing and NaN values last), one page; *ptotal the filtered rows. */
+struct bia_metric_table_query {
+	const char *sort;   /* NULL: "image" */
+	int descending;
+	const char *status; /* NULL: any */
+	const char *stem;   /* NULL: any */
+	struct bia_page page;
+};
+int bia_run_metric_table_json(struct bia_ctx *ctx, struct bia_instance *inst,
+			      const struct bia_run *r, const struct bia_metric_table_query *q,
+			      json_t **prows, int64_t *ptotal);
 /* Compute and keep a run's summary (the mean of every metric over its
  * images, as bia_run_json's aggregate), what run lists show: done when a
  * run ends and after a rescore; lists compute it for runs without one. */

@@ -421,6 +421,7 @@ static void req_free(struct req *rq)
 		close(rq->file_fd);
 	free(rq->body);
 	free(rq->text);
+	free(rq->cache_key);
 	json_decref(rq->json);
 	json_decref(rq->out);
 	free(rq);
@@ -453,6 +454,9 @@ static enum MHD_Result queue(struct req *rq)
 				MHD_add_response_header(resp, "Content-Disposition", rq->disposition);
 		}
 	} else if (!resp && rq->text) {
+		if (rq->cache_key && status == 200)
+			cache_put(rq->srv, rq->cache_key, (const struct cache_gen *)rq->gen, rq->text,
+				  rq->text_len, status, rq->total, rq->text_type);
 		resp = MHD_create_response_from_buffer(rq->text_len, rq->text,
 						       MHD_RESPMEM_MUST_FREE);
 		if (resp) {
@@ -466,7 +470,7 @@ static enum MHD_Result queue(struct req *rq)
 			status = 500;
 		}
 		size_t n;
-		char *s = json_dumps(rq->out, JSON_COMPACT | JSON_ENSURE_ASCII);
+		char *s = json_dumps(rq->out, JSON_COMPACT);
 		n = s ? strlen(s) : 0;
 		if (s) {
 			char *t = realloc(s, n + 2);
@@ -476,6 +480,9 @@ static enum MHD_Result queue(struct req *rq)
 				s[n] = '\0';
 			}
 		}
+		if (s && rq->cache_key && status == 200)
+			cache_put(rq->srv, rq->cache_key, (const struct cache_gen *)rq->gen, s, n,
+				  status, rq->total, "application/json");
 		resp = s ? MHD_create_response_from_buffer(n, s, MHD_RESPMEM_MUST_FREE) : NULL;
 		if (resp)
 			MHD_add_response_header(resp, "Content-Type", "application/json");
@@ -786,6 +793,52 @@ static int finish_body(struct req *rq)
 	return 0;
 }
 
+static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+			       const char *value)
+{
+	struct bia_buf *b = cls;
+	bia_buf_addf(b, "%s=%s&", key, value ? value : "");
+	return MHD_YES;
+}
+
+/* A cached answer to a cacheable GET (1: queued), else the key and the
+ * generation are kept on rq for storing the answer. */
+static int try_cache(struct req *rq)
+{
+	if (strcmp(rq->method, "GET") || !route_cacheable(rq->route))
+		return 0;
+	_Static_assert(sizeof(struct cache_gen) <= sizeof(rq->gen), "generation buffer");
+	struct cache_gen g;
+	if (cache_gen(rq->srv, &g))
+		return 0;
+	memcpy(rq->gen, &g, sizeof(g));
+	struct bia_buf b;
+	bia_buf_init(&b, 8192);
+	bia_buf_addf(&b, "%s?", rq->path);
+	MHD_get_connection_values(rq->conn, MHD_GET_ARGUMENT_KIND, add_arg, &b);
+	bia_buf_addf(&b, "|%lld:%d:%d|%s", (long long)rq->who.user_id, (int)rq->who.role,
+		     rq->srv->opts.guest, wants_csv(rq) ? "csv" : "json");
+	rq->cache_key = bia_buf_detach(&b, NULL);
+	if (!rq->cache_key)
+		return 0;
+	size_t len;
+	int status;
+	int64_t total;
+	char type[48];
+	char *body = cache_get(rq->srv, rq->cache_key, &g, &len, &status, &total, type);
+	if (!body)
+		return 0;
+	free(rq->cache_key);
+	rq->cache_key = NULL;
+	rq->text = body;
+	rq->text_len = len;
+	rq->status = status;
+	rq->total = total;
+	snprintf(rq->text_type_buf, sizeof(rq->text_type_buf), "%s", type);
+	rq->text_type = rq->text_type_buf;
+	return 1;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_data_size,
@@ -820,6 +873,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (finish_body(rq))
 		return refuse(rq);
+	if (try_cache(rq))
+		return queue(rq);
 	bia_ctx_clear(&rq->ctx);
 	int st = bia__routes[rq->route].fn(rq);
 	if (!rq->status)
@@ -946,7 +1001,7 @@ int bia_serve(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_s
 	pthread_mutex_init(&s->lmu, NULL);
 	remove_dead_uploads(inst);
 	int rc = 0, ops_joined = 1;
-	if (sse_start(s) || ops_start(s)) {
+	if (sse_start(s) || ops_start(s) || cache_start(s)) {
 		rc = bia_fail(ctx, BIA_EIO, "cannot start the event streams or operation threads");
 		goto out;
 	}
@@ -1031,6 +1086,7 @@ out:
 		close(s->worker_wake);
 	int leave = (s->worker_started && !atomic_load(&s->worker_done)) || !ops_joined;
 	if (!leave) {
+		cache_stop(s);
 		pthread_mutex_destroy(&s->smu);
 		pthread_mutex_destroy(&s->lmu);
 		free(s);

@@ -584,6 +584,29 @@ static int h_run(struct req *rq)
 	return j ? req_json(rq, 200, j) : req_error(rq);
 }
 
+/* ?sort=METRIC|image|stem|status, order=asc|desc, status=, stem=, limit,
+ * offset; CSV with ?format=csv */
+static int h_run_metrics(struct req *rq)
+{
+	struct bia_run r;
+	struct bia_metric_table_query q = {.sort = req_query(rq, "sort"),
+					   .status = req_query(rq, "status"),
+					   .stem = req_query(rq, "stem")};
+	const char *order = req_query(rq, "order");
+	if (order && strcmp(order, "asc") && strcmp(order, "desc"))
+		return req_fail(rq, BIA_EINVAL, "order is asc or desc");
+	q.descending = order && !strcmp(order, "desc");
+	if (req_page(rq, &q.page))
+		return rq->status;
+	if (get_run(rq, rq->params[0], BIA_ACCESS_READ, &r))
+		return rq->status;
+	json_t *rows;
+	int64_t total;
+	int rc = bia_run_metric_table_json(&rq->ctx, INST(rq), &r, &q, &rows, &total);
+	bia_run_release(&r);
+	return rc ? req_error(rq) : req_list(rq, rows, total, q.page);
+}
+
 static int h_run_cancel(struct req *rq)
 {
 	struct bia_run r;
@@ -936,6 +959,10 @@ const struct route bia__routes[] = {
 	{"POST", "/runs", h_run_launch, RC, BODY_JSON, "runs",
 	 "Launch: {workflow, problem, params?, images?, limits?}", "run"},
 	{"GET", "/runs/{run}", h_run, RV, BODY_NONE, "runs", "A run with its scores", "run show"},
+	{"GET", "/runs/{run}/metrics", h_run_metrics, RV, BODY_NONE, "runs",
+	 "The run's metric table: a row per image (?sort=METRIC, order=asc|desc, status, stem; "
+	 "paged; CSV)",
+	 NULL},
 	{"POST", "/runs/{run}/cancel", h_run_cancel, RC, BODY_NONE, "runs", "Cancel a run",
 	 "cancel"},
 	{"GET", "/runs/{run}/log", h_run_log, RV, BODY_NONE, "runs", "The run's log (text)",
@@ -964,6 +991,17 @@ const struct route bia__routes[] = {
 	 "token revoke"},
 };
 const size_t bia__nroutes = sizeof(bia__routes) / sizeof(bia__routes[0]);
+
+int route_cacheable(size_t i)
+{
+	static const route_fn fns[] = {h_openapi, h_problems, h_problem, h_images, h_image, h_gt,
+				       h_workflows, h_workflow, h_workflow_versions, h_runs, h_run,
+				       h_run_metrics, h_run_errors, h_leaderboard, h_compare};
+	for (size_t k = 0; k < sizeof(fns) / sizeof(fns[0]); k++)
+		if (i < bia__nroutes && bia__routes[i].fn == fns[k])
+			return 1;
+	return 0;
+}
 
 /* ------------------------------------------------------------- OpenAPI */
 

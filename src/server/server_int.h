@@ -54,6 +54,7 @@ struct req {
 	char *text;	       /* or a text response (malloc'd) ... */
 	size_t text_len;
 	const char *text_type; /* ... of this type */
+	char text_type_buf[48];
 	int file_fd;	       /* or a file (download), -1 */
 	uint64_t file_size;
 	const char *file_type;
@@ -62,6 +63,8 @@ struct req {
 	char cookie[512];	   /* Set-Cookie */
 	int64_t total;		   /* lists: the total, -1 if not a list */
 	int retry_after;	   /* seconds (429), 0 */
+	char *cache_key;	   /* a cacheable GET: its key (malloc'd) */
+	unsigned char gen[64];	   /* its store generation (struct cache_gen) */
 	int started;		   /* the access handler has seen the request */
 	int responded;
 };

@@ -8,6 +8,23 @@
 
 struct sse_stream;
 struct ops;
+struct cache;
+
+/* The store's generation (cache.c). */
+struct cache_gen {
+	int valid;
+	int64_t db_mtime, db_size, wal_size, wal_mtime;
+	unsigned char salts[8];
+};
+int cache_start(struct bia_server *srv);
+void cache_stop(struct bia_server *srv);
+int cache_gen(struct bia_server *srv, struct cache_gen *g);
+char *cache_get(struct bia_server *srv, const char *key, const struct cache_gen *g,
+		size_t *plen, int *pstatus, int64_t *ptotal, char type[48]);
+void cache_put(struct bia_server *srv, const char *key, const struct cache_gen *g,
+	       const char *body, size_t len, int status, int64_t total, const char *type);
+/* Is route i's GET answer a function of the store alone (routes.c)? */
+int route_cacheable(size_t i);
 
 #define LOGIN_SLOTS 256
 struct login_slot {
@@ -49,6 +66,7 @@ struct bia_server {
 	atomic_int worker_done;
 	int worker_wake; /* eventfd */
 	struct ops *ops; /* long operations (ops.c) */
+	struct cache *cache; /* rendered GET responses (cache.c) */
 };
 
 #endif

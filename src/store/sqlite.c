@@ -1268,14 +1268,19 @@ static int sq_image_list(struct bia_ctx *ctx, struct bia_instance *inst, int64_t
 			 int64_t *ptotal)
 {
 	sqlite3_stmt *st;
+	/* the count kept by triggers; the page's ids from the index alone (a
+	 * deep offset skips index entries, not computed rows) */
 	if (count_rows(ctx, inst,
-		       problem_id ? "SELECT count(*) FROM images WHERE problem_id = ?"
+		       problem_id ? "SELECT coalesce((SELECT images FROM problem_counts WHERE "
+				    "problem_id = ?), 0)"
 				  : "SELECT count(*) FROM images",
 		       problem_id != 0, problem_id, ptotal))
 		return ctx->rc;
 	if (prepare(ctx, inst,
-		    problem_id ? IMAGE_COLS "WHERE i.problem_id = ? ORDER BY i.id LIMIT ? OFFSET ?"
-			       : IMAGE_COLS "WHERE ? = 0 ORDER BY i.id LIMIT ? OFFSET ?",
+		    problem_id ? IMAGE_COLS "WHERE i.id IN (SELECT id FROM images WHERE problem_id = ?1 "
+					    "ORDER BY id LIMIT ?2 OFFSET ?3) ORDER BY i.id"
+			       : IMAGE_COLS "WHERE i.id IN (SELECT id FROM images WHERE ?1 = 0 "
+					    "ORDER BY id LIMIT ?2 OFFSET ?3) ORDER BY i.id",
 		    &st))
 		return ctx->rc;
 	sqlite3_bind_int64(st, 1, problem_id);

@@ -176,6 +176,17 @@ rec = run.wait(progress=False, timeout=120)
 ok(rec["status"] == "succeeded", "run.wait() follows it to success", rec.get("status"))
 rows = alice.metrics(run.id)
 ok(len(rows) == len(imgs) and all("mAP" in r for r in rows), "metrics: one row per image with mAP", rows)
+tab = vic.get("/runs/%d/metrics" % run.id, sort="DC", order="desc", limit=2)
+dcs = sorted((r["DC"] for r in rows), reverse=True)
+ok(tab["total"] == len(imgs) and [r["DC"] for r in tab["items"]] == dcs[:2],
+   "the metric table sorts by a metric and pages", tab)
+tab = vic.get("/runs/%d/metrics" % run.id, stem=rows[1]["stem"])
+ok(tab["total"] == 1 and tab["items"][0]["stem"] == rows[1]["stem"], "... and filters by stem", tab)
+st, hd, csvm = call("GET", "/runs/%d/metrics?format=csv&sort=stem" % run.id, token=TOK["vic"])
+ok(st == 200 and csvm.decode().splitlines()[0].startswith("image,stem,status,DC"),
+   "... and comes as CSV", csvm[:200])
+st, _, body = call("GET", "/runs/%d/metrics?sort=nope" % run.id, token=TOK["vic"])
+ok(st == 400 and "cannot sort by" in body["error"]["message"], "an unknown sort key is 400", body)
 run2 = alice.run("Threshold-Python", "nuc", threshold=0.6)
 run2.wait(progress=False, timeout=120)
 try:
@@ -288,6 +299,18 @@ ok(cli_json("workflow", "list", "--format", "json") == admin.workflows(),
    "GET /workflows = workflow list --format json")
 ok(cli_json("gt", "list", str(listed[0]["id"]), "--format", "json") ==
    admin.get("/images/%d/gt" % listed[0]["id"]), "GET /images/{id}/gt = gt list --format json")
+
+# a write by another process (the CLI) is seen at once (the response cache)
+stale = 0
+for i in range(20):
+    m = "DC" if i % 2 == 0 else "default"
+    admin.get("/problems/nuc")
+    admin.get("/problems/nuc")  # answered from the cache
+    subprocess.run([BIAFLOWS, "--instance", INST, "problem", "set", "nuc", "--main-metric", m],
+                   capture_output=True, check=True)
+    got = admin.get("/problems/nuc")["main_metric"]
+    stale += got != (None if m == "default" else m)
+ok(stale == 0, "20 CLI writes between cached reads: every read sees the write", stale)
 
 # ------------------------------------------------------------------ events
 evs = list(alice.events(run.id))
