@@ -1010,6 +1010,8 @@ int bia_serve(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_s
 				0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &sa,
 				MHD_OPTION_THREAD_POOL_SIZE, s->opts.threads,
 				MHD_OPTION_CONNECTION_LIMIT, s->opts.conn_limit,
+				/* one address cannot take every connection */
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->opts.conn_limit / 2,
 				MHD_OPTION_CONNECTION_TIMEOUT, s->opts.conn_timeout,
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,

@@ -215,11 +215,31 @@ ok([r["id"] for r in runs] == [run.id, run2.id], "runs filtered by problem", run
 ok(vic.runs(status="failed") == [], "runs filtered by status")
 
 # ------------------------------------------------- operations (long work)
+prog = []
+
+
+def follow_progress(client, sink):
+    try:
+        for ev, data in client.events():
+            sink.append((ev, data))
+            if ev == "progress" and data.get("detail") in ("succeeded", "failed"):
+                return
+    except Exception as e:  # noqa: BLE001
+        sink.append(("error", str(e)))
+
+
+pt = threading.Thread(target=follow_progress, args=(alice, prog), daemon=True)
+pt.start()
+time.sleep(0.3)
 op = alice.sweep("Threshold-Python", "nuc", threshold="0.3,0.5", resamples=200)
 ok(op.record["state"] in ("queued", "running") and op.record["url"].endswith("/operations/%d" % op.id),
    "a sweep answers 202 with an operation at once", op.record)
 res = op.wait(progress=False, timeout=300)
 ok(len(res["entries"]) == 2, "the sweep's operation ends with its leaderboard", res)
+pt.join(30)
+ok(any(e == "progress" and d["operation"] == "sweep %d" % op.id for e, d in prog) and
+   prog[-1][1].get("detail") == "succeeded",
+   "the sweep reports progress on GET /events, ending with succeeded", prog[-3:])
 ok(cli_json("sweep", "Threshold-Python", "nuc", "--param", "threshold=0.3,0.5", "--resamples",
             "200", "--format", "json") == res, "... the JSON that sweep --format json prints")
 try:
