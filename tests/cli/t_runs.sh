@@ -352,8 +352,9 @@ fcntl.flock(lk, fcntl.LOCK_UN)
 import signal
 w = subprocess.Popen([bia, "--instance", inst, "worker"], stdout=subprocess.DEVNULL,
                      stderr=subprocess.DEVNULL)
-for _ in range(600):
-    if leftovers(w.pid)[0]:
+for _ in range(600):  # the sandbox is up: its output mount and its cgroups
+    m, c = leftovers(w.pid)
+    if m and c:
         break
     time.sleep(0.05)
 time.sleep(0.2)
