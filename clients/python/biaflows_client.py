@@ -69,7 +69,8 @@ class Client:
             headers["Content-Type"] = content_type
         req = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
-            resp = urllib.request.urlopen(req, timeout=None if stream else self.timeout)
+            # a stream gets keep-alives every 15 s: 40 s of silence is a broken one
+            resp = urllib.request.urlopen(req, timeout=40 if stream else self.timeout)
         except urllib.error.HTTPError as e:
             payload = e.read()
             try:
@@ -148,9 +149,11 @@ class Client:
                              data=buf.getvalue(), content_type="application/x-tar")
 
     # ----------------------------------------------------------------- runs
-    def run(self, workflow, problem, images=None, limits=None, **params):
-        """Launch a run; parameters by their descriptor ids."""
-        body = {"workflow": workflow, "problem": problem, "params": params}
+    def run(self, workflow, problem, images=None, limits=None, params=None, **kw):
+        """Launch a run; parameters by their descriptor ids (keywords, or a
+        dict `params` for ids such as "images"). limits: {"timeout": "10m",
+        "memory": "2G", "processes": N, "open_files": N, "output": "1G"}."""
+        body = {"workflow": workflow, "problem": problem, "params": dict(params or {}, **kw)}
         if images is not None:
             body["images"] = list(images)
         if limits:

@@ -304,6 +304,8 @@ int h_operation(struct req *rq)
 
 int h_operations(struct req *rq)
 {
+	if (!rq->who.user_id)
+		return req_fail(rq, BIA_EAUTH, "log in or send a token to list your operations");
 	json_t *rows = ops_list_json(rq);
 	int64_t n = (int64_t)json_array_size(rows);
 	return req_list(rq, rows, n, (struct bia_page){n, 0});
@@ -325,6 +327,11 @@ int h_metrics(struct req *rq)
 				bia_class_list());
 	if (!gt)
 		return req_fail(rq, BIA_EINVAL, "the form needs a \"ground_truth\" file");
+	const char *mae = json_string_value(json_object_get(rq->json, "missing_as_empty"));
+	if (!pred && !(mae && !strcmp(mae, "true")))
+		return req_fail(rq, BIA_EINVAL,
+				"the form needs a \"prediction\" file (or missing_as_empty=true to "
+				"score an empty prediction)");
 	/* ObjTrk: the track files beside their stacks, as <stem>.txt */
 	static const char *const tracks[2][2] = {{"prediction_tracks", "prediction"},
 						 {"ground_truth_tracks", "ground_truth"}};

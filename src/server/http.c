@@ -325,7 +325,8 @@ static int authorize(struct req *rq)
 		need = BIA_ROLE_NONE;
 	if (need != BIA_ROLE_NONE && bia_access_role(&rq->ctx, &rq->who, need))
 		return req_error(rq);
-	if (rq->who.session && !is_read(rq->method)) {
+	if (rq->who.session && !is_read(rq->method) &&
+	    !(!strcmp(rq->method, "POST") && !strcmp(r->pattern, "/session"))) {
 		const char *t =
 			MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, "X-CSRF-Token");
 		if (!t || strcmp(t, rq->who.csrf))
@@ -493,6 +494,8 @@ static enum MHD_Result queue(struct req *rq)
 		return MHD_NO;
 	if (rq->cookie[0])
 		MHD_add_response_header(resp, "Set-Cookie", rq->cookie);
+	if (rq->allow[0])
+		MHD_add_response_header(resp, "Allow", rq->allow);
 	if (rq->retry_after) {
 		char ra[16];
 		snprintf(ra, sizeof(ra), "%d", rq->retry_after);
@@ -566,6 +569,12 @@ static int begin(struct req *rq, const char *url)
 		json_object_set_new(e, "code", json_string("method_not_allowed"));
 		json_object_set_new(e, "status", json_integer(405));
 		rq->status = 405;
+		size_t k = 0;
+		const char *rest = rq->path + strlen(API_PREFIX);
+		for (size_t i = 0; i < bia__nroutes; i++)
+			if (match_one(bia__routes[i].pattern, rest, NULL, 0, NULL))
+				k += (size_t)snprintf(rq->allow + k, k < sizeof(rq->allow) ? sizeof(rq->allow) - k : 0,
+						      "%s%s", k ? ", " : "", bia__routes[i].method);
 		return 405;
 	}
 	if (atomic_load(&rq->srv->stopping))
@@ -1000,6 +1009,8 @@ int bia_serve(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_s
 	pthread_mutex_init(&s->smu, NULL);
 	pthread_mutex_init(&s->lmu, NULL);
 	remove_dead_uploads(inst);
+	bia_token_purge(ctx, inst, (int64_t)time(NULL), NULL); /* expired sessions */
+	bia_ctx_clear(ctx);
 	int rc = 0, ops_joined = 1;
 	if (sse_start(s) || ops_start(s) || cache_start(s)) {
 		rc = bia_fail(ctx, BIA_EIO, "cannot start the event streams or operation threads");
@@ -1017,7 +1028,7 @@ int bia_serve(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_s
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 				MHD_OPTION_EXTERNAL_LOGGER, log_mhd, s,
 				MHD_OPTION_UNESCAPE_CALLBACK, unescape, s,
-				MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
+				MHD_OPTION_END);
 	if (!s->d) {
 		rc = bia_fail(ctx, BIA_EIO, "cannot listen on %s (in use?)",
 			      o->listen ? o->listen : "127.0.0.1:8080");

@@ -88,7 +88,7 @@ static void progress(struct op_run *r, int64_t done, int64_t total, const char *
 	pthread_mutex_unlock(&r->ops->mu);
 	char what[48];
 	snprintf(what, sizeof(what), "%s %lld", r->op->kind, (long long)r->op->id);
-	sse_progress(r->ops->srv, what, done, total, detail);
+	sse_progress(r->ops->srv, r->op->problem_id, what, done, total, detail);
 }
 
 static void wait_progress(void *user, size_t done, size_t n, const char *cur, int changed)
@@ -185,7 +185,7 @@ static void *op_thread(void *arg)
 		pthread_mutex_unlock(&ops->mu);
 		char what[48];
 		snprintf(what, sizeof(what), "%s %lld", o->kind, (long long)o->id);
-		sse_progress(ops->srv, what, o->total, o->total,
+		sse_progress(ops->srv, o->problem_id, what, o->total, o->total,
 			     rc ? "failed" : "succeeded");
 	}
 }

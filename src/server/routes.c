@@ -314,8 +314,49 @@ static void upload_done(const char *dir, const char *file)
 	rmdir(dir);
 }
 
-static int import_reply(struct req *rq, int rc, struct bia_import_result *r)
+/* Texts of an import's answer name the uploaded file, not where the
+ * server kept it. */
+static void strip_dir(json_t *v, const char *dir)
 {
+	size_t n = strlen(dir);
+	if (json_is_string(v)) {
+		const char *s = json_string_value(v), *at;
+		if ((at = strstr(s, dir))) {
+			struct bia_buf b;
+			bia_buf_init(&b, 1 << 16);
+			bia_buf_add(&b, s, (size_t)(at - s));
+			const char *rest = at + n;
+			if (*rest == '/')
+				rest++;
+			bia_buf_adds(&b, rest);
+			char *t = bia_buf_detach(&b, NULL);
+			if (t)
+				json_string_set(v, t);
+			free(t);
+		}
+	} else if (json_is_array(v)) {
+		size_t i;
+		json_t *x;
+		json_array_foreach(v, i, x) strip_dir(x, dir);
+	} else if (json_is_object(v)) {
+		const char *k;
+		json_t *x;
+		json_object_foreach(v, k, x) strip_dir(x, dir);
+	}
+}
+
+static int import_reply(struct req *rq, int rc, struct bia_import_result *r, const char *dir)
+{
+	strip_dir(r->problems, dir);
+	strip_dir(r->invalid, dir);
+	strip_dir(r->warnings, dir);
+	strip_dir(r->added, dir);
+	char m[sizeof(rq->ctx.msg)];
+	snprintf(m, sizeof(m), "%s", rq->ctx.msg);
+	json_t *mj = json_string(m);
+	strip_dir(mj, dir);
+	snprintf(rq->ctx.msg, sizeof(rq->ctx.msg), "%s", json_string_value(mj) ? json_string_value(mj) : "");
+	json_decref(mj);
 	if (rc) {
 		json_t *e = bia_error_json(&rq->ctx);
 		json_object_set(json_object_get(e, "error"), "problems", r->problems);
@@ -347,7 +388,7 @@ static int h_image_upload(struct req *rq)
 	int rc = bia_images_add(&rq->ctx, INST(rq), &p, files, 1, &io, &r);
 	upload_done(dir, file);
 	bia_problem_release(&p);
-	return import_reply(rq, rc, &r);
+	return import_reply(rq, rc, &r, dir);
 }
 
 static int h_image(struct req *rq)
@@ -395,7 +436,7 @@ static int h_gt_upload(struct req *rq)
 	char *files[1] = {file};
 	int rc = bia_gt_add(&rq->ctx, INST(rq), &im, files, 1, &io, &r);
 	upload_done(dir, file);
-	return import_reply(rq, rc, &r);
+	return import_reply(rq, rc, &r, dir);
 }
 
 static int h_workflows(struct req *rq)
@@ -439,6 +480,9 @@ static int h_workflow_upload(struct req *rq)
 	struct bia_wf_add_opts o;
 	memset(&o, 0, sizeof(o));
 	o.version = req_query(rq, "version");
+	char source[160];
+	snprintf(source, sizeof(source), "upload:%s", rq->who.name);
+	o.source = source;
 	int rc = bia_workflow_add_tar(&rq->ctx, INST(rq), rq->body_path, dir, &o, &a);
 	if (rc)
 		return req_error(rq);
@@ -485,6 +529,49 @@ static int h_runs(struct req *rq)
 	if (bia_runs_list_json(&rq->ctx, INST(rq), &f, page, &rows, &total))
 		return req_error(rq);
 	return req_list(rq, rows, total, page);
+}
+
+/* "limits": {"timeout": "10m"|seconds, "memory": "2G"|bytes, "processes":
+ * 1..100000, "open_files": 16..1048576, "output": "1G"|bytes}, checked as
+ * `run --timeout ...` checks them. */
+static int run_limits(struct bia_ctx *ctx, json_t *lim, struct bia_run_overrides *o)
+{
+	const char *key;
+	json_t *v;
+	if (lim && !json_is_object(lim))
+		return bia_fail(ctx, BIA_EINVAL, "\"limits\" is an object");
+	json_object_foreach(lim, key, v)
+	{
+		char text[64];
+		if (json_is_integer(v))
+			snprintf(text, sizeof(text), "%lld", (long long)json_integer_value(v));
+		else if (json_is_string(v) && json_string_length(v) < sizeof(text))
+			snprintf(text, sizeof(text), "%s", json_string_value(v));
+		else
+			return bia_fail(ctx, BIA_EINVAL, "limit '%s' is a number or a text", key);
+		int bad;
+		if (!strcmp(key, "timeout"))
+			bad = bia_parse_duration(text, &o->timeout) || o->timeout <= 0;
+		else if (!strcmp(key, "memory"))
+			bad = bia_parse_memory(text, &o->memory) || o->memory == 0;
+		else if (!strcmp(key, "output"))
+			bad = bia_parse_memory(text, &o->output) || o->output == 0;
+		else if (!strcmp(key, "processes"))
+			bad = bia_parse_int_range(text, 1, 100000, &o->processes);
+		else if (!strcmp(key, "open_files"))
+			bad = bia_parse_int_range(text, 16, 1048576, &o->open_files);
+		else
+			return bia_fail(ctx, BIA_EINVAL,
+					"unknown limit '%s' (timeout, memory, processes, open_files, "
+					"output)",
+					key);
+		if (bad)
+			return bia_fail(ctx, BIA_EINVAL,
+					"bad limit %s '%s' (timeout: 90, 10m, 1h; memory and output: "
+					"512M, 2G; processes 1..100000; open_files 16..1048576)",
+					key, text);
+	}
+	return 0;
 }
 
 /* {"workflow", "problem", "params": {id: value}, "images": [...],
@@ -544,12 +631,8 @@ static int h_run_launch(struct req *rq)
 		struct bia_run_request r = {.workflow = wf, .problem = prob,
 					    .params = (const char *const *)pv, .nparams = k,
 					    .images = (const char *const *)iv, .nimages = ni};
-		json_t *lim = json_object_get(rq->json, "limits");
-		json_t *t = json_object_get(lim, "timeout"), *m = json_object_get(lim, "memory");
-		if (json_is_integer(t))
-			r.limits.timeout = json_integer_value(t);
-		if (json_is_integer(m))
-			r.limits.memory = (uint64_t)json_integer_value(m);
+		rc = run_limits(&rq->ctx, json_object_get(rq->json, "limits"), &r.limits);
+		if (!rc)
 		rc = bia_run_enqueue(&rq->ctx, INST(rq), &r, &id);
 	}
 	for (size_t j = 0; j < k; j++)
@@ -617,6 +700,8 @@ static int h_run_cancel(struct req *rq)
 	char st[16];
 	if (bia_run_cancel(&rq->ctx, INST(rq), id, st))
 		return req_error(rq);
+	if (strcmp(st, "dequeued") && strcmp(st, "requested"))
+		return req_fail(rq, BIA_EEXIST, "run %lld already %s", (long long)id, st);
 	if (bia_store_run_get(&rq->ctx, INST(rq), id, &r))
 		return req_error(rq);
 	json_t *j = bia_run_json(&rq->ctx, INST(rq), &r, 0);
@@ -838,6 +923,8 @@ static int h_user_rm(struct req *rq)
 
 static int h_tokens(struct req *rq)
 {
+	if (!rq->who.user_id)
+		return req_fail(rq, BIA_EAUTH, "log in or send a token to list your tokens");
 	struct bia_token *v;
 	size_t n;
 	int64_t uid = rq->who.role == BIA_ROLE_ADMIN ? 0 : rq->who.user_id;
@@ -978,7 +1065,7 @@ const struct route bia__routes[] = {
 	{"GET", "/compare", h_compare, RV, BODY_NONE, "benchmarks",
 	 "Paired comparison of runs ?a and ?b (?metric)", "compare"},
 	{"GET", "/events", h_events, RV, BODY_NONE, "events",
-	 "Server-Sent Events of the instance: runs created and changed, progress", NULL},
+	 "Server-Sent Events of the instance: state changes of runs, progress of operations", NULL},
 	{"GET", "/users", h_users, RA, BODY_NONE, "users", "Users (paged)", "user list"},
 	{"POST", "/users", h_user_add, RA, BODY_JSON, "users", "Add a user: {name, role, password}",
 	 "user add"},
@@ -1058,7 +1145,9 @@ json_t *bia_api_openapi(void)
 					  "format", "binary"));
 		json_object_set_new(
 			op, "responses",
-			json_pack("{s:{s:s}, s:{s:s}}", "200", "description", "success", "default",
+			json_pack("{s:{s:s}, s:{s:s}}", "2XX", "description",
+				  "success (200; 201 created; 202 accepted: an operation or a cancel)",
+				  "default",
 				  "description",
 				  "{\"error\": {\"code\", \"message\", \"status\"}}"));
 		json_object_set_new(item, method, op);

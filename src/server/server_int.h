@@ -61,6 +61,7 @@ struct req {
 	char disposition[300]; /* Content-Disposition of a download */
 	struct MHD_Response *resp; /* or a response made by the handler (streams) */
 	char cookie[512];	   /* Set-Cookie */
+	char allow[64];		   /* Allow (405) */
 	int64_t total;		   /* lists: the total, -1 if not a list */
 	int retry_after;	   /* seconds (429), 0 */
 	char *cache_key;	   /* a cacheable GET: its key (malloc'd) */
@@ -133,7 +134,7 @@ void sse_wake_all(struct bia_server *srv);
 size_t sse_open_streams(struct bia_server *srv);
 /* Progress of long operations started through the API (imports, sweeps,
  * benchmarks): an instance-wide "progress" event. */
-void sse_progress(struct bia_server *srv, const char *what, int64_t done, int64_t total,
-		  const char *detail);
+void sse_progress(struct bia_server *srv, int64_t problem_id, const char *what, int64_t done,
+		  int64_t total, const char *detail);
 
 #endif

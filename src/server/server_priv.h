@@ -36,6 +36,7 @@ struct login_slot {
 #define PROGRESS_RING 64
 struct progress_ev {
 	int64_t id;
+	int64_t problem_id; /* seen by those who may read it */
 	char text[512]; /* the JSON of the event */
 };
 

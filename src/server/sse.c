@@ -76,8 +76,8 @@ static void on_run_event(void *user, const struct bia_run_event *ev)
 	pthread_mutex_unlock(&srv->smu);
 }
 
-void sse_progress(struct bia_server *srv, const char *what, int64_t done, int64_t total,
-		  const char *detail)
+void sse_progress(struct bia_server *srv, int64_t problem_id, const char *what, int64_t done,
+		  int64_t total, const char *detail)
 {
 	json_t *j = json_pack("{s:s, s:I, s:I, s:s}", "operation", what, "done",
 			      (json_int_t)done, "total", (json_int_t)total, "detail",
@@ -87,6 +87,7 @@ void sse_progress(struct bia_server *srv, const char *what, int64_t done, int64_
 	pthread_mutex_lock(&srv->smu);
 	struct progress_ev *e = &srv->progress[srv->progress_next % PROGRESS_RING];
 	e->id = ++srv->progress_next;
+	e->problem_id = problem_id;
 	snprintf(e->text, sizeof(e->text), "%s", s ? s : "{}");
 	for (struct sse_stream *st = srv->streams; st; st = st->next)
 		if (!st->run_id)
@@ -241,19 +242,23 @@ static void fill_log(struct sse_stream *st, struct bia_buf *b)
 	free(chunk);
 }
 
-static void fill_progress(struct sse_stream *st, struct bia_buf *b)
+static void fill_progress(struct sse_stream *st, struct bia_ctx *ctx, struct bia_buf *b)
 {
 	struct bia_server *srv = st->srv;
+	struct progress_ev copy[PROGRESS_RING];
+	size_t n = 0;
 	pthread_mutex_lock(&srv->smu);
 	int64_t first = srv->progress_next - PROGRESS_RING + 1;
 	if (st->last_progress + 1 > first)
 		first = st->last_progress + 1;
-	for (int64_t id = first < 1 ? 1 : first; id <= srv->progress_next; id++) {
-		const struct progress_ev *e = &srv->progress[(id - 1) % PROGRESS_RING];
-		bia_buf_addf(b, "event: progress\ndata: %s\n\n", e->text);
-	}
+	for (int64_t id = first < 1 ? 1 : first; id <= srv->progress_next; id++)
+		copy[n++] = srv->progress[(id - 1) % PROGRESS_RING];
 	st->last_progress = srv->progress_next;
 	pthread_mutex_unlock(&srv->smu);
+	/* what the caller may see (the store is asked outside the lock) */
+	for (size_t i = 0; i < n; i++)
+		if (visible(st, ctx, copy[i].problem_id))
+			bia_buf_addf(b, "event: progress\ndata: %s\n\n", copy[i].text);
 }
 
 /* Has the run ended (and its log been read to the end after that)? */
@@ -288,7 +293,7 @@ static void fill(struct sse_stream *st)
 		}
 	} else {
 		fill_events(st, &ctx, &b);
-		fill_progress(st, &b);
+		fill_progress(st, &ctx, &b);
 	}
 	time_t now = time(NULL);
 	if (b.len == 0 && now - st->last_send >= KEEPALIVE_S)

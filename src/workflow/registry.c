@@ -626,7 +626,7 @@ int bia_workflow_add_folder(struct bia_ctx *ctx, struct bia_instance *inst, cons
 	char what[BIA_PATH_MAX + 32];
 	snprintf(what, sizeof(what), "%s/descriptor.json", dir);
 	if (!rc)
-		rc = add_tree(ctx, inst, &t, o ? o->version : NULL, real,
+		rc = add_tree(ctx, inst, &t, o ? o->version : NULL, o && o->source ? o->source : real,
 			      o ? o->image_archive : NULL, what, out);
 	tree_release(&t);
 	if (rc) {

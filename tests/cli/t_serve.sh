@@ -116,6 +116,10 @@ check "--guest: anonymous reads the problem list" test "$code" = 200
 check "... public problems only" test "$($PY -c "import json; print([p['name'] for p in json.load(open('$T/g.json'))['items']])")" = "['nuc', 'nuc2', 'c1']"
 code=$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' -X POST -d '{"name":"x","class":"ObjSeg"}' "$(U /problems)")
 check "... and writes nothing (401)" test "$code" = 401
+code=$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' "$(U /tokens)")
+check "... nor lists tokens (401)" test "$code" = 401
+expect_rc "a second server on a port in use fails" 1 "$BIAFLOWS" --instance "$I" serve --listen "127.0.0.1:$PORT" --no-worker
+check "... saying so" has "$T/err" "cannot listen"
 kill -TERM $SPID
 wait $SPID
 check "the server stops cleanly" test $? -eq 0

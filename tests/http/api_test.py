@@ -90,8 +90,9 @@ st, _, body = call("GET", "/problems", token="bfa_notatoken")
 ok(st == 401, "an unknown token is 401", body)
 st, _, body = call("GET", "/nothing/here", token=TOK["admin"])
 ok(st == 404 and code((st, _, body)) == "not_found", "an unknown route is 404 not_found")
-st, _, body = call("PUT", "/problems", token=TOK["admin"])
-ok(st == 405 and code((st, _, body)) == "method_not_allowed", "a wrong method is 405")
+st, hd, body = call("PUT", "/problems", token=TOK["admin"])
+ok(st == 405 and code((st, _, body)) == "method_not_allowed" and hd.get("allow") == "GET, POST",
+   "a wrong method is 405 with Allow", (st, hd.get("allow")))
 st, _, body = call("GET", "/problems/../users", token=TOK["vic"])
 ok(st in (400, 404) and isinstance(body, dict) and "error" in body,
    "a path with '..' is refused with an error body", (st, body))
@@ -129,6 +130,8 @@ ok(all(alice.get("/images/%d" % i["id"])["gt_version"] for i in listed),
 st, _, body = call("POST", "/problems/nuc/images?name=a.tif", token=TOK["alice"],
                    raw_body=b"not a tiff at all")
 ok(st == 422 and body["error"]["problems"], "a corrupt image is 422 with its problems", body)
+ok("upload-" not in json.dumps(body) and INST not in json.dumps(body),
+   "... naming the uploaded file, not where the server kept it", body)
 for bad in ("../x.tif", ".hidden.tif", "a/b.tif", ""):
     st, _, body = call("POST", "/problems/nuc/images?name=" + urllib.parse.quote(bad),
                        token=TOK["alice"], raw_body=b"x")
@@ -163,6 +166,7 @@ except ApiError as e:
     ok(e.status == 403, "a contributor cannot add workflows (admins manage them)", e)
 w = admin.upload_workflow(WF, version="1")
 ok(w["name"] == "Threshold-Python" and w["version"] == "1", "an admin uploads a workflow folder (tar)", w)
+ok(w["source"] == "upload:adm", "... its source is the upload, not a temporary folder", w["source"])
 w2 = admin.upload_workflow(WF, version="1")
 ok(w2.get("existed") is True, "the same folder again is the same version (immutable)", w2)
 st, _, body = call("POST", "/workflows?version=2", token=TOK["admin"], raw_body=b"garbage")
@@ -199,8 +203,25 @@ try:
     ok(False, "a viewer cannot launch runs")
 except ApiError as e:
     ok(e.status == 403, "a viewer cannot launch runs (403)", e)
+for lim in ({"timeout": -5}, {"processes": 0}, {"bogus": 1}, {"memory": "lots"}):
+    try:
+        alice.run("Threshold-Python", "nuc", limits=lim)
+        ok(False, "bad limits %r are refused" % lim)
+    except ApiError as e:
+        ok(e.status == 400, "bad limits %r are refused (400)" % lim, e)
+lrun = alice.run("Threshold-Python", "nuc", limits={"timeout": "10m", "processes": 64,
+                                                      "open_files": 256, "memory": "1G"})
+ok(lrun.record["limits"] == {"time": 600, "processes": 64, "open_files": 256, "memory": 1 << 30},
+   "limits are kept on the run as the CLI keeps them", lrun.record["limits"])
+lrun.wait(progress=False, timeout=120)
+try:
+    alice._request("POST", "/runs/%d/cancel" % run.id)
+    ok(False, "cancelling a finished run is refused")
+except ApiError as e:
+    ok(e.status == 409 and "already succeeded" in e.message, "cancelling a finished run is 409", e)
 lb = vic.leaderboard("nuc", resamples=200)
-ok(len(lb["entries"]) == 2 and lb["metric"] == "mAP", "the leaderboard ranks both runs", lb.get("entries"))
+ok(len(lb["entries"]) == 3 and lb["metric"] == "mAP", "the leaderboard ranks the three settings",
+   lb.get("entries"))
 cmp_ = vic.compare(run.id, run2.id)
 ok(cmp_["a"]["run"] == run.id and cmp_["n_pairs"] == len(imgs), "compare pairs the runs' images", cmp_)
 st, _, log = call("GET", "/runs/%d/log" % run.id, token=TOK["vic"])
@@ -211,7 +232,7 @@ ok(os.path.getsize(out) > 0, "an output downloads")
 st, _, errs = call("GET", "/runs/%d/errors" % run.id, token=TOK["vic"])
 ok(st == 200 and isinstance(errs, list) and len(errs) == len(imgs), "error counts per image", errs)
 runs = vic.runs(problem="nuc")
-ok([r["id"] for r in runs] == [run.id, run2.id], "runs filtered by problem", runs)
+ok([r["id"] for r in runs] == [run.id, run2.id, lrun.id], "runs filtered by problem", runs)
 ok(vic.runs(status="failed") == [], "runs filtered by status")
 
 # ------------------------------------------------- operations (long work)
@@ -293,15 +314,25 @@ try:
     ok(False, "a bad metric parameter is refused")
 except ApiError as e:
     ok(e.status == 400, "a bad metric parameter is 400", e)
+try:
+    vic.score("ObjSeg", None, gtf) if False else vic._request(
+        "POST", "/metrics", data=b'--xyzzy\r\nContent-Disposition: form-data; name="class"\r\n\r\n'
+        b'ObjSeg\r\n--xyzzy\r\nContent-Disposition: form-data; name="ground_truth"; '
+        b'filename="g.tif"\r\n\r\n' + open(gtf, "rb").read() + b'\r\n--xyzzy--\r\n',
+        content_type="multipart/form-data; boundary=xyzzy")
+    ok(False, "scoring without a prediction is refused")
+except ApiError as e:
+    ok(e.status == 400 and "missing_as_empty" in e.message, "scoring without a prediction is 400", e)
 st, _, body = call("POST", "/metrics", token=TOK["vic"], raw_body=b"x",
                    headers={"Content-Type": "application/json"})
 ok(st == 400, "POST /metrics needs a multipart form", body)
-evil = ('--b\r\nContent-Disposition: form-data; name="ground_truth"; filename="../../x.tif"\r\n\r\n'
-        'data\r\n--b--\r\n').encode()
+evil = ('--xyzzy\r\nContent-Disposition: form-data; name="ground_truth"; filename="../../x.tif"'
+        '\r\n\r\ndata\r\n--xyzzy--\r\n').encode()
 st, _, body = call("POST", "/metrics", token=TOK["vic"], raw_body=evil,
-                   headers={"Content-Type": "multipart/form-data; boundary=b"})
-ok(st == 400 and not os.path.exists(os.path.join(INST, "x.tif")),
-   "a form file named with '..' is refused", body)
+                   headers={"Content-Type": "multipart/form-data; boundary=xyzzy"})
+ok(st == 400 and not any(os.path.exists(os.path.join(d, "x.tif"))
+                         for d in (INST, os.path.join(INST, "tmp"), E["T"])),
+   "a form file named '../../x.tif' is kept as x.tif in the request's own folder", body)
 
 # ---------------------------------------- the same JSON as the CLI prints
 ok(cli_json("problem", "list", "--format", "json") == admin.problems(),
@@ -402,13 +433,18 @@ bob_events = []
 t = threading.Thread(target=follow, args=(bob, bob_events), daemon=True)
 t.start()
 time.sleep(0.5)
-srun2 = alice.run("Threshold-Python", "secret", threshold=0.3)
+sop = alice.sweep("Threshold-Python", "secret", threshold="0.2,0.3", resamples=100)
+sop.wait(progress=False, timeout=300)
+srun2 = alice.run("Threshold-Python", "secret", threshold=0.35)
 srun2.wait(progress=False, timeout=120)
 nrun = alice.run("Threshold-Python", "nuc", threshold=0.35)
 t.join(60)
 ok(not any(e == "state" and d["run"] in (srun2.id,) for e, d in bob_events) and
    any(e == "state" and d["run"] == nrun.id for e, d in bob_events),
    "a non-member's event stream shows no run of the private problem", bob_events)
+ok(not any(e == "progress" and "secret" in json.dumps(d) or
+           e == "progress" and d.get("operation") == "sweep %d" % sop.id for e, d in bob_events),
+   "... nor the progress of its operations", [x for x in bob_events if x[0] == "progress"])
 nrun.wait(progress=False, timeout=120)
 admin._request("PUT", "/problems/secret/members/bob")
 ok("secret" in [x["name"] for x in bob.problems()], "a member added by the owner sees it")
@@ -486,6 +522,9 @@ csrf, sess2 = body2["csrf"], hd2["set-cookie"].split(";")[0]
 st, _, body = call("POST", "/problems", headers={"Cookie": sess2, "X-CSRF-Token": csrf},
                    body={"name": "c1", "class": "ObjSeg"})
 ok(st == 201, "... accepted with the session's CSRF token", body)
+st, _, body = call("POST", "/session", headers={"Cookie": sess2},
+                   body={"name": "alice", "password": "alice-password-1"})
+ok(st == 200, "logging in again with a session cookie needs no CSRF token", body)
 st, _, body = call("DELETE", "/session", headers={"Cookie": sess2, "X-CSRF-Token": csrf})
 st, _, who = call("GET", "/session", headers={"Cookie": sess2})
 ok(who.get("user") is None, "after logout the cookie is worthless", who)
