@@ -227,14 +227,18 @@ class Client:
         data, ctype = _multipart(fields, {k: v for k, v in files.items() if v})
         return self._request("POST", "/metrics", data=data, content_type=ctype)
 
-    def events(self, run_id=None, last_event_id=None):
+    def events(self, run_id=None, last_event_id=None, timeout=None):
         """Server-Sent Events as (event, data) pairs: of one run (ends with
-        the run), or of the instance (never ends)."""
+        the run), or of the instance (never ends). TimeoutError once timeout
+        seconds have passed (checked at every event and keep-alive)."""
+        deadline = None if timeout is None else time.time() + timeout
         path = "/runs/%d/events" % run_id if run_id else "/events"
         resp = self._request("GET", path, query={"last_event_id": last_event_id}, stream=True)
         with resp:
             event, data = "message", []
             for raw in resp:
+                if deadline is not None and time.time() > deadline:
+                    raise TimeoutError("no end of the event stream in %s s" % timeout)
                 line = raw.decode("utf-8", "replace").rstrip("\n").rstrip("\r")
                 if not line:
                     if data:
@@ -317,8 +321,9 @@ class Run:
         start = time.time()
         last = "queued"
         while True:
+            left = None if timeout is None else max(0.0, timeout - (time.time() - start))
             try:
-                for event, data in self.client.events(self.id):
+                for event, data in self.client.events(self.id, timeout=left):
                     if event == "state":
                         last = data.get("state", last)
                     if progress and out:
@@ -330,6 +335,8 @@ class Run:
                         raise TimeoutError("run %d did not end in %s s" % (self.id, timeout))
                     if event == "end":
                         break
+            except TimeoutError:
+                raise TimeoutError("run %d did not end in %s s" % (self.id, timeout)) from None
             except (OSError, ValueError):
                 time.sleep(1)  # the connection broke: follow again
             self.refresh()

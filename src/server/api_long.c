@@ -355,7 +355,10 @@ int h_metrics(struct req *rq)
 	const char *objects = json_string_value(json_object_get(rq->json, "objects"));
 	json_t *j;
 	if (bia_score_pair_json(&rq->ctx, cls, pred, gt, &mp, objects && !strcmp(objects, "true"),
-				&j))
+				&j)) {
+		req_strip_dir_msg(rq, rq->form_dir);
 		return req_error(rq);
+	}
+	req_strip_dir(j, rq->form_dir);
 	return req_json(rq, 200, j);
 }

@@ -143,7 +143,7 @@ void cache_put(struct bia_server *srv, const char *key, const struct cache_gen *
 	       const char *body, size_t len, int status, int64_t total, const char *type)
 {
 	struct cache *c = srv->cache;
-	if (!c || !g->valid || len > MAX_ENTRY || atomic_load(&c->bytes) + len > MAX_TOTAL)
+	if (!c || !g->valid || len > MAX_ENTRY)
 		return;
 	char *k = strdup(key), *b = malloc(len ? len : 1);
 	if (!k || !b) {
@@ -155,6 +155,16 @@ void cache_put(struct bia_server *srv, const char *key, const struct cache_gen *
 	uint64_t h = fnv(key, strlen(key));
 	int s = (int)(h % SHARDS), w = (int)((h / SHARDS) % WAYS);
 	pthread_mutex_lock(&c->mu[s]);
+	if (atomic_load(&c->bytes) + len > MAX_TOTAL) {
+		/* full: this shard starts again empty (the others keep theirs) */
+		for (int slot = 0; slot < WAYS; slot++) {
+			struct centry *x = &c->e[s][slot];
+			atomic_fetch_sub(&c->bytes, x->len);
+			free(x->key);
+			free(x->body);
+			memset(x, 0, sizeof(*x));
+		}
+	}
 	struct centry *e = &c->e[s][w];
 	atomic_fetch_sub(&c->bytes, e->len);
 	free(e->key);

@@ -199,6 +199,47 @@ int req_file(struct req *rq, const char *path, const char *type, const char *nam
 	return 200;
 }
 
+void req_strip_dir(json_t *v, const char *dir)
+{
+	size_t n = strlen(dir);
+	if (!n)
+		return;
+	if (json_is_string(v)) {
+		const char *s = json_string_value(v), *at;
+		if ((at = strstr(s, dir))) {
+			struct bia_buf b;
+			bia_buf_init(&b, 1 << 16);
+			bia_buf_add(&b, s, (size_t)(at - s));
+			const char *rest = at + n;
+			if (*rest == '/')
+				rest++;
+			bia_buf_adds(&b, rest);
+			char *t = bia_buf_detach(&b, NULL);
+			if (t)
+				json_string_set(v, t);
+			free(t);
+			req_strip_dir(v, dir); /* more than once */
+		}
+	} else if (json_is_array(v)) {
+		size_t i;
+		json_t *x;
+		json_array_foreach(v, i, x) req_strip_dir(x, dir);
+	} else if (json_is_object(v)) {
+		const char *k;
+		json_t *x;
+		json_object_foreach(v, k, x) req_strip_dir(x, dir);
+	}
+}
+
+void req_strip_dir_msg(struct req *rq, const char *dir)
+{
+	json_t *mj = json_string(rq->ctx.msg);
+	req_strip_dir(mj, dir);
+	if (json_string_value(mj))
+		snprintf(rq->ctx.msg, sizeof(rq->ctx.msg), "%s", json_string_value(mj));
+	json_decref(mj);
+}
+
 /* ------------------------------------------------------------- routing */
 
 /* Split "a/b/c" by '/': the segments (in place), at most max. */

@@ -314,49 +314,13 @@ static void upload_done(const char *dir, const char *file)
 	rmdir(dir);
 }
 
-/* Texts of an import's answer name the uploaded file, not where the
- * server kept it. */
-static void strip_dir(json_t *v, const char *dir)
-{
-	size_t n = strlen(dir);
-	if (json_is_string(v)) {
-		const char *s = json_string_value(v), *at;
-		if ((at = strstr(s, dir))) {
-			struct bia_buf b;
-			bia_buf_init(&b, 1 << 16);
-			bia_buf_add(&b, s, (size_t)(at - s));
-			const char *rest = at + n;
-			if (*rest == '/')
-				rest++;
-			bia_buf_adds(&b, rest);
-			char *t = bia_buf_detach(&b, NULL);
-			if (t)
-				json_string_set(v, t);
-			free(t);
-		}
-	} else if (json_is_array(v)) {
-		size_t i;
-		json_t *x;
-		json_array_foreach(v, i, x) strip_dir(x, dir);
-	} else if (json_is_object(v)) {
-		const char *k;
-		json_t *x;
-		json_object_foreach(v, k, x) strip_dir(x, dir);
-	}
-}
-
 static int import_reply(struct req *rq, int rc, struct bia_import_result *r, const char *dir)
 {
-	strip_dir(r->problems, dir);
-	strip_dir(r->invalid, dir);
-	strip_dir(r->warnings, dir);
-	strip_dir(r->added, dir);
-	char m[sizeof(rq->ctx.msg)];
-	snprintf(m, sizeof(m), "%s", rq->ctx.msg);
-	json_t *mj = json_string(m);
-	strip_dir(mj, dir);
-	snprintf(rq->ctx.msg, sizeof(rq->ctx.msg), "%s", json_string_value(mj) ? json_string_value(mj) : "");
-	json_decref(mj);
+	req_strip_dir(r->problems, dir);
+	req_strip_dir(r->invalid, dir);
+	req_strip_dir(r->warnings, dir);
+	req_strip_dir(r->added, dir);
+	req_strip_dir_msg(rq, dir);
 	if (rc) {
 		json_t *e = bia_error_json(&rq->ctx);
 		json_object_set(json_object_get(e, "error"), "problems", r->problems);

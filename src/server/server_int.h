@@ -87,6 +87,11 @@ extern const size_t bia__nroutes;
 
 /* The value of a hex digit, -1 if c is none. */
 int bia_hexval(char c);
+/* Texts (in place, recursively) and the error message of rq without the
+ * server's folder dir: answers name uploaded files, not where they were
+ * kept. */
+void req_strip_dir(json_t *v, const char *dir);
+void req_strip_dir_msg(struct req *rq, const char *dir);
 /* The stored path of a form's file field, NULL if it was not sent. */
 const char *req_form_file(struct req *rq, const char *field);
 /* Query parameter, NULL if absent. */

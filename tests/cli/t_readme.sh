@@ -22,5 +22,7 @@ check "... bench ranked two workflows" grep -q "NucleiSegmentation-Python@1" "$T
 check "... the rerun reproduced" grep -q "reproduced-exact" "$T/tour.out"
 check "... the stored image came back" test -s "$W/objseg_000.tif"
 check "... the run's outputs came back" test "$(ls "$W/run1-outputs" | wc -l)" = 6
+check "... the REST API listed the runs (CSV)" grep -q "^id,workflow,problem,status" "$T/tour.out"
+check "... and the server stopped cleanly" grep -q "^biaflows: stopped" "$T/tour.err"
 check "... the rescore saw the new ground truth" grep -q "rescored\|NucleiSegmentation" "$T/tour.out"
 finish

@@ -235,6 +235,19 @@ runs = vic.runs(problem="nuc")
 ok([r["id"] for r in runs] == [run.id, run2.id, lrun.id], "runs filtered by problem", runs)
 ok(vic.runs(status="failed") == [], "runs filtered by status")
 
+# wait(timeout) ends even while the run is silent (a run that sleeps)
+slow = alice.run("Threshold-Python", "nuc", sleep=20)
+t0 = time.time()
+try:
+    slow.wait(progress=False, timeout=2)
+    ok(False, "wait(timeout) raises TimeoutError")
+except TimeoutError:
+    ok(time.time() - t0 < 20, "wait(timeout=2) gives up while the run is silent (%.1f s)" % (
+        time.time() - t0))
+slow.cancel()
+slow.wait(progress=False, timeout=120)
+ok(slow.status == "cancelled", "... and the run can still be cancelled", slow.status)
+
 # ------------------------------------------------- operations (long work)
 prog = []
 
@@ -304,6 +317,15 @@ sc = vic.score("ObjSeg", pred, gtf)
 cli_sc = json.loads(subprocess.run([BIAFLOWS, "metrics", "ObjSeg", pred, gtf, "--format", "json"],
                                    capture_output=True).stdout)
 ok(sc == cli_sc, "POST /metrics = metrics CLASS PRED GT --format json", (sc, cli_sc))
+bad_pred = os.path.join(E["T"], "bad.tif")
+with open(bad_pred, "wb") as f:
+    f.write(b"not a tiff")
+try:
+    vic.score("ObjSeg", bad_pred, gtf)
+    ok(False, "a corrupt prediction is refused")
+except ApiError as e:
+    ok(e.status in (400, 422) and "upload-" not in e.message and "bad.tif" in e.message,
+       "a corrupt prediction is refused, naming the file, not the server's folder", e)
 try:
     vic.score("Nope", pred, gtf)
     ok(False, "an unknown class is refused")
