@@ -12,7 +12,7 @@
 
 static const char usage[] =
 	"usage: biaflows serve [--listen ADDR:PORT] [--guest] [--threads N] [--no-worker]\n"
-	"                      [--port-file FILE]\n"
+	"                      [--port-file FILE] [--header-timeout SECONDS]\n"
 	"\n"
 	"Serve the instance's REST API under /api/v1 (docs/api.md), by default on\n"
 	"127.0.0.1:8080 (port 0: any free port, written to --port-file). The\n"
@@ -20,7 +20,9 @@ static const char usage[] =
 	"worker'). --guest lets anonymous callers read public problems; else every\n"
 	"route but /session needs a login or an API token ('biaflows user',\n"
 	"'biaflows token'). SIGTERM or SIGINT stops it: no new requests, requests in\n"
-	"flight finish, runs left running are recovered at the next start.\n";
+	"flight finish, runs left running are recovered at the next start.\n"
+	"--header-timeout (default 30): a connection that takes longer to send a\n"
+	"request's headers, or stays idle that long between requests, is closed.\n";
 
 static atomic_int g_stop;
 static int g_wake[2] = {-1, -1};
@@ -48,6 +50,7 @@ int cmd_serve(struct bia_cli *cli, int argc, char **argv)
 					   {"threads", required_argument, NULL, 't'},
 					   {"no-worker", no_argument, NULL, 'W'},
 					   {"port-file", required_argument, NULL, 'p'},
+					   {"header-timeout", required_argument, NULL, 'H'},
 					   {"help", no_argument, NULL, 'h'},
 					   {NULL, 0, NULL, 0}};
 	struct bia_serve_opts o;
@@ -76,6 +79,13 @@ int cmd_serve(struct bia_cli *cli, int argc, char **argv)
 		case 'p':
 			o.port_file = optarg;
 			break;
+		case 'H': {
+			unsigned long long n;
+			if (cli_parse_count(optarg, 3600, &n) || n == 0)
+				return cli_usage_error(usage, "--header-timeout is 1 to 3600 seconds");
+			o.header_timeout = (unsigned)n;
+			break;
+		}
 		case 'h':
 			fputs(usage, stdout);
 			return 0;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -469,11 +470,98 @@ static void req_free(struct req *rq)
 	free(rq);
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct conn_watch *watch_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci ? ci->socket_context : NULL;
+}
+
+/* A request's headers have arrived (1) or it ended (0): a connection waits
+ * for headers at most header_timeout seconds. */
+static void watch_mark(struct bia_server *s, struct MHD_Connection *conn, int in_request)
+{
+	struct conn_watch *w = watch_of(conn);
+	if (!w)
+		return;
+	pthread_mutex_lock(&s->wmu);
+	w->in_request = in_request;
+	w->since_ms = now_ms();
+	pthread_mutex_unlock(&s->wmu);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct bia_server *s = cls;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		struct conn_watch *w = calloc(1, sizeof(*w));
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (!w || !ci) {
+			free(w);
+			*socket_context = NULL;
+			return;
+		}
+		w->fd = ci->connect_fd;
+		w->since_ms = now_ms();
+		pthread_mutex_lock(&s->wmu);
+		w->next = s->watched;
+		if (s->watched)
+			s->watched->prev = w;
+		s->watched = w;
+		pthread_mutex_unlock(&s->wmu);
+		*socket_context = w;
+	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		/* called before the socket is closed: the watcher never touches a
+		 * descriptor that was closed (and perhaps reused) */
+		struct conn_watch *w = *socket_context;
+		if (!w)
+			return;
+		pthread_mutex_lock(&s->wmu);
+		if (w->prev)
+			w->prev->next = w->next;
+		else
+			s->watched = w->next;
+		if (w->next)
+			w->next->prev = w->prev;
+		pthread_mutex_unlock(&s->wmu);
+		free(w);
+		*socket_context = NULL;
+	}
+}
+
+/* Connections that took longer than header_timeout to send a request's
+ * headers (a client sending a byte a second) are shut down; libmicrohttpd
+ * then closes them. Returns how many. */
+static size_t watch_expire(struct bia_server *s)
+{
+	int64_t now = now_ms(), limit = (int64_t)s->opts.header_timeout * 1000;
+	size_t n = 0;
+	pthread_mutex_lock(&s->wmu);
+	for (struct conn_watch *w = s->watched; w; w = w->next)
+		if (!w->in_request && now - w->since_ms > limit) {
+			shutdown(w->fd, SHUT_RDWR);
+			w->since_ms = now;
+			n++;
+		}
+	pthread_mutex_unlock(&s->wmu);
+	return n;
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
 	struct bia_server *s = cls;
 	struct req *rq = *con_cls;
+	watch_mark(s, conn, 0);
 	if (!rq)
 		return;
 	*con_cls = NULL;
@@ -910,6 +998,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		rq->total = -1;
 		bia_instance_ctx(s->inst, &rq->ctx);
 		*con_cls = rq;
+		watch_mark(s, conn, 1);
 		if (begin(rq, url))
 			return refuse(rq);
 		return MHD_YES;
@@ -1045,10 +1134,13 @@ int bia_serve(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_s
 		s->opts.conn_limit = 512;
 	if (!s->opts.conn_timeout)
 		s->opts.conn_timeout = 30;
+	if (!s->opts.header_timeout)
+		s->opts.header_timeout = 30;
 	if (!s->opts.grace_ms)
 		s->opts.grace_ms = 5000;
 	pthread_mutex_init(&s->smu, NULL);
 	pthread_mutex_init(&s->lmu, NULL);
+	pthread_mutex_init(&s->wmu, NULL);
 	remove_dead_uploads(inst);
 	bia_token_purge(ctx, inst, (int64_t)time(NULL), NULL); /* expired sessions */
 	bia_ctx_clear(ctx);
@@ -1067,6 +1159,7 @@ int bia_serve(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_s
 				MHD_OPTION_CONNECTION_TIMEOUT, s->opts.conn_timeout,
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+				MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
 				MHD_OPTION_EXTERNAL_LOGGER, log_mhd, s,
 				MHD_OPTION_UNESCAPE_CALLBACK, unescape, s,
 				MHD_OPTION_END);
@@ -1097,6 +1190,7 @@ int bia_serve(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_s
 	while (!atomic_load(stop)) {
 		struct pollfd p = {wake_fd, POLLIN, 0};
 		poll(&p, wake_fd >= 0 ? 1 : 0, 1000);
+		watch_expire(s);
 	}
 	/* stop: no new connections, no new requests, end the streams, let
 	 * requests in flight finish */
@@ -1143,6 +1237,7 @@ out:
 		cache_stop(s);
 		pthread_mutex_destroy(&s->smu);
 		pthread_mutex_destroy(&s->lmu);
+		pthread_mutex_destroy(&s->wmu);
 		free(s);
 	}
 	return rc;

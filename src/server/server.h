@@ -17,6 +17,7 @@ struct bia_serve_opts {
 	unsigned threads;	  /* request threads (default 4) */
 	unsigned conn_limit;	  /* open connections at most (default 512) */
 	unsigned conn_timeout;	  /* seconds a connection may stay idle (default 30) */
+	unsigned header_timeout;  /* seconds to send a request's headers (default 30) */
 	int no_worker;		  /* do not run queued runs in this process */
 	int grace_ms;		  /* on stop: how long requests in flight may take (5000) */
 	const char *port_file;	  /* write the bound port there once listening */

@@ -40,6 +40,14 @@ struct progress_ev {
 	char text[512]; /* the JSON of the event */
 };
 
+/* A connection, for the header deadline (http.c). */
+struct conn_watch {
+	struct conn_watch *next, *prev;
+	int fd;
+	int64_t since_ms; /* when it began waiting for a request's headers */
+	int in_request;
+};
+
 struct bia_server {
 	struct bia_instance *inst;
 	struct bia_serve_opts opts;
@@ -68,6 +76,8 @@ struct bia_server {
 	int worker_wake; /* eventfd */
 	struct ops *ops; /* long operations (ops.c) */
 	struct cache *cache; /* rendered GET responses (cache.c) */
+	pthread_mutex_t wmu;
+	struct conn_watch *watched; /* open connections */
 };
 
 #endif
