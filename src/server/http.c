@@ -1147,7 +1147,7 @@ int bia_serve(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_s
 	int rc = 0, ops_joined = 1;
 	if (sse_start(s) || ops_start(s) || cache_start(s)) {
 		rc = bia_fail(ctx, BIA_EIO, "cannot start the event streams or operation threads");
-		goto out;
+		goto fail;
 	}
 	s->d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
 					MHD_USE_ERROR_LOG,
@@ -1166,7 +1166,7 @@ int bia_serve(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_s
 	if (!s->d) {
 		rc = bia_fail(ctx, BIA_EIO, "cannot listen on %s (in use?)",
 			      o->listen ? o->listen : "127.0.0.1:8080");
-		goto out;
+		goto fail;
 	}
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
 	unsigned port = di ? di->port : ntohs(sa.sin_port);
@@ -1227,6 +1227,10 @@ int bia_serve(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_s
 		else
 			pthread_detach(s->worker); /* a run still executing: recovered at next start */
 	}
+	goto out;
+fail: /* before serving: the threads started so far are stopped */
+	ops_joined = ops_stop(s, 1000);
+	sse_stop(s);
 out:
 	if (s->d)
 		MHD_stop_daemon(s->d);

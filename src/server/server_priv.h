@@ -61,6 +61,7 @@ struct bia_server {
 	size_t nstreams;
 	pthread_t ticker;
 	int ticker_started;
+	int sse_started; /* sse_start succeeded; sse_stop undoes it once */
 	int tick_wake[2]; /* pipe: end the ticker's wait */
 	int sub_token;
 	struct progress_ev progress[PROGRESS_RING];

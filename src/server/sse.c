@@ -125,6 +125,7 @@ int sse_start(struct bia_server *srv)
 {
 	if (pipe2(srv->tick_wake, O_CLOEXEC))
 		return -1;
+	srv->sse_started = 1;
 	srv->sub_token = bia_run_subscribe(on_run_event, srv);
 	if (pthread_create(&srv->ticker, NULL, ticker_main, srv) == 0)
 		srv->ticker_started = 1;
@@ -133,6 +134,9 @@ int sse_start(struct bia_server *srv)
 
 void sse_stop(struct bia_server *srv)
 {
+	if (!srv->sse_started)
+		return;
+	srv->sse_started = 0;
 	if (srv->sub_token)
 		bia_run_unsubscribe(srv->sub_token);
 	srv->sub_token = 0;

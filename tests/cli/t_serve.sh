@@ -148,7 +148,7 @@ code=$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' -X POST -d '{"name":
 check "... and writes nothing (401)" test "$code" = 401
 code=$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' "$(U /tokens)")
 check "... nor lists tokens (401)" test "$code" = 401
-expect_rc "a second server on a port in use fails" 1 "$BIAFLOWS" --instance "$I" serve --listen "127.0.0.1:$PORT" --no-worker
+expect_rc "a second server on a port in use fails" 1 timeout 60 "$BIAFLOWS" --instance "$I" serve --listen "127.0.0.1:$PORT" --no-worker
 check "... saying so" has "$T/err" "cannot listen"
 kill -TERM $SPID
 wait $SPID
