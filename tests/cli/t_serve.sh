@@ -33,6 +33,14 @@ expect_rc "token list" 0 bia token list --user alice --format json
 check "... alice's two tokens, without secrets" test "$($PY -c "import json; d=json.load(open('$T/out')); print(len(d), any('token' in t for t in d))")" = "2 False"
 
 # --- the server
+# term PID: SIGTERM, then wait for it at most 60 s (then SIGKILL: the test
+# fails instead of hanging); $? is the server's exit status
+term() {
+	kill -TERM "$1" 2>/dev/null
+	for _ in $(seq 600); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+	kill -9 "$1" 2>/dev/null
+	wait "$1"
+}
 start_server() { # extra args
 	rm -f "$T/port"
 	"$BIAFLOWS" --instance "$I" serve --listen 127.0.0.1:0 --port-file "$T/port" "$@" >>"$T/serve.log" 2>&1 &
@@ -57,9 +65,8 @@ for _ in $(seq 100); do
 	[ "$(sqlite3 "$I/biaflows.db" "SELECT status FROM runs WHERE id = $rid")" = running ] && break
 	sleep 0.1
 done
-kill -TERM $SPID
 t0=$(date +%s)
-wait $SPID
+term $SPID
 st=$?
 check "SIGTERM during a run: exit 0" test "$st" -eq 0
 check "... within the grace periods (requests, then the worker: 5 s each)" test $(($(date +%s) - t0)) -le 15
@@ -134,12 +141,10 @@ for _ in range(12):
 print("closed after %.0f s" % closed if closed else "still open")
 PY
 check "--header-timeout 2: a slow-header client is disconnected within 4 s" grep -Eq "closed after [1-4] s" "$T/slow.txt"
-kill -TERM $HPID
-wait $HPID
+term $HPID
 
 # --- guest mode: anonymous reads public content only
-kill -TERM $SPID
-wait $SPID
+term $SPID
 start_server --guest
 code=$(curl -s --noproxy '*' -o "$T/g.json" -w '%{http_code}' "$(U /problems)")
 check "--guest: anonymous reads the problem list" test "$code" = 200
@@ -150,8 +155,7 @@ code=$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' "$(U /tokens)")
 check "... nor lists tokens (401)" test "$code" = 401
 expect_rc "a second server on a port in use fails" 1 timeout 60 "$BIAFLOWS" --instance "$I" serve --listen "127.0.0.1:$PORT" --no-worker
 check "... saying so" has "$T/err" "cannot listen"
-kill -TERM $SPID
-wait $SPID
+term $SPID
 check "the server stops cleanly" test $? -eq 0
 check "no sanitizer report in the server's log" eval '! grep -q "Sanitizer\|runtime error" "$T/serve.log"'
 finish
