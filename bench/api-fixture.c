@@ -11,18 +11,8 @@
 #include "auth/auth.h"
 #include "runs/runs.h"
 
-static void die(const struct bia_ctx *ctx, const char *what)
-{
-	fprintf(stderr, "api-fixture: %s: %s\n", what, ctx->msg);
-	exit(1);
-}
+#include "fixture.h"
 
-static void fake_digest(char out[BIA_SHA256_HEX], const char *kind, long i)
-{
-	char s[64];
-	snprintf(s, sizeof(s), "%s-%ld", kind, i);
-	bia_sha256_hex(s, strlen(s), out);
-}
 
 static int64_t images(struct bia_ctx *ctx, struct bia_instance *inst, const char *name, long n,
 		      long first)
@@ -31,7 +21,7 @@ static int64_t images(struct bia_ctx *ctx, struct bia_instance *inst, const char
 	snprintf(p.name, sizeof(p.name), "%s", name);
 	p.description = "";
 	if (bia_problem_add(ctx, inst, &p))
-		die(ctx, "problem");
+		bench_die("api-fixture", ctx, "problem");
 	struct bia_import_item *items = calloc(1000, sizeof(*items));
 	struct bia_gt_file *gts = calloc(1000, sizeof(*gts));
 	for (long done = 0; done < n; done += 1000) {
@@ -43,7 +33,7 @@ static int64_t images(struct bia_ctx *ctx, struct bia_instance *inst, const char
 			snprintf(it->image.stem, sizeof(it->image.stem), "img%07ld", id);
 			snprintf(it->image.original_name, sizeof(it->image.original_name),
 				 "img%07ld.tif", id);
-			fake_digest(it->image.digest, "image", id);
+			bench_fake_digest(it->image.digest, "image", id);
 			it->image.bytes = 8192;
 			snprintf(it->image.format, sizeof(it->image.format), "tiff");
 			snprintf(it->image.layout, sizeof(it->image.layout), "plain");
@@ -53,13 +43,13 @@ static int64_t images(struct bia_ctx *ctx, struct bia_instance *inst, const char
 			gts[i] = (struct bia_gt_file){.kind = "mask", .bytes = 100,
 						      .size = {64, 64, 1, 1, 1}, .dtype = "uint16"};
 			snprintf(gts[i].name, sizeof(gts[i].name), "img%07ld.tif", id);
-			fake_digest(gts[i].digest, "gt", id);
+			bench_fake_digest(gts[i].digest, "gt", id);
 			it->gt = &gts[i];
 			it->ngt = 1;
 			it->make_current = 1;
 		}
 		if (bia_store_import(ctx, inst, p.id, items, (size_t)k))
-			die(ctx, "import");
+			bench_die("api-fixture", ctx, "import");
 	}
 	free(items);
 	free(gts);
@@ -77,15 +67,15 @@ int main(int argc, char **argv)
 	bia_ctx_init(&ctx);
 	struct bia_instance inst;
 	if (bia_instance_create(&ctx, argv[1]) || bia_instance_open(&ctx, argv[1], &inst))
-		die(&ctx, "instance");
+		bench_die("api-fixture", &ctx, "instance");
 	images(&ctx, &inst, "big", n, 0);
 	int64_t small = images(&ctx, &inst, "small", 100, 10000000);
 	struct bia_wf_file wfile = {.path = "run.sh", .bytes = 10, .mode = 0755};
-	fake_digest(wfile.digest, "wf", 0);
+	bench_fake_digest(wfile.digest, "wf", 0);
 	struct bia_wf_version wv = {0};
 	snprintf(wv.name, sizeof(wv.name), "Bench-WF");
 	snprintf(wv.version, sizeof(wv.version), "1.0");
-	fake_digest(wv.digest, "wfv", 0);
+	bench_fake_digest(wv.digest, "wfv", 0);
 	wv.descriptor = "{\"name\": \"Bench-WF\", \"problem-class\": \"ObjSeg\", "
 			"\"command-line\": \"run.sh SETTING\", \"environment\": {\"type\": \"host\"}, \"inputs\": [{\"id\": \"setting\", "
 			"\"value-key\": \"@ID\", \"command-line-flag\": \"--@id\", \"type\": \"String\", "
@@ -95,11 +85,11 @@ int main(int argc, char **argv)
 	wv.nfiles = 1;
 	int existed;
 	if (bia_store_wf_add(&ctx, &inst, &wv, &existed))
-		die(&ctx, "workflow");
+		bench_die("api-fixture", &ctx, "workflow");
 	struct bia_image_rec *ims;
 	size_t nims;
 	if (bia_image_list(&ctx, &inst, small, (struct bia_page){0, 0}, &ims, &nims, NULL))
-		die(&ctx, "images");
+		bench_die("api-fixture", &ctx, "images");
 	static const char *const metrics[] = {"DICE", "AJI", "SEG", "mAP", "F1"};
 	for (long r = 0; r < 10; r++) {
 		struct bia_run run = {0};
@@ -111,7 +101,7 @@ int main(int argc, char **argv)
 		run.images = "[]";
 		snprintf(run.executor, sizeof(run.executor), "local");
 		if (bia_store_begin(&ctx, &inst) || bia_store_run_add(&ctx, &inst, &run))
-			die(&ctx, "run");
+			bench_die("api-fixture", &ctx, "run");
 		for (size_t i = 0; i < nims; i++) {
 			struct bia_run_image ri = {0};
 			struct bia_run_score sc[5];
@@ -119,7 +109,7 @@ int main(int argc, char **argv)
 			snprintf(ri.status, sizeof(ri.status), "ok");
 			ri.nfiles = 1;
 			snprintf(ri.files[0].name, sizeof(ri.files[0].name), "%s.tif", ims[i].stem);
-			fake_digest(ri.files[0].digest, "out", r * 1000 + (long)i);
+			bench_fake_digest(ri.files[0].digest, "out", r * 1000 + (long)i);
 			ri.files[0].bytes = 100;
 			for (int m = 0; m < 5; m++) {
 				memset(&sc[m], 0, sizeof(sc[m]));
@@ -132,7 +122,7 @@ int main(int argc, char **argv)
 			ri.scores = sc;
 			ri.nscores = 5;
 			if (bia_store_run_image_put(&ctx, &inst, run.id, &ri))
-				die(&ctx, "run image");
+				bench_die("api-fixture", &ctx, "run image");
 		}
 		run.params = run.images = NULL;
 		run.state = BIA_RUN_QUEUED;
@@ -141,7 +131,7 @@ int main(int argc, char **argv)
 		    bia_run_transition(&ctx, &inst, &run, BIA_RUN_INGESTING, &done) ||
 		    bia_run_transition(&ctx, &inst, &run, BIA_RUN_SUCCEEDED, &done) ||
 		    bia_store_commit(&ctx, &inst) || bia_run_summarize(&ctx, &inst, run.id))
-			die(&ctx, "run state");
+			bench_die("api-fixture", &ctx, "run state");
 		bia_run_release(&run);
 	}
 	free(ims);
@@ -151,7 +141,7 @@ int main(int argc, char **argv)
 	json_t *t;
 	if (bia_password_hash(&ctx, "bench-password", hash) || bia_user_add(&ctx, &inst, &u, hash) ||
 	    bia_token_create(&ctx, &inst, "bench", "bench", &t))
-		die(&ctx, "user");
+		bench_die("api-fixture", &ctx, "user");
 	printf("%s\n", json_string_value(json_object_get(t, "token")));
 	json_decref(t);
 	bia_instance_close(&inst);

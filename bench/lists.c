@@ -16,6 +16,8 @@
 
 #include "runs/runs.h"
 
+#include "fixture.h"
+
 static double mono(void)
 {
 	struct timespec ts;
@@ -44,18 +46,6 @@ static int cmpd(const void *a, const void *b)
 		(out) = t_[REPS / 2];                                                      \
 	} while (0)
 
-static void die(const struct bia_ctx *ctx, const char *what)
-{
-	fprintf(stderr, "lists: %s: %s\n", what, ctx->msg);
-	exit(1);
-}
-
-static void fake_digest(char out[BIA_SHA256_HEX], const char *kind, long i)
-{
-	char s[64];
-	snprintf(s, sizeof(s), "%s-%ld", kind, i);
-	bia_sha256_hex(s, strlen(s), out);
-}
 
 int main(int argc, char **argv)
 {
@@ -73,7 +63,7 @@ int main(int argc, char **argv)
 	bia_ctx_init(&ctx);
 	struct bia_instance inst;
 	if (bia_instance_create(&ctx, inst_dir) || bia_instance_open(&ctx, inst_dir, &inst))
-		die(&ctx, "instance");
+		bench_die("lists", &ctx, "instance");
 	double t_setup = mono();
 	/* ten problems; the images in batches of 1,000 (rows only: the blobs
 	 * are not written, this measures the store) */
@@ -82,7 +72,7 @@ int main(int argc, char **argv)
 		struct bia_problem p = {.cls = BIA_OBJSEG};
 		snprintf(p.name, sizeof(p.name), "problem-%d", k);
 		if (bia_problem_add(&ctx, &inst, &p))
-			die(&ctx, "problem");
+			bench_die("lists", &ctx, "problem");
 		pid[k] = p.id;
 	}
 	struct bia_import_item *items = calloc(1000, sizeof(*items));
@@ -95,7 +85,7 @@ int main(int argc, char **argv)
 			long id = done + i;
 			snprintf(it->image.stem, sizeof(it->image.stem), "img%07ld", id);
 			snprintf(it->image.original_name, sizeof(it->image.original_name), "img%07ld.tif", id);
-			fake_digest(it->image.digest, "image", id);
+			bench_fake_digest(it->image.digest, "image", id);
 			it->image.bytes = 8192;
 			snprintf(it->image.format, sizeof(it->image.format), "tiff");
 			snprintf(it->image.layout, sizeof(it->image.layout), "plain");
@@ -108,31 +98,31 @@ int main(int argc, char **argv)
 		for (long i = 0; i < 1000; i++) {
 			gts[i] = gt;
 			snprintf(gts[i].name, sizeof(gts[i].name), "img%07ld.tif", done + i);
-			fake_digest(gts[i].digest, "gt", done + i);
+			bench_fake_digest(gts[i].digest, "gt", done + i);
 			items[i].gt = &gts[i];
 			items[i].ngt = 1;
 			items[i].make_current = 1;
 		}
 		if (bia_store_import(&ctx, &inst, pid[(done / 1000) % 10], items, 1000))
-			die(&ctx, "import");
+			bench_die("lists", &ctx, "import");
 		free(gts);
 	}
 	free(items);
 	/* one workflow version; runs of 100 images of problem 0, each image
 	 * with an output, 5 scores and an error map of 5 categories */
 	struct bia_wf_file wfile = {.path = "run.sh", .bytes = 10, .mode = 0755};
-	fake_digest(wfile.digest, "wf", 0);
+	bench_fake_digest(wfile.digest, "wf", 0);
 	struct bia_wf_version wv = {0};
 	snprintf(wv.name, sizeof(wv.name), "Bench-WF");
 	snprintf(wv.version, sizeof(wv.version), "1.0");
-	fake_digest(wv.digest, "wfv", 0);
+	bench_fake_digest(wv.digest, "wfv", 0);
 	wv.descriptor = "{\"name\": \"Bench-WF\"}";
 	snprintf(wv.problem_class, sizeof(wv.problem_class), "ObjSeg");
 	wv.files = &wfile;
 	wv.nfiles = 1;
 	int existed;
 	if (bia_store_wf_add(&ctx, &inst, &wv, &existed))
-		die(&ctx, "workflow");
+		bench_die("lists", &ctx, "workflow");
 	struct bia_image_rec *ims;
 	size_t nims;
 	struct bia_page first100 = {per_run, 0};
@@ -141,7 +131,7 @@ int main(int argc, char **argv)
 	    nims != (size_t)per_run ||
 	    bia_image_list(&ctx, &inst, pid[1], first100, &ims1, &nims, NULL) ||
 	    nims != (size_t)per_run)
-		die(&ctx, "images of problems 0 and 1");
+		bench_die("lists", &ctx, "images of problems 0 and 1");
 	static const char *const metrics[] = {"DICE", "AJI", "SEG", "mAP", "F1"};
 	static const char *const cats[] = {"tp", "fp", "fn", "split", "merged"};
 	/* nruns runs of problem 0, kept with their summaries as the worker keeps
@@ -156,7 +146,7 @@ int main(int argc, char **argv)
 		run.images = "[]";
 		snprintf(run.executor, sizeof(run.executor), "local");
 		if (bia_store_begin(&ctx, &inst) || bia_store_run_add(&ctx, &inst, &run))
-			die(&ctx, "run");
+			bench_die("lists", &ctx, "run");
 		for (long i = 0; i < per_run; i++) {
 			struct bia_run_image ri = {0};
 			struct bia_run_score sc[5];
@@ -166,7 +156,7 @@ int main(int argc, char **argv)
 			snprintf(ri.status, sizeof(ri.status), "ok");
 			ri.nfiles = 1;
 			snprintf(ri.files[0].name, sizeof(ri.files[0].name), "%s.tif", im->stem);
-			fake_digest(ri.files[0].digest, "out", r * per_run + i);
+			bench_fake_digest(ri.files[0].digest, "out", r * per_run + i);
 			ri.files[0].bytes = 100;
 			for (int m = 0; m < 5; m++) {
 				memset(&sc[m], 0, sizeof(sc[m]));
@@ -182,7 +172,7 @@ int main(int argc, char **argv)
 			ri.errors = er;
 			ri.nerrors = 5;
 			if (bia_store_run_image_put(&ctx, &inst, run.id, &ri))
-				die(&ctx, "run image");
+				bench_die("lists", &ctx, "run image");
 		}
 		run.params = run.images = NULL; /* not ours */
 		run.state = BIA_RUN_QUEUED;
@@ -193,9 +183,9 @@ int main(int argc, char **argv)
 		    bia_run_transition(&ctx, &inst, &run, BIA_RUN_INGESTING, &done) ||
 		    bia_run_transition(&ctx, &inst, &run, BIA_RUN_SUCCEEDED, &done) ||
 		    bia_store_commit(&ctx, &inst))
-			die(&ctx, "run state");
+			bench_die("lists", &ctx, "run state");
 		if (!old && bia_run_summarize(&ctx, &inst, run.id))
-			die(&ctx, "run summary");
+			bench_die("lists", &ctx, "run summary");
 		bia_run_release(&run);
 	}
 	free(ims);
@@ -211,49 +201,49 @@ int main(int argc, char **argv)
 		struct bia_problem *v;
 		size_t n;
 		if (bia_problem_list(&ctx, &inst, first, &v, &n, &total))
-			die(&ctx, "problem list");
+			bench_die("lists", &ctx, "problem list");
 		bia_problem_list_free(v, n);
 	});
 	TIME_MS(t_img, {
 		struct bia_image_rec *v;
 		size_t n;
 		if (bia_image_list(&ctx, &inst, pid[0], first, &v, &n, &total) || n != 50)
-			die(&ctx, "image list");
+			bench_die("lists", &ctx, "image list");
 		free(v);
 	});
 	TIME_MS(t_img_deep, {
 		struct bia_image_rec *v;
 		size_t n;
 		if (bia_image_list(&ctx, &inst, pid[0], deep_img, &v, &n, &total) || n != 50)
-			die(&ctx, "image list (deep)");
+			bench_die("lists", &ctx, "image list (deep)");
 		free(v);
 	});
 	TIME_MS(t_img_all, {
 		struct bia_image_rec *v;
 		size_t n;
 		if (bia_image_list(&ctx, &inst, 0, first, &v, &n, &total) || n != 50)
-			die(&ctx, "image list (every problem)");
+			bench_die("lists", &ctx, "image list (every problem)");
 		free(v);
 	});
 	TIME_MS(t_wf, {
 		struct bia_wf_version *v;
 		size_t n;
 		if (bia_store_wf_list(&ctx, &inst, first, &v, &n, &total))
-			die(&ctx, "workflow list");
+			bench_die("lists", &ctx, "workflow list");
 		bia_wf_list_free(v, n);
 	});
 	TIME_MS(t_run, {
 		json_t *rows;
 		if (bia_runs_list_json(&ctx, &inst, NULL, first, &rows, &total) ||
 		    json_array_size(rows) != 50)
-			die(&ctx, "run list");
+			bench_die("lists", &ctx, "run list");
 		json_decref(rows);
 	});
 	TIME_MS(t_run_deep, {
 		json_t *rows;
 		if (bia_runs_list_json(&ctx, &inst, NULL, deep_run, &rows, &total) ||
 		    json_array_size(rows) != 50)
-			die(&ctx, "run list (deep)");
+			bench_die("lists", &ctx, "run list (deep)");
 		json_decref(rows);
 	});
 	struct bia_run_filter older = {.problem_id = pid[1]};
@@ -261,7 +251,7 @@ int main(int argc, char **argv)
 		json_t *rows;
 		if (bia_runs_list_json(&ctx, &inst, &older, first, &rows, &total) ||
 		    json_array_size(rows) != 50)
-			die(&ctx, "run list (no summaries)");
+			bench_die("lists", &ctx, "run list (no summaries)");
 		json_decref(rows);
 	});
 	/* the anchor: the same page, each run's record read and its outputs and
@@ -270,11 +260,11 @@ int main(int argc, char **argv)
 		struct bia_run *v;
 		size_t n;
 		if (bia_store_run_list(&ctx, &inst, NULL, first, &v, &n, NULL))
-			die(&ctx, "run list (anchor)");
+			bench_die("lists", &ctx, "run list (anchor)");
 		for (size_t i = 0; i < n; i++) {
 			json_t *j = bia_run_json(&ctx, &inst, &v[i], 0);
 			if (!j)
-				die(&ctx, "run json");
+				bench_die("lists", &ctx, "run json");
 			json_decref(j);
 		}
 		bia_run_list_free(v, n);
@@ -283,7 +273,7 @@ int main(int argc, char **argv)
 	TIME_MS(t_err, {
 		json_t *rows;
 		if (bia_errors_counts_json(&ctx, &inst, some_run, 0, "fn", 50, &rows))
-			die(&ctx, "error counts");
+			bench_die("lists", &ctx, "error counts");
 		json_decref(rows);
 	});
 	/* the whole list as JSON through the CLI (a process: open, list, print) */

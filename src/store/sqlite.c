@@ -2401,6 +2401,15 @@ static int sq_run_events(struct bia_ctx *ctx, struct bia_instance *inst, int64_t
 
 /* Values of some metrics of some runs: one statement (the ids and metric
  * names as JSON arrays, read by json_each). */
+static void value_row(sqlite3_stmt *st, void *e)
+{
+	struct bia_run_value *x = e;
+	x->run_id = sqlite3_column_int64(st, 0);
+	x->image_id = sqlite3_column_int64(st, 1);
+	col_text(st, 2, x->metric, sizeof(x->metric));
+	x->value = score_value(st, 3, 4);
+}
+
 static int sq_run_values(struct bia_ctx *ctx, struct bia_instance *inst, const int64_t *run_ids,
 			 size_t nruns, const char *const *metrics, size_t nmetrics,
 			 struct bia_run_value **pv, size_t *pn)
@@ -2414,9 +2423,8 @@ static int sq_run_values(struct bia_ctx *ctx, struct bia_instance *inst, const i
 	json_decref(ids);
 	json_decref(ms);
 	sqlite3_stmt *st = NULL;
-	size_t n = 0, cap = 0;
-	struct bia_run_value *v = NULL;
-	int rc = 0, r = SQLITE_DONE;
+	void *v = NULL;
+	int rc;
 	if (!ids_s || !ms_s)
 		rc = bia_fail(ctx, BIA_ENOMEM, "out of memory");
 	else if (!(rc = prepare(ctx, inst,
@@ -2427,35 +2435,14 @@ static int sq_run_values(struct bia_ctx *ctx, struct bia_instance *inst, const i
 				&st))) {
 		sqlite3_bind_text(st, 1, ids_s, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, ms_s, -1, SQLITE_STATIC);
-		while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-			if (n == cap) {
-				cap = cap ? cap * 2 : 64;
-				void *t = realloc(v, cap * sizeof(*v));
-				if (!t) {
-					rc = bia_fail(ctx, BIA_ENOMEM, "out of memory");
-					break;
-				}
-				v = t;
-			}
-			struct bia_run_value *x = &v[n++];
-			x->run_id = sqlite3_column_int64(st, 0);
-			x->image_id = sqlite3_column_int64(st, 1);
-			col_text(st, 2, x->metric, sizeof(x->metric));
-			x->value = score_value(st, 3, 4);
-		}
-		fin(inst, st);
-		if (!rc && r != SQLITE_DONE)
-			rc = db_fail(ctx, inst, "run values");
+		rc = collect_rows(ctx, inst, st, sizeof(struct bia_run_value), value_row, NULL,
+				  "run values", &v, pn);
+		if (!rc)
+			*pv = v;
 	}
 	free(ids_s);
 	free(ms_s);
-	if (rc) {
-		free(v);
-		return rc;
-	}
-	*pv = v;
-	*pn = n;
-	return 0;
+	return rc;
 }
 
 static void error_row(sqlite3_stmt *st, void *e)
