@@ -2,6 +2,10 @@
  * SPDX-License-Identifier: MIT */
 #include "auth/auth.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <unistd.h>
 #include <sodium.h>
 #include <time.h>
 #include <stdlib.h>
@@ -212,5 +216,111 @@ int bia_token_create(struct bia_ctx *ctx, struct bia_instance *inst, const char 
 	json_object_set_new(o, "token", json_string(secret));
 	sodium_memzero(secret, sizeof(secret));
 	*pout = o;
+	return 0;
+}
+
+/* ------------------------------------------------------------- signed links */
+
+static pthread_mutex_t link_mu = PTHREAD_MUTEX_INITIALIZER;
+static char link_root[BIA_PATH_MAX];
+static unsigned char link_key[crypto_auth_hmacsha256_KEYBYTES];
+
+static int load_link_key(struct bia_ctx *ctx, const struct bia_instance *inst,
+			 unsigned char key[crypto_auth_hmacsha256_KEYBYTES])
+{
+	pthread_mutex_lock(&link_mu);
+	if (!strcmp(link_root, inst->root)) {
+		memcpy(key, link_key, sizeof(link_key));
+		pthread_mutex_unlock(&link_mu);
+		return 0;
+	}
+	char p[BIA_PATH_MAX + 16];
+	snprintf(p, sizeof(p), "%s/link.key", inst->root);
+	int rc = 0;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int fd = open(p, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			ssize_t n = read(fd, key, crypto_auth_hmacsha256_KEYBYTES);
+			close(fd);
+			if (n != crypto_auth_hmacsha256_KEYBYTES)
+				rc = bia_fail(ctx, BIA_ECORRUPT, "'%s' is not a link key (remove it to "
+							       "make a new one)", p);
+			break;
+		}
+		/* make one: written aside, linked into place (a concurrent maker wins) */
+		char tmp[BIA_PATH_MAX + 40];
+		snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", p, (long)getpid());
+		sodium_ready();
+		randombytes_buf(key, crypto_auth_hmacsha256_KEYBYTES);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd < 0 || bia_write_all(fd, key, crypto_auth_hmacsha256_KEYBYTES) || fsync(fd)) {
+			if (fd >= 0)
+				close(fd);
+			unlink(tmp);
+			rc = bia_fail(ctx, BIA_EIO, "cannot write '%s': %s", p, strerror(errno));
+			break;
+		}
+		close(fd);
+		int lk = link(tmp, p);
+		unlink(tmp);
+		if (lk && errno != EEXIST) {
+			rc = bia_fail(ctx, BIA_EIO, "cannot write '%s': %s", p, strerror(errno));
+			break;
+		}
+	}
+	if (!rc) {
+		memcpy(link_key, key, sizeof(link_key));
+		snprintf(link_root, sizeof(link_root), "%s", inst->root);
+	}
+	pthread_mutex_unlock(&link_mu);
+	return rc;
+}
+
+int bia_link_sign(struct bia_ctx *ctx, const struct bia_instance *inst, const char *what,
+		  int64_t expires, char sig[33])
+{
+	unsigned char key[crypto_auth_hmacsha256_KEYBYTES], mac[crypto_auth_hmacsha256_BYTES];
+	if (load_link_key(ctx, inst, key))
+		return ctx->rc;
+	char msg[512];
+	int n = snprintf(msg, sizeof(msg), "%s:%lld", what, (long long)expires);
+	crypto_auth_hmacsha256(mac, (const unsigned char *)msg, (unsigned long long)n, key);
+	sodium_memzero(key, sizeof(key));
+	sodium_bin2hex(sig, 33, mac, 16);
+	return 0;
+}
+
+int bia_link_check(struct bia_ctx *ctx, const struct bia_instance *inst, const char *what,
+		   int64_t expires, const char *sig, int64_t now)
+{
+	char want[33];
+	if (bia_link_sign(ctx, inst, what, expires, want))
+		return ctx->rc;
+	if (strlen(sig) != 32 || sodium_memcmp(want, sig, 32))
+		return bia_fail(ctx, BIA_EAUTH, "the link's signature is not valid");
+	if (expires <= now)
+		return bia_fail(ctx, BIA_EAUTH, "the link expired");
+	return 0;
+}
+
+int bia_image_link(struct bia_ctx *ctx, const struct bia_instance *inst, int64_t image_id,
+		   int64_t ttl, int64_t now, json_t **pout)
+{
+	if (ttl <= 0 || ttl > BIA_LINK_TTL_MAX)
+		return bia_fail(ctx, BIA_EINVAL, "a link lasts 1 to %d seconds, not %lld",
+				BIA_LINK_TTL_MAX, (long long)ttl);
+	char what[64], sig[33], path[160], iso[32];
+	snprintf(what, sizeof(what), "images/%lld", (long long)image_id);
+	int64_t exp = now + ttl;
+	if (bia_link_sign(ctx, inst, what, exp, sig))
+		return ctx->rc;
+	snprintf(path, sizeof(path), "/zarr/s/%lld/%s/images/%lld.zarr", (long long)exp, sig,
+		 (long long)image_id);
+	time_t t = (time_t)exp;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	*pout = json_pack("{s:I, s:s, s:s, s:I}", "image_id", (json_int_t)image_id, "path", path,
+			  "expires", iso, "expires_at", (json_int_t)exp);
 	return 0;
 }

@@ -73,4 +73,22 @@ json_t *bia_token_json(const struct bia_token *t);
 int bia_token_create(struct bia_ctx *ctx, struct bia_instance *inst, const char *user,
 		     const char *label, json_t **pout);
 
+/* Signed, expiring links to an image's OME-Zarr for viewers that open
+ * plain URLs (napari, vizarr): /zarr/s/<expires>/<signature>/images/<id>.zarr/
+ * where the signature is an HMAC-SHA256 (first 32 hex digits) of
+ * "images/<id>:<expires>" under the instance's link key (<instance>/link.key,
+ * 32 random bytes made on first use; deleting it revokes every link). */
+#define BIA_LINK_TTL_DEFAULT (24 * 3600)
+#define BIA_LINK_TTL_MAX (30 * 24 * 3600)
+int bia_link_sign(struct bia_ctx *ctx, const struct bia_instance *inst, const char *what,
+		  int64_t expires, char sig[33]);
+/* 0 if sig signs what until expires and expires is after now; BIA_EAUTH
+ * (saying which) otherwise. */
+int bia_link_check(struct bia_ctx *ctx, const struct bia_instance *inst, const char *what,
+		   int64_t expires, const char *sig, int64_t now);
+/* A link to image id valid ttl seconds from now: {image_id, path, expires,
+ * expires_at} (what `image link` prints and POST /images/{id}/links answers). */
+int bia_image_link(struct bia_ctx *ctx, const struct bia_instance *inst, int64_t image_id,
+		   int64_t ttl, int64_t now, json_t **pout);
+
 #endif

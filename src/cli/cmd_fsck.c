@@ -1,6 +1,7 @@
 /* biaflows fsck
  * SPDX-License-Identifier: MIT */
 #include "cli/cli.h"
+#include "dataset/derived.h"
 
 #include <getopt.h>
 #include <string.h>
@@ -10,7 +11,9 @@ static const char usage[] =
 	"\n"
 	"Check the instance: verify the sha256 of every stored file, report rows\n"
 	"whose file is missing and files with a wrong digest, remove orphan files\n"
-	"(written by an import that never committed) and stale temp files. While an\n"
+	"(written by an import that never committed) and stale temp files; verify\n"
+	"the OME-Zarr pyramid of every image, GT mask and run output and rebuild the\n"
+	"missing or damaged ones (removing pyramids of nothing). While an\n"
 	"import is running its files are left alone. Exit 0 when the instance is\n"
 	"consistent (after removing orphans), 1 otherwise.\n";
 
@@ -43,8 +46,14 @@ int cmd_fsck(struct bia_cli *cli, int argc, char **argv)
 	struct bia_fsck_report rep;
 	if (bia_fsck(&cli->ctx, &cli->inst, dry, &rep))
 		return cli_error(cli);
+	struct bia_derived_fsck dr;
+	if (bia_derived_fsck(&cli->ctx, &cli->inst, dry, &dr, rep.problems)) {
+		bia_fsck_report_release(&rep);
+		return cli_error(cli);
+	}
 	int consistent = rep.db_ok && !rep.corrupt && !rep.missing &&
-			 rep.orphans == rep.orphans_removed;
+			 rep.orphans == rep.orphans_removed &&
+			 dr.missing + dr.corrupt == dr.rebuilt && (dry ? !dr.orphans : 1);
 	if (fmt == OUT_JSON) {
 		json_t *o = json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:b, s:O}",
 				      "consistent", consistent, "blobs_checked",
@@ -55,6 +64,12 @@ int cmd_fsck(struct bia_cli *cli, int argc, char **argv)
 				      (json_int_t)rep.temp_live, "temp_removed",
 				      (json_int_t)rep.temp_removed, "db_ok", rep.db_ok,
 				      "import_running", rep.locked, "problems", rep.problems);
+		json_object_set_new(o, "pyramids",
+				    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "checked",
+					      (json_int_t)dr.checked, "missing", (json_int_t)dr.missing,
+					      "corrupt", (json_int_t)dr.corrupt, "rebuilt",
+					      (json_int_t)dr.rebuilt, "orphans", (json_int_t)dr.orphans,
+					      "removed", (json_int_t)dr.removed));
 		cli_print_object(stdout, o, OUT_JSON);
 		json_decref(o);
 	} else {
@@ -68,6 +83,9 @@ int cmd_fsck(struct bia_cli *cli, int argc, char **argv)
 		       "%zu live temp files, %zu stale temp files removed, database %s\n",
 		       rep.blobs_checked, rep.corrupt, rep.missing, rep.orphans, rep.orphans_removed,
 		       rep.temp_live, rep.temp_removed, rep.db_ok ? "ok" : "CORRUPT");
+		printf("checked %zu pyramids: %zu missing, %zu corrupt, %zu rebuilt, %zu orphans, "
+		       "%zu stale removed\n",
+		       dr.checked, dr.missing, dr.corrupt, dr.rebuilt, dr.orphans, dr.removed);
 		printf("%s\n", consistent ? "instance is consistent"
 					  : "instance has problems (see above)");
 	}

@@ -1,11 +1,14 @@
 /* biaflows image add|list|show|get|rm
  * SPDX-License-Identifier: MIT */
 #include "cli/cli.h"
+#include "auth/auth.h"
+#include "dataset/derived.h"
 #include "image/image.h"
 
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char usage[] =
 	"usage: biaflows image add PROBLEM FILE... [--skip-invalid] [--format table|json]\n"
@@ -14,6 +17,9 @@ static const char usage[] =
 	"       biaflows image show ID|PROBLEM/STEM [--format table|json]\n"
 	"       biaflows image get ID|PROBLEM/STEM -o FILE [--as original|tiff|ome-tiff]\n"
 	"       biaflows image rm ID|PROBLEM/STEM [--force]\n"
+	"       biaflows image pyramid [ID|PROBLEM/STEM...] [--rebuild] [--format table|json]\n"
+	"       biaflows image layers ID|PROBLEM/STEM [--format table|json|csv]\n"
+	"       biaflows image link ID|PROBLEM/STEM [--expires SECONDS] [--format table|json]\n"
 	"\n"
 	"'add' validates every file (decodes it fully) before storing any; one\n"
 	"invalid file refuses the whole batch unless --skip-invalid. It prints the\n"
@@ -25,12 +31,22 @@ static const char usage[] =
 	"not ended uses it, and while any run references it unless --force (which\n"
 	"also removes those runs' outputs and scores of this image). Files no longer\n"
 	"referenced are removed when no import is running, else by 'fsck'.\n"
-	"'list' shows every image by id, or a page of --limit N from --offset.\n";
+	"'list' shows every image by id, or a page of --limit N from --offset.\n"
+	"'pyramid' builds the missing OME-Zarr pyramids (the image, its GT masks and\n"
+	"run outputs as labels) of the named images, or of every image; --rebuild\n"
+	"builds them again (the old one is replaced once the new one is complete).\n"
+	"Exit 1 if one could not be built (docs/images.md).\n"
+	"'layers' lists the image's layers (the image, GT masks, run outputs) with\n"
+	"their OME-Zarr paths under the server. 'link' prints a signed path to the\n"
+	"image's OME-Zarr valid --expires seconds (default 86400, at most 30 days),\n"
+	"for viewers that open plain URLs (napari, vizarr) on private problems.\n";
 
 struct iopts {
 	int fmt;
 	int skip;
 	int force;
+	int rebuild;
+	long long expires;
 	const char *out; /* -o */
 	const char *as;	 /* --as */
 	struct bia_page page; /* --limit, --offset */
@@ -41,6 +57,8 @@ static int parse(int argc, char **argv, struct iopts *o)
 	static const struct option lo[] = {{"format", required_argument, NULL, 'f'},
 					   {"skip-invalid", no_argument, NULL, 's'},
 					   {"force", no_argument, NULL, 'F'},
+					   {"rebuild", no_argument, NULL, 'R'},
+					   {"expires", required_argument, NULL, 'E'},
 					   {"output", required_argument, NULL, 'o'},
 					   {"as", required_argument, NULL, 'a'},
 					   {"limit", required_argument, NULL, 'l'},
@@ -59,6 +77,14 @@ static int parse(int argc, char **argv, struct iopts *o)
 			o->skip = 1;
 		} else if (ch == 'F') {
 			o->force = 1;
+		} else if (ch == 'R') {
+			o->rebuild = 1;
+		} else if (ch == 'E') {
+			char *end;
+			o->expires = strtoll(optarg, &end, 10);
+			if (*end || o->expires <= 0)
+				return cli_usage_error(usage, "--expires takes a number of seconds, not '%s'",
+						       optarg);
 		} else if (ch == 'o') {
 			o->out = optarg;
 		} else if (ch == 'a') {
@@ -195,6 +221,98 @@ static int do_rm(struct bia_cli *cli, int argc, char **argv)
 	return 0;
 }
 
+static int do_pyramid(struct bia_cli *cli, int argc, char **argv)
+{
+	struct iopts o;
+	if (parse(argc, argv, &o))
+		return 2;
+	struct bia_derive_stats all;
+	memset(&all, 0, sizeof(all));
+	all.errors = json_array();
+	int n = argc - optind;
+	for (int i = 0; i < (n ? n : 1); i++) {
+		int64_t id = 0;
+		if (n) {
+			struct bia_image_rec im;
+			if (bia_image_resolve(&cli->ctx, &cli->inst, argv[optind + i], &im)) {
+				bia_derive_stats_release(&all);
+				return cli_error(cli);
+			}
+			id = im.id;
+		}
+		struct bia_derive_stats st;
+		if (bia_derived_ensure(&cli->ctx, &cli->inst, id, o.rebuild, &st)) {
+			bia_derive_stats_release(&all);
+			return cli_error(cli);
+		}
+		all.layers += st.layers;
+		all.built += st.built;
+		all.present += st.present;
+		all.failed += st.failed;
+		if (st.errors)
+			json_array_extend(all.errors, st.errors);
+		bia_derive_stats_release(&st);
+	}
+	json_t *j = bia_derive_stats_json(&all);
+	if (o.fmt == OUT_JSON) {
+		cli_print_object(stdout, j, OUT_JSON);
+	} else {
+		size_t k;
+		json_t *e;
+		json_array_foreach(all.errors, k, e)
+			fprintf(stderr, "image %lld %s: %s\n",
+				(long long)json_integer_value(json_object_get(e, "image_id")),
+				json_string_value(json_object_get(e, "layer")),
+				json_string_value(json_object_get(e, "error")));
+		printf("%zu pyramid(s): %zu built, %zu present, %zu failed\n", all.layers, all.built,
+		       all.present, all.failed);
+	}
+	json_decref(j);
+	int failed = all.failed > 0;
+	bia_derive_stats_release(&all);
+	return failed ? 1 : 0;
+}
+
+static int do_layers(struct bia_cli *cli, int argc, char **argv)
+{
+	struct iopts o;
+	if (parse(argc, argv, &o))
+		return 2;
+	if (argc - optind != 1)
+		return cli_usage_error(usage, "image layers takes one ID or PROBLEM/STEM");
+	struct bia_image_rec im;
+	json_t *rows;
+	if (bia_image_resolve(&cli->ctx, &cli->inst, argv[optind], &im) ||
+	    bia_image_layers_json(&cli->ctx, &cli->inst, im.id, &rows))
+		return cli_error(cli);
+	static const char *const cols[] = {"name", "kind", "ref", "title", "file", "ready", "zarr",
+					   NULL};
+	cli_print_list(stdout, rows, cols, (enum bia_out_format)o.fmt);
+	json_decref(rows);
+	return 0;
+}
+
+static int do_link(struct bia_cli *cli, int argc, char **argv)
+{
+	struct iopts o;
+	if (parse(argc, argv, &o))
+		return 2;
+	if (argc - optind != 1)
+		return cli_usage_error(usage, "image link takes one ID or PROBLEM/STEM");
+	struct bia_image_rec im;
+	json_t *j;
+	if (bia_image_resolve(&cli->ctx, &cli->inst, argv[optind], &im) ||
+	    bia_image_link(&cli->ctx, &cli->inst, im.id,
+			   o.expires ? o.expires : BIA_LINK_TTL_DEFAULT, (int64_t)time(NULL), &j))
+		return cli_error(cli);
+	if (o.fmt == OUT_JSON)
+		cli_print_object(stdout, j, OUT_JSON);
+	else
+		printf("%s\n", json_string_value(json_object_get(j, "path")));
+	json_decref(j);
+	return 0;
+}
+
 int cmd_image(struct bia_cli *cli, int argc, char **argv)
 {
 	static const struct cli_sub subs[] = {
@@ -203,6 +321,9 @@ int cmd_image(struct bia_cli *cli, int argc, char **argv)
 		{"show", do_show},
 		{"get", do_get},
 		{"rm", do_rm},
+		{"pyramid", do_pyramid},
+		{"layers", do_layers},
+		{"link", do_link},
 	};
 	return cli_dispatch(cli, argc, argv, usage, "image", subs, sizeof(subs) / sizeof(subs[0]));
 }

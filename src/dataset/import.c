@@ -1,6 +1,7 @@
 /* Validate-then-commit import of images and ground truth.
  * SPDX-License-Identifier: MIT */
 #include "dataset/dataset.h"
+#include "dataset/derived.h"
 
 #include <dirent.h>
 #include <ctype.h>
@@ -355,6 +356,24 @@ static int commit(struct bia_ctx *ctx, struct bia_instance *inst, const struct b
 			}
 			if (items[i].gt_version_id)
 				r->n_gt++;
+		}
+		/* the pyramids of what was added (docs/images.md); a failure is
+		 * a warning: the import stands, fsck or `image pyramid` retries */
+		for (size_t i = 0; i < nitems && !inst->derive_in_background; i++) {
+			struct bia_derive_stats ds;
+			int64_t id = items[i].image_id ? items[i].image_id : items[i].image.id;
+			if (bia_derived_ensure(ctx, inst, id, 0, &ds) == 0 && ds.errors) {
+				size_t k;
+				json_t *e;
+				json_array_foreach(ds.errors, k, e)
+					json_array_append_new(
+						r->warnings,
+						json_sprintf("pyramid of image %lld (%s): %s", (long long)id,
+							     json_string_value(json_object_get(e, "layer")),
+							     json_string_value(json_object_get(e, "error"))));
+			}
+			bia_derive_stats_release(&ds);
+			bia_ctx_clear(ctx);
 		}
 	}
 	free(items);

@@ -4,6 +4,7 @@
  * the end, cancelling the job when a cancel is requested) and ingest (the
  * outputs checked, stored and scored). docs/runs.md "Worker".
  * SPDX-License-Identifier: MIT */
+#include "dataset/derived.h"
 #include "runs/runs_int.h"
 #include "metrics/metrics.h"
 
@@ -390,6 +391,22 @@ static int ingest(struct bia_ctx *ctx, struct bia_ctx *wctx, struct job *j)
 			return finish(wctx, j, BIA_RUN_FAILED);
 		}
 		bia_run_image_release(&ri);
+	}
+	/* the outputs' label pyramids (docs/images.md): a failure is logged,
+	 * the run stands; under serve the server's thread builds them */
+	for (size_t i = 0; i < j->nents && !inst->derive_in_background; i++) {
+		struct bia_derive_stats ds;
+		struct bia_ctx c2;
+		bia_instance_ctx(inst, &c2);
+		if (bia_derived_ensure(&c2, inst, j->ents[i].image_id, 0, &ds))
+			wlog(j->logfd, r->id, "pyramids of '%s': %s", j->ents[i].stem, c2.msg);
+		size_t k;
+		json_t *e;
+		json_array_foreach(ds.errors, k, e)
+			wlog(j->logfd, r->id, "pyramid of '%s' (%s): %s", j->ents[i].stem,
+			     json_string_value(json_object_get(e, "layer")),
+			     json_string_value(json_object_get(e, "error")));
+		bia_derive_stats_release(&ds);
 	}
 	bia_run_set(&r->reason, "%zu of %zu outputs valid", nok, j->nents);
 	return finish(wctx, j, BIA_RUN_SUCCEEDED);

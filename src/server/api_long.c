@@ -6,6 +6,7 @@
 #include "dataset/dataset.h"
 #include "metrics/metrics.h"
 #include "runs/runs.h"
+#include "dataset/derived.h"
 #include "server/server_priv.h"
 #include "workflow/workflow.h"
 
@@ -361,4 +362,40 @@ int h_metrics(struct req *rq)
 	}
 	req_strip_dir(j, rq->form_dir);
 	return req_json(rq, 200, j);
+}
+
+/* ------------------------------------------------------------ pyramids */
+
+static int pyramid_op(struct bia_server *srv, json_t *rqj, void *oprun, struct bia_ctx *ctx,
+		      json_t **pout)
+{
+	(void)oprun;
+	struct bia_derive_stats st;
+	if (bia_derived_ensure(ctx, srv->inst, json_integer_value(json_object_get(rqj, "image")),
+			       json_is_true(json_object_get(rqj, "rebuild")), &st))
+		return ctx->rc;
+	*pout = bia_derive_stats_json(&st);
+	bia_derive_stats_release(&st);
+	return 0;
+}
+
+/* {rebuild?: bool} */
+int h_image_pyramid(struct req *rq)
+{
+	struct bia_image_rec im;
+	char *end;
+	long long id = strtoll(rq->params[0], &end, 10);
+	struct bia_ctx tmp;
+	bia_instance_ctx(rq->srv->inst, &tmp);
+	if (id <= 0 || *end)
+		return req_fail(rq, BIA_EINVAL, "an image is addressed by its id");
+	if (bia_store_image_get(&tmp, rq->srv->inst, id, &im) ||
+	    bia_access_problem(&tmp, rq->srv->inst, &rq->who, im.problem_id, BIA_ACCESS_WRITE))
+		return req_fail(rq, tmp.rc, "%s",
+				tmp.rc == BIA_ENOENT ? "no such image" : tmp.msg);
+	json_t *rb = json_object_get(rq->json, "rebuild");
+	if (rb && !json_is_boolean(rb))
+		return req_fail(rq, BIA_EINVAL, "rebuild is true or false");
+	json_t *r = json_pack("{s:I, s:b}", "image", (json_int_t)id, "rebuild", json_is_true(rb));
+	return ops_submit(rq, "pyramid", im.problem_id, r, pyramid_op);
 }

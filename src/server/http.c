@@ -4,6 +4,7 @@
  * temporary file, both size-limited), then the handler runs and its
  * response is queued. docs/server.md.
  * SPDX-License-Identifier: MIT */
+#include "server/images_int.h"
 #include "server/server_priv.h"
 
 #include <arpa/inet.h>
@@ -636,7 +637,8 @@ static enum MHD_Result queue(struct req *rq)
 		MHD_add_response_header(resp, "X-Total-Count", t);
 	}
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	if (!MHD_get_response_header(resp, "Cache-Control"))
+		MHD_add_response_header(resp, "Cache-Control", "no-store");
 	enum MHD_Result ret = MHD_queue_response(rq->conn, (unsigned)status, resp);
 	MHD_destroy_response(resp);
 	rq->resp = NULL;
@@ -686,6 +688,15 @@ static int begin(struct req *rq, const char *url)
 	for (const char *p = rq->path; (p = strstr(p, "..")); p += 2)
 		if ((p == rq->path || p[-1] == '/') && (p[2] == '/' || !p[2]))
 			return req_fail(rq, BIA_EINVAL, "a path with '..' is refused");
+	if (img_is_route(rq->path)) {
+		/* OME-Zarr and IIIF: their handler checks the right to read */
+		rq->image_route = 1;
+		if (atomic_load(&rq->srv->stopping))
+			return req_fail(rq, BIA_EUNAVAIL, "the server is stopping");
+		if (authenticate(rq))
+			return rq->status;
+		return 0;
+	}
 	int m = route_lookup(rq->method, rq->path, &rq->route, rq->pbuf, sizeof(rq->pbuf),
 			     rq->params);
 	if (m == 404)
@@ -1012,10 +1023,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (finish_body(rq))
 		return refuse(rq);
-	if (try_cache(rq))
+	if (!rq->image_route && try_cache(rq))
 		return queue(rq);
 	bia_ctx_clear(&rq->ctx);
-	int st = bia__routes[rq->route].fn(rq);
+	int st = rq->image_route ? img_handle(rq) : bia__routes[rq->route].fn(rq);
 	if (!rq->status)
 		rq->status = st;
 	return queue(rq);
@@ -1145,7 +1156,7 @@ int bia_serve(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_s
 	bia_token_purge(ctx, inst, (int64_t)time(NULL), NULL); /* expired sessions */
 	bia_ctx_clear(ctx);
 	int rc = 0, ops_joined = 1;
-	if (sse_start(s) || ops_start(s) || cache_start(s)) {
+	if (sse_start(s) || ops_start(s) || cache_start(s) || img_start(s)) {
 		rc = bia_fail(ctx, BIA_EIO, "cannot start the event streams or operation threads");
 		goto fail;
 	}
@@ -1199,6 +1210,7 @@ int bia_serve(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_s
 	if (lsock != MHD_INVALID_SOCKET)
 		close(lsock);
 	ops_joined = ops_stop(s, s->opts.grace_ms);
+	img_stop(s);
 	sse_stop(s);
 	for (int waited = 0; waited < s->opts.grace_ms; waited += 20) {
 		if (atomic_load(&s->active) == 0 && sse_open_streams(s) == 0)
@@ -1230,6 +1242,7 @@ int bia_serve(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_s
 	goto out;
 fail: /* before serving: the threads started so far are stopped */
 	ops_joined = ops_stop(s, 1000);
+	img_stop(s);
 	sse_stop(s);
 out:
 	if (s->d)

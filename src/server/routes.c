@@ -7,6 +7,7 @@
 #include "bench/bench.h"
 #include "dataset/dataset.h"
 #include "runs/runs.h"
+#include "dataset/derived.h"
 #include "server/server_priv.h"
 #include "workflow/workflow.h"
 
@@ -372,6 +373,34 @@ static int h_image_file(struct req *rq)
 	if (bia_blob_path(INST(rq), im.digest, path, sizeof(path)))
 		return req_fail(rq, BIA_EIO, "no stored file for image %lld", (long long)im.id);
 	return req_file(rq, path, "application/octet-stream", im.original_name);
+}
+
+static int h_image_layers(struct req *rq)
+{
+	struct bia_image_rec im;
+	json_t *rows;
+	if (get_image(rq, rq->params[0], BIA_ACCESS_READ, &im))
+		return rq->status;
+	if (bia_image_layers_json(&rq->ctx, INST(rq), im.id, &rows))
+		return req_error(rq);
+	return req_json(rq, 200, rows);
+}
+
+/* {expires_in?: seconds} */
+static int h_image_link(struct req *rq)
+{
+	struct bia_image_rec im;
+	if (get_image(rq, rq->params[0], BIA_ACCESS_READ, &im))
+		return rq->status;
+	json_t *e = json_object_get(rq->json, "expires_in");
+	if (e && !json_is_integer(e))
+		return req_fail(rq, BIA_EINVAL, "expires_in is a number of seconds");
+	json_t *out;
+	if (bia_image_link(&rq->ctx, INST(rq), im.id,
+			   e ? (int64_t)json_integer_value(e) : BIA_LINK_TTL_DEFAULT,
+			   (int64_t)time(NULL), &out))
+		return req_error(rq);
+	return req_json(rq, 201, out);
 }
 
 static int h_gt(struct req *rq)
@@ -937,6 +966,7 @@ int h_dataset_import(struct req *rq);
 int h_operation(struct req *rq);
 int h_operations(struct req *rq);
 int h_metrics(struct req *rq);
+int h_image_pyramid(struct req *rq);
 
 /* --------------------------------------------------------------- table */
 
@@ -993,6 +1023,14 @@ const struct route bia__routes[] = {
 	{"GET", "/images/{image}", h_image, RV, BODY_NONE, "images", "An image", "image show"},
 	{"GET", "/images/{image}/file", h_image_file, RV, BODY_NONE, "images",
 	 "Download the original file", "image get"},
+	{"GET", "/images/{image}/layers", h_image_layers, RV, BODY_NONE, "images",
+	 "Layers: the image, its GT masks and run outputs, with their OME-Zarr paths",
+	 "image layers"},
+	{"POST", "/images/{image}/links", h_image_link, RV, BODY_JSON, "images",
+	 "A signed, expiring OME-Zarr link: {expires_in?: seconds}", "image link"},
+	{"POST", "/images/{image}/pyramid", h_image_pyramid, RC, BODY_JSON, "images",
+	 "Build the image's missing pyramids, or all again with {rebuild: true} (an operation)",
+	 "image pyramid"},
 	{"GET", "/images/{image}/gt", h_gt, RV, BODY_NONE, "images", "Ground-truth versions",
 	 "gt list"},
 	{"POST", "/images/{image}/gt", h_gt_upload, RC, BODY_FILE, "images",

@@ -67,6 +67,7 @@ struct req {
 	char *cache_key;	   /* a cacheable GET: its key (malloc'd) */
 	unsigned char gen[64];	   /* its store generation (struct cache_gen) */
 	int started;		   /* the access handler has seen the request */
+	int image_route;	   /* /zarr or /iiif: answered by img_handle */
 	int responded;
 };
 

@@ -9,6 +9,7 @@
 struct sse_stream;
 struct ops;
 struct cache;
+struct imgsrv;
 
 /* The store's generation (cache.c). */
 struct cache_gen {
@@ -77,6 +78,7 @@ struct bia_server {
 	int worker_wake; /* eventfd */
 	struct ops *ops; /* long operations (ops.c) */
 	struct cache *cache; /* rendered GET responses (cache.c) */
+	struct imgsrv *img;  /* image routes and pyramid builder (images.c) */
 	pthread_mutex_t wmu;
 	struct conn_watch *watched; /* open connections */
 };

@@ -408,6 +408,14 @@ int bia_store_schema_version(struct bia_ctx *ctx, struct bia_instance *inst, int
 	return inst->backend->schema_version(ctx, inst, pver);
 }
 
+int bia_store_layers(struct bia_ctx *ctx, struct bia_instance *inst, int64_t image_id,
+		     struct bia_layer **pv, size_t *pn)
+{
+	*pv = NULL;
+	*pn = 0;
+	return inst->backend->layers(ctx, inst, image_id, pv, pn);
+}
+
 int bia_store_blob_refs(struct bia_ctx *ctx, struct bia_instance *inst,
 			char (**pdigests)[BIA_SHA256_HEX], size_t *pn)
 {

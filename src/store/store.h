@@ -43,6 +43,8 @@ struct bia_instance {
 	const struct bia_store_ops *backend; /* private to src/store */
 	void *db;			      /* back end's shared state (its pool) */
 	int lock_fd;			      /* blob-store lock (shared while writing), -1 */
+	int derive_in_background;	      /* serve: pyramids are built by the server's
+					       * thread, not inline by imports and runs */
 };
 
 /* A context for work on this instance: bia_ctx_init plus the instance's
@@ -415,6 +417,25 @@ int bia_gt_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t version_id
  * already in the problem (BIA_EEXIST, naming the existing image id). */
 int bia_store_import(struct bia_ctx *ctx, struct bia_instance *inst, int64_t problem_id,
 		     struct bia_import_item *items, size_t n);
+
+/* One viewable layer of an image: the image itself, a ground-truth mask
+ * (one per GT version that has one) or a run's image output. */
+enum bia_layer_kind { BIA_LAYER_IMAGE = 0, BIA_LAYER_GT = 1, BIA_LAYER_RUN = 2 };
+struct bia_layer {
+	int64_t image_id;
+	enum bia_layer_kind kind;
+	int64_t ref;		     /* GT version id or run id, 0 for the image */
+	int current;		     /* GT: the image's current version */
+	char digest[BIA_SHA256_HEX]; /* the stored file */
+	char name[256];		     /* its file name */
+	char title[256];	     /* GT: annotator; run: "workflow version" */
+	enum bia_class cls;	     /* the problem's class */
+	int64_t problem_id;
+};
+/* The layers of one image (image_id > 0) or of every image (0), ordered by
+ * image, kind, ref. */
+int bia_store_layers(struct bia_ctx *ctx, struct bia_instance *inst, int64_t image_id,
+		     struct bia_layer **pv, size_t *pn);
 
 /* Copy a stored blob to a file (temp file, then rename; mode 0644). */
 int bia_blob_copy_out(struct bia_ctx *ctx, const struct bia_instance *inst, const char *digest,

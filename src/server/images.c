@@ -1,0 +1,659 @@
+/* Images for viewers: OME-Zarr served from the derived pyramids
+ * (/zarr/images/<id>.zarr/..., signed /zarr/s/<exp>/<sig>/images/...),
+ * IIIF Image API 3.0 (/iiif/3/<id>/...), and the thread that builds
+ * missing pyramids in the background (docs/images.md).
+ * SPDX-License-Identifier: MIT */
+#include "server/images_int.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dataset/derived.h"
+
+#define FAILED_SLOTS 256
+
+struct imgsrv {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t th;
+	int started;
+	int stop;
+	int wake;
+	struct {
+		char key[160];
+		char msg[512];
+	} failed[FAILED_SLOTS];
+	size_t nfailed;
+	int building; /* a build is under way */
+};
+
+/* ------------------------------------------------------- the builder thread */
+
+struct prog {
+	struct bia_server *srv;
+	int64_t problem_id;
+	char detail[300];
+	int64_t last_ms;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int on_progress(void *ud, uint64_t done, uint64_t total)
+{
+	struct prog *p = ud;
+	struct imgsrv *g = p->srv->img;
+	pthread_mutex_lock(&g->mu);
+	int stop = g->stop;
+	pthread_mutex_unlock(&g->mu);
+	if (stop)
+		return 1;
+	int64_t t = now_ms();
+	if (done < total && t - p->last_ms < 250)
+		return 0;
+	p->last_ms = t;
+	sse_progress(p->srv, p->problem_id, "pyramid", (int64_t)done, (int64_t)total, p->detail);
+	return 0;
+}
+
+static const char *failed_msg(struct imgsrv *g, const char *key)
+{
+	for (size_t i = 0; i < g->nfailed && i < FAILED_SLOTS; i++)
+		if (!strcmp(g->failed[i].key, key))
+			return g->failed[i].msg;
+	return NULL;
+}
+
+static void layer_key(const struct bia_server *srv, const struct bia_layer *l, char *out,
+		      size_t n)
+{
+	char dir[BIA_PATH_MAX];
+	bia_derived_dir(srv->inst, l, dir, sizeof(dir));
+	snprintf(out, n, "%s", bia_path_base(dir));
+}
+
+/* Build every missing pyramid once (those that failed are not retried
+ * until the server restarts or `image pyramid` builds them). */
+static void scan(struct bia_server *srv)
+{
+	struct imgsrv *g = srv->img;
+	struct bia_ctx ctx;
+	bia_instance_ctx(srv->inst, &ctx);
+	struct bia_layer *v;
+	size_t n;
+	if (bia_store_layers(&ctx, srv->inst, 0, &v, &n)) {
+		bia_log(BIA_LOG_WARN, "serve: pyramids: %s", ctx.msg);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char dir[BIA_PATH_MAX], key[160];
+		bia_derived_dir(srv->inst, &v[i], dir, sizeof(dir));
+		if (bia_is_dir(dir))
+			continue;
+		layer_key(srv, &v[i], key, sizeof(key));
+		pthread_mutex_lock(&g->mu);
+		int skip = g->stop || failed_msg(g, key);
+		if (!skip)
+			g->building = 1;
+		pthread_mutex_unlock(&g->mu);
+		if (skip)
+			continue;
+		struct prog p = {srv, v[i].problem_id, "", 0};
+		char lname[64];
+		bia_layer_label_name(&v[i], lname, sizeof(lname));
+		snprintf(p.detail, sizeof(p.detail), "image %lld: %s", (long long)v[i].image_id,
+			 v[i].kind == BIA_LAYER_IMAGE ? v[i].name : lname);
+		int built = 0;
+		bia_ctx_clear(&ctx);
+		int rc = bia_derived_build(&ctx, srv->inst, &v[i], 0, &built, on_progress, &p);
+		pthread_mutex_lock(&g->mu);
+		g->building = 0;
+		if (rc && ctx.rc != BIA_EUNAVAIL && g->nfailed < FAILED_SLOTS) {
+			snprintf(g->failed[g->nfailed].key, sizeof(g->failed[0].key), "%s", key);
+			snprintf(g->failed[g->nfailed].msg, sizeof(g->failed[0].msg), "%s", ctx.msg);
+			g->nfailed++;
+		}
+		pthread_mutex_unlock(&g->mu);
+		if (rc && ctx.rc != BIA_EUNAVAIL)
+			bia_log(BIA_LOG_WARN, "serve: pyramid of image %lld: %s",
+				(long long)v[i].image_id, ctx.msg);
+	}
+	free(v);
+}
+
+static void *builder_main(void *arg)
+{
+	struct bia_server *srv = arg;
+	struct imgsrv *g = srv->img;
+	struct cache_gen last, cur;
+	memset(&last, 0, sizeof(last));
+	int first = 1;
+	for (;;) {
+		pthread_mutex_lock(&g->mu);
+		if (!first && !g->wake && !g->stop) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += 1;
+			pthread_cond_timedwait(&g->cv, &g->mu, &ts);
+		}
+		int stop = g->stop, wake = g->wake;
+		g->wake = 0;
+		pthread_mutex_unlock(&g->mu);
+		if (stop)
+			break;
+		/* scan when the store changed (or could not tell), or when asked */
+		int have = cache_gen(srv, &cur) == 0;
+		if (first || wake || !have || memcmp(&cur, &last, sizeof(cur))) {
+			scan(srv);
+			last = cur;
+		}
+		first = 0;
+	}
+	return NULL;
+}
+
+int img_start(struct bia_server *srv)
+{
+	struct imgsrv *g = calloc(1, sizeof(*g));
+	if (!g)
+		return -1;
+	pthread_mutex_init(&g->mu, NULL);
+	pthread_cond_init(&g->cv, NULL);
+	srv->img = g;
+	srv->inst->derive_in_background = 1;
+	if (pthread_create(&g->th, NULL, builder_main, srv))
+		return -1;
+	g->started = 1;
+	return 0;
+}
+
+void img_stop(struct bia_server *srv)
+{
+	struct imgsrv *g = srv->img;
+	if (!g)
+		return;
+	pthread_mutex_lock(&g->mu);
+	g->stop = 1;
+	pthread_cond_signal(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+	if (g->started)
+		pthread_join(g->th, NULL); /* a build in progress finishes its pyramid */
+	pthread_mutex_destroy(&g->mu);
+	pthread_cond_destroy(&g->cv);
+	free(g);
+	srv->img = NULL;
+	srv->inst->derive_in_background = 0;
+}
+
+static void img_wake(struct bia_server *srv)
+{
+	struct imgsrv *g = srv->img;
+	if (!g)
+		return;
+	pthread_mutex_lock(&g->mu);
+	g->wake = 1;
+	pthread_cond_signal(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+}
+
+/* ------------------------------------------------------------ responses */
+
+static void cors(struct MHD_Response *r)
+{
+	MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
+	MHD_add_response_header(r, "Access-Control-Expose-Headers",
+				"Content-Length, Content-Range, ETag, Accept-Ranges");
+}
+
+/* A small response made here (metadata, 304, errors of the image routes). */
+int img_respond_buf(struct req *rq, int status, const char *type, const void *data,
+		       size_t len, const char *etag, const char *cache)
+{
+	struct MHD_Response *r =
+		MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
+	if (!r)
+		return req_fail(rq, BIA_ENOMEM, "out of memory");
+	if (type)
+		MHD_add_response_header(r, "Content-Type", type);
+	if (etag)
+		MHD_add_response_header(r, "ETag", etag);
+	MHD_add_response_header(r, "Cache-Control", cache ? cache : "no-store");
+	cors(r);
+	rq->resp = r;
+	rq->status = status;
+	return status;
+}
+
+/* The error of ctx as JSON, with the CORS headers (a viewer on another
+ * origin can read why). */
+static int img_error(struct req *rq)
+{
+	req_error(rq);
+	char *s = json_dumps(rq->out, JSON_COMPACT);
+	int st = rq->status;
+	json_decref(rq->out);
+	rq->out = NULL;
+	img_respond_buf(rq, st, "application/json", s ? s : "{}", s ? strlen(s) : 2, NULL, NULL);
+	free(s);
+	if (rq->retry_after) {
+		char ra[16];
+		snprintf(ra, sizeof(ra), "%d", rq->retry_after);
+		MHD_add_response_header(rq->resp, "Retry-After", ra);
+		rq->retry_after = 0;
+	}
+	return st;
+}
+
+int img_fail(struct req *rq, enum bia_rc rc, const char *fmt, ...)
+{
+	char msg[900];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	bia_fail(&rq->ctx, rc, "%s", msg);
+	return img_error(rq);
+}
+
+int img_etag_match(struct req *rq, const char *etag)
+{
+	const char *h = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, "If-None-Match");
+	return h && (strstr(h, etag) || !strcmp(h, "*"));
+}
+
+/* A single "bytes=A-B" range of a file of size n: 1 with [*a, *b], 0 when
+ * there is none (or several: the whole file is sent), -1 unsatisfiable. */
+static int parse_range(const char *h, uint64_t n, uint64_t *a, uint64_t *b)
+{
+	if (!h || strncasecmp(h, "bytes=", 6) || strchr(h, ','))
+		return 0;
+	const char *p = h + 6;
+	char *end;
+	if (*p == '-') {
+		unsigned long long k = strtoull(p + 1, &end, 10);
+		if (end == p + 1 || *end)
+			return 0;
+		if (!k || !n)
+			return -1;
+		*a = k >= n ? 0 : n - k;
+		*b = n - 1;
+		return 1;
+	}
+	unsigned long long x = strtoull(p, &end, 10);
+	if (end == p || *end != '-')
+		return 0;
+	p = end + 1;
+	unsigned long long y = n ? n - 1 : 0;
+	if (*p) {
+		y = strtoull(p, &end, 10);
+		if (*end)
+			return 0;
+		if (y < x)
+			return 0;
+		if (n && y >= n)
+			y = n - 1;
+	}
+	if (x >= n)
+		return -1;
+	*a = x;
+	*b = y;
+	return 1;
+}
+
+/* Serve a file of a pyramid: sendfile from the file, ETag, Range,
+ * immutable caching (private for private problems). */
+static int respond_file(struct req *rq, const char *path, const char *etag_base, int priv,
+			int immutable)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		if (fd >= 0)
+			close(fd);
+		return img_fail(rq, BIA_ENOENT, "no such key");
+	}
+	char etag[128];
+	snprintf(etag, sizeof(etag), "\"%s-%llx\"", etag_base, (unsigned long long)st.st_size);
+	const char *cache = immutable ? (priv ? "private, max-age=31536000, immutable"
+					      : "public, max-age=31536000, immutable")
+				      : (priv ? "private, no-cache" : "public, no-cache");
+	const char *name = bia_path_base(path);
+	const char *type = name[0] == '.' ? "application/json" : "application/octet-stream";
+	if (img_etag_match(rq, etag)) {
+		close(fd);
+		img_respond_buf(rq, 304, NULL, "", 0, etag, cache);
+		return 304;
+	}
+	uint64_t n = (uint64_t)st.st_size, a = 0, b = n ? n - 1 : 0;
+	int k = parse_range(MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, "Range"), n, &a,
+			    &b);
+	if (k < 0) {
+		close(fd);
+		char cr[64];
+		snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)n);
+		img_respond_buf(rq, 416, "text/plain", "range not satisfiable\n", 22, etag, cache);
+		MHD_add_response_header(rq->resp, "Content-Range", cr);
+		return 416;
+	}
+	struct MHD_Response *r = k ? MHD_create_response_from_fd_at_offset64(b - a + 1, fd, a)
+				   : MHD_create_response_from_fd64(n, fd);
+	if (!r) {
+		close(fd);
+		return img_fail(rq, BIA_ENOMEM, "out of memory");
+	}
+	MHD_add_response_header(r, "Content-Type", type);
+	MHD_add_response_header(r, "ETag", etag);
+	MHD_add_response_header(r, "Cache-Control", cache);
+	MHD_add_response_header(r, "Accept-Ranges", "bytes");
+	if (k) {
+		char cr[96];
+		snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu", (unsigned long long)a,
+			 (unsigned long long)b, (unsigned long long)n);
+		MHD_add_response_header(r, "Content-Range", cr);
+	}
+	cors(r);
+	rq->resp = r;
+	rq->status = k ? 206 : 200;
+	return rq->status;
+}
+
+/* -------------------------------------------------------- access to images */
+
+/* The image of a request: signed link, or the caller's right to read its
+ * problem (guest mode: anyone, public problems). *ppriv: the problem is
+ * private (responses are not cached publicly). */
+int img_access(struct req *rq, int64_t id, const char *exp, const char *sig,
+			struct bia_image_rec *im, int *ppriv)
+{
+	struct bia_instance *inst = req_inst(rq);
+	struct bia_ctx tmp;
+	bia_instance_ctx(inst, &tmp);
+	if (sig) {
+		char what[64];
+		snprintf(what, sizeof(what), "images/%lld", (long long)id);
+		if (bia_link_check(&tmp, inst, what, strtoll(exp, NULL, 10), sig,
+				   (int64_t)time(NULL)))
+			return img_fail(rq, BIA_EAUTH, "%s", tmp.msg);
+		if (bia_store_image_get(&tmp, inst, id, im))
+			return img_fail(rq, tmp.rc == BIA_ENOENT ? BIA_ENOENT : tmp.rc, "%s",
+					tmp.rc == BIA_ENOENT ? "no such image" : tmp.msg);
+		*ppriv = 1;
+		return 0;
+	}
+	if (!req_guest(rq) && bia_access_role(&tmp, &rq->who, BIA_ROLE_VIEWER))
+		return img_fail(rq, tmp.rc, "%s", tmp.msg);
+	if (bia_store_image_get(&tmp, inst, id, im) ||
+	    bia_access_problem(&tmp, inst, &rq->who, im->problem_id, BIA_ACCESS_READ)) {
+		if (tmp.rc == BIA_ENOENT)
+			return img_fail(rq, BIA_ENOENT, "no image with id %lld", (long long)id);
+		return img_fail(rq, tmp.rc, "%s", tmp.msg);
+	}
+	int priv = 0;
+	bia_ctx_clear(&tmp);
+	if (bia_problem_is_private(&tmp, inst, im->problem_id, &priv))
+		priv = 1;
+	*ppriv = priv;
+	return 0;
+}
+
+/* A missing pyramid: being built (503, retry) or failed (its reason). */
+int img_pyramid_absent(struct req *rq, const struct bia_layer *l)
+{
+	char key[160];
+	layer_key(rq->srv, l, key, sizeof(key));
+	struct imgsrv *g = rq->srv->img;
+	char msg[512] = "";
+	if (g) {
+		pthread_mutex_lock(&g->mu);
+		const char *m = failed_msg(g, key);
+		if (m)
+			snprintf(msg, sizeof(msg), "%s", m);
+		pthread_mutex_unlock(&g->mu);
+	}
+	if (msg[0])
+		return img_fail(rq, BIA_EFORMAT, "the pyramid of image %lld could not be built: %s",
+				(long long)l->image_id, msg);
+	img_wake(rq->srv);
+	rq->retry_after = 2;
+	return img_fail(rq, BIA_EUNAVAIL,
+			"the pyramid of image %lld is being built; retry in a moment",
+			(long long)l->image_id);
+}
+
+void img_image_layer(struct req *rq, const struct bia_image_rec *im, struct bia_layer *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->image_id = im->id;
+	l->kind = BIA_LAYER_IMAGE;
+	l->problem_id = im->problem_id;
+	snprintf(l->digest, sizeof(l->digest), "%s", im->digest);
+	snprintf(l->name, sizeof(l->name), "%s", im->original_name);
+	struct bia_problem pr;
+	struct bia_ctx tmp;
+	bia_instance_ctx(req_inst(rq), &tmp);
+	if (bia_problem_get_id(&tmp, req_inst(rq), im->problem_id, &pr) == 0) {
+		l->cls = pr.cls;
+		bia_problem_release(&pr);
+	}
+}
+
+static int label_is(const struct bia_layer *l, const char *name, size_t nl)
+{
+	char own[64];
+	if (l->kind == BIA_LAYER_IMAGE)
+		return 0;
+	bia_layer_label_name(l, own, sizeof(own));
+	return (strlen(own) == nl && !strncmp(own, name, nl)) ||
+	       (l->kind == BIA_LAYER_GT && l->current && nl == 2 && !strncmp(name, "gt", 2));
+}
+
+int img_find_label(struct req *rq, int64_t id, const char *name, size_t nlen,
+		   struct bia_layer *out)
+{
+	struct bia_layer *v;
+	size_t n;
+	struct bia_ctx tmp;
+	bia_instance_ctx(req_inst(rq), &tmp);
+	if (bia_store_layers(&tmp, req_inst(rq), id, &v, &n))
+		return img_fail(rq, tmp.rc, "%s", tmp.msg);
+	int found = 0;
+	for (size_t i = 0; i < n && !found; i++)
+		if (label_is(&v[i], name, nlen)) {
+			*out = v[i];
+			found = 1;
+		}
+	free(v);
+	if (!found)
+		return img_fail(rq, BIA_ENOENT, "image %lld has no label layer '%.*s'", (long long)id,
+				(int)(nlen < 64 ? nlen : 64), name);
+	return 0;
+}
+
+/* Open pyramids, by directory (a pyramid never changes in place: a rebuild
+ * makes a new directory and renames it, so a cached entry is checked by
+ * the directory's inode). */
+#define PYR_SLOTS 64
+static pthread_mutex_t pyr_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	struct bia_pyramid p;
+	ino_t ino;
+	uint64_t used;
+} pyr_cache[PYR_SLOTS];
+static uint64_t pyr_clock;
+
+int img_pyramid(struct req *rq, const char *dir, struct bia_pyramid *out)
+{
+	struct stat st;
+	if (stat(dir, &st))
+		return img_fail(rq, BIA_ENOENT, "the pyramid is absent");
+	pthread_mutex_lock(&pyr_mu);
+	size_t victim = 0;
+	for (size_t i = 0; i < PYR_SLOTS; i++) {
+		if (pyr_cache[i].used && pyr_cache[i].ino == st.st_ino &&
+		    !strcmp(pyr_cache[i].p.dir, dir)) {
+			pyr_cache[i].used = ++pyr_clock;
+			*out = pyr_cache[i].p;
+			pthread_mutex_unlock(&pyr_mu);
+			return 0;
+		}
+		if (pyr_cache[i].used < pyr_cache[victim].used)
+			victim = i;
+	}
+	pthread_mutex_unlock(&pyr_mu);
+	struct bia_ctx tmp;
+	bia_ctx_init(&tmp);
+	if (bia_pyramid_open(&tmp, dir, out))
+		return img_fail(rq, tmp.rc == BIA_ENOENT ? BIA_ECORRUPT : tmp.rc, "%s", tmp.msg);
+	pthread_mutex_lock(&pyr_mu);
+	pyr_cache[victim].p = *out;
+	pyr_cache[victim].ino = st.st_ino;
+	pyr_cache[victim].used = ++pyr_clock;
+	pthread_mutex_unlock(&pyr_mu);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ zarr */
+
+static int zarr_handle(struct req *rq)
+{
+	const char *p = rq->path + strlen("/zarr/");
+	char exp[24] = "", sig[40] = "";
+	int signed_ = 0;
+	if (!strncmp(p, "s/", 2)) {
+		p += 2;
+		size_t a = strspn(p, "0123456789");
+		if (!a || a >= sizeof(exp) || p[a] != '/')
+			return img_fail(rq, BIA_EAUTH, "a malformed signed link");
+		memcpy(exp, p, a);
+		p += a + 1;
+		size_t b = strspn(p, "0123456789abcdef");
+		if (b != 32 || p[b] != '/')
+			return img_fail(rq, BIA_EAUTH, "a malformed signed link");
+		memcpy(sig, p, 32);
+		p += 33;
+		signed_ = 1;
+	}
+	if (strncmp(p, "images/", 7))
+		return img_fail(rq, BIA_ENOENT, "no such key (expected /zarr/images/ID.zarr/...)");
+	p += 7;
+	char *end;
+	long long id = strtoll(p, &end, 10);
+	if (id <= 0 || end == p || strncmp(end, ".zarr", 5) || (end[5] && end[5] != '/'))
+		return img_fail(rq, BIA_ENOENT, "no such key (expected /zarr/images/ID.zarr/...)");
+	const char *rest = end[5] ? end + 6 : "";
+	struct bia_image_rec im;
+	int priv = 0;
+	if (img_access(rq, id, signed_ ? exp : NULL, signed_ ? sig : NULL, &im, &priv))
+		return rq->status;
+	struct bia_instance *inst = req_inst(rq);
+	if (!strcmp(rest, "labels") || !strncmp(rest, "labels/", 7)) {
+		const char *sub = rest[6] ? rest + 7 : "";
+		struct bia_layer *v;
+		size_t n;
+		struct bia_ctx tmp;
+		bia_instance_ctx(inst, &tmp);
+		if (bia_store_layers(&tmp, inst, id, &v, &n))
+			return img_fail(rq, tmp.rc, "%s", tmp.msg);
+		int st;
+		if (!strcmp(sub, ".zgroup") || !strcmp(sub, ".zattrs")) {
+			json_t *j;
+			if (!strcmp(sub, ".zgroup")) {
+				j = json_pack("{s:i}", "zarr_format", 2);
+			} else {
+				json_t *names = json_array();
+				for (size_t i = 0; i < n; i++) {
+					char name[64];
+					if (v[i].kind == BIA_LAYER_IMAGE)
+						continue;
+					if (v[i].kind == BIA_LAYER_GT && v[i].current)
+						json_array_append_new(names, json_string("gt"));
+					bia_layer_label_name(&v[i], name, sizeof(name));
+					json_array_append_new(names, json_string(name));
+				}
+				j = json_pack("{s:o}", "labels", names);
+			}
+			char *s = json_dumps(j, JSON_COMPACT);
+			json_decref(j);
+			char h[65], etag[40];
+			bia_sha256_hex(s ? s : "", s ? strlen(s) : 0, h);
+			snprintf(etag, sizeof(etag), "\"%.24s\"", h);
+			if (img_etag_match(rq, etag))
+				st = img_respond_buf(rq, 304, NULL, "", 0, etag,
+						 priv ? "private, no-cache" : "public, no-cache");
+			else
+				st = img_respond_buf(rq, 200, "application/json", s ? s : "{}",
+						 s ? strlen(s) : 2, etag,
+						 priv ? "private, no-cache" : "public, no-cache");
+			free(s);
+			free(v);
+			return st;
+		}
+		/* labels/<name>/<key> */
+		free(v);
+		const char *slash = strchr(sub, '/');
+		size_t nl = slash ? (size_t)(slash - sub) : strlen(sub);
+		struct bia_layer l;
+		if (img_find_label(rq, id, sub, nl, &l))
+			return rq->status;
+		char dir[BIA_PATH_MAX], path[BIA_PATH_MAX + 300], eb[40];
+		bia_derived_dir(inst, &l, dir, sizeof(dir));
+		if (!bia_is_dir(dir))
+			return img_pyramid_absent(rq, &l);
+		if (!slash || !slash[1])
+			return img_fail(rq, BIA_ENOENT, "no such key");
+		snprintf(path, sizeof(path), "%s/%s", dir, slash + 1);
+		snprintf(eb, sizeof(eb), "%.16s-l%d", l.digest, BIA_PYRAMID_FORMAT);
+		return respond_file(rq, path, eb, priv, 1);
+	}
+	struct bia_layer l;
+	img_image_layer(rq, &im, &l);
+	char dir[BIA_PATH_MAX], path[BIA_PATH_MAX + 300], eb[40];
+	bia_derived_dir(inst, &l, dir, sizeof(dir));
+	if (!bia_is_dir(dir))
+		return img_pyramid_absent(rq, &l);
+	if (!rest[0] || !strcmp(rest, "biaflows.json"))
+		return img_fail(rq, BIA_ENOENT, "no such key");
+	snprintf(path, sizeof(path), "%s/%s", dir, rest);
+	snprintf(eb, sizeof(eb), "%.16s-i%d", l.digest, BIA_PYRAMID_FORMAT);
+	return respond_file(rq, path, eb, priv, 1);
+}
+
+/* ------------------------------------------------------------ dispatch */
+
+int img_is_route(const char *path)
+{
+	return !strncmp(path, "/zarr/", 6) || !strncmp(path, "/iiif/3/", 8);
+}
+
+int img_handle(struct req *rq)
+{
+	if (!strcmp(rq->method, "OPTIONS")) {
+		img_respond_buf(rq, 204, NULL, "", 0, NULL, "max-age=86400");
+		MHD_add_response_header(rq->resp, "Access-Control-Allow-Methods",
+					"GET, HEAD, OPTIONS");
+		MHD_add_response_header(rq->resp, "Access-Control-Allow-Headers",
+					"Authorization, Range, If-None-Match");
+		MHD_add_response_header(rq->resp, "Access-Control-Max-Age", "86400");
+		return 204;
+	}
+	if (strcmp(rq->method, "GET") && strcmp(rq->method, "HEAD")) {
+		img_fail(rq, BIA_EINVAL, "%s is not allowed on %s", rq->method, rq->path);
+		MHD_add_response_header(rq->resp, "Allow", "GET, HEAD, OPTIONS");
+		rq->status = 405;
+		return 405;
+	}
+	if (!strncmp(rq->path, "/zarr/", 6))
+		return zarr_handle(rq);
+	return iiif_handle(rq);
+}
