@@ -3,6 +3,7 @@
 #include "cli/cli.h"
 #include "auth/auth.h"
 #include "dataset/derived.h"
+#include "dataset/overlay.h"
 #include "image/image.h"
 
 #include <getopt.h>
@@ -20,6 +21,8 @@ static const char usage[] =
 	"       biaflows image pyramid [ID|PROBLEM/STEM...] [--rebuild] [--format table|json]\n"
 	"       biaflows image layers ID|PROBLEM/STEM [--format table|json|csv]\n"
 	"       biaflows image link ID|PROBLEM/STEM [--expires SECONDS] [--format table|json]\n"
+	"       biaflows image overlay ID|PROBLEM/STEM LAYER [--z N] [--t N]\n"
+	"                              [--bbox X0,Y0,X1,Y1] [--limit N] [--run ID]\n"
 	"\n"
 	"'add' validates every file (decodes it fully) before storing any; one\n"
 	"invalid file refuses the whole batch unless --skip-invalid. It prints the\n"
@@ -39,7 +42,10 @@ static const char usage[] =
 	"'layers' lists the image's layers (the image, GT masks, run outputs) with\n"
 	"their OME-Zarr paths under the server. 'link' prints a signed path to the\n"
 	"image's OME-Zarr valid --expires seconds (default 86400, at most 30 days),\n"
-	"for viewers that open plain URLs (napari, vizarr) on private problems.\n";
+	"for viewers that open plain URLs (napari, vizarr) on private problems.\n"
+	"'overlay' prints (JSON) the points, tracks or trace of a layer (gt,\n"
+	"gt-VERSION, run-RUN) on a plane and in a viewport, with each object's error\n"
+	"category (a run's layer: its own; a GT layer: --run's).\n";
 
 struct iopts {
 	int fmt;
@@ -47,6 +53,7 @@ struct iopts {
 	int force;
 	int rebuild;
 	long long expires;
+	const char *oz, *ot, *obbox, *orun; /* overlay filters */
 	const char *out; /* -o */
 	const char *as;	 /* --as */
 	struct bia_page page; /* --limit, --offset */
@@ -59,6 +66,10 @@ static int parse(int argc, char **argv, struct iopts *o)
 					   {"force", no_argument, NULL, 'F'},
 					   {"rebuild", no_argument, NULL, 'R'},
 					   {"expires", required_argument, NULL, 'E'},
+					   {"z", required_argument, NULL, 'z'},
+					   {"t", required_argument, NULL, 't'},
+					   {"bbox", required_argument, NULL, 'b'},
+					   {"run", required_argument, NULL, 'r'},
 					   {"output", required_argument, NULL, 'o'},
 					   {"as", required_argument, NULL, 'a'},
 					   {"limit", required_argument, NULL, 'l'},
@@ -79,6 +90,14 @@ static int parse(int argc, char **argv, struct iopts *o)
 			o->force = 1;
 		} else if (ch == 'R') {
 			o->rebuild = 1;
+		} else if (ch == 'z') {
+			o->oz = optarg;
+		} else if (ch == 't') {
+			o->ot = optarg;
+		} else if (ch == 'b') {
+			o->obbox = optarg;
+		} else if (ch == 'r') {
+			o->orun = optarg;
 		} else if (ch == 'E') {
 			char *end;
 			o->expires = strtoll(optarg, &end, 10);
@@ -313,6 +332,30 @@ static int do_link(struct bia_cli *cli, int argc, char **argv)
 	return 0;
 }
 
+static int do_overlay(struct bia_cli *cli, int argc, char **argv)
+{
+	struct iopts o;
+	if (parse(argc, argv, &o))
+		return 2;
+	if (argc - optind != 2)
+		return cli_usage_error(usage, "image overlay takes an ID or PROBLEM/STEM and a LAYER");
+	char lim[32];
+	if (o.page.limit)
+		snprintf(lim, sizeof(lim), "%lld", (long long)o.page.limit);
+	struct bia_overlay_filter f;
+	if (bia_overlay_filter_parse(&cli->ctx, o.oz, o.ot, o.obbox,
+				     o.page.limit ? lim : NULL, o.orun, &f))
+		return cli_usage_error(usage, "%s", cli->ctx.msg);
+	struct bia_image_rec im;
+	json_t *j;
+	if (bia_image_resolve(&cli->ctx, &cli->inst, argv[optind], &im) ||
+	    bia_overlay_query(&cli->ctx, &cli->inst, &im, argv[optind + 1], &f, &j))
+		return cli_error(cli);
+	cli_print_object(stdout, j, OUT_JSON);
+	json_decref(j);
+	return 0;
+}
+
 int cmd_image(struct bia_cli *cli, int argc, char **argv)
 {
 	static const struct cli_sub subs[] = {
@@ -324,6 +367,7 @@ int cmd_image(struct bia_cli *cli, int argc, char **argv)
 		{"pyramid", do_pyramid},
 		{"layers", do_layers},
 		{"link", do_link},
+		{"overlay", do_overlay},
 	};
 	return cli_dispatch(cli, argc, argv, usage, "image", subs, sizeof(subs) / sizeof(subs[0]));
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "dataset/derived.h"
+#include "dataset/overlay.h"
 
 #define FAILED_SLOTS 256
 
@@ -627,6 +628,36 @@ static int zarr_handle(struct req *rq)
 	snprintf(path, sizeof(path), "%s/%s", dir, rest);
 	snprintf(eb, sizeof(eb), "%.16s-i%d", l.digest, BIA_PYRAMID_FORMAT);
 	return respond_file(rq, path, eb, priv, 1);
+}
+
+/* ------------------------------------------------------------ overlays */
+
+/* GET /api/v1/images/{image}/overlays/{layer}?z=&t=&bbox=&limit=&run= */
+int img_overlay_route(struct req *rq)
+{
+	struct bia_image_rec im;
+	char *end;
+	long long id = strtoll(rq->params[0], &end, 10);
+	if (id <= 0 || *end)
+		return req_fail(rq, BIA_EINVAL, "an image is addressed by its id");
+	struct bia_instance *inst = req_inst(rq);
+	struct bia_ctx tmp;
+	bia_instance_ctx(inst, &tmp);
+	if (bia_store_image_get(&tmp, inst, id, &im) ||
+	    bia_access_problem(&tmp, inst, &rq->who, im.problem_id, BIA_ACCESS_READ)) {
+		if (tmp.rc == BIA_ENOENT)
+			return req_fail(rq, BIA_ENOENT, "no image with id %lld", id);
+		return req_fail(rq, tmp.rc, "%s", tmp.msg);
+	}
+	struct bia_overlay_filter f;
+	if (bia_overlay_filter_parse(&rq->ctx, req_query(rq, "z"), req_query(rq, "t"),
+				     req_query(rq, "bbox"), req_query(rq, "limit"),
+				     req_query(rq, "run"), &f))
+		return req_error(rq);
+	json_t *j;
+	if (bia_overlay_query(&rq->ctx, inst, &im, rq->params[1], &f, &j))
+		return req_error(rq);
+	return req_json(rq, 200, j);
 }
 
 /* ------------------------------------------------------------ dispatch */

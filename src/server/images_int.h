@@ -33,5 +33,7 @@ int img_pyramid_absent(struct req *rq, const struct bia_layer *l);
 /* An open pyramid (metadata cached; pyramids never change in place). */
 int img_pyramid(struct req *rq, const char *dir, struct bia_pyramid *out);
 int iiif_handle(struct req *rq);
+/* GET /api/v1/images/{image}/overlays/{layer} */
+int img_overlay_route(struct req *rq);
 
 #endif

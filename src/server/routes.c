@@ -8,6 +8,7 @@
 #include "dataset/dataset.h"
 #include "runs/runs.h"
 #include "dataset/derived.h"
+#include "server/images_int.h"
 #include "server/server_priv.h"
 #include "workflow/workflow.h"
 
@@ -1026,6 +1027,10 @@ const struct route bia__routes[] = {
 	{"GET", "/images/{image}/layers", h_image_layers, RV, BODY_NONE, "images",
 	 "Layers: the image, its GT masks and run outputs, with their OME-Zarr paths",
 	 "image layers"},
+	{"GET", "/images/{image}/overlays/{layer}", img_overlay_route, RV, BODY_NONE, "images",
+	 "Points, tracks or traces of a layer (gt, gt-V, run-R) with error categories "
+	 "(?z, t, bbox=x0,y0,x1,y1, limit, run)",
+	 "image overlay"},
 	{"POST", "/images/{image}/links", h_image_link, RV, BODY_JSON, "images",
 	 "A signed, expiring OME-Zarr link: {expires_in?: seconds}", "image link"},
 	{"POST", "/images/{image}/pyramid", h_image_pyramid, RC, BODY_JSON, "images",
@@ -1085,7 +1090,8 @@ int route_cacheable(size_t i)
 {
 	static const route_fn fns[] = {h_openapi, h_problems, h_problem, h_images, h_image, h_gt,
 				       h_workflows, h_workflow, h_workflow_versions, h_runs, h_run,
-				       h_run_metrics, h_run_errors, h_leaderboard, h_compare};
+				       h_run_metrics, h_run_errors, h_leaderboard, h_compare,
+				       img_overlay_route};
 	for (size_t k = 0; k < sizeof(fns) / sizeof(fns[0]); k++)
 		if (i < bia__nroutes && bia__routes[i].fn == fns[k])
 			return 1;

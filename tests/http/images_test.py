@@ -253,6 +253,65 @@ ok(rc == 0 and st.get("built") == 0 and st.get("present") == 8,
    "image pyramid: nothing to build (7 images and the GT; the private copy shares a digest)",
    out + err)
 
+# overlays: a SptCnt problem with hand-placed points and a workflow that
+# finds two of the three (one off by a pixel) and one that is not there
+spot_img = np.zeros((80, 100), np.uint8)
+spot_img[10, 10] = spot_img[50, 50] = spot_img[20, 90] = 200
+spot_gt = (spot_img > 0).astype(np.uint8)
+os.makedirs(path("sp/images"), exist_ok=True)
+os.makedirs(path("sp/groundtruth"), exist_ok=True)
+tifffile.imwrite(path("sp/images/s1.tif"), spot_img)
+tifffile.imwrite(path("sp/groundtruth/s1.tif"), spot_gt)
+bia("problem", "add", "spots", "--class", "SptCnt")
+rc, out, err = bia("dataset", "import", "spots", path("sp"))
+ok(rc == 0, "a SptCnt dataset with three GT points", err)
+wf = path("wf-spots")
+os.makedirs(wf, exist_ok=True)
+open(os.path.join(wf, "spots.py"), "w").write("""
+import argparse, os, numpy, tifffile
+p = argparse.ArgumentParser()
+p.add_argument("--infolder"); p.add_argument("--outfolder"); p.add_argument("--gtfolder")
+a, _ = p.parse_known_args()
+for name in os.listdir(a.infolder):
+    img = tifffile.imread(os.path.join(a.infolder, name))
+    m = numpy.zeros(img.shape, numpy.uint8)
+    m[10, 11] = m[21, 90] = m[70, 70] = 1
+    tifffile.imwrite(os.path.join(a.outfolder, name), m)
+""")
+inputs = [{"id": k, "value-key": "@ID", "command-line-flag": "--@id", "name": k,
+           "set-by-server": True, "optional": False, "type": "String"}
+          for k in ("cytomine_host", "cytomine_public_key", "cytomine_private_key",
+                    "cytomine_id_project", "cytomine_id_software")]
+json.dump({"name": "Spots-Fixed", "description": "test", "schema-version": "cytomine-0.1",
+           "container-image": {"image": "t/spots", "type": "singularity"},
+           "problem-class": "SptCnt", "environment": {"type": "host"},
+           "command-line": "python3 /app/spots.py CYTOMINE_HOST CYTOMINE_PUBLIC_KEY "
+                           "CYTOMINE_PRIVATE_KEY CYTOMINE_ID_PROJECT CYTOMINE_ID_SOFTWARE",
+           "inputs": inputs}, open(os.path.join(wf, "descriptor.json"), "w"))
+rc, out, err = bia("workflow", "add", wf, "--version", "1")
+ok(rc == 0, "a point-detection workflow", err)
+rc, out, err = bia("run", "Spots-Fixed", "spots", "--wait")
+SPOT_RUN = int(out.split()[0]) if rc == 0 and out.strip() else 0
+ok(rc == 0 and SPOT_RUN > 0, "its run succeeds", out + err)
+rc, out, _ = bia("image", "list", "spots", "--format", "json")
+SPOT_ID = json.loads(out)[0]["id"]
+rc, out, _ = bia("image", "layers", str(SPOT_ID), "--format", "json")
+ok(rc == 0 and "run-%d" % SPOT_RUN in [l["name"] for l in json.loads(out)] and
+   all(l["ready"] for l in json.loads(out)),
+   "the run's output is a layer with its pyramid (built at ingest)", out)
+# cell tracks and a trace, generated
+subprocess.run([B, "gen", "ObjTrk", path("ot"), "--n", "1", "--size", "64x48", "--frames", "4"],
+               capture_output=True)
+subprocess.run([B, "gen", "TreTrc", path("tt"), "--n", "1", "--size", "64x64x8"],
+               capture_output=True)
+bia("problem", "add", "cells", "--class", "ObjTrk")
+bia("problem", "add", "neurons", "--class", "TreTrc")
+rc1, _, e1 = bia("dataset", "import", "cells", path("ot"))
+rc2, _, e2 = bia("dataset", "import", "neurons", path("tt"))
+ok(rc1 == 0 and rc2 == 0, "ObjTrk and TreTrc datasets", e1 + e2)
+CELL_ID = json.loads(bia("image", "list", "cells", "--format", "json")[1])[0]["id"]
+TREE_ID = json.loads(bia("image", "list", "neurons", "--format", "json")[1])[0]["id"]
+
 srv = start_server()
 # make 'priv' private (the API: PATCH)
 c = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
@@ -498,6 +557,52 @@ st, h, body = get(b16 + "/full/max/0/default.jpg?z=99", TOK_ANN)
 ok(st == 400 and b"z=99" in body, "IIIF z out of range: 400", body[:200])
 st, h, body = get("/iiif/3/%d/info.json" % PRIV_ID, TOK_ANN)
 ok(st == 404, "IIIF of a private image for a non-member: 404", st)
+
+# ---------------------------------------------------------------- overlays
+def api(path, token="viewer"):
+    st, h, body = get("/api/v1" + path, token)
+    try:
+        return st, json.loads(body)
+    except ValueError:
+        return st, body
+
+
+st, ov = api("/images/%d/overlays/run-%d" % (SPOT_ID, SPOT_RUN))
+rows = [(r[0], r[1], r[6]) for r in ov.get("items", [])] if st == 200 else []
+ok(st == 200 and ov["kind"] == "points" and rows == [(11, 10, "TP"), (90, 21, "TP"), (70, 70, "FP")]
+   and ov["categories"] == {"TP": 2, "FP": 1},
+   "overlay of a run's points: coordinates and the error map's TP/FP", ov)
+st, ov = api("/images/%d/overlays/gt?run=%d" % (SPOT_ID, SPOT_RUN))
+rows = [(r[0], r[1], r[6]) for r in ov.get("items", [])] if st == 200 else []
+ok(st == 200 and rows == [(10, 10, "TP"), (90, 20, "TP"), (50, 50, "FN")],
+   "overlay of the GT through that run: the missed point is FN", ov)
+st, ov = api("/images/%d/overlays/gt?bbox=0,0,60,60&limit=1" % SPOT_ID)
+ok(st == 200 and ov["matching"] == 2 and ov["returned"] == 1 and ov["truncated"] and
+   ov["total"] == 3, "overlay viewport (bbox) and limit: 2 match, 1 returned, truncated", ov)
+rc, out, _ = bia("image", "overlay", str(SPOT_ID), "run-%d" % SPOT_RUN)
+st, ov = api("/images/%d/overlays/run-%d" % (SPOT_ID, SPOT_RUN))
+ok(rc == 0 and json.loads(out) == ov, "image overlay (CLI) prints what the route answers")
+st, ov = api("/images/%d/overlays/gt?t=2" % CELL_ID)
+ok(st == 200 and ov["kind"] == "tracks" and ov["matching"] > 0 and
+   all(r[3] == 2 for r in ov["items"]) and "lineage" in ov,
+   "overlay of cell tracks: centroids of frame t=2 and the lineage", str(ov)[:300])
+st, ov = api("/images/%d/overlays/gt?z=4" % TREE_ID)
+ok(st == 200 and ov["kind"] == "trace" and ov["columns"][:5] == ["x", "y", "z", "id", "parent"] and
+   0 < ov["matching"] < ov["total"],
+   "overlay of a trace on plane z=4: the nodes and segments there", str(ov)[:300])
+st, ov = api("/images/%d/overlays/gt" % IDS["u8"])
+ok(st == 415 or st == 422 or st == 501 or (st >= 400 and "labels" in str(ov)),
+   "ObjSeg has no vector overlay: an error pointing at the labels", (st, ov))
+st, ov = api("/images/%d/overlays/run-999" % SPOT_ID)
+ok(st == 404, "an unknown layer: 404", (st, ov))
+st, ov = api("/images/%d/overlays/gt?bbox=5,5,1,1" % SPOT_ID)
+ok(st == 400, "a bad bbox: 400", (st, ov))
+
+# IIIF thumbnail with the run's result drawn as labels
+st, h, body = get("/iiif/3/%d/full/max/0/default.png?labels=run-%d" % (SPOT_ID, SPOT_RUN))
+img = png_decode(body) if st == 200 else None
+ok(st == 200 and img is not None and img.ndim == 3 and np.any(img[70, 70] != img[0, 0]),
+   "IIIF ?labels=run-N draws a run's result", st)
 
 stop_server(srv)
 
