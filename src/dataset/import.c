@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: MIT */
 #include "dataset/dataset.h"
 #include "dataset/derived.h"
+#include "image/pyramid.h"
 
 #include <dirent.h>
 #include <ctype.h>
@@ -129,7 +130,11 @@ static int check_image(struct bia_ctx *ctx, const char *path, struct bia_image_r
 {
 	struct bia_image img;
 	memset(rec, 0, sizeof(*rec));
-	if (bia_image_read(ctx, path, NULL, &img))
+	/* a whole-slide image is checked tile row by tile row, never held */
+	int streamed;
+	if (bia_image_probe_stream(ctx, path, &img, &streamed))
+		return ctx->rc;
+	if (!streamed && bia_image_read(ctx, path, NULL, &img))
 		return ctx->rc;
 	bia_path_stem(path, rec->stem, sizeof(rec->stem));
 	snprintf(rec->original_name, sizeof(rec->original_name), "%s", bia_path_base(path));

@@ -54,6 +54,16 @@ int bia_pyramid_build_file(struct bia_ctx *ctx, const char *path,
 			   const struct bia_read_opts *ropts, const char *dir,
 			   const struct bia_pyramid_opts *opts);
 
+/* A single-plane TIFF too large to decode at once (over
+ * BIAFLOWS_STREAM_MIN_BYTES, default 64 MiB, of samples) is checked by
+ * decoding it tile row by tile row: 1 with its shape in hdr (no data) once
+ * every tile or strip decoded (*pstreamed = 1), *pstreamed = 0 if the
+ * file is not such a TIFF (read it whole); an error names what could not be
+ * decoded. X * Y * C is bounded by BIA_MAX_STREAM_SAMPLES. */
+#define BIA_MAX_STREAM_SAMPLES (UINT64_C(1) << 36)
+int bia_image_probe_stream(struct bia_ctx *ctx, const char *path, struct bia_image *hdr,
+			   int *pstreamed);
+
 /* A pyramid open for reading (metadata parsed; chunks read on demand). */
 struct bia_pyramid {
 	char dir[4096];

@@ -201,17 +201,65 @@ static void stream_close(struct tstream *s)
 	free(s->tile);
 }
 
+static uint64_t stream_min(void)
+{
+	const char *env = getenv("BIAFLOWS_STREAM_MIN_BYTES"); /* tests force streaming */
+	return env && *env ? strtoull(env, NULL, 10) : STREAM_MIN_BYTES;
+}
+
+int bia_image_probe_stream(struct bia_ctx *ctx, const char *path, struct bia_image *hdr,
+			   int *pstreamed)
+{
+	struct tstream s;
+	struct bia_band_src src;
+	bia_image_init(hdr);
+	*pstreamed = 0;
+	int k = stream_open(ctx, path, &s, &src, stream_min());
+	if (k <= 0) {
+		stream_close(&s);
+		return k < 0 ? (int)ctx->rc : 0;
+	}
+	uint64_t ns = (uint64_t)src.x * src.y * src.c, max_samples = BIA_MAX_STREAM_SAMPLES;
+	if (ns > max_samples) {
+		stream_close(&s);
+		return bia_fail(ctx, BIA_ELIMIT,
+				"%s: %llu x %llu x %zu samples is over the limit of %llu",
+				bia_path_base(path), (unsigned long long)src.x,
+				(unsigned long long)src.y, src.c, (unsigned long long)max_samples);
+	}
+	/* decode everything once, a band at a time */
+	size_t band = 256, n;
+	int rc = 0;
+	unsigned char *buf = NULL;
+	if (bia_mul_size(src.x, band, &n) || bia_mul_size(n, src.c, &n) ||
+	    bia_mul_size(n, bia_dtype_size(src.dtype), &n) || !(buf = malloc(n)))
+		rc = bia_fail(ctx, BIA_ENOMEM, "%s: out of memory for a band", bia_path_base(path));
+	for (size_t y0 = 0; !rc && y0 < src.y; y0 += band) {
+		size_t m = src.y - y0 < band ? src.y - y0 : band;
+		rc = ts_read(ctx, &s, 0, 0, y0, m, buf, band * src.x);
+	}
+	free(buf);
+	stream_close(&s);
+	if (rc)
+		return rc;
+	hdr->x = src.x;
+	hdr->y = src.y;
+	hdr->c = src.c;
+	hdr->dtype = src.dtype;
+	memcpy(hdr->phys, src.phys, sizeof(hdr->phys));
+	hdr->format = BIA_FMT_TIFF;
+	snprintf(hdr->layout, sizeof(hdr->layout), "plain");
+	*pstreamed = 1;
+	return 0;
+}
+
 int bia_pyramid_build_file(struct bia_ctx *ctx, const char *path,
 			   const struct bia_read_opts *ropts, const char *dir,
 			   const struct bia_pyramid_opts *opts)
 {
 	struct tstream s;
 	struct bia_band_src src;
-	uint64_t min = STREAM_MIN_BYTES;
-	const char *env = getenv("BIAFLOWS_STREAM_MIN_BYTES"); /* tests force streaming */
-	if (env && *env)
-		min = strtoull(env, NULL, 10);
-	int k = stream_open(ctx, path, &s, &src, min);
+	int k = stream_open(ctx, path, &s, &src, stream_min());
 	if (k < 0) {
 		stream_close(&s);
 		return ctx->rc;

@@ -648,5 +648,86 @@ ok(open(chunk, "rb").read()[:4] == b"\x28\xb5\x2f\xfd", "... the chunk is a zstd
 rc, out, err = bia("image", "pyramid", "pub/u8", "--rebuild", "--format", "json")
 ok(rc == 0 and json.loads(out)["built"] == 2, "image pyramid --rebuild: the image and its GT", out)
 
+# ---------------------------------------------------------------- streaming large TIFFs
+# A tiled RGB (chunky), a tiled planar RGB and a stripped 16-bit TIFF: the
+# pyramid streamed tile row by tile row is the pyramid of the image read
+# whole, file for file.
+def tree(d):
+    out = {}
+    for root, _, files in os.walk(d):
+        for f in files:
+            p = os.path.join(root, f)
+            out[os.path.relpath(p, d)] = open(p, "rb").read()
+    return out
+
+
+yy, xx = np.mgrid[0:700, 0:900]
+big = {
+    "tiled_rgb": (np.stack([(xx * 7 + yy) % 256, (yy * 3) % 256, (xx ^ yy) % 256], -1)
+                  .astype(np.uint8), dict(tile=(128, 128), photometric="rgb",
+                                          compression="zlib")),
+    "tiled_planar": (np.stack([(xx + yy) % 256, xx % 256, yy % 256]).astype(np.uint8),
+                     dict(tile=(64, 96), photometric="rgb", planarconfig="separate")),
+    "stripped_u16": (((xx * 37 + yy * 11) % 65536).astype(np.uint16),
+                     dict(rowsperstrip=7, compression="zlib")),
+}
+for name, (arr, kw) in big.items():
+    tifffile.imwrite(path(name + ".tif"), arr, **kw)
+trees = {}
+for mode, env in (("read", {}), ("stream", {"BIAFLOWS_STREAM_MIN_BYTES": "1"})):
+    inst = os.path.join(T, "inst-" + mode)
+    subprocess.run([B, "init", inst], capture_output=True)
+    subprocess.run([B, "--instance", inst, "problem", "add", "w", "--class", "ObjSeg"],
+                   capture_output=True)
+    p = subprocess.run([B, "--instance", inst, "image", "add", "w",
+                        *[path(n + ".tif") for n in big]], capture_output=True, text=True,
+                       env=dict(os.environ, **env))
+    ok(p.returncode == 0, "image add of tiled, planar and stripped TIFFs (%s)" % mode, p.stderr)
+    trees[mode] = {}
+    for root, dirs, _ in os.walk(os.path.join(inst, "derived", "zarr")):
+        for d in dirs:
+            if d.endswith(".zarr"):
+                g = zarr.open_group(os.path.join(root, d), mode="r")
+                trees[mode][g.attrs["multiscales"][0]["name"]] = (os.path.join(root, d), g)
+for name, (arr, kw) in big.items():
+    d_read, g_read = trees["read"][name + ".tif"]
+    d_stream, g_stream = trees["stream"][name + ".tif"]
+    want = arr[None, None, None] if arr.ndim == 2 else (
+        np.moveaxis(arr, 2, 0)[None, :, None] if "planarconfig" not in kw else arr[None, :, None])
+    ok(np.array_equal(g_stream["0"][:], want), name + ": the streamed pyramid's level 0 is the image")
+    ok(tree(d_read) == tree(d_stream), name + ": streamed and read-whole pyramids are identical files")
+
+# memory: a 6000 x 6000 RGB tiled TIFF (108 MB of samples) is imported and
+# its pyramid built without holding it
+yy, xx = np.mgrid[0:6000, 0:6000]
+arr = np.stack([(xx + yy) % 256, (xx * 3) % 256, (yy * 5) % 256], -1).astype(np.uint8)
+del yy, xx
+tifffile.imwrite(path("slide.tif"), arr, tile=(256, 256), photometric="rgb", compression="zlib")
+nbytes = arr.nbytes
+del arr
+inst = os.path.join(T, "inst-slide")
+subprocess.run([B, "init", inst], capture_output=True)
+subprocess.run([B, "--instance", inst, "problem", "add", "w", "--class", "ObjSeg"],
+               capture_output=True)
+# measured by a small process of its own: a child forked from this (large)
+# one would start with this one's peak
+MEASURE = """
+import os, subprocess, sys
+p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+_, st, ru = os.wait4(p.pid, 0)
+sys.stdout.write("%d %d %s" % (st, ru.ru_maxrss * 1024, p.stderr.read().decode()))
+"""
+m = subprocess.run([sys.executable, "-c", MEASURE, B, "--instance", inst, "image", "add", "w",
+                    path("slide.tif")], capture_output=True, text=True)
+status, rss, err = (m.stdout.split(" ", 2) + ["", "", ""])[:3]
+status, rss = int(status or 1), int(rss or 0)
+ok(status == 0, "image add of a 6000 x 6000 RGB tiled TIFF", err)
+ok(rss < nbytes * 0.75, "... peak memory %.0f MB, under 3/4 of the %.0f MB image" %
+   (rss / 1e6, nbytes / 1e6), rss)
+p = subprocess.run([B, "--instance", inst, "image", "pyramid", "--format", "json"],
+                   capture_output=True, text=True)
+ok(p.returncode == 0 and json.loads(p.stdout)["present"] == 1, "... its pyramid is there",
+   p.stdout + p.stderr)
+
 print("# images_test.py: %d passed, %d failed" % (passed, failed))
 sys.exit(1 if failed else 0)
