@@ -13,6 +13,7 @@
 static const char usage[] =
 	"usage: biaflows serve [--listen ADDR:PORT] [--guest] [--threads N] [--no-worker]\n"
 	"                      [--port-file FILE] [--header-timeout SECONDS]\n"
+	"                      [--tile-cache MB]\n"
 	"\n"
 	"Serve the instance's REST API under /api/v1 (docs/api.md), by default on\n"
 	"127.0.0.1:8080 (port 0: any free port, written to --port-file). The\n"
@@ -22,7 +23,9 @@ static const char usage[] =
 	"'biaflows token'). SIGTERM or SIGINT stops it: no new requests, requests in\n"
 	"flight finish, runs left running are recovered at the next start.\n"
 	"--header-timeout (default 30): a connection that takes longer to send a\n"
-	"request's headers, or stays idle that long between requests, is closed.\n";
+	"request's headers, or stays idle that long between requests, is closed.\n"
+	"--tile-cache (default 64): MiB of rendered IIIF tiles kept in memory, least\n"
+	"recently used out first; 0 keeps none (docs/images.md).\n";
 
 static atomic_int g_stop;
 static int g_wake[2] = {-1, -1};
@@ -51,6 +54,7 @@ int cmd_serve(struct bia_cli *cli, int argc, char **argv)
 					   {"no-worker", no_argument, NULL, 'W'},
 					   {"port-file", required_argument, NULL, 'p'},
 					   {"header-timeout", required_argument, NULL, 'H'},
+					   {"tile-cache", required_argument, NULL, 'C'},
 					   {"help", no_argument, NULL, 'h'},
 					   {NULL, 0, NULL, 0}};
 	struct bia_serve_opts o;
@@ -84,6 +88,13 @@ int cmd_serve(struct bia_cli *cli, int argc, char **argv)
 			if (cli_parse_count(optarg, 3600, &n) || n == 0)
 				return cli_usage_error(usage, "--header-timeout is 1 to 3600 seconds");
 			o.header_timeout = (unsigned)n;
+			break;
+		}
+		case 'C': {
+			unsigned long long n;
+			if (cli_parse_count(optarg, 65536, &n))
+				return cli_usage_error(usage, "--tile-cache is 0 to 65536 MiB");
+			o.tile_cache_mb = n ? (int)n : -1;
 			break;
 		}
 		case 'h':

@@ -301,7 +301,8 @@ static size_t pick_level(const struct bia_pyramid *p, const struct bia_render_re
 	return k;
 }
 
-/* Source coordinates at level k of every output column and row. */
+/* Where every output column and row samples level k: xm/ym the level's
+ * coordinates. */
 static void maps(const struct bia_render_req *rr, size_t k, size_t lw, size_t lh, size_t *xm,
 		 size_t *ym)
 {
@@ -318,72 +319,147 @@ static void maps(const struct bia_render_req *rr, size_t k, size_t lw, size_t lh
 	}
 }
 
-/* Walk the output, calling fn(out index, sample) for channel c of p. */
+/* The 8-bit value of a sample through a window: a table for 8/16-bit data,
+ * arithmetic for 32-bit. */
+struct win8 {
+	uint8_t *lut; /* 256 or 65536 entries, or NULL */
+	double lo, scale;
+};
+
+static uint8_t to8(double v, const struct win8 *w)
+{
+	double x = (v - w->lo) * w->scale;
+	return x <= 0 ? 0 : x >= 255 ? 255 : (uint8_t)(x + 0.5);
+}
+
+static int win_make(const struct bia_pyramid *p, double lo, double hi, struct win8 *w)
+{
+	w->lo = lo;
+	w->scale = 255.0 / (hi - lo);
+	w->lut = NULL;
+	size_t n = p->dtype == BIA_U8 ? 256 : p->dtype == BIA_U16 ? 65536 : 0;
+	if (!n)
+		return 0;
+	w->lut = malloc(n);
+	if (!w->lut)
+		return -1;
+	for (size_t v = 0; v < n; v++)
+		w->lut[v] = to8((double)v, w);
+	return 0;
+}
+
+/* Walk the output row by row over channel c of p at level k: row8 (ow
+ * bytes) gets each row's 8-bit values (win != NULL), or ids (ow int64)
+ * the raw integer values; fn consumes the row. */
+struct walk_out {
+	void (*fn)(void *ud, size_t j, const uint8_t *row8, const int64_t *ids);
+	void *ud;
+};
+
 static int walk(struct bia_ctx *ctx, const struct bia_pyramid *p, size_t k, size_t t, size_t c,
 		size_t z, const struct bia_render_req *rr, const size_t *xm, const size_t *ym,
-		void (*fn)(void *ud, size_t i, double v), void *ud)
+		const struct win8 *win, const struct walk_out *out)
 {
-	size_t cs = p->chunk;
-	struct rowcache rc = {p, k, t, c, z, xm[0] / cs, xm[rr->ow - 1] / cs - xm[0] / cs + 1,
+	size_t cs = p->chunk, ow = rr->ow;
+	struct rowcache rc = {p, k, t, c, z, xm[0] / cs, xm[ow - 1] / cs - xm[0] / cs + 1,
 			      SIZE_MAX, NULL, cs * cs * bia_dtype_size(p->dtype)};
+	size_t *off = malloc(ow * sizeof(size_t)); /* sample offset of column i in the row */
+	uint8_t *row8 = malloc(ow);
+	int64_t *ids = win ? NULL : malloc(ow * sizeof(int64_t));
 	rc.buf = malloc(rc.nq * rc.cb);
-	if (!rc.buf)
-		return bia_fail(ctx, BIA_ENOMEM, "out of memory");
 	int err = 0;
+	if (!off || !row8 || (!win && !ids) || !rc.buf) {
+		err = bia_fail(ctx, BIA_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < ow; i++)
+		off[i] = (xm[i] / cs - rc.qa) * cs * cs + xm[i] % cs;
 	for (size_t j = 0; j < rr->oh && !err; j++) {
 		size_t sy = ym[j];
 		if ((err = rc_load(ctx, &rc, sy / cs)))
 			break;
 		size_t yy = (sy % cs) * cs;
-		for (size_t i = 0; i < rr->ow; i++) {
-			size_t sx = xm[i], q = sx / cs - rc.qa;
-			fn(ud, j * rr->ow + i,
-			   bia_pyramid_sample(p, rc.buf + q * rc.cb, yy + sx % cs));
+		if (win && win->lut && p->dtype == BIA_U8) {
+			const uint8_t *b = rc.buf + yy;
+			for (size_t i = 0; i < ow; i++)
+				row8[i] = win->lut[b[off[i]]];
+		} else if (win && win->lut) {
+			const uint16_t *b = (const uint16_t *)rc.buf + yy;
+			for (size_t i = 0; i < ow; i++)
+				row8[i] = win->lut[b[off[i]]];
+		} else {
+			for (size_t i = 0; i < ow; i++) {
+				double v = bia_pyramid_sample(p, rc.buf, off[i] + yy);
+				if (win)
+					row8[i] = to8(v, win);
+				else
+					ids[i] = (int64_t)v;
+			}
 		}
+		out->fn(out->ud, j, row8, ids);
 	}
+out:
+	free(off);
+	free(row8);
+	free(ids);
 	free(rc.buf);
 	return err;
 }
 
-struct acc_ud {
-	uint16_t *acc;
-	double lo, scale;
-	unsigned cr, cg, cb; /* colour components 0..255 */
-	int direct;	     /* RGB image: channel to one component */
+/* How channels land in the output: grey (one byte a pixel), one component
+ * of RGB, or added in a colour (RGB accumulators). */
+struct sink {
+	size_t ow;
+	uint8_t *grey;	 /* grey output */
+	uint8_t *rgb;	 /* or RGB output (component comp) */
 	int comp;
+	uint16_t *acc;	 /* or accumulators */
+	unsigned cr, cg, cb;
+	double alpha;	 /* labels: opacity */
 };
 
-static void acc_fn(void *vud, size_t i, double v)
+static void to_grey(void *ud, size_t j, const uint8_t *row8, const int64_t *ids)
 {
-	struct acc_ud *u = vud;
-	double x = (v - u->lo) * u->scale;
-	unsigned n = x <= 0 ? 0 : x >= 255 ? 255 : (unsigned)(x + 0.5);
-	uint16_t *a = u->acc + 3 * i;
-	if (u->direct) {
-		a[u->comp] = (uint16_t)n;
-		return;
-	}
-	a[0] = (uint16_t)(a[0] + (n * u->cr + 127) / 255);
-	a[1] = (uint16_t)(a[1] + (n * u->cg + 127) / 255);
-	a[2] = (uint16_t)(a[2] + (n * u->cb + 127) / 255);
+	(void)ids;
+	struct sink *s = ud;
+	memcpy(s->grey + j * s->ow, row8, s->ow);
 }
 
-struct lab_ud {
-	uint16_t *acc;
-	double alpha;
-};
-
-static void lab_fn(void *vud, size_t i, double v)
+static void to_comp(void *ud, size_t j, const uint8_t *row8, const int64_t *ids)
 {
-	struct lab_ud *u = vud;
-	if (v == 0)
-		return;
-	uint32_t c = bia_label_color((int64_t)v);
-	uint16_t *a = u->acc + 3 * i;
-	for (int k = 0; k < 3; k++) {
-		double cur = a[k] > 255 ? 255 : a[k];
-		double col = (c >> (16 - 8 * k)) & 255;
-		a[k] = (uint16_t)((1 - u->alpha) * cur + u->alpha * col + 0.5);
+	(void)ids;
+	struct sink *s = ud;
+	uint8_t *o = s->rgb + 3 * j * s->ow + s->comp;
+	for (size_t i = 0; i < s->ow; i++)
+		o[3 * i] = row8[i];
+}
+
+static void to_acc(void *ud, size_t j, const uint8_t *row8, const int64_t *ids)
+{
+	(void)ids;
+	struct sink *s = ud;
+	uint16_t *a = s->acc + 3 * j * s->ow;
+	for (size_t i = 0; i < s->ow; i++) {
+		unsigned n = row8[i];
+		a[3 * i] = (uint16_t)(a[3 * i] + (n * s->cr + 127) / 255);
+		a[3 * i + 1] = (uint16_t)(a[3 * i + 1] + (n * s->cg + 127) / 255);
+		a[3 * i + 2] = (uint16_t)(a[3 * i + 2] + (n * s->cb + 127) / 255);
+	}
+}
+
+static void to_labels(void *ud, size_t j, const uint8_t *row8, const int64_t *ids)
+{
+	(void)row8;
+	struct sink *s = ud;
+	uint8_t *o = s->rgb + 3 * j * s->ow;
+	for (size_t i = 0; i < s->ow; i++) {
+		if (!ids[i])
+			continue;
+		uint32_t c = bia_label_color(ids[i]);
+		for (int k = 0; k < 3; k++) {
+			double col = (c >> (16 - 8 * k)) & 255;
+			o[3 * i + k] = (uint8_t)((1 - s->alpha) * o[3 * i + k] + s->alpha * col + 0.5);
+		}
 	}
 }
 
@@ -523,24 +599,26 @@ int bia_render(struct bia_ctx *ctx, const struct bia_pyramid *p, const struct bi
 	    rr->t >= p->t)
 		return bia_fail(ctx, BIA_EINVAL, "render: region or plane outside the image");
 	size_t k = pick_level(p, rr);
-	size_t *xm = malloc(ow * sizeof(*xm)), *ym = malloc(oh * sizeof(*ym));
-	uint16_t *acc = calloc(n * 3, sizeof(*acc));
-	unsigned char *px = malloc(n * 3), *rot = NULL;
-	int rc = 0;
-	if (!xm || !ym || !acc || !px) {
-		rc = bia_fail(ctx, BIA_ENOMEM, "out of memory");
-		goto out;
-	}
-	maps(rr, k, p->w[k], p->h[k], xm, ym);
-	/* channels */
+	/* channels and their windows */
 	size_t ch[BIA_RENDER_MAX_CHANNELS], nch = rr->nch;
-	int rgb = p->c == 3 && p->dtype == BIA_U8;
 	if (nch)
 		memcpy(ch, rr->ch, nch * sizeof(size_t));
 	else
 		for (nch = 0; nch < p->c && nch < 7; nch++)
 			ch[nch] = nch;
-	int direct = rgb && nch == 3 && ch[0] == 0 && ch[1] == 1 && ch[2] == 2 && !rr->has_window;
+	int rgb_img = p->c == 3 && p->dtype == BIA_U8;
+	int direct = rgb_img && nch == 3 && ch[0] == 0 && ch[1] == 1 && ch[2] == 2;
+	int grey = nch == 1 && !labels;
+	size_t *xm = malloc(ow * sizeof(*xm)), *ym = malloc(oh * sizeof(*ym));
+	unsigned char *px = malloc(n * (grey ? 1 : 3)), *rot = NULL;
+	uint16_t *acc = grey || direct ? NULL : calloc(n * 3, sizeof(*acc));
+	struct win8 w = {0};
+	int rc = 0, nc = grey ? 1 : 3;
+	if (!xm || !ym || !px || (!grey && !direct && !acc)) {
+		rc = bia_fail(ctx, BIA_ENOMEM, "out of memory");
+		goto out;
+	}
+	maps(rr, k, p->w[k], p->h[k], xm, ym);
 	for (size_t i = 0; i < nch && !rc; i++) {
 		size_t c = ch[i];
 		double lo, hi;
@@ -556,42 +634,58 @@ int bia_render(struct bia_ctx *ctx, const struct bia_pyramid *p, const struct bi
 			if (hi <= lo)
 				hi = lo + 1;
 		}
-		uint32_t col = nch == 1 ? 0xFFFFFF : c < p->nwin ? p->color[c] : 0xFFFFFF;
-		struct acc_ud u = {acc, lo, 255.0 / (hi - lo), (col >> 16) & 255, (col >> 8) & 255,
-				   col & 255, direct, (int)i};
-		rc = walk(ctx, p, k, rr->t, c, rr->z, rr, xm, ym, acc_fn, &u);
-	}
-	if (!rc && labels) {
-		size_t lk = k < labels->nlevels ? k : labels->nlevels - 1;
-		if (labels->w[0] != p->w[0] || labels->h[0] != p->h[0]) {
-			rc = bia_fail(ctx, BIA_ESHAPE, "the label layer's size differs from the image's");
-		} else {
-			maps(rr, lk, labels->w[lk], labels->h[lk], xm, ym);
-			struct lab_ud u = {acc, rr->label_alpha};
-			rc = walk(ctx, labels, lk, rr->t < labels->t ? rr->t : 0, 0,
-				  rr->z < labels->z ? rr->z : 0, rr, xm, ym, lab_fn, &u);
+		free(w.lut);
+		if (win_make(p, lo, hi, &w)) {
+			rc = bia_fail(ctx, BIA_ENOMEM, "out of memory");
+			break;
 		}
+		uint32_t col = nch == 1 ? 0xFFFFFF : c < p->nwin ? p->color[c] : 0xFFFFFF;
+		struct sink sk = {ow, px, px, (int)i, acc, (col >> 16) & 255, (col >> 8) & 255,
+				  col & 255, 0};
+		struct walk_out wo = {grey ? to_grey : direct ? to_comp : to_acc, &sk};
+		rc = walk(ctx, p, k, rr->t, c, rr->z, rr, xm, ym, &w, &wo);
 	}
 	if (rc)
 		goto out;
-	int nc = rr->quality == BIA_Q_GRAY || rr->quality == BIA_Q_BITONAL ? 1 : 3;
-	int grey_src = nch == 1 && !labels;
-	if (grey_src && rr->quality == BIA_Q_DEFAULT)
-		nc = 1;
-	for (size_t i = 0; i < n; i++) {
-		unsigned r = acc[3 * i] > 255 ? 255 : acc[3 * i];
-		unsigned g = acc[3 * i + 1] > 255 ? 255 : acc[3 * i + 1];
-		unsigned b = acc[3 * i + 2] > 255 ? 255 : acc[3 * i + 2];
-		if (nc == 1) {
-			unsigned l = (299 * r + 587 * g + 114 * b + 500) / 1000;
-			if (rr->quality == BIA_Q_BITONAL)
-				l = l >= 128 ? 255 : 0;
-			px[i] = (unsigned char)l;
-		} else {
-			px[3 * i] = (unsigned char)r;
-			px[3 * i + 1] = (unsigned char)g;
-			px[3 * i + 2] = (unsigned char)b;
+	if (acc)
+		for (size_t i = 0; i < 3 * n; i++)
+			px[i] = (uint8_t)(acc[i] > 255 ? 255 : acc[i]);
+	if (labels) {
+		size_t lk = k < labels->nlevels ? k : labels->nlevels - 1;
+		if (labels->w[0] != p->w[0] || labels->h[0] != p->h[0]) {
+			rc = bia_fail(ctx, BIA_ESHAPE, "the label layer's size differs from the image's");
+			goto out;
 		}
+		maps(rr, lk, labels->w[lk], labels->h[lk], xm, ym);
+		struct sink sk = {ow, NULL, px, 0, NULL, 0, 0, 0, rr->label_alpha};
+		struct walk_out wo = {to_labels, &sk};
+		rc = walk(ctx, labels, lk, rr->t < labels->t ? rr->t : 0, 0,
+			  rr->z < labels->z ? rr->z : 0, rr, xm, ym, NULL, &wo);
+		if (rc)
+			goto out;
+	}
+	/* quality: grey and bitonal from RGB (luma), bitonal from grey */
+	if (rr->quality == BIA_Q_GRAY || rr->quality == BIA_Q_BITONAL) {
+		if (nc == 3) {
+			for (size_t i = 0; i < n; i++)
+				px[i] = (uint8_t)((299 * px[3 * i] + 587 * px[3 * i + 1] +
+						   114 * px[3 * i + 2] + 500) / 1000);
+			nc = 1;
+		}
+		if (rr->quality == BIA_Q_BITONAL)
+			for (size_t i = 0; i < n; i++)
+				px[i] = px[i] >= 128 ? 255 : 0;
+	} else if (rr->quality == BIA_Q_COLOR && nc == 1) {
+		unsigned char *t3 = malloc(3 * n);
+		if (!t3) {
+			rc = bia_fail(ctx, BIA_ENOMEM, "out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++)
+			t3[3 * i] = t3[3 * i + 1] = t3[3 * i + 2] = px[i];
+		free(px);
+		px = t3;
+		nc = 3;
 	}
 	/* mirror, then rotate clockwise */
 	size_t fw = ow, fh = oh;
@@ -635,6 +729,7 @@ int bia_render(struct bia_ctx *ctx, const struct bia_pyramid *p, const struct bi
 		break;
 	}
 out:
+	free(w.lut);
 	free(xm);
 	free(ym);
 	free(acc);

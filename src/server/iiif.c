@@ -55,7 +55,8 @@ int iiif_handle(struct req *rq)
 						"/iiif/3/ID/{region}/{size}/{rotation}/{quality}.{format}");
 	struct bia_image_rec im;
 	int priv = 0;
-	if (img_access(rq, id, NULL, NULL, &im, &priv))
+	enum bia_class cls;
+	if (img_access(rq, id, NULL, NULL, &im, &priv, &cls))
 		return rq->status;
 	if (!*end || !strcmp(end, "/")) {
 		char loc[96];
@@ -66,7 +67,7 @@ int iiif_handle(struct req *rq)
 	}
 	const char *spec = end + 1;
 	struct bia_layer l;
-	img_image_layer(rq, &im, &l);
+	img_image_layer(&im, cls, &l);
 	char dir[BIA_PATH_MAX];
 	bia_derived_dir(req_inst(rq), &l, dir, sizeof(dir));
 	if (!bia_is_dir(dir))
@@ -115,8 +116,14 @@ int iiif_handle(struct req *rq)
 	unsigned char *out;
 	size_t len;
 	const char *type;
-	if (bia_render(&rq->ctx, &p, with_labels ? &lp : NULL, &rr, &out, &len, &type))
-		return img_fail(rq, rq->ctx.rc, "%s", rq->ctx.msg);
+	char tbuf[24];
+	if (img_tile_get(rq->srv, h, &out, &len, tbuf)) {
+		type = tbuf;
+	} else {
+		if (bia_render(&rq->ctx, &p, with_labels ? &lp : NULL, &rr, &out, &len, &type))
+			return img_fail(rq, rq->ctx.rc, "%s", rq->ctx.msg);
+		img_tile_put(rq->srv, h, out, len, type);
+	}
 	struct MHD_Response *r = MHD_create_response_from_buffer(len, out, MHD_RESPMEM_MUST_FREE);
 	if (!r) {
 		free(out);

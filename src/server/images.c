@@ -33,7 +33,122 @@ struct imgsrv {
 	} failed[FAILED_SLOTS];
 	size_t nfailed;
 	int building; /* a build is under way */
+	/* rendered tiles: a hash of keys, least recently used out first */
+	pthread_mutex_t tmu;
+	struct tile **tiles; /* TILE_BUCKETS chains */
+	struct tile *lru_head, *lru_tail; /* head: most recent */
+	size_t tile_bytes, tile_budget;
 };
+
+#define TILE_BUCKETS 4096
+struct tile {
+	struct tile *next;	     /* bucket chain */
+	struct tile *prev_l, *next_l; /* LRU list */
+	char key[65];
+	char type[24];
+	size_t len;
+	unsigned char data[];
+};
+
+static size_t tile_hash(const char *key)
+{
+	size_t h = 0;
+	for (int i = 0; i < 12; i++)
+		h = h * 16 + (size_t)bia_hexval(key[i]);
+	return h % TILE_BUCKETS;
+}
+
+static void lru_unlink(struct imgsrv *g, struct tile *t)
+{
+	if (t->prev_l)
+		t->prev_l->next_l = t->next_l;
+	else
+		g->lru_head = t->next_l;
+	if (t->next_l)
+		t->next_l->prev_l = t->prev_l;
+	else
+		g->lru_tail = t->prev_l;
+	t->prev_l = t->next_l = NULL;
+}
+
+static void lru_front(struct imgsrv *g, struct tile *t)
+{
+	t->next_l = g->lru_head;
+	t->prev_l = NULL;
+	if (g->lru_head)
+		g->lru_head->prev_l = t;
+	g->lru_head = t;
+	if (!g->lru_tail)
+		g->lru_tail = t;
+}
+
+static void tile_drop(struct imgsrv *g, struct tile *t)
+{
+	struct tile **pp = &g->tiles[tile_hash(t->key)];
+	while (*pp && *pp != t)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = t->next;
+	lru_unlink(g, t);
+	g->tile_bytes -= t->len + sizeof(*t);
+	free(t);
+}
+
+int img_tile_get(struct bia_server *srv, const char *key, unsigned char **pdata, size_t *plen,
+		 char type[24])
+{
+	struct imgsrv *g = srv->img;
+	if (!g || !g->tiles)
+		return 0;
+	int hit = 0;
+	pthread_mutex_lock(&g->tmu);
+	for (struct tile *t = g->tiles[tile_hash(key)]; t; t = t->next)
+		if (!strcmp(t->key, key)) {
+			*pdata = malloc(t->len ? t->len : 1);
+			if (*pdata) {
+				memcpy(*pdata, t->data, t->len);
+				*plen = t->len;
+				memcpy(type, t->type, 24);
+				lru_unlink(g, t);
+				lru_front(g, t);
+				hit = 1;
+			}
+			break;
+		}
+	pthread_mutex_unlock(&g->tmu);
+	return hit;
+}
+
+void img_tile_put(struct bia_server *srv, const char *key, const unsigned char *data, size_t len,
+		  const char *type)
+{
+	struct imgsrv *g = srv->img;
+	if (!g || !g->tiles || len + sizeof(struct tile) > g->tile_budget / 8)
+		return;
+	struct tile *t = malloc(sizeof(*t) + len);
+	if (!t)
+		return;
+	memset(t, 0, sizeof(*t));
+	snprintf(t->key, sizeof(t->key), "%s", key);
+	snprintf(t->type, sizeof(t->type), "%s", type);
+	t->len = len;
+	memcpy(t->data, data, len);
+	pthread_mutex_lock(&g->tmu);
+	size_t b = tile_hash(key);
+	for (struct tile *o = g->tiles[b]; o; o = o->next)
+		if (!strcmp(o->key, key)) { /* another thread rendered it too */
+			pthread_mutex_unlock(&g->tmu);
+			free(t);
+			return;
+		}
+	while (g->lru_tail && g->tile_bytes + len + sizeof(*t) > g->tile_budget)
+		tile_drop(g, g->lru_tail);
+	t->next = g->tiles[b];
+	g->tiles[b] = t;
+	lru_front(g, t);
+	g->tile_bytes += len + sizeof(*t);
+	pthread_mutex_unlock(&g->tmu);
+}
 
 /* ------------------------------------------------------- the builder thread */
 
@@ -171,6 +286,12 @@ int img_start(struct bia_server *srv)
 		return -1;
 	pthread_mutex_init(&g->mu, NULL);
 	pthread_cond_init(&g->cv, NULL);
+	pthread_mutex_init(&g->tmu, NULL);
+	int mb = srv->opts.tile_cache_mb ? srv->opts.tile_cache_mb : 64;
+	if (mb > 0) {
+		g->tile_budget = (size_t)mb << 20;
+		g->tiles = calloc(TILE_BUCKETS, sizeof(*g->tiles));
+	}
 	srv->img = g;
 	srv->inst->derive_in_background = 1;
 	if (pthread_create(&g->th, NULL, builder_main, srv))
@@ -192,6 +313,10 @@ void img_stop(struct bia_server *srv)
 		pthread_join(g->th, NULL); /* a build in progress finishes its pyramid */
 	pthread_mutex_destroy(&g->mu);
 	pthread_cond_destroy(&g->cv);
+	while (g->lru_tail)
+		tile_drop(g, g->lru_tail);
+	free(g->tiles);
+	pthread_mutex_destroy(&g->tmu);
 	free(g);
 	srv->img = NULL;
 	srv->inst->derive_in_background = 0;
@@ -315,13 +440,17 @@ static int parse_range(const char *h, uint64_t n, uint64_t *a, uint64_t *b)
 /* Serve a file of a pyramid: sendfile from the file, ETag, Range,
  * immutable caching (private for private problems). */
 static int respond_file(struct req *rq, const char *path, const char *etag_base, int priv,
-			int immutable)
+			int immutable, const struct bia_layer *l)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode)) {
 		if (fd >= 0)
 			close(fd);
+		char dir[BIA_PATH_MAX];
+		bia_derived_dir(req_inst(rq), l, dir, sizeof(dir));
+		if (!bia_is_dir(dir))
+			return img_pyramid_absent(rq, l); /* not built yet */
 		return img_fail(rq, BIA_ENOENT, "no such key");
 	}
 	char etag[128];
@@ -374,8 +503,65 @@ static int respond_file(struct req *rq, const char *path, const char *etag_base,
 /* The image of a request: signed link, or the caller's right to read its
  * problem (guest mode: anyone, public problems). *ppriv: the problem is
  * private (responses are not cached publicly). */
+/* Image records with their problem's class and privacy, by id, valid
+ * while the store's generation is the same (every request of a viewer
+ * asks for the same image: no SQL on the hot path). */
+#define IMG_SLOTS 256
+static pthread_mutex_t imc_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct imc_ent {
+	int64_t id;
+	struct cache_gen gen;
+	struct bia_image_rec im;
+	enum bia_class cls;
+	int priv;
+	const struct bia_instance *inst;
+} imc[IMG_SLOTS];
+
+static int img_lookup(struct req *rq, int64_t id, struct bia_image_rec *im, enum bia_class *cls,
+		      int *priv)
+{
+	struct bia_instance *inst = req_inst(rq);
+	struct cache_gen g;
+	int have = cache_gen(rq->srv, &g) == 0;
+	struct imc_ent *e = &imc[(uint64_t)id % IMG_SLOTS];
+	if (have) {
+		pthread_mutex_lock(&imc_mu);
+		int hit = e->id == id && e->inst == inst && !memcmp(&e->gen, &g, sizeof(g));
+		if (hit) {
+			*im = e->im;
+			*cls = e->cls;
+			*priv = e->priv;
+		}
+		pthread_mutex_unlock(&imc_mu);
+		if (hit)
+			return 0;
+	}
+	struct bia_ctx tmp;
+	bia_instance_ctx(inst, &tmp);
+	struct bia_problem pr;
+	if (bia_store_image_get(&tmp, inst, id, im) ||
+	    bia_problem_get_id(&tmp, inst, im->problem_id, &pr)) {
+		bia_fail(&rq->ctx, tmp.rc, "%s", tmp.msg);
+		return rq->ctx.rc;
+	}
+	*cls = pr.cls;
+	*priv = pr.private_;
+	bia_problem_release(&pr);
+	if (have) {
+		pthread_mutex_lock(&imc_mu);
+		e->id = id;
+		e->inst = inst;
+		e->gen = g;
+		e->im = *im;
+		e->cls = *cls;
+		e->priv = *priv;
+		pthread_mutex_unlock(&imc_mu);
+	}
+	return 0;
+}
+
 int img_access(struct req *rq, int64_t id, const char *exp, const char *sig,
-			struct bia_image_rec *im, int *ppriv)
+	       struct bia_image_rec *im, int *ppriv, enum bia_class *pcls)
 {
 	struct bia_instance *inst = req_inst(rq);
 	struct bia_ctx tmp;
@@ -386,25 +572,26 @@ int img_access(struct req *rq, int64_t id, const char *exp, const char *sig,
 		if (bia_link_check(&tmp, inst, what, strtoll(exp, NULL, 10), sig,
 				   (int64_t)time(NULL)))
 			return img_fail(rq, BIA_EAUTH, "%s", tmp.msg);
-		if (bia_store_image_get(&tmp, inst, id, im))
-			return img_fail(rq, tmp.rc == BIA_ENOENT ? BIA_ENOENT : tmp.rc, "%s",
-					tmp.rc == BIA_ENOENT ? "no such image" : tmp.msg);
+		if (img_lookup(rq, id, im, pcls, ppriv))
+			return img_fail(rq, rq->ctx.rc, "%s",
+					rq->ctx.rc == BIA_ENOENT ? "no such image" : rq->ctx.msg);
 		*ppriv = 1;
 		return 0;
 	}
 	if (!req_guest(rq) && bia_access_role(&tmp, &rq->who, BIA_ROLE_VIEWER))
 		return img_fail(rq, tmp.rc, "%s", tmp.msg);
-	if (bia_store_image_get(&tmp, inst, id, im) ||
-	    bia_access_problem(&tmp, inst, &rq->who, im->problem_id, BIA_ACCESS_READ)) {
+	if (img_lookup(rq, id, im, pcls, ppriv)) {
+		if (rq->ctx.rc == BIA_ENOENT)
+			return img_fail(rq, BIA_ENOENT, "no image with id %lld", (long long)id);
+		return img_fail(rq, rq->ctx.rc, "%s", rq->ctx.msg);
+	}
+	/* a public problem is read by anyone who got this far; a private one
+	 * by its members and admins (else it does not exist) */
+	if (*ppriv && bia_access_problem(&tmp, inst, &rq->who, im->problem_id, BIA_ACCESS_READ)) {
 		if (tmp.rc == BIA_ENOENT)
 			return img_fail(rq, BIA_ENOENT, "no image with id %lld", (long long)id);
 		return img_fail(rq, tmp.rc, "%s", tmp.msg);
 	}
-	int priv = 0;
-	bia_ctx_clear(&tmp);
-	if (bia_problem_is_private(&tmp, inst, im->problem_id, &priv))
-		priv = 1;
-	*ppriv = priv;
 	return 0;
 }
 
@@ -432,21 +619,15 @@ int img_pyramid_absent(struct req *rq, const struct bia_layer *l)
 			(long long)l->image_id);
 }
 
-void img_image_layer(struct req *rq, const struct bia_image_rec *im, struct bia_layer *l)
+void img_image_layer(const struct bia_image_rec *im, enum bia_class cls, struct bia_layer *l)
 {
 	memset(l, 0, sizeof(*l));
 	l->image_id = im->id;
 	l->kind = BIA_LAYER_IMAGE;
 	l->problem_id = im->problem_id;
+	l->cls = cls;
 	snprintf(l->digest, sizeof(l->digest), "%s", im->digest);
 	snprintf(l->name, sizeof(l->name), "%s", im->original_name);
-	struct bia_problem pr;
-	struct bia_ctx tmp;
-	bia_instance_ctx(req_inst(rq), &tmp);
-	if (bia_problem_get_id(&tmp, req_inst(rq), im->problem_id, &pr) == 0) {
-		l->cls = pr.cls;
-		bia_problem_release(&pr);
-	}
 }
 
 static int label_is(const struct bia_layer *l, const char *name, size_t nl)
@@ -555,7 +736,8 @@ static int zarr_handle(struct req *rq)
 	const char *rest = end[5] ? end + 6 : "";
 	struct bia_image_rec im;
 	int priv = 0;
-	if (img_access(rq, id, signed_ ? exp : NULL, signed_ ? sig : NULL, &im, &priv))
+	enum bia_class cls;
+	if (img_access(rq, id, signed_ ? exp : NULL, signed_ ? sig : NULL, &im, &priv, &cls))
 		return rq->status;
 	struct bia_instance *inst = req_inst(rq);
 	if (!strcmp(rest, "labels") || !strncmp(rest, "labels/", 7)) {
@@ -609,25 +791,23 @@ static int zarr_handle(struct req *rq)
 			return rq->status;
 		char dir[BIA_PATH_MAX], path[BIA_PATH_MAX + 300], eb[40];
 		bia_derived_dir(inst, &l, dir, sizeof(dir));
-		if (!bia_is_dir(dir))
-			return img_pyramid_absent(rq, &l);
 		if (!slash || !slash[1])
-			return img_fail(rq, BIA_ENOENT, "no such key");
+			return bia_is_dir(dir) ? img_fail(rq, BIA_ENOENT, "no such key")
+					       : img_pyramid_absent(rq, &l);
 		snprintf(path, sizeof(path), "%s/%s", dir, slash + 1);
 		snprintf(eb, sizeof(eb), "%.16s-l%d", l.digest, BIA_PYRAMID_FORMAT);
-		return respond_file(rq, path, eb, priv, 1);
+		return respond_file(rq, path, eb, priv, 1, &l);
 	}
 	struct bia_layer l;
-	img_image_layer(rq, &im, &l);
+	img_image_layer(&im, cls, &l);
 	char dir[BIA_PATH_MAX], path[BIA_PATH_MAX + 300], eb[40];
 	bia_derived_dir(inst, &l, dir, sizeof(dir));
-	if (!bia_is_dir(dir))
-		return img_pyramid_absent(rq, &l);
 	if (!rest[0] || !strcmp(rest, "biaflows.json"))
-		return img_fail(rq, BIA_ENOENT, "no such key");
+		return bia_is_dir(dir) ? img_fail(rq, BIA_ENOENT, "no such key")
+				       : img_pyramid_absent(rq, &l);
 	snprintf(path, sizeof(path), "%s/%s", dir, rest);
 	snprintf(eb, sizeof(eb), "%.16s-i%d", l.digest, BIA_PYRAMID_FORMAT);
-	return respond_file(rq, path, eb, priv, 1);
+	return respond_file(rq, path, eb, priv, 1, &l);
 }
 
 /* ------------------------------------------------------------ overlays */

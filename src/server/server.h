@@ -19,6 +19,8 @@ struct bia_serve_opts {
 	unsigned conn_timeout;	  /* seconds a connection may stay idle (default 30) */
 	unsigned header_timeout;  /* seconds to send a request's headers (default 30) */
 	int no_worker;		  /* do not run queued runs in this process */
+	int tile_cache_mb;	  /* rendered IIIF tiles kept in memory (MiB): 0 default
+				   * (64), < 0 none */
 	int grace_ms;		  /* on stop: how long requests in flight may take (5000) */
 	const char *port_file;	  /* write the bound port there once listening */
 	/* called once listening (port bound), e.g. to print the address */
