@@ -201,7 +201,8 @@ struct level {
 
 struct chstat {
 	double min, max;
-	double *sample; /* up to SAMPLE_CAP */
+	uint64_t *hist;	/* 8/16-bit: a count of every value (exact percentiles) */
+	double *sample; /* else: up to SAMPLE_CAP, strided */
 	size_t n;
 	uint64_t skip;	/* samples to skip before the next pick */
 };
@@ -214,10 +215,6 @@ struct build {
 	unsigned chunk;
 	size_t es, nlev;
 	struct level lv[BIA_PYRAMID_MAX_LEVELS];
-	unsigned char *cbuf; /* one chunk */
-	void *zbuf;
-	size_t zcap;
-	ZSTD_CCtx *zc;
 	int zlevel;
 	struct chstat *st;
 	uint64_t stride;
@@ -226,6 +223,7 @@ struct build {
 	size_t nids, idcap;
 	int ids_full;
 	uint64_t done, total;
+	struct pool *pool;
 };
 
 static int mkdir_one(struct bia_ctx *ctx, const char *p)
@@ -235,26 +233,210 @@ static int mkdir_one(struct bia_ctx *ctx, const char *p)
 	return 0;
 }
 
-static int write_chunk(struct build *b, size_t k, size_t t, size_t c, size_t z, size_t row,
-		       size_t col, size_t cw, size_t ch)
+/* What one thread needs to compress chunks. */
+struct wbuf {
+	unsigned char *cbuf; /* one chunk */
+	void *zbuf;
+	size_t zcap;
+	ZSTD_CCtx *zc;
+};
+
+static int wbuf_init(struct wbuf *w, size_t cb)
+{
+	w->cbuf = malloc(cb);
+	w->zcap = ZSTD_compressBound(cb);
+	w->zbuf = malloc(w->zcap);
+	w->zc = ZSTD_createCCtx();
+	return w->cbuf && w->zbuf && w->zc ? 0 : -1;
+}
+
+static void wbuf_release(struct wbuf *w)
+{
+	free(w->cbuf);
+	free(w->zbuf);
+	ZSTD_freeCCtx(w->zc);
+	memset(w, 0, sizeof(*w));
+}
+
+static int write_chunk(struct build *b, struct wbuf *w, struct bia_ctx *ctx, int dirfd, size_t k,
+		       size_t t, size_t c, size_t z, size_t row, size_t col, size_t cw, size_t ch)
 {
 	struct level *L = &b->lv[k];
 	size_t cs = b->chunk;
-	memset(b->cbuf, 0, cs * cs * b->es);
+	if (cw < cs || ch < cs)
+		memset(w->cbuf, 0, cs * cs * b->es);
 	const unsigned char *src = L->buf + (c * cs * L->w + col * cs) * b->es;
 	for (size_t y = 0; y < ch; y++)
-		memcpy(b->cbuf + y * cs * b->es, src + y * L->w * b->es, cw * b->es);
-	size_t zn = ZSTD_compressCCtx(b->zc, b->zbuf, b->zcap, b->cbuf, cs * cs * b->es, b->zlevel);
+		memcpy(w->cbuf + y * cs * b->es, src + y * L->w * b->es, cw * b->es);
+	size_t zn = ZSTD_compressCCtx(w->zc, w->zbuf, w->zcap, w->cbuf, cs * cs * b->es, b->zlevel);
 	if (ZSTD_isError(zn))
-		return bia_fail(b->ctx, BIA_EIO, "zstd: %s", ZSTD_getErrorName(zn));
-	char p[BIA_PATH_MAX];
-	snprintf(p, sizeof(p), "%s/%zu/%zu/%zu/%zu/%zu/%zu", b->tmp, k, t, c, z, row, col);
-	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return bia_fail(b->ctx, BIA_EIO, "cannot write '%s': %s", p, strerror(errno));
-	int rc = bia_write_all(fd, b->zbuf, zn);
-	if (close(fd) || rc)
-		return bia_fail(b->ctx, BIA_EIO, "cannot write '%s': %s", p, strerror(errno));
+		return bia_fail(ctx, BIA_EIO, "zstd: %s", ZSTD_getErrorName(zn));
+	char p[BIA_PATH_MAX], name[32];
+	snprintf(name, sizeof(name), "%zu", col);
+	/* relative to the band's folder: no walk of the whole path per chunk */
+	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int rc = fd < 0 ? -1 : bia_write_all(fd, w->zbuf, zn);
+	if (fd < 0 || close(fd) || rc) {
+		snprintf(p, sizeof(p), "%s/%zu/%zu/%zu/%zu/%zu/%zu", b->tmp, k, t, c, z, row, col);
+		return bia_fail(ctx, BIA_EIO, "cannot write '%s': %s", p, strerror(errno));
+	}
+	return 0;
+}
+
+/* Helper threads compressing and writing the chunks of a band. */
+#define POOL_MAX 8
+struct pool {
+	struct build *b;
+	pthread_t th[POOL_MAX];
+	struct wbuf wb[POOL_MAX + 1]; /* [0]: the building thread */
+	size_t n;		       /* helper threads */
+	pthread_mutex_t mu;
+	pthread_cond_t go, done;
+	unsigned gen;
+	int quit;
+	/* the batch: every (channel, column) chunk of one band of level k */
+	size_t k, t, z, row, ncol, nc, rows, njobs, next, finished;
+	int *dirfd; /* the band's folder of each channel */
+	int failed;
+	struct bia_ctx err;
+};
+
+static void run_jobs(struct pool *pl, struct wbuf *w)
+{
+	struct build *b = pl->b;
+	for (;;) {
+		pthread_mutex_lock(&pl->mu);
+		if (pl->next >= pl->njobs || pl->failed) {
+			pthread_mutex_unlock(&pl->mu);
+			return;
+		}
+		size_t j = pl->next++;
+		size_t k = pl->k, t = pl->t, z = pl->z, row = pl->row, rows = pl->rows;
+		/* neighbouring jobs in different folders: threads do not queue on one
+		 * directory's lock when there are several channels */
+		size_t c = j % pl->nc, col = j / pl->nc;
+		pthread_mutex_unlock(&pl->mu);
+		struct level *L = &b->lv[k];
+		size_t cs = b->chunk, cw = L->w - col * cs < cs ? L->w - col * cs : cs;
+		struct bia_ctx ctx;
+		bia_ctx_init(&ctx);
+		int rc = write_chunk(b, w, &ctx, pl->dirfd[c], k, t, c, z, row, col, cw, rows);
+		pthread_mutex_lock(&pl->mu);
+		if (rc && !pl->failed) {
+			pl->failed = 1;
+			pl->err = ctx;
+		}
+		if (++pl->finished == pl->njobs || pl->failed)
+			pthread_cond_broadcast(&pl->done);
+		pthread_mutex_unlock(&pl->mu);
+	}
+}
+
+static void *pool_main(void *arg)
+{
+	struct pool *pl = arg;
+	pthread_mutex_lock(&pl->mu);
+	size_t me = 0;
+	for (size_t i = 0; i < pl->n; i++)
+		if (pthread_equal(pl->th[i], pthread_self()))
+			me = i + 1;
+	unsigned seen = 0;
+	for (;;) {
+		while (pl->gen == seen && !pl->quit)
+			pthread_cond_wait(&pl->go, &pl->mu);
+		if (pl->quit)
+			break;
+		seen = pl->gen;
+		pthread_mutex_unlock(&pl->mu);
+		run_jobs(pl, &pl->wb[me ? me : 1]);
+		pthread_mutex_lock(&pl->mu);
+	}
+	pthread_mutex_unlock(&pl->mu);
+	return NULL;
+}
+
+/* Threads to use: BIAFLOWS_PYRAMID_THREADS, else the online CPUs (at most
+ * POOL_MAX + 1). */
+static size_t pool_threads(void)
+{
+	const char *e = getenv("BIAFLOWS_PYRAMID_THREADS");
+	long n = e && *e ? strtol(e, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1)
+		n = 1;
+	if (n > POOL_MAX + 1)
+		n = POOL_MAX + 1;
+	return (size_t)n;
+}
+
+static int pool_start(struct pool *pl, struct build *b, size_t cb)
+{
+	memset(pl, 0, sizeof(*pl));
+	pl->b = b;
+	pthread_mutex_init(&pl->mu, NULL);
+	pthread_cond_init(&pl->go, NULL);
+	pthread_cond_init(&pl->done, NULL);
+	size_t want = pool_threads();
+	for (size_t i = 0; i < want; i++)
+		if (wbuf_init(&pl->wb[i], cb))
+			return -1;
+	/* the workers find their index in th[] under the mutex */
+	pthread_mutex_lock(&pl->mu);
+	for (size_t i = 0; i + 1 < want; i++) {
+		if (pthread_create(&pl->th[i], NULL, pool_main, pl))
+			break;
+		pl->n++;
+	}
+	pthread_mutex_unlock(&pl->mu);
+	return 0;
+}
+
+static void pool_stop(struct pool *pl)
+{
+	pthread_mutex_lock(&pl->mu);
+	pl->quit = 1;
+	pthread_cond_broadcast(&pl->go);
+	pthread_mutex_unlock(&pl->mu);
+	for (size_t i = 0; i < pl->n; i++)
+		pthread_join(pl->th[i], NULL);
+	for (size_t i = 0; i < POOL_MAX + 1; i++)
+		wbuf_release(&pl->wb[i]);
+	pthread_mutex_destroy(&pl->mu);
+	pthread_cond_destroy(&pl->go);
+	pthread_cond_destroy(&pl->done);
+}
+
+/* Write every chunk of level k's filled rows, on every thread. */
+static int pool_band(struct pool *pl, size_t k, size_t t, size_t z, int *dirfd)
+{
+	struct build *b = pl->b;
+	struct level *L = &b->lv[k];
+	pthread_mutex_lock(&pl->mu);
+	pl->dirfd = dirfd;
+	pl->k = k, pl->t = t, pl->z = z, pl->row = L->row0 / b->chunk, pl->rows = L->rows;
+	pl->ncol = (L->w + b->chunk - 1) / b->chunk;
+	pl->nc = b->src->c;
+	pl->njobs = pl->ncol * pl->nc;
+	pl->next = pl->finished = 0;
+	pl->gen++;
+	pthread_cond_broadcast(&pl->go);
+	pthread_mutex_unlock(&pl->mu);
+	run_jobs(pl, &pl->wb[0]);
+	pthread_mutex_lock(&pl->mu);
+	while (pl->finished < pl->njobs && !pl->failed)
+		pthread_cond_wait(&pl->done, &pl->mu);
+	/* on a failure, wait for the jobs taken to end */
+	while (pl->failed && pl->finished < pl->next) {
+		struct timespec ts = {0, 1000000};
+		pthread_mutex_unlock(&pl->mu);
+		nanosleep(&ts, NULL);
+		pthread_mutex_lock(&pl->mu);
+	}
+	int failed = pl->failed;
+	pthread_mutex_unlock(&pl->mu);
+	if (failed) {
+		*b->ctx = pl->err;
+		return b->ctx->rc;
+	}
 	return 0;
 }
 
@@ -297,20 +479,21 @@ static void band_stats(struct build *b, size_t n)
 			}
 			continue;
 		}
+		if (st->hist) {
+			uint64_t *h = st->hist;
+			if (s->dtype == BIA_U8) {
+				const uint8_t *q = (const uint8_t *)p;
+				for (size_t i = 0; i < np; i++)
+					h[q[i]]++;
+			} else {
+				const uint16_t *q = (const uint16_t *)p;
+				for (size_t i = 0; i < np; i++)
+					h[q[i]]++;
+			}
+			continue;
+		}
 		double mn = st->min, mx = st->max;
-		if (s->dtype == BIA_U8) {
-			const uint8_t *q = (const uint8_t *)p;
-			for (size_t i = 0; i < np; i++) {
-				mn = q[i] < mn ? q[i] : mn;
-				mx = q[i] > mx ? q[i] : mx;
-			}
-		} else if (s->dtype == BIA_U16) {
-			const uint16_t *q = (const uint16_t *)p;
-			for (size_t i = 0; i < np; i++) {
-				mn = q[i] < mn ? q[i] : mn;
-				mx = q[i] > mx ? q[i] : mx;
-			}
-		} else {
+		{
 			for (size_t i = 0; i < np; i++) {
 				double v = get_s(s->dtype, p, i);
 				if (isfinite(v)) {
@@ -337,17 +520,30 @@ static int flush(struct build *b, size_t k, size_t t, size_t z)
 	struct level *L = &b->lv[k];
 	size_t cs = b->chunk, row = L->row0 / cs;
 	size_t ncol = (L->w + cs - 1) / cs;
-	for (size_t c = 0; c < b->src->c; c++) {
+	(void)ncol;
+	int *dfd = malloc(b->src->c * sizeof(int));
+	if (!dfd)
+		return bia_fail(b->ctx, BIA_ENOMEM, "pyramid: out of memory");
+	size_t opened = 0;
+	int rc = 0;
+	for (size_t c = 0; c < b->src->c && !rc; c++) {
 		char p[BIA_PATH_MAX];
 		snprintf(p, sizeof(p), "%s/%zu/%zu/%zu/%zu/%zu", b->tmp, k, t, c, z, row);
-		if (mkdir_one(b->ctx, p))
-			return b->ctx->rc;
-		for (size_t j = 0; j < ncol; j++) {
-			size_t cw = L->w - j * cs < cs ? L->w - j * cs : cs;
-			if (write_chunk(b, k, t, c, z, row, j, cw, L->rows))
-				return b->ctx->rc;
-		}
+		if ((rc = mkdir_one(b->ctx, p)))
+			break;
+		dfd[c] = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd[c] < 0)
+			rc = bia_fail(b->ctx, BIA_EIO, "cannot open '%s': %s", p, strerror(errno));
+		else
+			opened++;
 	}
+	if (!rc)
+		rc = pool_band(b->pool, k, t, z, dfd);
+	for (size_t c = 0; c < opened; c++)
+		close(dfd[c]);
+	free(dfd);
+	if (rc)
+		return rc;
 	if (k + 1 < b->nlev) {
 		struct level *N = &b->lv[k + 1];
 		size_t m = (L->rows + 1) / 2;
@@ -494,7 +690,32 @@ static int write_metadata(struct build *b)
 		for (size_t c = 0; c < s->c; c++) {
 			struct chstat *st = &b->st[c];
 			double lo = 0, hi = dtype_max(s->dtype);
-			if (st->n) {
+			if (st->hist) {
+				/* exact: the values at the 0.1 and 99.9 percent ranks */
+				size_t nv = s->dtype == BIA_U8 ? 256 : 65536;
+				uint64_t total = 0, cum = 0;
+				for (size_t v = 0; v < nv; v++)
+					total += st->hist[v];
+				uint64_t rlo = (uint64_t)floor(0.001 * (double)(total - 1));
+				uint64_t rhi = (uint64_t)ceil(0.999 * (double)(total - 1));
+				int have_lo = 0, have_hi = 0;
+				for (size_t v = 0; v < nv; v++) {
+					if (!st->hist[v])
+						continue;
+					if (st->min > (double)v)
+						st->min = (double)v;
+					st->max = (double)v;
+					cum += st->hist[v];
+					if (!have_lo && cum > rlo) {
+						lo = (double)v;
+						have_lo = 1;
+					}
+					if (!have_hi && cum > rhi) {
+						hi = (double)v;
+						have_hi = 1;
+					}
+				}
+			} else if (st->n) {
 				qsort(st->sample, st->n, sizeof(double), cmp_double);
 				lo = st->sample[(size_t)floor(0.001 * (double)(st->n - 1))];
 				hi = st->sample[(size_t)ceil(0.999 * (double)(st->n - 1))];
@@ -538,13 +759,16 @@ static void build_release(struct build *b)
 	for (size_t k = 0; k < BIA_PYRAMID_MAX_LEVELS; k++)
 		free(b->lv[k].buf);
 	if (b->st)
-		for (size_t c = 0; c < b->src->c; c++)
+		for (size_t c = 0; c < b->src->c; c++) {
 			free(b->st[c].sample);
+			free(b->st[c].hist);
+		}
 	free(b->st);
 	free(b->ids);
-	free(b->cbuf);
-	free(b->zbuf);
-	ZSTD_freeCCtx(b->zc);
+	if (b->pool) {
+		pool_stop(b->pool);
+		free(b->pool);
+	}
 }
 
 static int build_dirs(struct build *b)
@@ -615,12 +839,11 @@ int bia_pyramid_build(struct bia_ctx *ctx, const struct bia_band_src *src, const
 		    bia_mul_size(n, b.es, &n) || !(b.lv[k].buf = calloc(1, n)))
 			goto nomem;
 	}
-	b.cbuf = malloc(cs * cs * b.es);
-	b.zcap = ZSTD_compressBound(cs * cs * b.es);
-	b.zbuf = malloc(b.zcap);
-	b.zc = ZSTD_createCCtx();
 	b.st = calloc(src->c, sizeof(*b.st));
-	if (!b.cbuf || !b.zbuf || !b.zc || !b.st)
+	b.pool = calloc(1, sizeof(*b.pool));
+	if (!b.st || !b.pool)
+		goto nomem;
+	if (pool_start(b.pool, &b, cs * cs * b.es))
 		goto nomem;
 	uint64_t per = (uint64_t)src->x * src->y * src->z * src->t;
 	b.stride = per / SAMPLE_CAP + 1;
@@ -629,8 +852,14 @@ int bia_pyramid_build(struct bia_ctx *ctx, const struct bia_band_src *src, const
 	for (size_t c = 0; c < src->c; c++) {
 		b.st[c].min = INFINITY;
 		b.st[c].max = -INFINITY;
-		if (!o->labels && !(b.st[c].sample = malloc(SAMPLE_CAP * sizeof(double))))
+		if (o->labels)
+			continue;
+		if (src->dtype == BIA_U8 || src->dtype == BIA_U16) {
+			if (!(b.st[c].hist = calloc(src->dtype == BIA_U8 ? 256 : 65536, sizeof(uint64_t))))
+				goto nomem;
+		} else if (!(b.st[c].sample = malloc(SAMPLE_CAP * sizeof(double)))) {
 			goto nomem;
+		}
 	}
 	if (o->labels) {
 		b.idcap = 2 * MAX_COLORS;

@@ -70,6 +70,16 @@ static void scatter(const struct tstream *s, const unsigned char *src, int plana
 		} else if (s->es == 1) {
 			for (uint32_t x = 0; x < s->w; x++)
 				d[x] = src[(size_t)x * s->spp + c];
+		} else if (s->es == 2) {
+			uint16_t *d2 = (uint16_t *)(void *)d;
+			const uint16_t *s2 = (const uint16_t *)(const void *)src;
+			for (uint32_t x = 0; x < s->w; x++)
+				d2[x] = s2[(size_t)x * s->spp + c];
+		} else if (s->es == 4) {
+			uint32_t *d4 = (uint32_t *)(void *)d;
+			const uint32_t *s4 = (const uint32_t *)(const void *)src;
+			for (uint32_t x = 0; x < s->w; x++)
+				d4[x] = s4[(size_t)x * s->spp + c];
 		} else {
 			for (uint32_t x = 0; x < s->w; x++)
 				memcpy(d + (size_t)x * s->es, src + ((size_t)x * s->spp + c) * s->es, s->es);
