@@ -51,7 +51,7 @@ endif
 .SECONDARY:
 
 # the concurrency tests, also built with ThreadSanitizer (SAN=thread)
-THREAD_TESTS := $(BUILD)/tests/test_threads $(BUILD)/tests/test_runs_core
+THREAD_TESTS := $(BUILD)/tests/test_threads $(BUILD)/tests/test_runs_core $(BUILD)/tests/test_pyramid
 
 .PHONY: all bench check deps demo fuzz clean tests thread-tests
 all: $(BIN) $(UNIT_BIN) $(REPLAY_BIN) $(WF_C_BIN) $(WF_C_FILES)

@@ -12,7 +12,7 @@
 #define INSTANCE_FORMAT "biaflows-instance"
 #define INSTANCE_VERSION 1
 
-static const char *const subdirs[] = {"blobs/sha256", "blobs/tmp", "pyramids", "runs", "envs"};
+static const char *const subdirs[] = {"blobs/sha256", "blobs/tmp", "derived", "runs", "envs"};
 
 /* The back ends this build has, by URL scheme. */
 static const struct bia_store_ops *const backends[] = {&bia__store_sqlite};

@@ -23,6 +23,9 @@ check "... the rerun reproduced" grep -q "reproduced-exact" "$T/tour.out"
 check "... the stored image came back" test -s "$W/objseg_000.tif"
 check "... the run's outputs came back" test "$(ls "$W/run1-outputs" | wc -l)" = 6
 check "... the REST API listed the runs (CSV)" grep -q "^id,workflow,problem,status" "$T/tour.out"
+check "... a IIIF thumbnail with the GT drawn came back (JPEG)" eval '[ "$(head -c 3 "$W/thumb.jpg" | od -An -tx1 | tr -d " ")" = ffd8ff ]'
+check "... image layers listed the image and its GT" grep -q "/zarr/images/1.zarr/labels/gt" "$T/tour.out"
+check "... image link printed a signed path" grep -qE "^/zarr/s/[0-9]+/[0-9a-f]{32}/images/1.zarr$" "$T/tour.out"
 check "... and the server stopped cleanly" grep -q "^biaflows: stopped" "$T/tour.err"
 check "... the rescore saw the new ground truth" grep -q "rescored\|NucleiSegmentation" "$T/tour.out"
 finish

@@ -9,6 +9,7 @@ links, the permissions, and the IIIF Image API (pixels decoded from PNG).
 Prints "ok - ..." / "not ok - ..." lines, as the shell tests do.
 """
 
+import atexit
 import collections.abc
 import http.client
 import json
@@ -146,6 +147,19 @@ def png_decode(data):
     return out.reshape(h, w) if nc == 1 else out.reshape(h, w, 3)
 
 
+SERVERS = []
+
+
+def _stop_all():
+    for p in SERVERS:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+atexit.register(_stop_all)  # a test that dies does not leave a server behind
+
+
 def start_server(*extra):
     global PORT
     pf = os.path.join(T, "port")
@@ -154,6 +168,7 @@ def start_server(*extra):
     log = open(os.path.join(T, "serve.log"), "ab")
     p = subprocess.Popen([B, "--instance", I, "serve", "--listen", "127.0.0.1:0",
                           "--port-file", pf, *extra], stdout=log, stderr=log)
+    SERVERS.append(p)
     for _ in range(200):
         if os.path.exists(pf) and open(pf).read().strip():
             break
@@ -165,11 +180,16 @@ def start_server(*extra):
 def stop_server(p):
     p.terminate()
     try:
-        p.wait(60)
+        rc = p.wait(60)
     except subprocess.TimeoutExpired:
         p.kill()
         p.wait()
         ok(False, "the server stops within 60 s of SIGTERM")
+        return
+    log = open(os.path.join(T, "serve.log"), errors="replace").read()
+    bad = [l for l in log.splitlines() if "Sanitizer" in l or "runtime error" in l]
+    ok(rc == 0 and not bad, "the server stopped cleanly (exit 0, no sanitizer report)",
+       (rc, "\n".join(bad[:5])))
 
 
 # ---------------------------------------------------------------- fixtures
