@@ -15,4 +15,12 @@ int bia__jpeg_read_mem(struct bia_ctx *ctx, const char *name, const void *data,
 		       size_t len, const struct bia_read_opts *opts,
 		       struct bia_image *img);
 
+/* TIFF (tiff.c): bytes of the current page's strips or tiles inside a file
+ * of file_len bytes, and the most a compression scheme can expand its data
+ * (0: no bound known). A header claiming more than stored x ratio bytes is
+ * a bomb or a truncated file. */
+struct tiff;
+uint64_t bia__tiff_stored_bytes(struct tiff *tif, uint64_t file_len);
+uint64_t bia__tiff_max_ratio(uint16_t compression);
+
 #endif

@@ -179,7 +179,7 @@ static enum bia_dtype kind_dtype(enum src_kind k)
 
 /* Bytes of the page's strips or tiles that lie inside the file (counts
  * clipped to the file's end). */
-static uint64_t stored_bytes(TIFF *tif, uint64_t file_len)
+uint64_t bia__tiff_stored_bytes(TIFF *tif, uint64_t file_len)
 {
 	uint64_t *off = NULL, *cnt = NULL;
 	int tiled = TIFFIsTiled(tif);
@@ -202,7 +202,7 @@ static uint64_t stored_bytes(TIFF *tif, uint64_t file_len)
  * decode to more than `stored` times this is refused before anything is
  * allocated (a header bomb). 0: no bound known (JPEG, ZSTD, LZMA, CCITT...,
  * left to the pixel and byte limits). */
-static uint64_t max_ratio(uint16_t compression)
+uint64_t bia__tiff_max_ratio(uint16_t compression)
 {
 	switch (compression) {
 	case COMPRESSION_NONE:
@@ -224,7 +224,7 @@ static uint64_t max_ratio(uint16_t compression)
 static int check_stored(struct bia_ctx *ctx, const char *name, unsigned dir,
 			const struct page *p)
 {
-	uint64_t ratio = max_ratio(p->compression);
+	uint64_t ratio = bia__tiff_max_ratio(p->compression);
 	if (!ratio)
 		return 0;
 	uint64_t row = ((uint64_t)p->w * p->bps + 7) / 8;
@@ -278,7 +278,7 @@ static int read_page_info(struct bia_ctx *ctx, TIFF *tif, const char *name, unsi
 				"%s: TIFF compression scheme %u is not supported", name,
 				p->compression);
 	p->sbytes = p->bps == 1 ? 1 : p->bps / 8;
-	p->stored = stored_bytes(tif, file_len);
+	p->stored = bia__tiff_stored_bytes(tif, file_len);
 	return 0;
 }
 

@@ -2,12 +2,14 @@
  * by band for pyramid building: one tile row is decoded at a time, so a
  * whole-slide image never sits in memory.
  * SPDX-License-Identifier: MIT */
+#include "image/image_int.h"
 #include "image/pyramid.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <tiffio.h>
 
 #define STREAM_MIN_BYTES (UINT64_C(64) << 20) /* smaller images are read whole */
@@ -25,11 +27,26 @@ struct tstream {
 	char err[256];
 };
 
-static void quiet(const char *m, const char *f, va_list ap)
+/* libtiff's messages stay with the handle: the first error is kept for
+ * our message, nothing goes to stderr */
+static int ts_error(TIFF *tif, void *ud, const char *module, const char *fmt, va_list ap)
 {
-	(void)m;
-	(void)f;
+	(void)tif;
+	(void)module;
+	struct tstream *s = ud;
+	if (!s->err[0])
+		vsnprintf(s->err, sizeof(s->err), fmt, ap);
+	return 1;
+}
+
+static int ts_warning(TIFF *tif, void *ud, const char *module, const char *fmt, va_list ap)
+{
+	(void)tif;
+	(void)ud;
+	(void)module;
+	(void)fmt;
 	(void)ap;
+	return 1;
 }
 
 static int load_tile_row(struct bia_ctx *ctx, struct tstream *s, uint32_t tr)
@@ -39,8 +56,9 @@ static int load_tile_row(struct bia_ctx *ctx, struct tstream *s, uint32_t tr)
 		for (uint16_t p = 0; p < (s->planar == PLANARCONFIG_CONTIG ? 1 : s->spp); p++) {
 			ttile_t ti = TIFFComputeTile(s->tif, x0, tr * s->th, 0, p);
 			if (TIFFReadEncodedTile(s->tif, ti, s->tile, (tmsize_t)tb) < 0)
-				return bia_fail(ctx, BIA_EFORMAT, "%s: cannot decode tile %u",
-						s->name, (unsigned)ti);
+				return bia_fail(ctx, BIA_EFORMAT, "%s: cannot decode tile %u%s%s%s",
+						s->name, (unsigned)ti, s->err[0] ? " (" : "", s->err,
+						s->err[0] ? ")" : "");
 			uint32_t cw = s->w - x0 < s->tw ? s->w - x0 : s->tw;
 			for (uint32_t y = 0; y < s->th && tr * s->th + y < s->h; y++) {
 				if (s->planar == PLANARCONFIG_CONTIG) {
@@ -108,14 +126,16 @@ static int ts_read(struct bia_ctx *ctx, void *self, size_t z, size_t t, size_t y
 					cstride, r);
 		} else if (s->planar == PLANARCONFIG_CONTIG) {
 			if (y != s->next_line || TIFFReadScanline(s->tif, s->row, y, 0) < 0)
-				return bia_fail(ctx, BIA_EFORMAT, "%s: cannot decode row %u", s->name, y);
+				return bia_fail(ctx, BIA_EFORMAT, "%s: cannot decode row %u%s%s%s", s->name, y,
+						s->err[0] ? " (" : "", s->err, s->err[0] ? ")" : "");
 			s->next_line++;
 			scatter(s, s->row, 0, 0, buf, cstride, r);
 		} else {
 			/* planar strips: libtiff reads each sample plane in order, so
 			 * this layout is only streamed with one sample per pixel */
 			if (y != s->next_line || TIFFReadScanline(s->tif, s->row, y, 0) < 0)
-				return bia_fail(ctx, BIA_EFORMAT, "%s: cannot decode row %u", s->name, y);
+				return bia_fail(ctx, BIA_EFORMAT, "%s: cannot decode row %u%s%s%s", s->name, y,
+						s->err[0] ? " (" : "", s->err, s->err[0] ? ")" : "");
 			s->next_line++;
 			scatter(s, s->row, 1, 0, buf, cstride, r);
 		}
@@ -130,10 +150,13 @@ static int stream_open(struct bia_ctx *ctx, const char *path, struct tstream *s,
 {
 	memset(s, 0, sizeof(*s));
 	s->name = path;
-	TIFFErrorHandler oe = TIFFSetErrorHandler(quiet), ow = TIFFSetWarningHandler(quiet);
-	s->tif = TIFFOpen(path, "rm");
-	TIFFSetErrorHandler(oe);
-	TIFFSetWarningHandler(ow);
+	TIFFOpenOptions *oo = TIFFOpenOptionsAlloc();
+	if (!oo)
+		return 0;
+	TIFFOpenOptionsSetErrorHandlerExtR(oo, ts_error, s);
+	TIFFOpenOptionsSetWarningHandlerExtR(oo, ts_warning, NULL);
+	s->tif = TIFFOpenExt(path, "rm", oo);
+	TIFFOpenOptionsFree(oo);
 	if (!s->tif)
 		return 0;
 	uint16_t bps = 0, fmt = SAMPLEFORMAT_UINT, photo = 0, comp = 0;
@@ -166,6 +189,17 @@ static int stream_open(struct bia_ctx *ctx, const char *path, struct tstream *s,
 		 TIFFNumberOfDirectories(s->tif) == 1 &&
 		 (uint64_t)s->w * s->h * s->spp * s->es >= min_bytes &&
 		 (s->planar == PLANARCONFIG_CONTIG || s->spp == 1 || TIFFIsTiled(s->tif));
+	if (ok) {
+		/* a header claiming more than its strips or tiles can hold (a bomb,
+		 * a truncated file) is left to the whole-file reader, which names
+		 * the problem */
+		struct stat fst;
+		uint64_t ratio = bia__tiff_max_ratio(comp);
+		uint64_t need = (uint64_t)s->w * s->h * s->spp * s->es;
+		uint64_t have = stat(path, &fst) ? 0 : bia__tiff_stored_bytes(s->tif, (uint64_t)fst.st_size);
+		if (ratio && (have > UINT64_MAX / ratio ? 0 : have * ratio < need))
+			ok = 0;
+	}
 	if (ok && TIFFIsTiled(s->tif)) {
 		TIFFGetField(s->tif, TIFFTAG_TILEWIDTH, &s->tw);
 		TIFFGetField(s->tif, TIFFTAG_TILELENGTH, &s->th);

@@ -17,6 +17,7 @@ import os
 import struct
 import subprocess
 import sys
+import threading
 import time
 import zlib
 
@@ -629,6 +630,32 @@ stop_server(srv)
 # ---------------------------------------------------------------- under serve: built in the background
 srv = start_server("--guest")
 tifffile.imwrite(path("late.tif"), rng.integers(0, 256, (400, 400), dtype=np.uint8))
+# the instance's event stream, read while the upload happens
+events = []
+
+
+def listen():
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", PORT, timeout=20)
+        c.request("GET", "/api/v1/events", headers={"Authorization": "Bearer " + TOK_ADM})
+        r = c.getresponse()
+        end = time.time() + 20
+        while time.time() < end:
+            line = r.fp.readline().decode(errors="replace")
+            if not line:
+                break
+            if line.startswith("data:") and '"pyramid"' in line:
+                events.append(json.loads(line[5:]))
+                if events[-1].get("done") == events[-1].get("total"):
+                    break
+        c.close()
+    except OSError:
+        pass
+
+
+th = threading.Thread(target=listen)
+th.start()
+time.sleep(0.5)
 # an upload through the API: the server's thread builds the pyramid
 data = open(path("late.tif"), "rb").read()
 c = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
@@ -646,6 +673,10 @@ for _ in range(200):
     time.sleep(0.05)
 ok(st == 200, "... its pyramid is built in the background (503 with Retry-After until then)",
    (st, body[:200]))
+th.join(30)
+ok(events and events[-1]["done"] == events[-1]["total"] == 400 and
+   "late.tif" in events[-1]["detail"],
+   "... with progress events on the instance stream (rows done of 400)", events[-3:])
 stop_server(srv)
 
 # ---------------------------------------------------------------- fsck and rebuild
@@ -716,6 +747,18 @@ for name, (arr, kw) in big.items():
         np.moveaxis(arr, 2, 0)[None, :, None] if "planarconfig" not in kw else arr[None, :, None])
     ok(np.array_equal(g_stream["0"][:], want), name + ": the streamed pyramid's level 0 is the image")
     ok(tree(d_read) == tree(d_stream), name + ": streamed and read-whole pyramids are identical files")
+
+# a truncated tiled TIFF, streamed: refused with one line naming the file
+raw = open(path("tiled_rgb.tif"), "rb").read()
+open(path("cut.tif"), "wb").write(raw[:len(raw) * 2 // 3])
+inst = os.path.join(T, "inst-stream")
+p = subprocess.run([B, "--instance", inst, "image", "add", "w", path("cut.tif")],
+                   capture_output=True, text=True,
+                   env=dict(os.environ, BIAFLOWS_STREAM_MIN_BYTES="1"))
+lines = [l for l in p.stderr.splitlines() if l.strip()]
+ok(p.returncode == 1 and len(lines) == 1 and "cut.tif" in lines[0] and
+   ("decode" in lines[0] or "truncated" in lines[0]),
+   "a truncated tiled TIFF (streamed): refused in one line naming the file", p.stderr)
 
 # memory: a 6000 x 6000 RGB tiled TIFF (108 MB of samples) is imported and
 # its pyramid built without holding it

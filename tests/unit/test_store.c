@@ -72,7 +72,7 @@ static void test_instance(void **state)
 	assert_int_equal(ver, 8);
 	assert_true(bia_instance_probe(e->inst_dir));
 	char p[256];
-	static const char *const sub[] = {"blobs/sha256", "blobs/tmp", "pyramids", "runs", "envs"};
+	static const char *const sub[] = {"blobs/sha256", "blobs/tmp", "derived", "runs", "envs"};
 	for (int i = 0; i < 5; i++) {
 		snprintf(p, sizeof(p), "%s/%s", e->inst_dir, sub[i]);
 		assert_true(bia_is_dir(p));
