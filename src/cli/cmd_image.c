@@ -57,6 +57,7 @@ struct iopts {
 	const char *out; /* -o */
 	const char *as;	 /* --as */
 	struct bia_page page; /* --limit, --offset */
+	const char *limit;    /* --limit as given */
 };
 
 static int parse(int argc, char **argv, struct iopts *o)
@@ -108,9 +109,10 @@ static int parse(int argc, char **argv, struct iopts *o)
 			o->out = optarg;
 		} else if (ch == 'a') {
 			o->as = optarg;
-		} else if (ch == 'l' || ch == 'O') {
-			if (cli_parse_page_arg(usage, ch == 'l' ? "--limit" : "--offset", optarg,
-					       ch == 'l' ? &o->page.limit : &o->page.offset))
+		} else if (ch == 'l') {
+			o->limit = optarg; /* a page (list) or items (overlay): checked there */
+		} else if (ch == 'O') {
+			if (cli_parse_page_arg(usage, "--offset", optarg, &o->page.offset))
 				return 2;
 		} else {
 			return cli_usage_error(usage, "unknown or incomplete option '%s'",
@@ -148,6 +150,8 @@ static int do_list(struct bia_cli *cli, int argc, char **argv)
 		return 2;
 	if (argc - optind > 1)
 		return cli_usage_error(usage, "image list takes at most one PROBLEM");
+	if (o.limit && cli_parse_page_arg(usage, "--limit", o.limit, &o.page.limit))
+		return 2;
 	int64_t pid = 0;
 	if (argc - optind == 1) {
 		struct bia_problem p;
@@ -339,12 +343,8 @@ static int do_overlay(struct bia_cli *cli, int argc, char **argv)
 		return 2;
 	if (argc - optind != 2)
 		return cli_usage_error(usage, "image overlay takes an ID or PROBLEM/STEM and a LAYER");
-	char lim[32];
-	if (o.page.limit)
-		snprintf(lim, sizeof(lim), "%lld", (long long)o.page.limit);
 	struct bia_overlay_filter f;
-	if (bia_overlay_filter_parse(&cli->ctx, o.oz, o.ot, o.obbox,
-				     o.page.limit ? lim : NULL, o.orun, &f))
+	if (bia_overlay_filter_parse(&cli->ctx, o.oz, o.ot, o.obbox, o.limit, o.orun, &f))
 		return cli_usage_error(usage, "%s", cli->ctx.msg);
 	struct bia_image_rec im;
 	json_t *j;

@@ -33,22 +33,10 @@ static void put(struct canvas *c, long x, long y, const uint8_t col[3])
 /* A distinct bright colour for a label (golden-ratio hues). */
 static void label_colour(uint32_t l, uint8_t col[3])
 {
-	double hue = fmod((double)l * 0.618033988749895, 1.0) * 6;
-	double s = 0.75, v = l % 3 == 0 ? 0.8 : 1.0;
-	int i = (int)hue;
-	double f = hue - i, p = v * (1 - s), q = v * (1 - s * f), t = v * (1 - s * (1 - f));
-	double r, g, b;
-	switch (i % 6) {
-	case 0: r = v, g = t, b = p; break;
-	case 1: r = q, g = v, b = p; break;
-	case 2: r = p, g = v, b = t; break;
-	case 3: r = p, g = q, b = v; break;
-	case 4: r = t, g = p, b = v; break;
-	default: r = v, g = p, b = q; break;
-	}
-	col[0] = (uint8_t)(r * 255);
-	col[1] = (uint8_t)(g * 255);
-	col[2] = (uint8_t)(b * 255);
+	double rgb[3];
+	bia_hsv_rgb((double)l * 0.618033988749895, 0.75, l % 3 == 0 ? 0.8 : 1.0, rgb);
+	for (int k = 0; k < 3; k++)
+		col[k] = (uint8_t)(rgb[k] * 255);
 }
 
 /* Left panel: the image, contrast stretched (0.5 and 99.8 percentiles),

@@ -3,6 +3,8 @@
 #ifndef BIA_IMAGE_INT_H
 #define BIA_IMAGE_INT_H
 
+#include <stdarg.h>
+
 #include "image/image.h"
 
 int bia__tiff_read_mem(struct bia_ctx *ctx, const char *name, const void *data,
@@ -22,5 +24,8 @@ int bia__jpeg_read_mem(struct bia_ctx *ctx, const char *name, const void *data,
 struct tiff;
 uint64_t bia__tiff_stored_bytes(struct tiff *tif, uint64_t file_len);
 uint64_t bia__tiff_max_ratio(uint16_t compression);
+/* A libtiff warning handler that drops warnings (they are not failures). */
+int bia__tiff_no_warning(struct tiff *tif, void *ud, const char *module, const char *fmt,
+			 va_list ap);
 
 #endif

@@ -27,21 +27,10 @@ uint32_t bia_label_color(int64_t id)
 	if (id == 0)
 		return 0;
 	/* golden-ratio hue walk: neighbouring ids get distant hues */
-	double h = fmod((double)(uint64_t)id * 0.618033988749895, 1.0) * 6.0;
-	double s = 0.75, v = 0.95;
-	int i = (int)h;
-	double f = h - i, p = v * (1 - s), q = v * (1 - s * f), u = v * (1 - s * (1 - f));
-	double r, g, b;
-	switch (i % 6) {
-	case 0: r = v, g = u, b = p; break;
-	case 1: r = q, g = v, b = p; break;
-	case 2: r = p, g = v, b = u; break;
-	case 3: r = p, g = q, b = v; break;
-	case 4: r = u, g = p, b = v; break;
-	default: r = v, g = p, b = q; break;
-	}
-	return ((uint32_t)lround(r * 255) << 16) | ((uint32_t)lround(g * 255) << 8) |
-	       (uint32_t)lround(b * 255);
+	double c[3];
+	bia_hsv_rgb((double)(uint64_t)id * 0.618033988749895, 0.75, 0.95, c);
+	return ((uint32_t)lround(c[0] * 255) << 16) | ((uint32_t)lround(c[1] * 255) << 8) |
+	       (uint32_t)lround(c[2] * 255);
 }
 
 /* ------------------------------------------------------------ samples */
@@ -138,35 +127,24 @@ DOWN(uint32_t, 0)
 DOWN(int32_t, 0)
 DOWN(float, 1)
 
-/* Fast path: mean of 2x2 u8/u16 without the generic loop. */
-static void down_mean_u8(const uint8_t *s, size_t sw, size_t sh, uint8_t *d, size_t dw)
-{
-	size_t full = sw / 2;
-	for (size_t y = 0; y < (sh + 1) / 2; y++) {
-		const uint8_t *r0 = s + 2 * y * sw;
-		const uint8_t *r1 = 2 * y + 1 < sh ? r0 + sw : r0;
-		uint8_t *o = d + y * dw;
-		for (size_t x = 0; x < full; x++)
-			o[x] = (uint8_t)((r0[2 * x] + r0[2 * x + 1] + r1[2 * x] + r1[2 * x + 1] + 2) >> 2);
-		if (full < dw)
-			o[full] = (uint8_t)((r0[2 * full] + r1[2 * full] + 1) >> 1);
+/* Fast path: the rounded mean of 2 x 2 of u8/u16 without the generic loop. */
+#define DOWN_MEAN(T)                                                                       \
+	static void down_mean_##T(const T *s, size_t sw, size_t sh, T *d, size_t dw)        \
+	{                                                                                   \
+		size_t full = sw / 2;                                                       \
+		for (size_t y = 0; y < (sh + 1) / 2; y++) {                                 \
+			const T *r0 = s + 2 * y * sw;                                       \
+			const T *r1 = 2 * y + 1 < sh ? r0 + sw : r0;                        \
+			T *o = d + y * dw;                                                  \
+			for (size_t x = 0; x < full; x++)                                   \
+				o[x] = (T)(((uint32_t)r0[2 * x] + r0[2 * x + 1] + r1[2 * x] +   \
+					    r1[2 * x + 1] + 2) >> 2);                             \
+			if (full < dw)                                                      \
+				o[full] = (T)(((uint32_t)r0[2 * full] + r1[2 * full] + 1) >> 1); \
+		}                                                                           \
 	}
-}
-
-static void down_mean_u16(const uint16_t *s, size_t sw, size_t sh, uint16_t *d, size_t dw)
-{
-	size_t full = sw / 2;
-	for (size_t y = 0; y < (sh + 1) / 2; y++) {
-		const uint16_t *r0 = s + 2 * y * sw;
-		const uint16_t *r1 = 2 * y + 1 < sh ? r0 + sw : r0;
-		uint16_t *o = d + y * dw;
-		for (size_t x = 0; x < full; x++)
-			o[x] = (uint16_t)(((uint32_t)r0[2 * x] + r0[2 * x + 1] + r1[2 * x] +
-					   r1[2 * x + 1] + 2) >> 2);
-		if (full < dw)
-			o[full] = (uint16_t)(((uint32_t)r0[2 * full] + r1[2 * full] + 1) >> 1);
-	}
-}
+DOWN_MEAN(uint8_t)
+DOWN_MEAN(uint16_t)
 
 static void downsample(enum bia_dtype t, const void *s, size_t sw, size_t sh, void *d,
 		       size_t dw, int mode)
@@ -174,13 +152,13 @@ static void downsample(enum bia_dtype t, const void *s, size_t sw, size_t sh, vo
 	switch (t) {
 	case BIA_U8:
 		if (!mode)
-			down_mean_u8(s, sw, sh, d, dw);
+			down_mean_uint8_t(s, sw, sh, d, dw);
 		else
 			down_uint8_t(s, sw, sh, d, dw, mode);
 		break;
 	case BIA_U16:
 		if (!mode)
-			down_mean_u16(s, sw, sh, d, dw);
+			down_mean_uint16_t(s, sw, sh, d, dw);
 		else
 			down_uint16_t(s, sw, sh, d, dw, mode);
 		break;

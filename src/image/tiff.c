@@ -97,8 +97,7 @@ static int on_error(TIFF *tif, void *ud, const char *module, const char *fmt, va
 	return 1;
 }
 
-static int on_warning(TIFF *tif, void *ud, const char *module, const char *fmt,
-		      va_list ap)
+int bia__tiff_no_warning(TIFF *tif, void *ud, const char *module, const char *fmt, va_list ap)
 {
 	(void)tif;
 	(void)ud;
@@ -913,7 +912,7 @@ int bia__tiff_read_mem(struct bia_ctx *ctx, const char *name, const void *data,
 	if (!oo)
 		return bia_fail(ctx, BIA_ENOMEM, "out of memory");
 	TIFFOpenOptionsSetErrorHandlerExtR(oo, on_error, &te);
-	TIFFOpenOptionsSetWarningHandlerExtR(oo, on_warning, NULL);
+	TIFFOpenOptionsSetWarningHandlerExtR(oo, bia__tiff_no_warning, NULL);
 	TIFFOpenOptionsSetMaxSingleMemAlloc(oo, (tmsize_t)1 << 31);
 	TIFF *tif = TIFFClientOpenExt(name, "rm", (thandle_t)&m, mem_read, mem_write,
 				      mem_seek, mem_close, mem_size, mem_map, mem_unmap, oo);
@@ -1173,7 +1172,7 @@ int bia_image_write_tiff(struct bia_ctx *ctx, const struct bia_image *img,
 	if (!oo)
 		return bia_fail(ctx, BIA_ENOMEM, "out of memory");
 	TIFFOpenOptionsSetErrorHandlerExtR(oo, on_error, &te);
-	TIFFOpenOptionsSetWarningHandlerExtR(oo, on_warning, NULL);
+	TIFFOpenOptionsSetWarningHandlerExtR(oo, bia__tiff_no_warning, NULL);
 	TIFF *tif = TIFFOpenExt(tmp, big ? "w8" : "w", oo);
 	TIFFOpenOptionsFree(oo);
 	if (!tif)

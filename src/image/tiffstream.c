@@ -39,15 +39,6 @@ static int ts_error(TIFF *tif, void *ud, const char *module, const char *fmt, va
 	return 1;
 }
 
-static int ts_warning(TIFF *tif, void *ud, const char *module, const char *fmt, va_list ap)
-{
-	(void)tif;
-	(void)ud;
-	(void)module;
-	(void)fmt;
-	(void)ap;
-	return 1;
-}
 
 static int load_tile_row(struct bia_ctx *ctx, struct tstream *s, uint32_t tr)
 {
@@ -154,7 +145,7 @@ static int stream_open(struct bia_ctx *ctx, const char *path, struct tstream *s,
 	if (!oo)
 		return 0;
 	TIFFOpenOptionsSetErrorHandlerExtR(oo, ts_error, s);
-	TIFFOpenOptionsSetWarningHandlerExtR(oo, ts_warning, NULL);
+	TIFFOpenOptionsSetWarningHandlerExtR(oo, bia__tiff_no_warning, NULL);
 	s->tif = TIFFOpenExt(path, "rm", oo);
 	TIFFOpenOptionsFree(oo);
 	if (!s->tif)

@@ -285,4 +285,8 @@ uint64_t bia_pid_start_time(long pid);
  * getenv when unset. */
 void bia_faultsim(const char *site);
 
+/* HSV to RGB: hue in turns (only its fractional part counts), s and v in
+ * 0..1; rgb in 0..1. */
+void bia_hsv_rgb(double hue, double s, double v, double rgb[3]);
+
 #endif
