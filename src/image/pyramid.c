@@ -749,29 +749,38 @@ static void build_release(struct build *b)
 	}
 }
 
+/* Every folder k/t/c/z, each made once, relative to its parent. */
 static int build_dirs(struct build *b)
 {
 	const struct bia_band_src *s = b->src;
-	char p[BIA_PATH_MAX];
 	if (mkdir_one(b->ctx, b->tmp))
 		return b->ctx->rc;
-	for (size_t k = 0; k < b->nlev; k++)
-		for (size_t t = 0; t < s->t; t++)
-			for (size_t c = 0; c < s->c; c++)
-				for (size_t z = 0; z < s->z; z++) {
-					int n[4] = {0};
-					snprintf(p, sizeof(p), "%s/%zu%n/%zu%n/%zu%n/%zu%n", b->tmp, k,
-						 &n[0], t, &n[1], c, &n[2], z, &n[3]);
-					for (int i = 0; i < 4; i++) {
-						char save = p[n[i]];
-						p[n[i]] = 0;
-						int rc = mkdir_one(b->ctx, p);
-						p[n[i]] = save;
-						if (rc)
-							return rc;
-					}
+	int root = open(b->tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return bia_fail(b->ctx, BIA_EIO, "cannot open '%s': %s", b->tmp, strerror(errno));
+	int rc = 0;
+	char rel[96];
+	for (size_t k = 0; k < b->nlev && !rc; k++) {
+		snprintf(rel, sizeof(rel), "%zu", k);
+		rc = mkdirat(root, rel, 0755);
+		for (size_t t = 0; t < s->t && !rc; t++) {
+			snprintf(rel, sizeof(rel), "%zu/%zu", k, t);
+			rc = mkdirat(root, rel, 0755);
+			for (size_t c = 0; c < s->c && !rc; c++) {
+				snprintf(rel, sizeof(rel), "%zu/%zu/%zu", k, t, c);
+				rc = mkdirat(root, rel, 0755);
+				for (size_t z = 0; z < s->z && !rc; z++) {
+					snprintf(rel, sizeof(rel), "%zu/%zu/%zu/%zu", k, t, c, z);
+					rc = mkdirat(root, rel, 0755);
 				}
-	return 0;
+			}
+		}
+	}
+	if (rc)
+		rc = bia_fail(b->ctx, BIA_EIO, "cannot create '%s/%s': %s", b->tmp, rel,
+			      strerror(errno));
+	close(root);
+	return rc;
 }
 
 int bia_pyramid_build(struct bia_ctx *ctx, const struct bia_band_src *src, const char *dir,
