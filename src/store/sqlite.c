@@ -245,6 +245,20 @@ static const char *const migrations[] = {
 	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
 	"  PRIMARY KEY(problem_id, user_id));"
 	"CREATE INDEX IF NOT EXISTS problem_members_user ON problem_members(user_id);",
+	/* 9: ids of images, GT versions and runs are never given again after a
+	 * removal (OME-Zarr chunks are cached as immutable under them): the
+	 * highest id ever used of each, kept by triggers */
+	"CREATE TABLE IF NOT EXISTS id_marks (kind TEXT PRIMARY KEY, last INTEGER NOT NULL);"
+	"INSERT OR IGNORE INTO id_marks VALUES ('images', (SELECT coalesce(max(id), 0) FROM images));"
+	"INSERT OR IGNORE INTO id_marks VALUES ('gt_versions', "
+	"  (SELECT coalesce(max(id), 0) FROM gt_versions));"
+	"INSERT OR IGNORE INTO id_marks VALUES ('runs', (SELECT coalesce(max(id), 0) FROM runs));"
+	"CREATE TRIGGER IF NOT EXISTS images_id_mark AFTER INSERT ON images BEGIN"
+	"  UPDATE id_marks SET last = max(last, new.id) WHERE kind = 'images'; END;"
+	"CREATE TRIGGER IF NOT EXISTS gt_versions_id_mark AFTER INSERT ON gt_versions BEGIN"
+	"  UPDATE id_marks SET last = max(last, new.id) WHERE kind = 'gt_versions'; END;"
+	"CREATE TRIGGER IF NOT EXISTS runs_id_mark AFTER INSERT ON runs BEGIN"
+	"  UPDATE id_marks SET last = max(last, new.id) WHERE kind = 'runs'; END;",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -1123,9 +1137,10 @@ static int add_image(struct bia_ctx *ctx, struct bia_instance *inst, int64_t pro
 	if (add_blob_row(ctx, inst, im->digest, im->bytes, now))
 		return ctx->rc;
 	if (prepare(ctx, inst,
-		    "INSERT INTO images(problem_id, stem, original_name, digest, bytes, format, "
+		    "INSERT INTO images(id, problem_id, stem, original_name, digest, bytes, format, "
 		    "layout, size_x, size_y, size_z, size_c, size_t, dtype, phys_x, phys_y, "
-		    "phys_z, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		    "phys_z, created_at) VALUES ((SELECT last + 1 FROM id_marks WHERE kind = "
+		    "'images'),?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 		    &st))
 		return ctx->rc;
 	sqlite3_bind_int64(st, 1, problem_id);
@@ -1162,8 +1177,8 @@ static int add_gt(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_imp
 			return ctx->rc;
 	}
 	if (prepare(ctx, inst,
-		    "INSERT INTO gt_versions(image_id, annotator, is_current, created_at) "
-		    "VALUES (?, ?, ?, ?)",
+		    "INSERT INTO gt_versions(id, image_id, annotator, is_current, created_at) "
+		    "VALUES ((SELECT last + 1 FROM id_marks WHERE kind = 'gt_versions'), ?, ?, ?, ?)",
 		    &st))
 		return ctx->rc;
 	sqlite3_bind_int64(st, 1, image_id);
@@ -1734,9 +1749,10 @@ static int sq_run_add(struct bia_ctx *ctx, struct bia_instance *inst, struct bia
 	bia_now_iso(r->created);
 	r->state = BIA_RUN_QUEUED;
 	if (prepare(ctx, inst,
-		    "INSERT INTO runs(workflow_version_id, problem_id, status, params, images, "
+		    "INSERT INTO runs(id, workflow_version_id, problem_id, status, params, images, "
 		    "executor, dataset_digest, metrics_version, created_at, limits) "
-		    "VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)",
+		    "VALUES ((SELECT last + 1 FROM id_marks WHERE kind = 'runs'), ?, ?, 'queued', ?, "
+		    "?, ?, ?, ?, ?, ?)",
 		    &st))
 		return ctx->rc;
 	sqlite3_bind_int64(st, 1, r->workflow_version_id);

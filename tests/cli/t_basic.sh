@@ -6,7 +6,7 @@ I=$T/inst
 expect_rc "init creates an instance" 0 "$BIAFLOWS" init "$I"
 check "instance has its layout" test -f "$I/biaflows.db" -a -f "$I/config" -a -d "$I/blobs/sha256" -a -d "$I/runs"
 check "database is in WAL mode" test "$(sqlite3 "$I/biaflows.db" 'PRAGMA journal_mode')" = wal
-check "schema version recorded" test "$(sqlite3 "$I/biaflows.db" 'PRAGMA user_version')" = 8
+check "schema version recorded" test "$(sqlite3 "$I/biaflows.db" 'PRAGMA user_version')" = 9
 expect_rc "init on an existing instance fails" 1 "$BIAFLOWS" init "$I"
 check "... saying so" has "$T/err" "already a biaflows instance"
 

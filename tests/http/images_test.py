@@ -699,6 +699,15 @@ ok(open(chunk, "rb").read()[:4] == b"\x28\xb5\x2f\xfd", "... the chunk is a zstd
 rc, out, err = bia("image", "pyramid", "pub/u8", "--rebuild", "--format", "json")
 ok(rc == 0 and json.loads(out)["built"] == 2, "image pyramid --rebuild: the image and its GT", out)
 
+# ids are never given again: a chunk cached as immutable stays right
+tifffile.imwrite(path("newest.tif"), rng.integers(0, 256, (64, 64), dtype=np.uint8))
+rc, out, _ = bia("image", "add", "pub", path("newest.tif"))
+late2 = int(out.strip() or 0)
+rc2, _, err2 = bia("image", "rm", str(late2))
+rc3, out3, _ = bia("image", "add", "pub", path("newest.tif"))
+ok(rc == 0 and rc2 == 0 and rc3 == 0 and int(out3.strip() or 0) == late2 + 1,
+   "removing the newest image does not give its id to the next one", (out, err2, out3))
+
 # ---------------------------------------------------------------- streaming large TIFFs
 # A tiled RGB (chunky), a tiled planar RGB and a stripped 16-bit TIFF: the
 # pyramid streamed tile row by tile row is the pyramid of the image read
