@@ -7,6 +7,7 @@
  * the router directly.
  * SPDX-License-Identifier: MIT */
 #include "auth/auth.h"
+#include "dataset/dataset.h"
 #include "server/server.h"
 #include "store/store.h"
 
@@ -88,6 +89,39 @@ static int start(void)
 		return -1;
 	snprintf(S.token, sizeof(S.token), "%s", json_string_value(json_object_get(t, "token")));
 	json_decref(t);
+	/* an image with ground truth: /zarr, /iiif and overlays have content
+	 * (its pyramids are built here, before serving) */
+	struct bia_image img, gt;
+	bia_image_init(&img);
+	bia_image_init(&gt);
+	char ip[400], gp[400];
+	snprintf(ip, sizeof(ip), "%s/img.tif", S.dir);
+	snprintf(gp, sizeof(gp), "%s/gt.tif", S.dir);
+	if (bia_image_alloc(&ctx, &img, 300, 200, 1, 1, 1, BIA_U16) ||
+	    bia_image_alloc(&ctx, &gt, 300, 200, 1, 1, 1, BIA_U16))
+		return -1;
+	for (size_t i = 0; i < 300 * 200; i++) {
+		((uint16_t *)img.data)[i] = (uint16_t)(i * 37 % 4096);
+		((uint16_t *)gt.data)[i] = (uint16_t)((i % 300) / 30 + 1);
+	}
+	struct bia_tiff_write_opts wo = {0};
+	int wrc = bia_image_write_tiff(&ctx, &img, ip, &wo) || bia_image_write_tiff(&ctx, &gt, gp, &wo);
+	bia_image_release(&img);
+	bia_image_release(&gt);
+	char *files[] = {ip};
+	struct bia_import_result r;
+	bia_import_result_init(&r);
+	struct bia_import_opts io = {0};
+	struct bia_image_rec im;
+	if (wrc || bia_images_add(&ctx, &S.inst, &p, files, 1, &io, &r) ||
+	    bia_image_resolve(&ctx, &S.inst, "1", &im))
+		return -1;
+	bia_import_result_release(&r);
+	char *gfiles[] = {gp};
+	bia_import_result_init(&r);
+	if (bia_gt_add(&ctx, &S.inst, &im, gfiles, 1, &io, &r))
+		return -1;
+	bia_import_result_release(&r);
 	if (pipe(S.wake) || pthread_create(&S.thread, NULL, serve_main, NULL))
 		return -1;
 	for (int i = 0; i < 500 && !S.port; i++)
