@@ -47,17 +47,32 @@ static int cmpd(const void *a, const void *b)
 	} while (0)
 
 
+static char tmp_dir[] = "/tmp/bia-bench-lists-XXXXXX";
+
+static void remove_tmp(void)
+{
+	if (getenv("BIA_BENCH_KEEP") || strstr(tmp_dir, "XXXXXX"))
+		return;
+	struct bia_ctx ctx;
+	bia_ctx_init(&ctx);
+	bia_rm_rf(&ctx, tmp_dir);
+}
+
 int main(int argc, char **argv)
 {
 	long nimages = argc > 2 ? atol(argv[1]) : 100000, nruns = argc > 2 ? atol(argv[2]) : 1000;
-	if (nimages < 1000 || nruns < 10 || nimages > 10000000 || nruns > 1000000) {
-		fprintf(stderr, "usage: lists [IMAGES>=1000 RUNS>=10]\n");
+	/* images go to the problems 1,000 at a time (problems 0 and 1 need
+	 * some); a deep page of runs is 50 rows before the last */
+	if (nimages < 2000 || nruns < 50 || nimages > 10000000 || nruns > 1000000) {
+		fprintf(stderr, "usage: lists [IMAGES>=2000 RUNS>=50]\n");
 		return 2;
 	}
 	const long per_run = 100;
-	char dir[] = "/tmp/bia-bench-lists-XXXXXX", inst_dir[64];
-	if (!mkdtemp(dir))
+	char inst_dir[64];
+	if (!mkdtemp(tmp_dir))
 		return 1;
+	atexit(remove_tmp); /* also when a step fails */
+	char *dir = tmp_dir;
 	snprintf(inst_dir, sizeof(inst_dir), "%s/inst", dir);
 	struct bia_ctx ctx;
 	bia_ctx_init(&ctx);
@@ -315,7 +330,5 @@ int main(int argc, char **argv)
 	bia_instance_close(&inst);
 	if (getenv("BIA_BENCH_KEEP"))
 		printf("  (instance kept: %s)\n", inst_dir);
-	else
-		bia_rm_rf(&ctx, dir);
 	return 0;
 }
