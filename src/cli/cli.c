@@ -104,40 +104,17 @@ int cli_dispatch(struct bia_cli *cli, int argc, char **argv, const char *usage,
 /* Text of a JSON scalar for tables and CSV. Returns malloc'd string. */
 static char *cell(json_t *v)
 {
-	char buf[64];
-	if (!v || json_is_null(v))
-		return bia_strdup("");
-	if (json_is_string(v))
-		return bia_strdup(json_string_value(v));
-	if (json_is_integer(v)) {
-		snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
-		return bia_strdup(buf);
-	}
-	if (json_is_real(v)) {
-		snprintf(buf, sizeof(buf), "%.6g", json_real_value(v));
-		return bia_strdup(buf);
-	}
-	if (json_is_true(v))
-		return bia_strdup("true");
-	if (json_is_false(v))
-		return bia_strdup("false");
-	char *s = json_dumps(v, JSON_COMPACT);
-	return s ? s : bia_strdup("");
+	return bia_json_text(v, 6);
 }
 
 static void csv_field(FILE *f, const char *s)
 {
-	if (!strpbrk(s, ",\"\n\r")) {
-		fputs(s, f);
-		return;
-	}
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
+	struct bia_buf b;
+	bia_buf_init(&b, (size_t)1 << 30);
+	bia_csv_field(&b, s);
+	if (b.len)
+		fwrite(b.buf, 1, b.len, f);
+	bia_buf_release(&b);
 }
 
 void cli_print_list(FILE *f, json_t *rows, const char *const *cols, enum bia_out_format fmt)

@@ -124,35 +124,11 @@ static char *rows_csv(json_t *rows, size_t *plen)
 		k = 0;
 		json_object_foreach(first, key, v)
 		{
-			json_t *x = json_object_get(row, key);
-			char *s = NULL;
-			char num[64];
-			const char *t = "";
-			if (json_is_string(x))
-				t = json_string_value(x);
-			else if (json_is_integer(x)) {
-				snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(x));
-				t = num;
-			} else if (json_is_real(x)) {
-				snprintf(num, sizeof(num), "%.17g", json_real_value(x));
-				t = num;
-			} else if (json_is_true(x))
-				t = "true";
-			else if (json_is_false(x))
-				t = "false";
-			else if (x && !json_is_null(x))
-				t = s = json_dumps(x, JSON_COMPACT);
+			char *t = bia_json_text(json_object_get(row, key), 17);
 			if (k++)
 				bia_buf_adds(&b, ",");
-			if (strpbrk(t, ",\"\n\r")) {
-				bia_buf_adds(&b, "\"");
-				for (const char *c = t; *c; c++)
-					bia_buf_addf(&b, *c == '"' ? "\"\"" : "%c", *c);
-				bia_buf_adds(&b, "\"");
-			} else {
-				bia_buf_adds(&b, t);
-			}
-			free(s);
+			bia_csv_field(&b, t ? t : "");
+			free(t);
 		}
 		bia_buf_adds(&b, "\n");
 	}

@@ -96,3 +96,37 @@ const char *bia_json_str(const json_t *obj, const char *key, const char *dflt)
 	const json_t *v = json_object_get(obj, key);
 	return json_is_string(v) ? json_string_value(v) : dflt;
 }
+
+char *bia_json_text(const json_t *v, int digits)
+{
+	char buf[64];
+	if (!v || json_is_null(v))
+		return bia_strdup("");
+	if (json_is_string(v))
+		return bia_strdup(json_string_value(v));
+	if (json_is_integer(v)) {
+		snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
+		return bia_strdup(buf);
+	}
+	if (json_is_real(v)) {
+		snprintf(buf, sizeof(buf), "%.*g", digits, json_real_value(v));
+		return bia_strdup(buf);
+	}
+	if (json_is_boolean(v))
+		return bia_strdup(json_is_true(v) ? "true" : "false");
+	char *s = json_dumps(v, JSON_COMPACT);
+	return s ? s : bia_strdup("");
+}
+
+int bia_csv_field(struct bia_buf *b, const char *s)
+{
+	if (!strpbrk(s, ",\"\n\r"))
+		return bia_buf_adds(b, s);
+	bia_buf_addch(b, '"');
+	for (; *s; s++) {
+		if (*s == '"')
+			bia_buf_addch(b, '"');
+		bia_buf_addch(b, *s);
+	}
+	return bia_buf_addch(b, '"');
+}

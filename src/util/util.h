@@ -202,6 +202,13 @@ json_t *bia_json_real(double v);
 json_t *bia_error_json(const struct bia_ctx *ctx);
 /* Get a string member or `dflt`. */
 const char *bia_json_str(const json_t *obj, const char *key, const char *dflt);
+/* Text of a JSON value for tables and CSV (malloc'd): strings as they are,
+ * integers, reals with `digits` significant digits, true/false, "" for
+ * null or absent, arrays and objects as compact JSON. */
+char *bia_json_text(const json_t *v, int digits);
+/* Append s as one CSV field: quoted (with "" for ") when it holds a comma,
+ * a quote, CR or LF. */
+int bia_csv_field(struct bia_buf *b, const char *s);
 
 /* ---------------------------------------------------------------- sha256 */
 
