@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,11 +81,13 @@ int bia_derived_build(struct bia_ctx *ctx, struct bia_instance *inst,
 	if (rebuild && bia_is_dir(dir)) {
 		/* the old one leaves only once the new one is complete */
 		char tmp[BIA_PATH_MAX];
-		snprintf(tmp, sizeof(tmp), "%s.new-%ld", dir, (long)getpid());
+		static atomic_uint seq;
+		unsigned n = atomic_fetch_add(&seq, 1);
+		snprintf(tmp, sizeof(tmp), "%s.new-%ld-%u", dir, (long)getpid(), n);
 		bia_rm_rf(&rctx, tmp);
 		if (bia_pyramid_build_file(&rctx, src, &ro, tmp, &po))
 			goto fail;
-		snprintf(old, sizeof(old), "%s.old-%ld", dir, (long)getpid());
+		snprintf(old, sizeof(old), "%s.old-%ld-%u", dir, (long)getpid(), n);
 		if (rename(dir, old) || rename(tmp, dir)) {
 			bia_fail(&rctx, BIA_EIO, "cannot replace '%s': %s", dir, strerror(errno));
 			goto fail;

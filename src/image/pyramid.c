@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -861,7 +862,10 @@ int bia_pyramid_build(struct bia_ctx *ctx, const struct bia_band_src *src, const
 		*slash = 0;
 	if (bia_mkdir_p(ctx, parent))
 		goto fail;
-	snprintf(b.tmp, sizeof(b.tmp), "%s/.tmp-%ld-%s", slash ? parent : ".", (long)getpid(),
+	/* unique in the process too: two threads may build the same pyramid */
+	static atomic_uint seq;
+	snprintf(b.tmp, sizeof(b.tmp), "%s/.tmp-%ld-%u-%s", slash ? parent : ".", (long)getpid(),
+		 atomic_fetch_add(&seq, 1),
 		 bia_path_base(dir));
 	bia_rm_rf(ctx, b.tmp);
 	bia_ctx_clear(ctx);

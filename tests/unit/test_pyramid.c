@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,6 +169,53 @@ static void test_window(void **state)
 	bia_image_release(&img);
 }
 
+/* Two threads building the same pyramid at once (the server's builder and
+ * an API operation): both succeed, one pyramid stands, and it verifies. */
+struct racer {
+	const struct bia_image *img;
+	char dir[128];
+	int rc;
+};
+
+static void *race(void *arg)
+{
+	struct racer *r = arg;
+	struct bia_ctx ctx;
+	bia_ctx_init(&ctx);
+	r->rc = bia_pyramid_build_image(&ctx, r->img, r->dir, NULL);
+	return NULL;
+}
+
+static void test_two_builders(void **state)
+{
+	(void)state;
+	struct bia_image img;
+	image(&img, 700, 500, 2, 1, BIA_U16);
+	for (size_t i = 0; i < 700 * 500 * 2; i++)
+		((uint16_t *)img.data)[i] = (uint16_t)(i % 3000);
+	struct racer r[2];
+	pthread_t th[2];
+	for (int i = 0; i < 2; i++) {
+		r[i].img = &img;
+		snprintf(r[i].dir, sizeof(r[i].dir), "%s/race.zarr", tmpdir);
+		assert_int_equal(pthread_create(&th[i], NULL, race, &r[i]), 0);
+	}
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	assert_int_equal(r[0].rc, 0);
+	assert_int_equal(r[1].rc, 0);
+	struct bia_ctx ctx;
+	bia_ctx_init(&ctx);
+	uint64_t chunks;
+	assert_int_equal(bia_pyramid_verify(&ctx, r[0].dir, &chunks), 0);
+	assert_int_equal(chunks, 2 * (3 * 2 + 2 * 1 + 1)); /* 2 planes of 700 x 500 */
+	/* no temp folder left */
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "ls -a %s | grep -q '^\\.tmp-'", tmpdir);
+	assert_int_not_equal(system(cmd), 0);
+	bia_image_release(&img);
+}
+
 static void test_iiif_parse(void **state)
 {
 	(void)state;
@@ -204,6 +252,7 @@ int main(void)
 		cmocka_unit_test(test_levels_and_mean),
 		cmocka_unit_test(test_labels_mode),
 		cmocka_unit_test(test_window),
+		cmocka_unit_test(test_two_builders),
 		cmocka_unit_test(test_iiif_parse),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
