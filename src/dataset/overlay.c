@@ -308,6 +308,13 @@ struct st_ent {
 	const char *status;
 };
 
+/* A voxel position as one key (each coordinate below 65,536). */
+static int64_t pos_key(int64_t x, int64_t y, int64_t z, int64_t t)
+{
+	return (int64_t)(((uint64_t)t & 0xFFFF) << 48 | ((uint64_t)z & 0xFFFF) << 32 |
+			 ((uint64_t)y & 0xFFFF) << 16 | ((uint64_t)x & 0xFFFF));
+}
+
 static int cmp_st(const void *a, const void *b)
 {
 	int64_t x = ((const struct st_ent *)a)->id, y = ((const struct st_ent *)b)->id;
@@ -349,7 +356,11 @@ int bia_overlay_json(struct bia_ctx *ctx, struct bia_instance *inst, int64_t ima
 	size_t nst = 0;
 	struct bia_run_object *objs = NULL;
 	size_t nobj = 0;
-	int keyed = o->cls == BIA_SPTCNT || o->cls == BIA_OBJDET || o->cls == BIA_PRTTRK;
+	/* the key of an object: the metric's id (a detection's raster index, a
+	 * particle's label) or, for landmarks (numbered by class, then raster
+	 * order), the position in the record's detail */
+	int keyed = o->cls == BIA_SPTCNT || o->cls == BIA_OBJDET || o->cls == BIA_PRTTRK ||
+		    o->cls == BIA_LNDDET;
 	if (f->run_id && keyed) {
 		if (bia_store_run_objects(ctx, inst, f->run_id, image_id, &objs, &nobj))
 			return ctx->rc;
@@ -363,6 +374,14 @@ int bia_overlay_json(struct bia_ctx *ctx, struct bia_instance *inst, int64_t ima
 			if (gt != f->gt_side)
 				continue;
 			st[nst].id = objs[i].obj_id;
+			if (o->cls == BIA_LNDDET) {
+				json_t *d = objs[i].detail ? json_loads(objs[i].detail, 0, NULL) : NULL;
+				st[nst].id = pos_key(json_integer_value(json_object_get(d, "x")),
+						     json_integer_value(json_object_get(d, "y")),
+						     json_integer_value(json_object_get(d, "z")),
+						     json_integer_value(json_object_get(d, "t")));
+				json_decref(d);
+			}
 			st[nst].status = objs[i].status;
 			nst++;
 		}
@@ -377,7 +396,11 @@ int bia_overlay_json(struct bia_ctx *ctx, struct bia_instance *inst, int64_t ima
 		matching++;
 		const char *status = NULL;
 		if (nst) {
-			struct st_ent key = {o->cls == BIA_PRTTRK ? p->track : p->id, NULL};
+			int64_t k = o->cls == BIA_PRTTRK   ? p->track
+				    : o->cls == BIA_LNDDET ? pos_key((int64_t)p->x, (int64_t)p->y,
+								     (int64_t)p->z, p->t)
+							   : p->id;
+			struct st_ent key = {k, NULL};
 			struct st_ent *hit = bsearch(&key, st, nst, sizeof(*st), cmp_st);
 			status = hit ? hit->status : NULL;
 		}

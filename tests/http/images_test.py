@@ -320,6 +320,43 @@ rc, out, _ = bia("image", "layers", str(SPOT_ID), "--format", "json")
 ok(rc == 0 and "run-%d" % SPOT_RUN in [l["name"] for l in json.loads(out)] and
    all(l["ready"] for l in json.loads(out)),
    "the run's output is a layer with its pyramid (built at ingest)", out)
+# landmarks: the error map numbers them by class, the overlay by raster order
+lm_img = np.zeros((40, 60), np.uint8)
+lm_gt = np.zeros((40, 60), np.uint8)
+lm_gt[10, 10], lm_gt[20, 30] = 1, 2
+lm_img[lm_gt > 0] = 200
+os.makedirs(path("lm/images"), exist_ok=True)
+os.makedirs(path("lm/groundtruth"), exist_ok=True)
+tifffile.imwrite(path("lm/images/l1.tif"), lm_img)
+tifffile.imwrite(path("lm/groundtruth/l1.tif"), lm_gt)
+bia("problem", "add", "marks", "--class", "LndDet")
+rc, out, err = bia("dataset", "import", "marks", path("lm"))
+ok(rc == 0, "a LndDet dataset with two landmarks", err)
+wfl = path("wf-marks")
+os.makedirs(wfl, exist_ok=True)
+open(os.path.join(wfl, "marks.py"), "w").write("""
+import argparse, os, numpy, tifffile
+p = argparse.ArgumentParser()
+p.add_argument("--infolder"); p.add_argument("--outfolder"); p.add_argument("--gtfolder")
+a, _ = p.parse_known_args()
+for name in os.listdir(a.infolder):
+    img = tifffile.imread(os.path.join(a.infolder, name))
+    m = numpy.zeros(img.shape, numpy.uint8)
+    m[10, 11], m[21, 30], m[30, 50] = 1, 2, 3
+    tifffile.imwrite(os.path.join(a.outfolder, name), m)
+""")
+json.dump({"name": "Marks-Fixed", "description": "test", "schema-version": "cytomine-0.1",
+           "container-image": {"image": "t/marks", "type": "singularity"},
+           "problem-class": "LndDet", "environment": {"type": "host"},
+           "command-line": "python3 /app/marks.py CYTOMINE_HOST CYTOMINE_PUBLIC_KEY "
+                           "CYTOMINE_PRIVATE_KEY CYTOMINE_ID_PROJECT CYTOMINE_ID_SOFTWARE",
+           "inputs": inputs}, open(os.path.join(wfl, "descriptor.json"), "w"))
+bia("workflow", "add", wfl, "--version", "1")
+rc, out, err = bia("run", "Marks-Fixed", "marks", "--wait")
+MARK_RUN = int(out.split()[0]) if rc == 0 and out.strip() else 0
+ok(rc == 0 and MARK_RUN > 0, "a landmark workflow's run succeeds", out + err)
+MARK_ID = json.loads(bia("image", "list", "marks", "--format", "json")[1])[0]["id"]
+
 # cell tracks and a trace, generated
 subprocess.run([B, "gen", "ObjTrk", path("ot"), "--n", "1", "--size", "64x48", "--frames", "4"],
                capture_output=True)
@@ -603,6 +640,11 @@ ok(st == 200 and ov["matching"] == 2 and ov["returned"] == 1 and ov["truncated"]
 rc, out, _ = bia("image", "overlay", str(SPOT_ID), "run-%d" % SPOT_RUN)
 st, ov = api("/images/%d/overlays/run-%d" % (SPOT_ID, SPOT_RUN))
 ok(rc == 0 and json.loads(out) == ov, "image overlay (CLI) prints what the route answers")
+st, ov = api("/images/%d/overlays/run-%d" % (MARK_ID, MARK_RUN))
+rows = [(r[0], r[1], r[5], r[6]) for r in ov.get("items", [])] if st == 200 else []
+ok(st == 200 and rows == [(11, 10, 1, "located"), (30, 21, 2, "located"),
+                          (50, 30, 3, "spurious")],
+   "overlay of a run's landmarks: each with its class and located/spurious", ov)
 st, ov = api("/images/%d/overlays/gt?t=2" % CELL_ID)
 ok(st == 200 and ov["kind"] == "tracks" and ov["matching"] > 0 and
    all(r[3] == 2 for r in ov["items"]) and "lineage" in ov,
