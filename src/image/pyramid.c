@@ -498,8 +498,6 @@ static int flush(struct build *b, size_t k, size_t t, size_t z)
 {
 	struct level *L = &b->lv[k];
 	size_t cs = b->chunk, row = L->row0 / cs;
-	size_t ncol = (L->w + cs - 1) / cs;
-	(void)ncol;
 	int *dfd = malloc(b->src->c * sizeof(int));
 	if (!dfd)
 		return bia_fail(b->ctx, BIA_ENOMEM, "pyramid: out of memory");
