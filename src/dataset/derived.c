@@ -116,6 +116,56 @@ static void note_error(struct bia_derive_stats *st, const struct bia_layer *l, c
 						    "error", msg));
 }
 
+/* Keep one layer per pyramid (a file shared by several images, or by an
+ * image and a run, has one), in the order given: sorting by name, then
+ * position, so that 100,000 images cost n log n, not n^2. */
+struct lname {
+	char name[128];
+	size_t idx;
+};
+
+static int cmp_lname(const void *a, const void *b)
+{
+	const struct lname *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+	return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	return (x > y) - (x < y);
+}
+
+static int unique_layers(struct bia_ctx *ctx, struct bia_layer *v, size_t *pn)
+{
+	size_t n = *pn, k = 0;
+	if (n < 2)
+		return 0;
+	struct lname *ln = calloc(n, sizeof(*ln));
+	size_t *keep = calloc(n, sizeof(*keep));
+	if (!ln || !keep) {
+		free(ln);
+		free(keep);
+		return bia_fail(ctx, BIA_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++) {
+		dir_name(&v[i], ln[i].name, sizeof(ln[i].name));
+		ln[i].idx = i;
+	}
+	qsort(ln, n, sizeof(*ln), cmp_lname);
+	for (size_t i = 0; i < n; i++)
+		if (!i || strcmp(ln[i].name, ln[i - 1].name))
+			keep[k++] = ln[i].idx;
+	qsort(keep, k, sizeof(*keep), cmp_size);
+	for (size_t i = 0; i < k; i++)
+		v[i] = v[keep[i]]; /* keep[i] >= i: nothing kept is overwritten first */
+	*pn = k;
+	free(ln);
+	free(keep);
+	return 0;
+}
+
 int bia_derived_ensure(struct bia_ctx *ctx, struct bia_instance *inst, int64_t image_id,
 		       int rebuild, struct bia_derive_stats *st)
 {
@@ -124,15 +174,11 @@ int bia_derived_ensure(struct bia_ctx *ctx, struct bia_instance *inst, int64_t i
 	memset(st, 0, sizeof(*st));
 	if (bia_store_layers(ctx, inst, image_id, &v, &n))
 		return ctx->rc;
+	if (unique_layers(ctx, v, &n)) {
+		free(v);
+		return ctx->rc;
+	}
 	for (size_t i = 0; i < n; i++) {
-		/* a digest shared by several layers is built once */
-		int dup = 0;
-		for (size_t j = 0; j < i && !dup; j++)
-			dup = !strcmp(v[j].digest, v[i].digest) && (v[j].kind == BIA_LAYER_IMAGE) ==
-									(v[i].kind == BIA_LAYER_IMAGE) &&
-			      pages_t(&v[j]) == pages_t(&v[i]);
-		if (dup)
-			continue;
 		st->layers++;
 		struct bia_ctx c;
 		bia_instance_ctx(inst, &c);
@@ -217,6 +263,10 @@ int bia_derived_fsck(struct bia_ctx *ctx, struct bia_instance *inst, int dry_run
 	memset(r, 0, sizeof(*r));
 	if (bia_store_layers(ctx, inst, 0, &v, &n))
 		return ctx->rc;
+	if (unique_layers(ctx, v, &n)) {
+		free(v);
+		return ctx->rc;
+	}
 	char **names = calloc(n ? n : 1, sizeof(*names));
 	if (!names) {
 		free(v);
@@ -226,11 +276,6 @@ int bia_derived_fsck(struct bia_ctx *ctx, struct bia_instance *inst, int dry_run
 	for (size_t i = 0; i < n; i++) {
 		char name[128], dir[BIA_PATH_MAX];
 		dir_name(&v[i], name, sizeof(name));
-		int seen = 0;
-		for (size_t j = 0; j < nn && !seen; j++)
-			seen = !strcmp(names[j], name);
-		if (seen)
-			continue;
 		names[nn++] = bia_strdup(name);
 		bia_derived_dir(inst, &v[i], dir, sizeof(dir));
 		struct bia_ctx c;
