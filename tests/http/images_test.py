@@ -274,21 +274,30 @@ ok(rc == 0 and st.get("built") == 0 and st.get("present") == 8,
    "image pyramid: nothing to build (7 images and the GT; the private copy shares a digest)",
    out + err)
 
-# overlays: a SptCnt problem with hand-placed points and a workflow that
-# finds two of the three (one off by a pixel) and one that is not there
-spot_img = np.zeros((80, 100), np.uint8)
-spot_img[10, 10] = spot_img[50, 50] = spot_img[20, 90] = 200
-spot_gt = (spot_img > 0).astype(np.uint8)
-os.makedirs(path("sp/images"), exist_ok=True)
-os.makedirs(path("sp/groundtruth"), exist_ok=True)
-tifffile.imwrite(path("sp/images/s1.tif"), spot_img)
-tifffile.imwrite(path("sp/groundtruth/s1.tif"), spot_gt)
-bia("problem", "add", "spots", "--class", "SptCnt")
-rc, out, err = bia("dataset", "import", "spots", path("sp"))
-ok(rc == 0, "a SptCnt dataset with three GT points", err)
-wf = path("wf-spots")
-os.makedirs(wf, exist_ok=True)
-open(os.path.join(wf, "spots.py"), "w").write("""
+# overlays: problems with hand-placed objects and workflows that write fixed
+# predictions, so the error categories are known
+INPUTS = [{"id": k, "value-key": "@ID", "command-line-flag": "--@id", "name": k,
+           "set-by-server": True, "optional": False, "type": "String"}
+          for k in ("cytomine_host", "cytomine_public_key", "cytomine_private_key",
+                    "cytomine_id_project", "cytomine_id_software")]
+
+
+def fixed_dataset(problem, cls, stem, img, gt):
+    """A problem of one image and its GT mask; (rc, stderr) of the import."""
+    for sub, a in (("images", img), ("groundtruth", gt)):
+        os.makedirs(path("%s/%s" % (problem, sub)), exist_ok=True)
+        tifffile.imwrite(path("%s/%s/%s.tif" % (problem, sub, stem)), a)
+    bia("problem", "add", problem, "--class", cls)
+    rc, _, err = bia("dataset", "import", problem, path(problem))
+    return rc, err
+
+
+def fixed_workflow(name, cls, points):
+    """A host workflow writing, for every input, a uint8 mask with
+    value v at each (y, x, v) of points; (rc, stderr) of workflow add."""
+    wf = path("wf-" + name)
+    os.makedirs(wf, exist_ok=True)
+    open(os.path.join(wf, "fixed.py"), "w").write("""
 import argparse, os, numpy, tifffile
 p = argparse.ArgumentParser()
 p.add_argument("--infolder"); p.add_argument("--outfolder"); p.add_argument("--gtfolder")
@@ -296,20 +305,27 @@ a, _ = p.parse_known_args()
 for name in os.listdir(a.infolder):
     img = tifffile.imread(os.path.join(a.infolder, name))
     m = numpy.zeros(img.shape, numpy.uint8)
-    m[10, 11] = m[21, 90] = m[70, 70] = 1
+    for y, x, v in %r:
+        m[y, x] = v
     tifffile.imwrite(os.path.join(a.outfolder, name), m)
-""")
-inputs = [{"id": k, "value-key": "@ID", "command-line-flag": "--@id", "name": k,
-           "set-by-server": True, "optional": False, "type": "String"}
-          for k in ("cytomine_host", "cytomine_public_key", "cytomine_private_key",
-                    "cytomine_id_project", "cytomine_id_software")]
-json.dump({"name": "Spots-Fixed", "description": "test", "schema-version": "cytomine-0.1",
-           "container-image": {"image": "t/spots", "type": "singularity"},
-           "problem-class": "SptCnt", "environment": {"type": "host"},
-           "command-line": "python3 /app/spots.py CYTOMINE_HOST CYTOMINE_PUBLIC_KEY "
-                           "CYTOMINE_PRIVATE_KEY CYTOMINE_ID_PROJECT CYTOMINE_ID_SOFTWARE",
-           "inputs": inputs}, open(os.path.join(wf, "descriptor.json"), "w"))
-rc, out, err = bia("workflow", "add", wf, "--version", "1")
+""" % (points,))
+    json.dump({"name": name, "description": "test", "schema-version": "cytomine-0.1",
+               "container-image": {"image": "t/" + name.lower(), "type": "singularity"},
+               "problem-class": cls, "environment": {"type": "host"},
+               "command-line": "python3 /app/fixed.py CYTOMINE_HOST CYTOMINE_PUBLIC_KEY "
+                               "CYTOMINE_PRIVATE_KEY CYTOMINE_ID_PROJECT CYTOMINE_ID_SOFTWARE",
+               "inputs": INPUTS}, open(os.path.join(wf, "descriptor.json"), "w"))
+    rc, _, err = bia("workflow", "add", wf, "--version", "1")
+    return rc, err
+
+
+# SptCnt: three GT points; the workflow finds two (one off by a pixel) and
+# one that is not there
+spot_img = np.zeros((80, 100), np.uint8)
+spot_img[10, 10] = spot_img[50, 50] = spot_img[20, 90] = 200
+rc, err = fixed_dataset("spots", "SptCnt", "s1", spot_img, (spot_img > 0).astype(np.uint8))
+ok(rc == 0, "a SptCnt dataset with three GT points", err)
+rc, err = fixed_workflow("Spots-Fixed", "SptCnt", [(10, 11, 1), (21, 90, 1), (70, 70, 1)])
 ok(rc == 0, "a point-detection workflow", err)
 rc, out, err = bia("run", "Spots-Fixed", "spots", "--wait")
 SPOT_RUN = int(out.split()[0]) if rc == 0 and out.strip() else 0
@@ -321,37 +337,12 @@ ok(rc == 0 and "run-%d" % SPOT_RUN in [l["name"] for l in json.loads(out)] and
    all(l["ready"] for l in json.loads(out)),
    "the run's output is a layer with its pyramid (built at ingest)", out)
 # landmarks: the error map numbers them by class, the overlay by raster order
-lm_img = np.zeros((40, 60), np.uint8)
 lm_gt = np.zeros((40, 60), np.uint8)
 lm_gt[10, 10], lm_gt[20, 30] = 1, 2
-lm_img[lm_gt > 0] = 200
-os.makedirs(path("lm/images"), exist_ok=True)
-os.makedirs(path("lm/groundtruth"), exist_ok=True)
-tifffile.imwrite(path("lm/images/l1.tif"), lm_img)
-tifffile.imwrite(path("lm/groundtruth/l1.tif"), lm_gt)
-bia("problem", "add", "marks", "--class", "LndDet")
-rc, out, err = bia("dataset", "import", "marks", path("lm"))
+lm_img = np.where(lm_gt > 0, 200, 0).astype(np.uint8)
+rc, err = fixed_dataset("marks", "LndDet", "l1", lm_img, lm_gt)
 ok(rc == 0, "a LndDet dataset with two landmarks", err)
-wfl = path("wf-marks")
-os.makedirs(wfl, exist_ok=True)
-open(os.path.join(wfl, "marks.py"), "w").write("""
-import argparse, os, numpy, tifffile
-p = argparse.ArgumentParser()
-p.add_argument("--infolder"); p.add_argument("--outfolder"); p.add_argument("--gtfolder")
-a, _ = p.parse_known_args()
-for name in os.listdir(a.infolder):
-    img = tifffile.imread(os.path.join(a.infolder, name))
-    m = numpy.zeros(img.shape, numpy.uint8)
-    m[10, 11], m[21, 30], m[30, 50] = 1, 2, 3
-    tifffile.imwrite(os.path.join(a.outfolder, name), m)
-""")
-json.dump({"name": "Marks-Fixed", "description": "test", "schema-version": "cytomine-0.1",
-           "container-image": {"image": "t/marks", "type": "singularity"},
-           "problem-class": "LndDet", "environment": {"type": "host"},
-           "command-line": "python3 /app/marks.py CYTOMINE_HOST CYTOMINE_PUBLIC_KEY "
-                           "CYTOMINE_PRIVATE_KEY CYTOMINE_ID_PROJECT CYTOMINE_ID_SOFTWARE",
-           "inputs": inputs}, open(os.path.join(wfl, "descriptor.json"), "w"))
-bia("workflow", "add", wfl, "--version", "1")
+fixed_workflow("Marks-Fixed", "LndDet", [(10, 11, 1), (21, 30, 2), (30, 50, 3)])
 rc, out, err = bia("run", "Marks-Fixed", "marks", "--wait")
 MARK_RUN = int(out.split()[0]) if rc == 0 and out.strip() else 0
 ok(rc == 0 and MARK_RUN > 0, "a landmark workflow's run succeeds", out + err)
