@@ -132,7 +132,7 @@ int iiif_handle(struct req *rq)
 	MHD_add_response_header(r, "Content-Type", type);
 	MHD_add_response_header(r, "ETag", etag);
 	MHD_add_response_header(r, "Cache-Control", cache);
-	MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
+	img_cors(r);
 	MHD_add_response_header(r, "Link", "<http://iiif.io/api/image/3/level2.json>;rel=\"profile\"");
 	rq->resp = r;
 	rq->status = 200;

@@ -335,7 +335,7 @@ static void img_wake(struct bia_server *srv)
 
 /* ------------------------------------------------------------ responses */
 
-static void cors(struct MHD_Response *r)
+void img_cors(struct MHD_Response *r)
 {
 	MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
 	MHD_add_response_header(r, "Access-Control-Expose-Headers",
@@ -355,7 +355,7 @@ int img_respond_buf(struct req *rq, int status, const char *type, const void *da
 	if (etag)
 		MHD_add_response_header(r, "ETag", etag);
 	MHD_add_response_header(r, "Cache-Control", cache ? cache : "no-store");
-	cors(r);
+	img_cors(r);
 	rq->resp = r;
 	rq->status = status;
 	return status;
@@ -492,7 +492,7 @@ static int respond_file(struct req *rq, const char *path, const char *etag_base,
 			 (unsigned long long)b, (unsigned long long)n);
 		MHD_add_response_header(r, "Content-Range", cr);
 	}
-	cors(r);
+	img_cors(r);
 	rq->resp = r;
 	rq->status = k ? 206 : 200;
 	return rq->status;

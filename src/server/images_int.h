@@ -20,6 +20,8 @@ int img_fail(struct req *rq, enum bia_rc rc, const char *fmt, ...) BIA_PRINTF(3,
 int img_respond_buf(struct req *rq, int status, const char *type, const void *data, size_t len,
 		    const char *etag, const char *cache);
 int img_etag_match(struct req *rq, const char *etag);
+/* The CORS headers of every answer of the image routes. */
+void img_cors(struct MHD_Response *r);
 /* The image id's record and the right to read it (signature when sig). */
 int img_access(struct req *rq, int64_t id, const char *exp, const char *sig,
 	       struct bia_image_rec *im, int *ppriv, enum bia_class *pcls);
