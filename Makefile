@@ -2,7 +2,8 @@
 #   make            build build/biaflows
 #   make check      install missing deps, build normal + ASan/UBSan (+ the
 #                   concurrency tests with TSan), run all tests
-#   make demo       create ./demo-instance and import a sample dataset
+#   make demo       build, create ./demo-instance (every class, runs, benchmarks)
+#                   and serve the web app on http://127.0.0.1:8080
 #   make fuzz       build libFuzzer targets with clang (build/fuzz/)
 SHELL := /bin/bash
 BUILD ?= build
@@ -47,6 +48,14 @@ WF_C_FILES := $(patsubst workflows/%,$(BUILD)/workflows/%,$(if $(WF_C_SRC),$(she
 	find $(sort $(dir $(WF_C_SRC))) -type f ! -name '*.c' ! -name '.*')))
 endif
 
+# The web app (web/, docs/web.md): npm packages from the lockfile, bundled by
+# esbuild into $(BUILD)/web, which biaflows serve finds beside the program.
+# Normal build only.
+ifeq ($(SAN),)
+WEB_OUT := web/node_modules/.installed $(BUILD)/web/index.html
+WEB_SRC := $(shell find web/src -type f 2>/dev/null) web/build.mjs web/tsconfig.json
+endif
+
 # keep objects of test programs (make would delete them as intermediates)
 .SECONDARY:
 
@@ -54,7 +63,7 @@ endif
 THREAD_TESTS := $(BUILD)/tests/test_threads $(BUILD)/tests/test_runs_core $(BUILD)/tests/test_pyramid
 
 .PHONY: all bench check deps demo fuzz clean tests thread-tests
-all: $(BIN) $(UNIT_BIN) $(REPLAY_BIN) $(WF_C_BIN) $(WF_C_FILES)
+all: $(BIN) $(UNIT_BIN) $(REPLAY_BIN) $(WF_C_BIN) $(WF_C_FILES) $(WEB_OUT)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -86,6 +95,13 @@ $(WF_C_FILES): $(BUILD)/workflows/%: workflows/%
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+web/node_modules/.installed: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(BUILD)/web/index.html: web/node_modules/.installed $(WEB_SRC)
+	cd web && node build.mjs $(abspath $(BUILD))/web
 
 thread-tests: $(THREAD_TESTS)
 

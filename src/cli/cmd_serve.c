@@ -13,7 +13,7 @@
 static const char usage[] =
 	"usage: biaflows serve [--listen ADDR:PORT] [--guest] [--threads N] [--no-worker]\n"
 	"                      [--port-file FILE] [--header-timeout SECONDS]\n"
-	"                      [--tile-cache MB]\n"
+	"                      [--tile-cache MB] [--web DIR]\n"
 	"\n"
 	"Serve the instance's REST API under /api/v1 (docs/api.md), by default on\n"
 	"127.0.0.1:8080 (port 0: any free port, written to --port-file). The\n"
@@ -25,7 +25,9 @@ static const char usage[] =
 	"--header-timeout (default 30): a connection that takes longer to send a\n"
 	"request's headers, or stays idle that long between requests, is closed.\n"
 	"--tile-cache (default 64): MiB of rendered IIIF tiles kept in memory, least\n"
-	"recently used out first; 0 keeps none (docs/images.md).\n";
+	"recently used out first; 0 keeps none (docs/images.md).\n"
+	"The web app (docs/web.md) is served on every other URL, from --web DIR,\n"
+	"else $BIAFLOWS_WEB, else web/ beside this program (make builds build/web).\n";
 
 static atomic_int g_stop;
 static int g_wake[2] = {-1, -1};
@@ -44,6 +46,7 @@ static void ready(void *user, const char *addr, unsigned port)
 {
 	(void)user;
 	fprintf(stderr, "biaflows: serving http://%s:%u/api/v1 (Ctrl-C stops)\n", addr, port);
+	fprintf(stderr, "biaflows: web app on http://%s:%u/\n", addr, port);
 }
 
 int cmd_serve(struct bia_cli *cli, int argc, char **argv)
@@ -55,6 +58,7 @@ int cmd_serve(struct bia_cli *cli, int argc, char **argv)
 					   {"port-file", required_argument, NULL, 'p'},
 					   {"header-timeout", required_argument, NULL, 'H'},
 					   {"tile-cache", required_argument, NULL, 'C'},
+					   {"web", required_argument, NULL, 'w'},
 					   {"help", no_argument, NULL, 'h'},
 					   {NULL, 0, NULL, 0}};
 	struct bia_serve_opts o;
@@ -97,6 +101,9 @@ int cmd_serve(struct bia_cli *cli, int argc, char **argv)
 			o.tile_cache_mb = n ? (int)n : -1;
 			break;
 		}
+		case 'w':
+			o.web_dir = optarg;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;

@@ -673,6 +673,11 @@ static int begin(struct req *rq, const char *url)
 			return rq->status;
 		return 0;
 	}
+	size_t ap = strlen(API_PREFIX);
+	if (strncmp(rq->path, API_PREFIX, ap) || (rq->path[ap] && rq->path[ap] != '/')) {
+		rq->web_route = 1; /* the app's pages and assets: public files */
+		return 0;
+	}
 	int m = route_lookup(rq->method, rq->path, &rq->route, rq->pbuf, sizeof(rq->pbuf),
 			     rq->params);
 	if (m == 404)
@@ -999,10 +1004,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (finish_body(rq))
 		return refuse(rq);
-	if (!rq->image_route && try_cache(rq))
+	if (!rq->image_route && !rq->web_route && try_cache(rq))
 		return queue(rq);
 	bia_ctx_clear(&rq->ctx);
-	int st = rq->image_route ? img_handle(rq) : bia__routes[rq->route].fn(rq);
+	int st = rq->image_route ? img_handle(rq)
+		 : rq->web_route ? web_handle(rq)
+				 : bia__routes[rq->route].fn(rq);
 	if (!rq->status)
 		rq->status = st;
 	return queue(rq);
@@ -1125,6 +1132,7 @@ int bia_serve(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_s
 		s->opts.header_timeout = 30;
 	if (!s->opts.grace_ms)
 		s->opts.grace_ms = 5000;
+	web_init(s);
 	pthread_mutex_init(&s->smu, NULL);
 	pthread_mutex_init(&s->lmu, NULL);
 	pthread_mutex_init(&s->wmu, NULL);

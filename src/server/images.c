@@ -451,6 +451,18 @@ static int respond_file(struct req *rq, const char *path, const char *etag_base,
 		bia_derived_dir(req_inst(rq), l, dir, sizeof(dir));
 		if (!bia_is_dir(dir))
 			return img_pyramid_absent(rq, l); /* not built yet */
+		/* an array's attributes, optional in Zarr v2 (none are
+		 * written): {} rather than a 404 to every reader that asks */
+		size_t n = strlen(path);
+		if (n > 8 && !strcmp(path + n - 8, "/.zattrs")) {
+			char za[BIA_PATH_MAX + 300];
+			snprintf(za, sizeof(za), "%.*s/.zarray", (int)(n - 8), path);
+			if (!access(za, F_OK))
+				return img_respond_buf(rq, 200, "application/json", "{}", 2,
+						       "\"zattrs-empty\"",
+						       priv ? "private, max-age=31536000, immutable"
+							    : "public, max-age=31536000, immutable");
+		}
 		return img_fail(rq, BIA_ENOENT, "no such key");
 	}
 	char etag[128];

@@ -22,6 +22,8 @@ struct bia_serve_opts {
 	int tile_cache_mb;	  /* rendered IIIF tiles kept in memory (MiB): 0 default
 				   * (64), < 0 none */
 	int grace_ms;		  /* on stop: how long requests in flight may take (5000) */
+	const char *web_dir;	  /* the built web app (default: $BIAFLOWS_WEB, else web/
+				   * beside the executable, as make builds it) */
 	const char *port_file;	  /* write the bound port there once listening */
 	/* called once listening (port bound), e.g. to print the address */
 	void (*ready)(void *user, const char *addr, unsigned port);

@@ -68,6 +68,7 @@ struct req {
 	unsigned char gen[64];	   /* its store generation (struct cache_gen) */
 	int started;		   /* the access handler has seen the request */
 	int image_route;	   /* /zarr or /iiif: answered by img_handle */
+	int web_route;		   /* a page or asset of the web app: web_handle */
 	int responded;
 };
 
@@ -130,6 +131,12 @@ json_t *ops_list_json(struct req *rq);
 struct bia_bench_hooks;
 void bia__op_hooks(void *oprun, struct bia_bench_hooks *h);
 void bia__op_progress(void *oprun, int64_t done, int64_t total, const char *detail);
+
+/* The web app (web.c): find its folder; is path one of its pages;
+ * answer a request outside the API and the image routes. */
+void web_init(struct bia_server *s);
+int web_is_page(const char *path);
+int web_handle(struct req *rq);
 
 /* Event streams (sse.c). */
 int sse_run_stream(struct req *rq, int64_t run_id);

@@ -52,6 +52,7 @@ struct conn_watch {
 struct bia_server {
 	struct bia_instance *inst;
 	struct bia_serve_opts opts;
+	char web_dir[BIA_PATH_MAX]; /* the built web app (index.html, assets/), "" none */
 	struct MHD_Daemon *d;
 	atomic_int *stop;
 	atomic_int stopping; /* no new work: 503 */

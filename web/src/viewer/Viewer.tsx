@@ -1,0 +1,411 @@
+// One viewer: a deck.gl canvas with Viv's multiscale OME-Zarr layers (the
+// image's channels with colour and contrast on the GPU, label masks),
+// deck.gl vector layers for points, tracks and traces, and a run's error
+// map. Its state (view, Z, T, channels) belongs to the page, so that
+// several viewers can share it (compare).
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { Deck, OrthographicView } from '@deck.gl/core';
+import { BitmapLayer, PathLayer, ScatterplotLayer, LineLayer } from '@deck.gl/layers';
+import { MultiscaleImageLayer } from '@vivjs/layers';
+import { ColorPaletteExtension } from '@vivjs/extensions';
+import { LabelExtension } from './labels';
+import { category, ErrObject, hasMasks, ImageInfo, overlay, Overlay, plane, Pyramid, pyramid, runErrors, VECTOR_CLASSES } from './data';
+import { statusColor } from '../util';
+
+export interface View {
+  x: number; // the centre, in pixels of the finest level
+  y: number;
+  zoom: number; // log2 of screen pixels per image pixel
+}
+export interface Channel {
+  visible: boolean;
+  color: [number, number, number];
+  window: [number, number];
+}
+export interface Shown {
+  name: string; // gt, gt-<v>, run-<r>
+  visible: boolean;
+  opacity: number;
+}
+export interface ViewerState {
+  z: number;
+  t: number;
+  channels: Channel[];
+  view: View | null;
+  tail: number; // frames of a track's tail
+}
+export interface Picked {
+  x: number;
+  y: number;
+  items: { layer: string; id: number; object?: ErrObject; row?: Record<string, unknown> }[];
+}
+
+interface Props {
+  name: string; // data-viewer, for tests and links
+  info: ImageInfo;
+  image: Pyramid;
+  state: ViewerState;
+  shown: Shown[];
+  errorRun: number | null;
+  onView: (v: View) => void;
+  onPick?: (p: Picked) => void;
+}
+
+const MAX_CHANNELS = 6; // what Viv draws at once
+
+function layerColor(name: string): [number, number, number] {
+  if (name.startsWith('gt')) return [255, 220, 0];
+  const n = parseInt(name.replace(/\D+/g, ''), 10) || 1;
+  const h = (n * 0.618033988749895) % 1;
+  const f = (k: number) => {
+    const x = (k + h * 6) % 6;
+    return Math.round(255 * (0.95 - 0.95 * 0.75 * Math.max(0, Math.min(1, Math.min(x, 4 - x)))));
+  };
+  return [f(5), f(3), f(1)];
+}
+
+export function Viewer(p: Props) {
+  const box = useRef<HTMLDivElement>(null);
+  const canvas = useRef<HTMLCanvasElement>(null);
+  const deck = useRef<any>(null);
+  const [labels, setLabels] = useState<Record<string, Pyramid>>({});
+  const [vectors, setVectors] = useState<Record<string, Overlay>>({});
+  const [errmap, setErrmap] = useState<{ key: string; image: ImageBitmap | HTMLCanvasElement } | null>(null);
+  const [errObjs, setErrObjs] = useState<ErrObject[] | null>(null);
+  const [picked, setPicked] = useState<Picked | null>(null);
+  const [failed, setFailed] = useState<string>('');
+  const loads = useRef(0);
+  const { info, state } = p;
+  const W = info.image.size_x,
+    H = info.image.size_y;
+  const cls = info.cls;
+  const vkind = VECTOR_CLASSES[cls];
+  const byName = new Map(info.layers.map((l) => [l.name, l]));
+  const pickRef = useRef<(i: any) => void>(() => {});
+
+  // the deck, once
+  useEffect(() => {
+    const d = new Deck({
+      canvas: canvas.current!,
+      views: [new OrthographicView({ id: 'ortho', controller: true })],
+      initialViewState: { target: [W / 2, H / 2, 0], zoom: 0 },
+      controller: true,
+      useDevicePixels: true,
+      getCursor: ({ isDragging }: any) => (isDragging ? 'grabbing' : 'crosshair'),
+      onViewStateChange: ({ viewState }: any) => {
+        p.onView({ x: viewState.target[0], y: viewState.target[1], zoom: viewState.zoom });
+        return viewState;
+      },
+      onClick: (i: any) => pickRef.current(i),
+      onAfterRender: () => {
+        const el = box.current;
+        if (el) el.dataset.frames = String(Number(el.dataset.frames || 0) + 1);
+      },
+      layers: [],
+    } as any);
+    deck.current = d;
+    return () => {
+      d.finalize();
+      deck.current = null;
+    };
+  }, []);
+
+  // fit the image when the page has no view yet
+  useEffect(() => {
+    if (state.view || !box.current) return;
+    const r = box.current.getBoundingClientRect();
+    const zoom = Math.log2(Math.min(r.width / W, r.height / H) * 0.95);
+    p.onView({ x: W / 2, y: H / 2, zoom: Math.min(zoom, 4) });
+  }, [state.view]);
+
+  // label pyramids of the shown mask layers
+  useEffect(() => {
+    if (!hasMasks(cls)) return;
+    for (const s of p.shown) {
+      const l = byName.get(s.name);
+      if (!l || labels[s.name] || !l.ready) continue;
+      pyramid(l.zarr).then(
+        (py) => setLabels((o) => ({ ...o, [s.name]: py })),
+        (e) => setFailed(`${s.name}: ${e.message || e}`),
+      );
+    }
+  }, [p.shown.map((s) => s.name).join(',')]);
+
+  // vector overlays of the shown layers (the plane; tracks: every frame)
+  useEffect(() => {
+    if (!vkind) return;
+    let live = true;
+    for (const s of p.shown) {
+      if (!byName.get(s.name)) continue;
+      const q = vkind === 'tracks' ? { z: undefined, run: p.errorRun || undefined } : { z: state.z, t: state.t, run: p.errorRun || undefined };
+      overlay(info.image.id, s.name, q).then(
+        (o) => live && setVectors((v) => ({ ...v, [s.name]: o })),
+        (e) => live && setFailed(`${s.name}: ${e.message || e}`),
+      );
+    }
+    return () => {
+      live = false;
+    };
+  }, [p.shown.map((s) => s.name).join(','), vkind === 'tracks' ? 0 : state.z, vkind === 'tracks' ? 0 : state.t, p.errorRun]);
+
+  // the error map of a run on a mask class: each object of the run in its
+  // category's colour (TP, FP, split, merged), the GT objects it missed (FN)
+  useEffect(() => {
+    setErrObjs(null);
+    if (!p.errorRun) {
+      setErrmap(null);
+      return;
+    }
+    let live = true;
+    runErrors(p.errorRun, info.image.id).then((objs) => live && setErrObjs(objs), (e) => live && setFailed(`error map: ${e.message || e}`));
+    return () => {
+      live = false;
+    };
+  }, [p.errorRun, info.image.id]);
+
+  useEffect(() => {
+    if (!p.errorRun || !errObjs || !hasMasks(cls) || cls === 'ObjTrk') return;
+    const run = byName.get(`run-${p.errorRun}`),
+      gt = byName.get('gt');
+    if (!run || !gt || W * H > 4096 * 4096) return;
+    let live = true;
+    const key = `${p.errorRun}|${state.z}|${state.t}`;
+    Promise.all([plane(run.zarr, state.z, state.t), plane(gt.zarr, state.z, state.t)]).then(([pr, pg]) => {
+      if (!live) return;
+      const pred = new Map<number, string>(),
+        gtc = new Map<number, string>();
+      for (const o of errObjs) (o.kind === 'pred' ? pred : gtc).set(o.id, category(o));
+      const c = document.createElement('canvas');
+      c.width = W;
+      c.height = H;
+      const ctx = c.getContext('2d')!;
+      const img = ctx.createImageData(W, H);
+      const px = img.data;
+      const cache = new Map<string, [number, number, number]>();
+      const col = (s: string) => {
+        let v = cache.get(s);
+        if (!v) cache.set(s, (v = statusColor(s)));
+        return v;
+      };
+      for (let i = 0; i < W * H; i++) {
+        const a = pr.data[i],
+          b = pg.data[i];
+        let s: string | undefined;
+        if (a) s = pred.get(a) || 'FP';
+        else if (b) {
+          const g = gtc.get(b);
+          if (g === 'FN' || g === 'split') s = g;
+        }
+        if (!s) continue;
+        const [r, gg, bb] = col(s);
+        px[4 * i] = r;
+        px[4 * i + 1] = gg;
+        px[4 * i + 2] = bb;
+        px[4 * i + 3] = 255;
+      }
+      ctx.putImageData(img, 0, 0);
+      setErrmap({ key, image: c });
+    }, (e) => live && setFailed(`error map: ${e.message || e}`));
+    return () => {
+      live = false;
+    };
+  }, [p.errorRun, errObjs, state.z, state.t]);
+
+  // clicks: what is under the pointer in every shown layer
+  pickRef.current = async (i: any) => {
+    if (!i.coordinate) return;
+    const [x, y] = i.coordinate;
+    const items: Picked['items'] = [];
+    if (i.object && i.layer) {
+      const row: Record<string, unknown> = {};
+      const ov = vectors[i.layer.props.overlayName];
+      (ov?.columns || []).forEach((c, k) => (row[c] = (i.object.item || i.object)[k]));
+      items.push({ layer: i.layer.props.overlayName, id: Number(row.id ?? row.track ?? 0), row });
+    }
+    const xi = Math.floor(x),
+      yi = Math.floor(y);
+    if (hasMasks(cls) && xi >= 0 && yi >= 0 && xi < W && yi < H) {
+      for (const s of p.shown) {
+        const l = byName.get(s.name);
+        if (!l || !s.visible) continue;
+        const pl = await plane(l.zarr, state.z, state.t);
+        const id = pl.data[yi * pl.width + xi];
+        if (!id) continue;
+        let object: ErrObject | undefined;
+        if (errObjs) {
+          const kind = s.name === `run-${p.errorRun}` ? 'pred' : s.name.startsWith('gt') ? 'gt' : '';
+          object = errObjs.find((o) => o.kind === kind && o.id === id);
+        }
+        items.push({ layer: s.name, id, object });
+      }
+    }
+    const pk = { x, y, items };
+    setPicked(items.length ? pk : null);
+    p.onPick?.(pk);
+  };
+
+  // the layers
+  useEffect(() => {
+    const d = deck.current;
+    if (!d || !state.view) return;
+    const layers: any[] = [];
+    const chans = state.channels.map((c, i) => ({ ...c, i })).filter((c) => c.visible).slice(0, MAX_CHANNELS);
+    if (chans.length)
+      layers.push(
+        new (MultiscaleImageLayer as any)({
+          id: 'image',
+          loader: p.image.data,
+          selections: chans.map((c) => ({ t: state.t, c: c.i, z: state.z })),
+          contrastLimits: chans.map((c) => c.window),
+          colors: chans.map((c) => c.color),
+          channelsVisible: chans.map(() => true),
+          extensions: [new ColorPaletteExtension()],
+          onViewportLoad: () => {
+            loads.current++;
+            if (box.current) box.current.dataset.loaded = String(loads.current);
+          },
+        }),
+      );
+    if (hasMasks(cls))
+      for (const s of p.shown) {
+        const py = labels[s.name];
+        if (!py || !s.visible) continue;
+        layers.push(
+          new (MultiscaleImageLayer as any)({
+            id: `labels-${s.name}`,
+            loader: py.data,
+            selections: [{ t: state.t, c: 0, z: state.z }],
+            contrastLimits: [[0, 1]],
+            channelsVisible: [true],
+            extensions: [new LabelExtension()],
+            labelOpacity: s.opacity,
+            labelColor: p.shown.length > 1 || p.errorRun ? layerColor(s.name) : null,
+          }),
+        );
+      }
+    if (errmap && p.errorRun)
+      layers.push(new BitmapLayer({ id: `errors-${errmap.key}`, image: errmap.image as any, bounds: [0, H, W, 0], opacity: 0.6, textureParameters: { minFilter: 'nearest', magFilter: 'nearest' } } as any));
+    if (vkind)
+      for (const s of p.shown) {
+        const ov = vectors[s.name];
+        if (!ov || !s.visible) continue;
+        const base = layerColor(s.name);
+        const st = ov.columns.indexOf('status');
+        const color = (r: any[]) => {
+          const c = p.errorRun && r[st] ? statusColor(r[st]) : base;
+          return [c[0], c[1], c[2], Math.round(255 * s.opacity)];
+        };
+        if (ov.kind === 'points') {
+          layers.push(
+            new ScatterplotLayer({
+              id: `points-${s.name}`,
+              overlayName: s.name,
+              data: ov.items,
+              getPosition: (r: any[]) => [r[0] + 0.5, r[1] + 0.5],
+              getFillColor: color,
+              radiusUnits: 'pixels',
+              getRadius: 4,
+              stroked: true,
+              getLineColor: [0, 0, 0, 160],
+              lineWidthUnits: 'pixels',
+              getLineWidth: 1,
+              pickable: true,
+              updateTriggers: { getFillColor: [p.errorRun, s.opacity] },
+            } as any),
+          );
+        } else if (ov.kind === 'tracks') {
+          // the dragon tail: each track's positions over [t - tail, t]
+          const tracks = new Map<number, any[][]>();
+          const now: any[][] = [];
+          for (const r of ov.items) {
+            const t = r[3];
+            if (t > state.t || t < state.t - state.tail) continue;
+            let a = tracks.get(r[5]);
+            if (!a) tracks.set(r[5], (a = []));
+            a.push(r);
+            if (t === state.t) now.push(r);
+          }
+          const paths = [...tracks.values()].filter((a) => a.length > 1).map((a) => a.sort((u, v) => u[3] - v[3]));
+          layers.push(
+            new PathLayer({
+              id: `tails-${s.name}`,
+              overlayName: s.name,
+              data: paths,
+              getPath: (a: any[][]) => a.map((r) => [r[0] + 0.5, r[1] + 0.5]),
+              getColor: (a: any[][]) => color(a[a.length - 1]),
+              widthUnits: 'pixels',
+              getWidth: 2,
+              updateTriggers: { getColor: [p.errorRun, s.opacity] },
+            } as any),
+            new ScatterplotLayer({
+              id: `heads-${s.name}`,
+              overlayName: s.name,
+              data: now,
+              getPosition: (r: any[]) => [r[0] + 0.5, r[1] + 0.5],
+              getFillColor: color,
+              radiusUnits: 'pixels',
+              getRadius: 4,
+              pickable: true,
+              updateTriggers: { getFillColor: [p.errorRun, s.opacity] },
+            } as any),
+          );
+        } else {
+          layers.push(
+            new LineLayer({
+              id: `trace-${s.name}`,
+              overlayName: s.name,
+              data: ov.items,
+              getSourcePosition: (r: any[]) => [r[0] + 0.5, r[1] + 0.5],
+              getTargetPosition: (r: any[]) => [r[5] + 0.5, r[6] + 0.5],
+              getColor: [base[0], base[1], base[2], Math.round(255 * s.opacity)],
+              widthUnits: 'pixels',
+              getWidth: 2,
+              pickable: true,
+            } as any),
+          );
+        }
+      }
+    if (picked)
+      layers.push(
+        new ScatterplotLayer({
+          id: 'picked',
+          data: [picked],
+          getPosition: (q: Picked) => [q.x, q.y],
+          radiusUnits: 'pixels',
+          getRadius: 9,
+          filled: false,
+          stroked: true,
+          getLineColor: [255, 255, 255],
+          lineWidthUnits: 'pixels',
+          getLineWidth: 2,
+        } as any),
+      );
+    d.setProps({
+      layers,
+      viewState: { target: [state.view.x, state.view.y, 0], zoom: state.view.zoom },
+    });
+    if (box.current) box.current.dataset.view = JSON.stringify(state.view);
+  });
+
+  return (
+    <div class="viewer" ref={box} data-viewer={p.name} data-image={info.image.id}>
+      <canvas ref={canvas} />
+      {failed && <div class="viewer-error">{failed}</div>}
+      {p.errorRun && (
+        <div class="legend">
+          {Object.entries(errLegend(cls)).map(([k, c]) => (
+            <span key={k}>
+              <i style={{ background: `rgb(${c.join(',')})` }} />
+              {k}
+            </span>
+          ))}
+        </div>
+      )}
+    </div>
+  );
+}
+
+function errLegend(cls: string): Record<string, [number, number, number]> {
+  const keys = VECTOR_CLASSES[cls] === 'tracks' || cls === 'ObjTrk' ? ['paired', 'spurious', 'missed'] : VECTOR_CLASSES[cls] ? ['TP', 'FP', 'FN'] : ['TP', 'FP', 'FN', 'split', 'merged'];
+  return Object.fromEntries(keys.map((k) => [k, statusColor(k)]));
+}
