@@ -175,6 +175,7 @@ export function PickedPanel({ picked }: { picked: Picked | null }) {
       <h3>
         At ({fmt(picked.x, 1)}, {fmt(picked.y, 1)})
       </h3>
+      {!picked.items.length && <p class="muted">nothing here</p>}
       {picked.items.map((it, k) => (
         <div key={k} class="pick">
           <b>{it.layer}</b> object {it.id}

@@ -3,7 +3,7 @@
 // deck.gl vector layers for points, tracks and traces, and a run's error
 // map. Its state (view, Z, T, channels) belongs to the page, so that
 // several viewers can share it (compare).
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { Deck, OrthographicView } from '@deck.gl/core';
 import { BitmapLayer, PathLayer, ScatterplotLayer, LineLayer } from '@deck.gl/layers';
 import { MultiscaleImageLayer } from '@vivjs/layers';
@@ -66,6 +66,7 @@ function layerColor(name: string): [number, number, number] {
 
 export function Viewer(p: Props) {
   const box = useRef<HTMLDivElement>(null);
+  const born = useRef(performance.now());
   const canvas = useRef<HTMLCanvasElement>(null);
   const deck = useRef<any>(null);
   const [labels, setLabels] = useState<Record<string, Pyramid>>({});
@@ -82,6 +83,28 @@ export function Viewer(p: Props) {
   const vkind = VECTOR_CLASSES[cls];
   const byName = new Map(info.layers.map((l) => [l.name, l]));
   const pickRef = useRef<(i: any) => void>(() => {});
+  // the image's sources, noting when the first tile was in (decoded): the
+  // browser tests and bench/web read it from data-first-tiles-ms
+  const sources = useMemo(
+    () =>
+      p.image.data.map(
+        (src: any) =>
+          new Proxy(src, {
+            get(t, k) {
+              if (k === 'getTile')
+                return async (a: any) => {
+                  const r = await t.getTile(a);
+                  const el = box.current;
+                  if (el && !el.dataset.firstTilesMs) el.dataset.firstTilesMs = (performance.now() - born.current).toFixed(1);
+                  return r;
+                };
+              const v = t[k];
+              return typeof v === 'function' ? v.bind(t) : v;
+            },
+          }),
+      ),
+    [p.image],
+  );
 
   // the deck, once
   useEffect(() => {
@@ -96,7 +119,6 @@ export function Viewer(p: Props) {
         p.onView({ x: viewState.target[0], y: viewState.target[1], zoom: viewState.zoom });
         return viewState;
       },
-      onClick: (i: any) => pickRef.current(i),
       onAfterRender: () => {
         const el = box.current;
         if (el) el.dataset.frames = String(Number(el.dataset.frames || 0) + 1);
@@ -104,7 +126,25 @@ export function Viewer(p: Props) {
       layers: [],
     } as any);
     deck.current = d;
+    // a click (a press and release without moving): what is under it.
+    // (deck's own click waits to rule out a double click, and is not
+    // called when a layer that takes clicks is under the pointer)
+    const c = canvas.current!;
+    let down: [number, number] | null = null;
+    const pd = (e: PointerEvent) => (down = [e.offsetX, e.offsetY]);
+    const pu = (e: PointerEvent) => {
+      if (!down || Math.hypot(e.offsetX - down[0], e.offsetY - down[1]) > 3) return;
+      down = null;
+      const vp = d.getViewports()[0];
+      if (!vp) return;
+      const info = d.pickObject({ x: e.offsetX, y: e.offsetY, radius: 4 }) || {};
+      pickRef.current({ ...info, coordinate: vp.unproject([e.offsetX, e.offsetY]) });
+    };
+    c.addEventListener('pointerdown', pd);
+    c.addEventListener('pointerup', pu);
     return () => {
+      c.removeEventListener('pointerdown', pd);
+      c.removeEventListener('pointerup', pu);
       d.finalize();
       deck.current = null;
     };
@@ -254,7 +294,7 @@ export function Viewer(p: Props) {
       layers.push(
         new (MultiscaleImageLayer as any)({
           id: 'image',
-          loader: p.image.data,
+          loader: sources,
           selections: chans.map((c) => ({ t: state.t, c: c.i, z: state.z })),
           contrastLimits: chans.map((c) => c.window),
           colors: chans.map((c) => c.color),
@@ -262,7 +302,10 @@ export function Viewer(p: Props) {
           extensions: [new ColorPaletteExtension()],
           onViewportLoad: () => {
             loads.current++;
-            if (box.current) box.current.dataset.loaded = String(loads.current);
+            const el = box.current;
+            if (!el) return;
+            if (!el.dataset.firstViewMs) el.dataset.firstViewMs = (performance.now() - born.current).toFixed(1);
+            el.dataset.loaded = String(loads.current);
           },
         }),
       );
@@ -270,6 +313,7 @@ export function Viewer(p: Props) {
       for (const s of p.shown) {
         const py = labels[s.name];
         if (!py || !s.visible) continue;
+        if (errmap && s.name === `run-${p.errorRun}`) continue; // the error map shows it
         layers.push(
           new (MultiscaleImageLayer as any)({
             id: `labels-${s.name}`,
@@ -279,6 +323,10 @@ export function Viewer(p: Props) {
             channelsVisible: [true],
             extensions: [new LabelExtension()],
             labelOpacity: s.opacity,
+            onViewportLoad: () => {
+              const el = box.current;
+              if (el) el.dataset.labels = String(Number(el.dataset.labels || 0) + 1);
+            },
             labelColor: p.shown.length > 1 || p.errorRun ? layerColor(s.name) : null,
           }),
         );
