@@ -44,8 +44,10 @@ static void *serve_main(void *arg)
 	(void)arg;
 	struct bia_ctx ctx;
 	bia_instance_ctx(&S.inst, &ctx);
+	char web[300];
+	snprintf(web, sizeof(web), "%s/web", S.dir);
 	struct bia_serve_opts o = {.listen = "127.0.0.1:0", .threads = 2, .no_worker = 1,
-				   .grace_ms = 2000, .ready = ready};
+				   .grace_ms = 2000, .ready = ready, .web_dir = web};
 	if (bia_serve(&ctx, &S.inst, &o, &S.stop, S.wake[0]))
 		fprintf(stderr, "fuzz-http: %s\n", ctx.msg);
 	return NULL;
@@ -122,6 +124,23 @@ static int start(void)
 	if (bia_gt_add(&ctx, &S.inst, &im, gfiles, 1, &io, &r))
 		return -1;
 	bia_import_result_release(&r);
+	/* a small web app: pages and assets have content */
+	static const char *const web[][2] = {
+		{"web/index.html", "<!doctype html><div id=app></div>\n"},
+		{"web/assets/app-X1.js", "console.log(1)\n"},
+		{"web/assets/app-X1.js.gz", "\x1f\x8b\x08\x00\x00\x00\x00\x00"},
+		{"web/favicon.svg", "<svg/>\n"},
+	};
+	char wd[400];
+	snprintf(wd, sizeof(wd), "%s/web/assets", S.dir);
+	if (bia_mkdir_p(&ctx, wd))
+		return -1;
+	for (size_t i = 0; i < sizeof(web) / sizeof(web[0]); i++) {
+		snprintf(wd, sizeof(wd), "%s/%s", S.dir, web[i][0]);
+		FILE *f = fopen(wd, "w");
+		if (!f || fputs(web[i][1], f) < 0 || fclose(f))
+			return -1;
+	}
 	if (pipe(S.wake) || pthread_create(&S.thread, NULL, serve_main, NULL))
 		return -1;
 	for (int i = 0; i < 500 && !S.port; i++)
