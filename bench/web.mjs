@@ -74,8 +74,11 @@ async function panFrames(url) {
   return f;
 }
 const ov = await (await fetch(`${base}/api/v1/images/7/overlays/gt?limit=1`)).json();
+// the whole image (the points as a raster) and zoomed in (one by one)
 const withPts = await panFrames(`${base}/images/7?layers=gt&x=1024&y=1024&zoom=-1.3`);
 const without = await panFrames(`${base}/images/7?x=1024&y=1024&zoom=-1.3`);
+const withPtsIn = await panFrames(`${base}/images/7?layers=gt&x=1024&y=1024&zoom=3`);
+const withoutIn = await panFrames(`${base}/images/7?x=1024&y=1024&zoom=3`);
 await browser.close();
 
 const sizes = JSON.parse(fs.readFileSync(bundle, 'utf8'));
@@ -89,4 +92,6 @@ line('first tile decoded (viewer mounted to tile)', median(decoded), 'ms', 'targ
 line('first view (every visible tile in)', median(view), 'ms', 'target', 1000);
 line(`pan with ${ov.total} points: frame median`, median(withPts), 'ms', 'same viewer, no points', median(without));
 line(`pan with ${ov.total} points: frame p95`, p95(withPts), 'ms', 'same viewer, no points', p95(without));
+line(`zoom 3 (points one by one): frame median`, median(withPtsIn), 'ms', 'same viewer, no points', median(withoutIn));
+line(`zoom 3 (points one by one): frame p95`, p95(withPtsIn), 'ms', 'same viewer, no points', p95(withoutIn));
 console.log(`\nbundle: ${(raw / 1024).toFixed(0)} KiB, ${(gz / 1024).toFixed(0)} KiB gzipped (${Object.keys(sizes).join(', ')})`);

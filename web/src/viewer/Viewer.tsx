@@ -52,6 +52,35 @@ interface Props {
 }
 
 const MAX_CHANNELS = 6; // what Viv draws at once
+const MAX_INSTANCES = 20000; // points drawn one by one at most
+
+// Points as a raster (at most 2048 pixels a side), each in its colour.
+const rasters = new WeakMap<any[], Map<string, HTMLCanvasElement>>();
+function pointRaster(items: any[][], W: number, H: number, color: (r: any[]) => number[], k: string): HTMLCanvasElement {
+  let m = rasters.get(items);
+  if (!m) rasters.set(items, (m = new Map()));
+  const hit = m.get(k);
+  if (hit) return hit;
+  const f = Math.min(1, 2048 / Math.max(W, H));
+  const c = document.createElement('canvas');
+  c.width = Math.max(1, Math.round(W * f));
+  c.height = Math.max(1, Math.round(H * f));
+  const ctx = c.getContext('2d')!;
+  const img = ctx.createImageData(c.width, c.height);
+  for (const r of items) {
+    const x = Math.min(c.width - 1, Math.floor(r[0] * f)),
+      y = Math.min(c.height - 1, Math.floor(r[1] * f));
+    const i = 4 * (y * c.width + x),
+      col = color(r);
+    img.data[i] = col[0];
+    img.data[i + 1] = col[1];
+    img.data[i + 2] = col[2];
+    img.data[i + 3] = col[3];
+  }
+  ctx.putImageData(img, 0, 0);
+  m.set(k, c);
+  return c;
+}
 
 function layerColor(name: string): [number, number, number] {
   if (name.startsWith('gt')) return [255, 220, 0];
@@ -137,8 +166,7 @@ export function Viewer(p: Props) {
       down = null;
       const vp = d.getViewports()[0];
       if (!vp) return;
-      const info = d.pickObject({ x: e.offsetX, y: e.offsetY, radius: 4 }) || {};
-      pickRef.current({ ...info, coordinate: vp.unproject([e.offsetX, e.offsetY]) });
+      pickRef.current({ coordinate: vp.unproject([e.offsetX, e.offsetY]), zoom: vp.zoom });
     };
     c.addEventListener('pointerdown', pd);
     c.addEventListener('pointerup', pu);
@@ -256,11 +284,24 @@ export function Viewer(p: Props) {
     if (!i.coordinate) return;
     const [x, y] = i.coordinate;
     const items: Picked['items'] = [];
-    if (i.object && i.layer) {
+    // the nearest point (track head, trace node) within 6 screen pixels
+    const reach = 6 / Math.pow(2, i.zoom ?? 0);
+    for (const s of p.shown) {
+      const ov = vectors[s.name];
+      if (!ov || !s.visible) continue;
+      let best: any[] | null = null,
+        bd = reach * reach;
+      for (const r of ov.items) {
+        if (ov.kind === 'tracks' && r[3] !== state.t) continue;
+        const dx = r[0] + 0.5 - x,
+          dy = r[1] + 0.5 - y,
+          d2 = dx * dx + dy * dy;
+        if (d2 <= bd) (bd = d2), (best = r);
+      }
+      if (!best) continue;
       const row: Record<string, unknown> = {};
-      const ov = vectors[i.layer.props.overlayName];
-      (ov?.columns || []).forEach((c, k) => (row[c] = (i.object.item || i.object)[k]));
-      items.push({ layer: i.layer.props.overlayName, id: Number(row.id ?? row.track ?? 0), row });
+      ov.columns.forEach((c, k) => (row[c] = best![k]));
+      items.push({ layer: s.name, id: Number(row.id ?? row.track ?? 0), row });
     }
     const xi = Math.floor(x),
       yi = Math.floor(y);
@@ -283,6 +324,122 @@ export function Viewer(p: Props) {
     setPicked(items.length ? pk : null);
     p.onPick?.(pk);
   };
+
+  // vector layers: made again only when what they show changes (deck
+  // then keeps their GPU buffers)
+  const shownKey = JSON.stringify(p.shown);
+  // the region whose points are drawn: around the view, snapped to a grid
+  // of half a view (it changes only when the view moves that far or the
+  // zoom level changes), two views wide each way
+  let win: number[] | null = null,
+    winKey = '';
+  const rect = box.current?.getBoundingClientRect();
+  if (state.view && rect && rect.width) {
+    const sc = Math.pow(2, Math.floor(state.view.zoom));
+    const hw = rect.width / 2 / sc,
+      hh = rect.height / 2 / sc;
+    const qx = Math.round(state.view.x / hw),
+      qy = Math.round(state.view.y / hh);
+    win = [qx * hw - 2 * hw, qy * hh - 2 * hh, qx * hw + 2 * hw, qy * hh + 2 * hh];
+    winKey = `${Math.floor(state.view.zoom)}|${qx}|${qy}`;
+  }
+  const vlayers = useMemo(() => {
+    const layers: any[] = [];
+    if (vkind)
+      for (const s of p.shown) {
+        const ov = vectors[s.name];
+        if (!ov || !s.visible) continue;
+        const base = layerColor(s.name);
+        const st = ov.columns.indexOf('status');
+        const color = (r: any[]) => {
+          const c = p.errorRun && r[st] ? statusColor(r[st]) : base;
+          return [c[0], c[1], c[2], Math.round(255 * s.opacity)];
+        };
+        if (ov.kind === 'points') {
+          // level of detail: the points of the region around the view when
+          // they are few enough to draw one by one, else all of them as a
+          // raster (a software GPU draws 100,000 instances in seconds)
+          const data = win ? ov.items.filter((r) => r[0] >= win[0] && r[0] <= win[2] && r[1] >= win[1] && r[1] <= win[3]) : ov.items;
+          if (data.length > MAX_INSTANCES) {
+            layers.push(new BitmapLayer({ id: `points-raster-${s.name}`, image: pointRaster(ov.items, W, H, color, `${s.name}|${s.opacity}|${p.errorRun}`), bounds: [0, H, W, 0], textureParameters: { minFilter: 'linear', magFilter: 'nearest' } } as any));
+            continue;
+          }
+          layers.push(
+            new ScatterplotLayer({
+              id: `points-${s.name}`,
+              overlayName: s.name,
+              data,
+              getPosition: (r: any[]) => [r[0] + 0.5, r[1] + 0.5],
+              getFillColor: color,
+              // 3 image pixels, at least 1.5 and at most 6 screen pixels:
+              // zoomed out, 100,000 points cost little to draw
+              radiusUnits: 'common',
+              getRadius: 3,
+              radiusMinPixels: 1.5,
+              radiusMaxPixels: 6,
+              stroked: ov.items.length < 20000,
+              getLineColor: [0, 0, 0, 160],
+              lineWidthUnits: 'pixels',
+              getLineWidth: 1,
+              pickable: false, // clicks are resolved in JS: no picking pass on every move
+              updateTriggers: { getFillColor: [p.errorRun, s.opacity] },
+            } as any),
+          );
+        } else if (ov.kind === 'tracks') {
+          // the dragon tail: each track's positions over [t - tail, t]
+          const tracks = new Map<number, any[][]>();
+          const now: any[][] = [];
+          for (const r of ov.items) {
+            const t = r[3];
+            if (t > state.t || t < state.t - state.tail) continue;
+            let a = tracks.get(r[5]);
+            if (!a) tracks.set(r[5], (a = []));
+            a.push(r);
+            if (t === state.t) now.push(r);
+          }
+          const paths = [...tracks.values()].filter((a) => a.length > 1).map((a) => a.sort((u, v) => u[3] - v[3]));
+          layers.push(
+            new PathLayer({
+              id: `tails-${s.name}`,
+              overlayName: s.name,
+              data: paths,
+              getPath: (a: any[][]) => a.map((r) => [r[0] + 0.5, r[1] + 0.5]),
+              getColor: (a: any[][]) => color(a[a.length - 1]),
+              widthUnits: 'pixels',
+              getWidth: 2,
+              updateTriggers: { getColor: [p.errorRun, s.opacity] },
+            } as any),
+            new ScatterplotLayer({
+              id: `heads-${s.name}`,
+              overlayName: s.name,
+              data: now,
+              getPosition: (r: any[]) => [r[0] + 0.5, r[1] + 0.5],
+              getFillColor: color,
+              radiusUnits: 'pixels',
+              getRadius: 4,
+              pickable: false, // clicks are resolved in JS: no picking pass on every move
+              updateTriggers: { getFillColor: [p.errorRun, s.opacity] },
+            } as any),
+          );
+        } else {
+          layers.push(
+            new LineLayer({
+              id: `trace-${s.name}`,
+              overlayName: s.name,
+              data: ov.items,
+              getSourcePosition: (r: any[]) => [r[0] + 0.5, r[1] + 0.5],
+              getTargetPosition: (r: any[]) => [r[5] + 0.5, r[6] + 0.5],
+              getColor: [base[0], base[1], base[2], Math.round(255 * s.opacity)],
+              widthUnits: 'pixels',
+              getWidth: 2,
+              pickable: false, // clicks are resolved in JS: no picking pass on every move
+            } as any),
+          );
+        }
+      }
+    return layers;
+    // eslint-disable-next-line
+  }, [vectors, shownKey, p.errorRun, state.t, state.tail, winKey]);
 
   // the layers
   useEffect(() => {
@@ -333,86 +490,7 @@ export function Viewer(p: Props) {
       }
     if (errmap && p.errorRun)
       layers.push(new BitmapLayer({ id: `errors-${errmap.key}`, image: errmap.image as any, bounds: [0, H, W, 0], opacity: 0.6, textureParameters: { minFilter: 'nearest', magFilter: 'nearest' } } as any));
-    if (vkind)
-      for (const s of p.shown) {
-        const ov = vectors[s.name];
-        if (!ov || !s.visible) continue;
-        const base = layerColor(s.name);
-        const st = ov.columns.indexOf('status');
-        const color = (r: any[]) => {
-          const c = p.errorRun && r[st] ? statusColor(r[st]) : base;
-          return [c[0], c[1], c[2], Math.round(255 * s.opacity)];
-        };
-        if (ov.kind === 'points') {
-          layers.push(
-            new ScatterplotLayer({
-              id: `points-${s.name}`,
-              overlayName: s.name,
-              data: ov.items,
-              getPosition: (r: any[]) => [r[0] + 0.5, r[1] + 0.5],
-              getFillColor: color,
-              radiusUnits: 'pixels',
-              getRadius: 4,
-              stroked: true,
-              getLineColor: [0, 0, 0, 160],
-              lineWidthUnits: 'pixels',
-              getLineWidth: 1,
-              pickable: true,
-              updateTriggers: { getFillColor: [p.errorRun, s.opacity] },
-            } as any),
-          );
-        } else if (ov.kind === 'tracks') {
-          // the dragon tail: each track's positions over [t - tail, t]
-          const tracks = new Map<number, any[][]>();
-          const now: any[][] = [];
-          for (const r of ov.items) {
-            const t = r[3];
-            if (t > state.t || t < state.t - state.tail) continue;
-            let a = tracks.get(r[5]);
-            if (!a) tracks.set(r[5], (a = []));
-            a.push(r);
-            if (t === state.t) now.push(r);
-          }
-          const paths = [...tracks.values()].filter((a) => a.length > 1).map((a) => a.sort((u, v) => u[3] - v[3]));
-          layers.push(
-            new PathLayer({
-              id: `tails-${s.name}`,
-              overlayName: s.name,
-              data: paths,
-              getPath: (a: any[][]) => a.map((r) => [r[0] + 0.5, r[1] + 0.5]),
-              getColor: (a: any[][]) => color(a[a.length - 1]),
-              widthUnits: 'pixels',
-              getWidth: 2,
-              updateTriggers: { getColor: [p.errorRun, s.opacity] },
-            } as any),
-            new ScatterplotLayer({
-              id: `heads-${s.name}`,
-              overlayName: s.name,
-              data: now,
-              getPosition: (r: any[]) => [r[0] + 0.5, r[1] + 0.5],
-              getFillColor: color,
-              radiusUnits: 'pixels',
-              getRadius: 4,
-              pickable: true,
-              updateTriggers: { getFillColor: [p.errorRun, s.opacity] },
-            } as any),
-          );
-        } else {
-          layers.push(
-            new LineLayer({
-              id: `trace-${s.name}`,
-              overlayName: s.name,
-              data: ov.items,
-              getSourcePosition: (r: any[]) => [r[0] + 0.5, r[1] + 0.5],
-              getTargetPosition: (r: any[]) => [r[5] + 0.5, r[6] + 0.5],
-              getColor: [base[0], base[1], base[2], Math.round(255 * s.opacity)],
-              widthUnits: 'pixels',
-              getWidth: 2,
-              pickable: true,
-            } as any),
-          );
-        }
-      }
+    layers.push(...vlayers);
     if (picked)
       layers.push(
         new ScatterplotLayer({
