@@ -81,7 +81,8 @@ const withPtsIn = await panFrames(`${base}/images/7?layers=gt&x=1024&y=1024&zoom
 const withoutIn = await panFrames(`${base}/images/7?x=1024&y=1024&zoom=3`);
 await browser.close();
 
-const sizes = JSON.parse(fs.readFileSync(bundle, 'utf8'));
+const bj = JSON.parse(fs.readFileSync(bundle, 'utf8'));
+const sizes = bj.files;
 const gz = Object.values(sizes).reduce((a, s) => a + s.gzip, 0);
 const raw = Object.values(sizes).reduce((a, s) => a + s.bytes, 0);
 console.log(`web app, ${rep} cold loads each (median); chromium headless, SwiftShader WebGL2\n`);
@@ -94,4 +95,4 @@ line(`pan with ${ov.total} points: frame median`, median(withPts), 'ms', 'same v
 line(`pan with ${ov.total} points: frame p95`, p95(withPts), 'ms', 'same viewer, no points', p95(without));
 line(`zoom 3 (points one by one): frame median`, median(withPtsIn), 'ms', 'same viewer, no points', median(withoutIn));
 line(`zoom 3 (points one by one): frame p95`, p95(withPtsIn), 'ms', 'same viewer, no points', p95(withoutIn));
-console.log(`\nbundle: ${(raw / 1024).toFixed(0)} KiB, ${(gz / 1024).toFixed(0)} KiB gzipped (${Object.keys(sizes).join(', ')})`);
+console.log(`\nbundle: ${Object.keys(sizes).length} files, ${(raw / 1024).toFixed(0)} KiB, ${(gz / 1024).toFixed(0)} KiB gzipped; the first page (no viewer) loads ${(bj.initial_gzip / 1024).toFixed(0)} KiB gzipped, the viewer the rest when opened`);

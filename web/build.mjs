@@ -29,6 +29,8 @@ const r = await esbuild.build({
   target: 'es2020',
   outdir: assets,
   entryNames: 'app-[hash]',
+  chunkNames: 'chunk-[hash]',
+  splitting: true,
   assetNames: '[name]-[hash]',
   jsx: 'automatic',
   jsxImportSource: 'preact',
@@ -39,7 +41,7 @@ const r = await esbuild.build({
   plugins: [codecs],
 });
 const made = Object.keys(r.metafile.outputs).map((f) => path.resolve(f));
-const js = made.find((f) => f.endsWith('.js'));
+const js = path.resolve(Object.entries(r.metafile.outputs).find(([, o]) => o.entryPoint === 'src/main.tsx')[0]);
 const css = made.find((f) => f.endsWith('.css'));
 const rel = (f) => '/assets/' + path.basename(f);
 const html = `<!doctype html>
@@ -66,8 +68,13 @@ for (const f of made) {
 const keep = new Set(made.flatMap((f) => [path.basename(f), path.basename(f) + '.gz']));
 for (const f of fs.readdirSync(assets)) if (!keep.has(f)) fs.rmSync(path.join(assets, f));
 fs.writeFileSync(path.join(out, 'favicon.svg'), icon);
-fs.writeFileSync(path.join(out, 'bundle.json'), JSON.stringify(sizes, null, 1) + '\n');
+// what the first page loads: the entry and the chunks it imports statically
+const first = new Set([path.basename(js)]);
+for (const [f, o] of Object.entries(r.metafile.outputs))
+  if (path.resolve(f) === js) for (const i of o.imports) if (i.kind === 'import-statement') first.add(path.basename(i.path));
+const initial = [...first].reduce((a, f) => a + (sizes[f]?.gzip || 0), 0) + (css ? sizes[path.basename(css)].gzip : 0);
+fs.writeFileSync(path.join(out, 'bundle.json'), JSON.stringify({ entry: path.basename(js), initial_gzip: initial, files: sizes }, null, 1) + '\n');
 fs.writeFileSync(path.join(out, 'index.html.tmp'), html);
 fs.renameSync(path.join(out, 'index.html.tmp'), path.join(out, 'index.html'));
 const total = Object.values(sizes).reduce((a, s) => a + s.gzip, 0);
-console.log(`web: ${Object.keys(sizes).join(', ')} → ${out} (${(total / 1024).toFixed(0)} KiB gzipped)`);
+console.log(`web: ${Object.keys(sizes).length} files → ${out} (${(total / 1024).toFixed(0)} KiB gzipped; the first page loads ${(initial / 1024).toFixed(0)} KiB)`);
