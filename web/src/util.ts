@@ -71,6 +71,9 @@ export const STATUS_COLORS: Record<string, [number, number, number]> = {
   missed: [0, 116, 217],
   located: [46, 204, 64],
   switched: [255, 220, 0],
+  'missed link': [0, 200, 255],
+  'spurious link': [255, 133, 27],
+  'switched link': [255, 105, 180],
 };
 export function statusColor(s: string | null | undefined): [number, number, number] {
   return (s && STATUS_COLORS[s]) || [255, 255, 255];

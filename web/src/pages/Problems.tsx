@@ -4,8 +4,9 @@
 import { useState } from 'preact/hooks';
 import { all, api, atLeast, ImageRec, Problem } from '../api';
 import { Err, Loading, Table, useLoad, useSession } from '../ui';
-import { fmt, when } from '../util';
+import { fmt } from '../util';
 import { Leaderboard } from './Benchmark';
+import { RunRow, RunTable } from './Runs';
 
 export function ProblemsPage() {
   const [rows, err] = useLoad(() => all<Problem>('/problems'), []);
@@ -38,15 +39,6 @@ interface Wf {
   version: string;
   class: string;
   newest: boolean;
-}
-interface RunRow {
-  id: number;
-  workflow: string;
-  status: string;
-  created_at: string;
-  duration: number | null;
-  main_metric: string;
-  mean: number | null;
 }
 
 export function ProblemPage({ name }: { name: string }) {
@@ -103,21 +95,7 @@ export function ProblemPage({ name }: { name: string }) {
       <h2>Leaderboard</h2>
       <Leaderboard problem={problem.name} compact />
       <h2>Runs</h2>
-      <Table
-        name="runs"
-        rows={runs}
-        rowKey={(r) => r.id}
-        sort="id"
-        dir={-1}
-        cols={[
-          { key: 'id', label: 'Run', num: true, cell: (r) => <a href={`/runs/${r.id}`}>{r.id}</a> },
-          { key: 'workflow', label: 'Workflow' },
-          { key: 'status', label: 'Status', cell: (r) => <span class={`state st-${r.status}`}>{r.status}</span> },
-          { key: 'created_at', label: 'Created', cell: (r) => when(r.created_at) },
-          { key: 'duration', label: 'Seconds', num: true },
-          { key: 'mean', label: runs[0]?.main_metric || 'Main metric', num: true, cell: (r) => fmt(r.mean) },
-        ]}
-      />
+      <RunTable rows={runs} />
     </section>
   );
 }

@@ -5,7 +5,7 @@ import { all, api, API, atLeast } from '../api';
 import { Err, Loading, Table, useLoad, useSession } from '../ui';
 import { fmt, go, when } from '../util';
 
-interface RunRow {
+export interface RunRow {
   id: number;
   workflow: string;
   problem: string;
@@ -33,23 +33,30 @@ export function RunsPage() {
           ))}
         </select>
       </h1>
-      <Table
-        name="runs"
-        rows={rows.filter((r) => !status || r.status === status)}
-        rowKey={(r) => r.id}
-        sort="id"
-        dir={-1}
-        cols={[
-          { key: 'id', label: 'Run', num: true, cell: (r) => <a href={`/runs/${r.id}`}>{r.id}</a> },
-          { key: 'workflow', label: 'Workflow' },
-          { key: 'problem', label: 'Problem', cell: (r) => <a href={`/problems/${encodeURIComponent(r.problem)}`}>{r.problem}</a> },
-          { key: 'status', label: 'Status', cell: (r) => <span class={`state st-${r.status}`}>{r.status}</span> },
-          { key: 'created_at', label: 'Created', cell: (r) => when(r.created_at) },
-          { key: 'duration', label: 'Seconds', num: true },
-          { key: 'mean', label: 'Main metric', num: true, cell: (r) => (r.mean === null ? '—' : `${r.main_metric} ${fmt(r.mean)}`) },
-        ]}
-      />
+      <RunTable rows={rows.filter((r) => !status || r.status === status)} withProblem />
     </section>
+  );
+}
+
+// Runs, newest first: the run list and a problem's runs.
+export function RunTable({ rows, withProblem }: { rows: RunRow[]; withProblem?: boolean }) {
+  return (
+    <Table
+      name="runs"
+      rows={rows}
+      rowKey={(r) => r.id}
+      sort="id"
+      dir={-1}
+      cols={[
+        { key: 'id', label: 'Run', num: true, cell: (r) => <a href={`/runs/${r.id}`}>{r.id}</a> },
+        { key: 'workflow', label: 'Workflow' },
+        ...(withProblem ? [{ key: 'problem', label: 'Problem', cell: (r: RunRow) => <a href={`/problems/${encodeURIComponent(r.problem)}`}>{r.problem}</a> }] : []),
+        { key: 'status', label: 'Status', cell: (r) => <span class={`state st-${r.status}`}>{r.status}</span> },
+        { key: 'created_at', label: 'Created', cell: (r) => when(r.created_at) },
+        { key: 'duration', label: 'Seconds', num: true },
+        { key: 'mean', label: 'Main metric', num: true, cell: (r) => (r.mean === null ? '—' : `${r.main_metric} ${fmt(r.mean)}`) },
+      ]}
+    />
   );
 }
 

@@ -5,6 +5,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, Layer } from '../api';
 import { dtypeRange, histogram, Histo, ImageInfo, Pyramid, runErrors } from './data';
 import type { Channel, Picked, Shown, ViewerState } from './Viewer';
+import { layerColor } from './Viewer';
 import { fmt } from '../util';
 
 export function initialChannels(info: ImageInfo, py: Pyramid): Channel[] {
@@ -155,6 +156,23 @@ export function Layers(p: { info: ImageInfo; shown: Shown[]; setShown: (s: Shown
               {!l.ready && <small> (pyramid being built)</small>}
             </label>
             {s && <input type="range" min={0} max={1} step={0.05} value={s.opacity} title="opacity" onInput={(e) => put(l.name, { opacity: +(e.target as HTMLInputElement).value })} />}
+            {s && (
+              <input
+                type="color"
+                name={`color-${l.name}`}
+                title="one colour for the whole layer"
+                value={hex(s.color || layerColor(l.name))}
+                onInput={(e) => {
+                  const v = parseInt((e.target as HTMLInputElement).value.slice(1), 16);
+                  put(l.name, { color: [(v >> 16) & 255, (v >> 8) & 255, v & 255] });
+                }}
+              />
+            )}
+            {s?.color && (
+              <button type="button" class="small" title="each label in its own colour" onClick={() => put(l.name, { color: null })}>
+                labels
+              </button>
+            )}
             {run > 0 && (
               <label class="errors">
                 <input type="checkbox" name={`errors-${run}`} checked={p.errorRun === run} onChange={(e) => p.setErrorRun((e.target as HTMLInputElement).checked ? run : null)} /> error map

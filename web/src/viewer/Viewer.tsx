@@ -26,6 +26,7 @@ export interface Shown {
   name: string; // gt, gt-<v>, run-<r>
   visible: boolean;
   opacity: number;
+  color?: [number, number, number] | null; // null: each label its own colour
 }
 export interface ViewerState {
   z: number;
@@ -82,7 +83,7 @@ function pointRaster(items: any[][], W: number, H: number, color: (r: any[]) => 
   return c;
 }
 
-function layerColor(name: string): [number, number, number] {
+export function layerColor(name: string): [number, number, number] {
   if (name.startsWith('gt')) return [255, 220, 0];
   const n = parseInt(name.replace(/\D+/g, ''), 10) || 1;
   const h = (n * 0.618033988749895) % 1;
@@ -232,7 +233,7 @@ export function Viewer(p: Props) {
   }, [p.errorRun, info.image.id]);
 
   useEffect(() => {
-    if (!p.errorRun || !errObjs || !hasMasks(cls) || cls === 'ObjTrk') return;
+    if (!p.errorRun || !errObjs || !hasMasks(cls)) return;
     const run = byName.get(`run-${p.errorRun}`),
       gt = byName.get('gt');
     if (!run || !gt || W * H > 4096 * 4096) return;
@@ -242,7 +243,14 @@ export function Viewer(p: Props) {
       if (!live) return;
       const pred = new Map<number, string>(),
         gtc = new Map<number, string>();
-      for (const o of errObjs) (o.kind === 'pred' ? pred : gtc).set(o.id, category(o));
+      const track = cls === 'ObjTrk';
+      for (const o of errObjs) {
+        // tracking: the AOGM operations of this frame, on the label they name
+        if (track && o.detail?.t !== state.t) continue;
+        const m = o.kind === 'pred' ? pred : gtc;
+        const id = track ? Number(o.detail?.label) : o.id;
+        if (!m.has(id)) m.set(id, category(o));
+      }
       const c = document.createElement('canvas');
       c.width = W;
       c.height = H;
@@ -259,7 +267,11 @@ export function Viewer(p: Props) {
         const a = pr.data[i],
           b = pg.data[i];
         let s: string | undefined;
-        if (a) s = pred.get(a) || 'FP';
+        if (track) {
+          // a result object's operation, else the GT object's (a missed
+          // object or link); correct objects stay uncoloured
+          s = (a && pred.get(a)) || (b && gtc.get(b)) || undefined;
+        } else if (a) s = pred.get(a) || 'FP';
         else if (b) {
           const g = gtc.get(b);
           if (g === 'FN' || g === 'split') s = g;
@@ -349,7 +361,7 @@ export function Viewer(p: Props) {
       for (const s of p.shown) {
         const ov = vectors[s.name];
         if (!ov || !s.visible) continue;
-        const base = layerColor(s.name);
+        const base = s.color || layerColor(s.name);
         const st = ov.columns.indexOf('status');
         const color = (r: any[]) => {
           const c = p.errorRun && r[st] ? statusColor(r[st]) : base;
@@ -484,7 +496,7 @@ export function Viewer(p: Props) {
               const el = box.current;
               if (el) el.dataset.labels = String(Number(el.dataset.labels || 0) + 1);
             },
-            labelColor: p.shown.length > 1 || p.errorRun ? layerColor(s.name) : null,
+            labelColor: s.color || (p.shown.length > 1 || p.errorRun ? layerColor(s.name) : null),
           }),
         );
       }
@@ -532,6 +544,6 @@ export function Viewer(p: Props) {
 }
 
 function errLegend(cls: string): Record<string, [number, number, number]> {
-  const keys = VECTOR_CLASSES[cls] === 'tracks' || cls === 'ObjTrk' ? ['paired', 'spurious', 'missed'] : VECTOR_CLASSES[cls] ? ['TP', 'FP', 'FN'] : ['TP', 'FP', 'FN', 'split', 'merged'];
+  const keys = cls === 'ObjTrk' ? ['FN', 'FP', 'split', 'missed link', 'spurious link', 'switched link'] : VECTOR_CLASSES[cls] === 'tracks' ? ['paired', 'spurious', 'missed'] : VECTOR_CLASSES[cls] ? ['TP', 'FP', 'FN'] : ['TP', 'FP', 'FN', 'split', 'merged'];
   return Object.fromEntries(keys.map((k) => [k, statusColor(k)]));
 }

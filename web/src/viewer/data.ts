@@ -100,7 +100,12 @@ export function runErrors(run: number, image: number): Promise<ErrObject[]> {
 }
 
 // The category an object is coloured by in the error map.
+// AOGM operations of a tracking error map (CTC-MEASURES.md): NS a split
+// object, EA a link the result misses, ED a spurious link, EC a link of
+// the wrong kind.
+const AOGM: Record<string, string> = { NS: 'split', EA: 'missed link', ED: 'spurious link', EC: 'switched link' };
 export function category(o: ErrObject): string {
+  if (AOGM[o.status]) return AOGM[o.status];
   if (o.detail?.merged) return 'merged';
   if (o.detail?.split) return 'split';
   return o.status;
