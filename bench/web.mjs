@@ -11,7 +11,7 @@ const p95 = (a) => [...a].sort((x, y) => x - y)[Math.min(a.length - 1, Math.floo
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--no-sandbox'],
+  args: ['--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--no-sandbox', '--disable-dev-shm-usage'],
 });
 const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
 const line = (what, v, unit, anchorName, anchor) =>
