@@ -2,8 +2,8 @@
 // viewer, and /compare?image=ID&runs=a,b[,c,d]: 2 to 4 viewers sharing
 // view, Z, T and channels. The URL follows the state (links reload as
 // they were).
-import { useEffect, useRef, useState } from 'preact/hooks';
-import { Channel, Picked, Shown, Viewer, ViewerState, View } from '../viewer/Viewer';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { Channel, Picked, Shown, Viewer, ViewerState, View, warmDevice } from '../viewer/Viewer';
 import { Channels, initialChannels, Layers, OpenIn, Planes, PickedPanel } from '../viewer/Controls';
 import { ImageInfo, imageInfo, pyramid, Pyramid } from '../viewer/data';
 import { Err, Loading } from '../ui';
@@ -85,6 +85,7 @@ function useViewerState(d: Loaded | null): [ViewerState | null, (p: Partial<View
 }
 
 export function ImagePage({ id }: { id: number }) {
+  const warm = useMemo(() => warmDevice(), []); // while the data loads
   const [d, err] = useImage(id);
   const [st, set] = useViewerState(d);
   const [shown, setShown] = useState<Shown[]>(() =>
@@ -120,7 +121,7 @@ export function ImagePage({ id }: { id: number }) {
             {im.size_t > 1 && `, ${im.size_t} T`}, {im.dtype}
           </small>
         </div>
-        <Viewer name="main" info={d.info} image={d.image} state={st} shown={shown} errorRun={errorRun} onView={(v: View) => set({ view: v })} onPick={setPicked} />
+        <Viewer name="main" warm={warm} info={d.info} image={d.image} state={st} shown={shown} errorRun={errorRun} onView={(v: View) => set({ view: v })} onPick={setPicked} />
         <Planes info={d.info} state={st} set={set} />
       </div>
       <aside class="viewer-side">

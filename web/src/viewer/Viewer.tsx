@@ -5,6 +5,8 @@
 // several viewers can share it (compare).
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { Deck, OrthographicView } from '@deck.gl/core';
+import { luma } from '@luma.gl/core';
+import { webgl2Adapter } from '@luma.gl/webgl';
 import { BitmapLayer, PathLayer, ScatterplotLayer, LineLayer } from '@deck.gl/layers';
 import { MultiscaleImageLayer } from '@vivjs/layers';
 import { ColorPaletteExtension } from '@vivjs/extensions';
@@ -50,6 +52,31 @@ interface Props {
   errorRun: number | null;
   onView: (v: View) => void;
   onPick?: (p: Picked) => void;
+  warm?: Warm; // a WebGL device made early (warmDevice)
+}
+
+export interface Warm {
+  canvas: HTMLCanvasElement;
+  device: Promise<any>;
+  onResize: () => void;
+}
+
+// A WebGL2 device on a canvas of its own, made before the viewer mounts (the
+// image page starts it with its first API calls): creating it is most of a
+// viewer's start on a software GPU.
+export function warmDevice(): Warm {
+  const canvas = document.createElement('canvas');
+  const w: Warm = { canvas, device: Promise.resolve(null), onResize: () => {} };
+  w.device = luma.createDevice({
+    _reuseDevices: true,
+    type: 'webgl',
+    adapters: [webgl2Adapter],
+    _cacheShaders: true,
+    _cachePipelines: true,
+    createCanvasContext: { canvas, useDevicePixels: true, autoResize: true },
+    onResize: () => w.onResize(),
+  } as any);
+  return w;
 }
 
 const MAX_CHANNELS = 6; // what Viv draws at once
@@ -136,34 +163,48 @@ export function Viewer(p: Props) {
     [p.image],
   );
 
-  // the deck, once
+  // the deck, once: on the page's warm device (made while the page loaded
+  // its data) or on a device of its own
+  const [ready, setReady] = useState(0);
   useEffect(() => {
-    const d = new Deck({
-      canvas: canvas.current!,
-      views: [new OrthographicView({ id: 'ortho', controller: true })],
-      initialViewState: { target: [W / 2, H / 2, 0], zoom: 0 },
-      controller: true,
-      useDevicePixels: true,
-      getCursor: ({ isDragging }: any) => (isDragging ? 'grabbing' : 'crosshair'),
-      onViewStateChange: ({ viewState }: any) => {
-        p.onView({ x: viewState.target[0], y: viewState.target[1], zoom: viewState.zoom });
-        return viewState;
-      },
-      onAfterRender: () => {
-        const el = box.current;
-        if (el) el.dataset.frames = String(Number(el.dataset.frames || 0) + 1);
-      },
-      layers: [],
-    } as any);
-    deck.current = d;
+    let d: any = null,
+      gone = false;
+    const c = p.warm ? p.warm.canvas : canvas.current!;
+    if (p.warm) {
+      canvas.current!.replaceWith(c);
+      p.warm.onResize = () => d?.redraw('resized');
+    }
+    const make = (device: any) => {
+      if (gone) return;
+      d = new Deck({
+        ...(device ? { device } : { canvas: c }),
+        views: [new OrthographicView({ id: 'ortho', controller: true })],
+        initialViewState: { target: [W / 2, H / 2, 0], zoom: 0 },
+        controller: true,
+        useDevicePixels: true,
+        getCursor: ({ isDragging }: any) => (isDragging ? 'grabbing' : 'crosshair'),
+        onViewStateChange: ({ viewState }: any) => {
+          p.onView({ x: viewState.target[0], y: viewState.target[1], zoom: viewState.zoom });
+          return viewState;
+        },
+        onAfterRender: () => {
+          const el = box.current;
+          if (el) el.dataset.frames = String(Number(el.dataset.frames || 0) + 1);
+        },
+        layers: [],
+      } as any);
+      deck.current = d;
+      setReady((k) => k + 1);
+    };
+    if (p.warm) p.warm.device.then(make, () => make(null));
+    else make(null);
     // a click (a press and release without moving): what is under it.
     // (deck's own click waits to rule out a double click, and is not
     // called when a layer that takes clicks is under the pointer)
-    const c = canvas.current!;
     let down: [number, number] | null = null;
     const pd = (e: PointerEvent) => (down = [e.offsetX, e.offsetY]);
     const pu = (e: PointerEvent) => {
-      if (!down || Math.hypot(e.offsetX - down[0], e.offsetY - down[1]) > 3) return;
+      if (!d || !down || Math.hypot(e.offsetX - down[0], e.offsetY - down[1]) > 3) return;
       down = null;
       const vp = d.getViewports()[0];
       if (!vp) return;
@@ -172,10 +213,12 @@ export function Viewer(p: Props) {
     c.addEventListener('pointerdown', pd);
     c.addEventListener('pointerup', pu);
     return () => {
+      gone = true;
       c.removeEventListener('pointerdown', pd);
       c.removeEventListener('pointerup', pu);
-      d.finalize();
+      d?.finalize();
       deck.current = null;
+      p.warm?.device.then((dev: any) => dev.destroy(), () => {});
     };
   }, []);
 
@@ -523,7 +566,8 @@ export function Viewer(p: Props) {
       viewState: { target: [state.view.x, state.view.y, 0], zoom: state.view.zoom },
     });
     if (box.current) box.current.dataset.view = JSON.stringify(state.view);
-  });
+  }); // every render (a new deck, new data, a new view...)
+  void ready;
 
   return (
     <div class="viewer" ref={box} data-viewer={p.name} data-image={info.image.id}>
