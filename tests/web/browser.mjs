@@ -43,7 +43,9 @@ const page = await ctx.newPage();
 const problems = [];
 page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
 page.on('console', (m) => m.type() === 'error' && !/Failed to load resource/.test(m.text()) && problems.push(`console: ${m.text()}`));
-page.on('response', (r) => r.status() >= 500 && problems.push(`HTTP ${r.status()} ${r.url()}`));
+// (503 from an image route is the server saying a new image's pyramid is
+// being built: the page tries again)
+page.on('response', (r) => r.status() >= 500 && !(r.status() === 503 && /\/(iiif|zarr)\//.test(r.url())) && problems.push(`HTTP ${r.status()} ${r.url()}`));
 // decoding screenshots (PNG) into pixels, in a page of its own
 const dec = await ctx.newPage();
 await dec.goto('about:blank');
@@ -229,6 +231,26 @@ await check('a vector layer (spots) draws its points', async () => {
   assert(sat(off) < 12, `grey without it: ${off}`);
 });
 
+await check('a track layer draws the heads of the frame shown', async () => {
+  const imgs = await api('/problems/tracks/images');
+  const id = imgs.items[0].id;
+  const ov = await api(`/images/${id}/overlays/gt?t=5`);
+  assert(ov.kind === 'tracks' && ov.items.length > 0, 'the GT has positions at t=5');
+  const [x, y] = ov.items[0];
+  await page.goto(`${base}/images/${id}?layers=gt&t=5&x=${x + 0.5}&y=${y + 0.5}&zoom=2`);
+  await settled();
+  await page.waitForTimeout(500);
+  const box = await page.locator('[data-viewer=main] canvas').boundingBox();
+  const on = await mean(await canvas(), box.width / 2, box.height / 2, 1);
+  await page.uncheck('input[name=layer-gt]');
+  await page.waitForTimeout(300);
+  await settled();
+  const off = await mean(await canvas(), box.width / 2, box.height / 2, 1);
+  assert(sat(on) > 60, `a coloured head at t=5: ${on}`);
+  assert(sat(off) < 12, `grey without it: ${off}`);
+  assert(/T\s*6\/12/.test(await page.textContent('.planes')), 'the T slider shows frame 6 of 12');
+});
+
 await check('compare: two viewers move together after a pan', async () => {
   await page.goto(`${base}/compare?image=${imageId}&runs=1,2`);
   await settled('[data-viewer=v0]');
@@ -314,6 +336,22 @@ await check('a contributor launches a run from the form and sees it succeed live
   await page.waitForSelector('table[data-table=run-images] td[data-col=mAP]');
   assert(/sigma=1\.5/.test(await page.textContent('dl.facts')), 'the parameters are shown');
   await shot('run');
+  await logout();
+});
+
+await check('a contributor uploads an image from the problem page', async () => {
+  await login('alice', 'alice-password-1');
+  await page.goto(base + '/problems/nuclei16');
+  await page.waitForSelector('[data-upload] input[name=images]');
+  await page.setInputFiles('[data-upload] input[name=images]', process.env.UPLOAD_IMAGE);
+  await page.waitForSelector('[data-upload] p.ok');
+  assert(/added upload_me\.tif/.test(await page.textContent('[data-upload]')), 'the upload is confirmed');
+  await page.waitForFunction(() => document.querySelectorAll('[data-gallery] img').length === 7);
+  // its thumbnail arrives once its pyramid is built (the page retries a 503)
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-gallery] img')].every((i) => i.complete && i.naturalWidth > 0), null, { timeout: 30000 });
+  await page.setInputFiles('[data-upload] input[name=images]', { name: 'junk.tif', mimeType: 'image/tiff', buffer: Buffer.from('not an image') });
+  await page.waitForSelector('[data-upload] p.error');
+  assert(/refused/.test(await page.textContent('[data-upload] p.error')), 'a bad file is refused with the reason');
   await logout();
 });
 

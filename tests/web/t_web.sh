@@ -38,6 +38,13 @@ bia() { "$B" --instance "$I" "$@"; }
 	"$B" gen SptCnt "$T/spots" --n 1 --seed 2
 	bia problem add spots --class SptCnt --description "synthetic spots"
 	bia dataset import spots "$T/spots"
+	# particle tracks: a track's head drawn at its frame
+	"$B" gen PrtTrk "$T/tracks" --n 1 --seed 4 --frames 12 --tracks 6
+	bia problem add tracks --class PrtTrk --description "synthetic particle tracks"
+	bia dataset import tracks "$T/tracks"
+	# an image a contributor uploads from the problem page
+	"$B" gen ObjSeg "$T/extra" --n 1 --seed 9 --bits 16 --size 192x160
+	cp "$T/extra/images/objseg_000.tif" "$T/upload_me.tif"
 	bia workflow add "$(dirname "$B")/workflows/NucleiSegmentation-C" --version 1 ||
 		bia workflow add "$PWD/build/workflows/NucleiSegmentation-C" --version 1
 	bia run NucleiSegmentation-C nuclei16 --wait
@@ -58,7 +65,7 @@ for p in nuclei16 spots; do
 		"http://127.0.0.1:$(cat "$T/port")/api/v1/problems/$p/members/alice" || fail "cannot add alice to $p"
 done
 
-CHROMIUM="$CHROMIUM" node tests/web/browser.mjs "http://127.0.0.1:$(cat "$T/port")"
+UPLOAD_IMAGE=$T/upload_me.tif CHROMIUM="$CHROMIUM" node tests/web/browser.mjs "http://127.0.0.1:$(cat "$T/port")"
 st=$?
 [ $st -eq 0 ] || tail -20 "$T/serve.log"
 exit $st

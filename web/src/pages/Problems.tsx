@@ -102,10 +102,13 @@ export function ProblemPage({ name }: { name: string }) {
 
 function Thumb({ im }: { im: ImageRec }) {
   const [hover, setHover] = useState(false);
+  // a new image's pyramid may still be being built (503): try again
+  const [attempt, setAttempt] = useState(0);
+  const retry = () => attempt < 20 && setTimeout(() => setAttempt((a) => a + 1), 1000);
   const src = `/iiif/3/${im.id}/full/!160,160/0/default.jpg`;
   return (
     <a class="thumb" href={`/images/${im.id}${im.gt_version ? '?layers=gt' : ''}`} title={`${im.stem} — ${im.size_x}×${im.size_y}×${im.size_z}, ${im.size_c} C, ${im.size_t} T, ${im.dtype}`} onMouseEnter={() => setHover(true)} onMouseLeave={() => setHover(false)}>
-      <img loading="lazy" src={hover && im.gt_version ? `${src}?labels=gt` : src} alt={im.stem} width={160} height={160} />
+      <img key={attempt} loading="lazy" src={hover && im.gt_version ? `${src}?labels=gt` : src} alt={im.stem} width={160} height={160} onError={retry} />
       <span>{im.stem}</span>
     </a>
   );
