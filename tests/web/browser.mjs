@@ -212,13 +212,10 @@ await check('clicking an object shows its id, its match and its figures', async 
   await shot('viewer-errors');
 });
 
-await check('a vector layer (spots) draws its points', async () => {
-  const imgs = await api('/problems/spots/images');
-  const id = imgs.items[0].id;
-  const ov = await api(`/images/${id}/overlays/gt`);
-  assert(ov.items.length > 0, 'the spots GT has points');
-  const [x, y] = ov.items[0];
-  await page.goto(`${base}/images/${id}?layers=gt&x=${x + 0.5}&y=${y + 0.5}&zoom=1`);
+// the colour at the centre of the viewer of url, with the GT layer and
+// after unticking it
+async function centreWithAndWithoutGt(url) {
+  await page.goto(url);
   await settled();
   await page.waitForTimeout(500);
   const box = await page.locator('[data-viewer=main] canvas').boundingBox();
@@ -226,7 +223,16 @@ await check('a vector layer (spots) draws its points', async () => {
   await page.uncheck('input[name=layer-gt]');
   await page.waitForTimeout(300);
   await settled();
-  const off = await mean(await canvas(), box.width / 2, box.height / 2, 1);
+  return [on, await mean(await canvas(), box.width / 2, box.height / 2, 1)];
+}
+
+await check('a vector layer (spots) draws its points', async () => {
+  const imgs = await api('/problems/spots/images');
+  const id = imgs.items[0].id;
+  const ov = await api(`/images/${id}/overlays/gt`);
+  assert(ov.items.length > 0, 'the spots GT has points');
+  const [x, y] = ov.items[0];
+  const [on, off] = await centreWithAndWithoutGt(`${base}/images/${id}?layers=gt&x=${x + 0.5}&y=${y + 0.5}&zoom=1`);
   assert(on[0] > 150 && on[1] > 120 && on[2] < 100, `a yellow point: ${on}`);
   assert(sat(off) < 12, `grey without it: ${off}`);
 });
@@ -237,15 +243,7 @@ await check('a track layer draws the heads of the frame shown', async () => {
   const ov = await api(`/images/${id}/overlays/gt?t=5`);
   assert(ov.kind === 'tracks' && ov.items.length > 0, 'the GT has positions at t=5');
   const [x, y] = ov.items[0];
-  await page.goto(`${base}/images/${id}?layers=gt&t=5&x=${x + 0.5}&y=${y + 0.5}&zoom=2`);
-  await settled();
-  await page.waitForTimeout(500);
-  const box = await page.locator('[data-viewer=main] canvas').boundingBox();
-  const on = await mean(await canvas(), box.width / 2, box.height / 2, 1);
-  await page.uncheck('input[name=layer-gt]');
-  await page.waitForTimeout(300);
-  await settled();
-  const off = await mean(await canvas(), box.width / 2, box.height / 2, 1);
+  const [on, off] = await centreWithAndWithoutGt(`${base}/images/${id}?layers=gt&t=5&x=${x + 0.5}&y=${y + 0.5}&zoom=2`);
   assert(sat(on) > 60, `a coloured head at t=5: ${on}`);
   assert(sat(off) < 12, `grey without it: ${off}`);
   assert(/T\s*6\/12/.test(await page.textContent('.planes')), 'the T slider shows frame 6 of 12');
