@@ -652,6 +652,17 @@ static enum MHD_Result form_part(void *cls, enum MHD_ValueKind kind, const char 
 
 /* The first call of a request: route, authenticate, authorize, prepare
  * the body. Returns 0 to go on, else the request was answered. */
+int req_not_allowed(struct req *rq, const char *what)
+{
+	bia_fail(&rq->ctx, BIA_EINVAL, "%s is not allowed on %s%s", rq->method, rq->path, what);
+	req_error(rq);
+	json_t *e = json_object_get(rq->out, "error");
+	json_object_set_new(e, "code", json_string("method_not_allowed"));
+	json_object_set_new(e, "status", json_integer(405));
+	rq->status = 405;
+	return 405;
+}
+
 static int begin(struct req *rq, const char *url)
 {
 	if (strlen(url) >= sizeof(rq->path))
@@ -684,12 +695,7 @@ static int begin(struct req *rq, const char *url)
 		return req_fail(rq, BIA_ENOENT, "no route %s %s (see %s/openapi.json)", rq->method,
 				rq->path, API_PREFIX);
 	if (m == 405) {
-		bia_fail(&rq->ctx, BIA_EINVAL, "%s is not allowed on %s", rq->method, rq->path);
-		req_error(rq);
-		json_t *e = json_object_get(rq->out, "error");
-		json_object_set_new(e, "code", json_string("method_not_allowed"));
-		json_object_set_new(e, "status", json_integer(405));
-		rq->status = 405;
+		req_not_allowed(rq, "");
 		size_t k = 0;
 		const char *rest = rq->path + strlen(API_PREFIX);
 		for (size_t i = 0; i < bia__nroutes; i++)

@@ -102,6 +102,9 @@ const char *req_query(struct req *rq, const char *key);
  * HTTP status. */
 int req_error(struct req *rq);
 int req_fail(struct req *rq, enum bia_rc rc, const char *fmt, ...) BIA_PRINTF(3, 4);
+/* 405 method_not_allowed ("M is not allowed on PATH" + what); the caller
+ * fills rq->allow. Returns 405. */
+int req_not_allowed(struct req *rq, const char *what);
 /* Respond with JSON (reference stolen). */
 int req_json(struct req *rq, int status, json_t *j);
 /* limit/offset from the query (defaults 50 and 0; limit 1..1000). */

@@ -4,7 +4,7 @@
  * asks the API for the rest; assets have content-hashed names and are
  * cached for ever. docs/web.md.
  * SPDX-License-Identifier: MIT */
-#include "server/server_priv.h"
+#include "server/images_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -136,9 +136,8 @@ static int send_file(struct req *rq, const char *name, int status, int immutable
 	snprintf(etag, sizeof(etag), "\"w%llx-%llx%s\"", (unsigned long long)st.st_mtime,
 		 (unsigned long long)st.st_size, gz ? "-gz" : "");
 	const char *cache = immutable ? "public, max-age=31536000, immutable" : "no-cache";
-	const char *h = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, "If-None-Match");
 	struct MHD_Response *r;
-	if (status == 200 && h && strstr(h, etag)) {
+	if (status == 200 && img_etag_match(rq, etag)) {
 		close(fd);
 		r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 		status = 304;
@@ -180,14 +179,7 @@ int web_handle(struct req *rq)
 	struct bia_server *s = rq->srv;
 	if (strcmp(rq->method, "GET") && strcmp(rq->method, "HEAD")) {
 		snprintf(rq->allow, sizeof(rq->allow), "GET, HEAD");
-		bia_fail(&rq->ctx, BIA_EINVAL, "%s is not allowed on %s (the web app's pages)",
-			 rq->method, rq->path);
-		req_error(rq);
-		json_t *e = json_object_get(rq->out, "error");
-		json_object_set_new(e, "code", json_string("method_not_allowed"));
-		json_object_set_new(e, "status", json_integer(405));
-		rq->status = 405;
-		return 405;
+		return req_not_allowed(rq, " (the web app's pages)");
 	}
 	if (!s->web_dir[0])
 		return req_fail(rq, BIA_ENOENT,
