@@ -360,7 +360,7 @@ int bia_overlay_json(struct bia_ctx *ctx, struct bia_instance *inst, int64_t ima
 	 * particle's label) or, for landmarks (numbered by class, then raster
 	 * order), the position in the record's detail */
 	int keyed = o->cls == BIA_SPTCNT || o->cls == BIA_OBJDET || o->cls == BIA_PRTTRK ||
-		    o->cls == BIA_LNDDET;
+		    o->cls == BIA_LNDDET || o->cls == BIA_TRETRC;
 	if (f->run_id && keyed) {
 		if (bia_store_run_objects(ctx, inst, f->run_id, image_id, &objs, &nobj))
 			return ctx->rc;
@@ -380,6 +380,12 @@ int bia_overlay_json(struct bia_ctx *ctx, struct bia_instance *inst, int64_t ima
 						     json_integer_value(json_object_get(d, "y")),
 						     json_integer_value(json_object_get(d, "z")),
 						     json_integer_value(json_object_get(d, "t")));
+				json_decref(d);
+			} else if (o->cls == BIA_TRETRC) {
+				/* an edge, node to parent: the segment of the node's row */
+				json_t *d = objs[i].detail ? json_loads(objs[i].detail, 0, NULL) : NULL;
+				json_t *from = json_object_get(d, "from_id");
+				st[nst].id = json_is_integer(from) ? json_integer_value(from) : INT64_MIN;
 				json_decref(d);
 			}
 			st[nst].status = objs[i].status;
@@ -413,9 +419,10 @@ int bia_overlay_json(struct bia_ctx *ctx, struct bia_instance *inst, int64_t ima
 			continue;
 		json_t *row;
 		if (o->cls == BIA_TRETRC)
-			row = json_pack("[o,o,o,I,I,o,o,o]", num_or_null(p->x), num_or_null(p->y),
+			row = json_pack("[o,o,o,I,I,o,o,o,o]", num_or_null(p->x), num_or_null(p->y),
 					num_or_null(p->z), (json_int_t)p->id, (json_int_t)p->parent,
-					num_or_null(p->px), num_or_null(p->py), num_or_null(p->pz));
+					num_or_null(p->px), num_or_null(p->py), num_or_null(p->pz),
+					status ? json_string(status) : json_null());
 		else
 			row = json_pack("[o,o,o,i,I,I,o]", num_or_null(p->x), num_or_null(p->y),
 					num_or_null(p->z), (int)p->t, (json_int_t)p->id,
@@ -424,8 +431,8 @@ int bia_overlay_json(struct bia_ctx *ctx, struct bia_instance *inst, int64_t ima
 	}
 	size_t returned = json_array_size(items);
 	json_t *cols = o->cls == BIA_TRETRC
-			       ? json_pack("[s,s,s,s,s,s,s,s]", "x", "y", "z", "id", "parent", "px",
-					   "py", "pz")
+			       ? json_pack("[s,s,s,s,s,s,s,s,s]", "x", "y", "z", "id", "parent", "px",
+					   "py", "pz", "status")
 			       : json_pack("[s,s,s,s,s,s,s]", "x", "y", "z", "t", "id", "track",
 					   "status");
 	json_t *j = json_pack("{s:I, s:s, s:s, s:s, s:[I,I,I,I], s:I, s:I, s:I, s:b, s:o, s:o, s:o}",

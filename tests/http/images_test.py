@@ -348,6 +348,43 @@ MARK_RUN = int(out.split()[0]) if rc == 0 and out.strip() else 0
 ok(rc == 0 and MARK_RUN > 0, "a landmark workflow's run succeeds", out + err)
 MARK_ID = json.loads(bia("image", "list", "marks", "--format", "json")[1])[0]["id"]
 
+# a trace: a GT path of five nodes on plane 4, along y=10 then turning
+# down x=30; the workflow traces its first three nodes and a branch that is
+# not there, so the GT edges 2-1 and 3-2 are matched, 4-3 and 5-4 missed,
+# and the result's edges 2-1, 3-2 matched and 5-4 (y=60) spurious
+os.makedirs(path("trace/images"), exist_ok=True)
+os.makedirs(path("trace/groundtruth"), exist_ok=True)
+tifffile.imwrite(path("trace/images/t1.tif"), np.zeros((8, 64, 64), np.uint8))
+SWC_GT = ("1 3 10 10 4 1 -1\n2 3 20 10 4 1 1\n3 3 30 10 4 1 2\n"
+          "4 3 30 40 4 1 3\n5 3 30 55 4 1 4\n")
+open(path("trace/groundtruth/t1.swc"), "w").write(SWC_GT)
+bia("problem", "add", "trace", "--class", "TreTrc")
+rc, _, err = bia("dataset", "import", "trace", path("trace"))
+ok(rc == 0, "a TreTrc dataset: a hand-made SWC line", err)
+wf = path("wf-Trace-Fixed")
+os.makedirs(wf, exist_ok=True)
+open(os.path.join(wf, "fixed.py"), "w").write("""
+import argparse, os
+p = argparse.ArgumentParser()
+p.add_argument("--infolder"); p.add_argument("--outfolder")
+a, _ = p.parse_known_args()
+for name in os.listdir(a.infolder):
+    open(os.path.join(a.outfolder, name.rsplit(".", 1)[0] + ".swc"), "w").write(
+        "1 3 10 10 4 1 -1\\n2 3 20 10 4 1 1\\n3 3 30 10 4 1 2\\n"
+        "4 3 40 60 4 1 -1\\n5 3 60 60 4 1 4\\n")
+""")
+json.dump({"name": "Trace-Fixed", "description": "test", "schema-version": "cytomine-0.1",
+           "container-image": {"image": "t/trace-fixed", "type": "singularity"},
+           "problem-class": "TreTrc", "environment": {"type": "host"},
+           "command-line": "python3 /app/fixed.py CYTOMINE_HOST CYTOMINE_PUBLIC_KEY "
+                           "CYTOMINE_PRIVATE_KEY CYTOMINE_ID_PROJECT CYTOMINE_ID_SOFTWARE",
+           "inputs": INPUTS}, open(os.path.join(wf, "descriptor.json"), "w"))
+bia("workflow", "add", wf, "--version", "1")
+rc, out, err = bia("run", "Trace-Fixed", "trace", "--wait")
+TRACE_RUN = int(out.split()[0]) if rc == 0 and out.strip() else 0
+ok(rc == 0 and TRACE_RUN > 0, "a tracing workflow's run succeeds", out + err)
+TRACE_ID = json.loads(bia("image", "list", "trace", "--format", "json")[1])[0]["id"]
+
 # cell tracks and a trace, generated
 subprocess.run([B, "gen", "ObjTrk", path("ot"), "--n", "1", "--size", "64x48", "--frames", "4"],
                capture_output=True)
@@ -644,6 +681,22 @@ st, ov = api("/images/%d/overlays/gt?z=4" % TREE_ID)
 ok(st == 200 and ov["kind"] == "trace" and ov["columns"][:5] == ["x", "y", "z", "id", "parent"] and
    0 < ov["matching"] < ov["total"],
    "overlay of a trace on plane z=4: the nodes and segments there", str(ov)[:300])
+st, ls = api("/images/%d/layers" % TRACE_ID)
+vec = sorted((l["name"], l["kind"], l["zarr"], l.get("vector")) for l in ls if l["kind"] != "image")
+ok(st == 200 and vec == sorted([("gt", "gt", None, True), ("gt-%d" % ls[1]["ref"], "gt", None, True),
+                                ("run-%d" % TRACE_RUN, "run", None, True)]),
+   "a trace's layers: its GT and the run's SWC, vector layers without a pyramid", ls)
+# a trace's segments (node to parent) carry their edge's error category
+st, ov = api("/images/%d/overlays/run-%d" % (TRACE_ID, TRACE_RUN))
+rows = sorted((r[3], r[4], r[8]) for r in ov.get("items", []))
+ok(st == 200 and ov["columns"][8] == "status" and
+   rows == [(1, -1, None), (2, 1, "matched"), (3, 2, "matched"), (4, -1, None), (5, 4, "spurious")],
+   "overlay of a run's trace: each segment matched or spurious (roots have none)", ov)
+st, ov = api("/images/%d/overlays/gt?run=%d" % (TRACE_ID, TRACE_RUN))
+rows = sorted((r[3], r[8]) for r in ov.get("items", []))
+ok(st == 200 and rows == [(1, None), (2, "matched"), (3, "matched"), (4, "missed"), (5, "missed")] and
+   ov["categories"] == {"matched": 2, "missed": 2},
+   "overlay of the GT trace through that run: the segments it missed", ov)
 st, ov = api("/images/%d/overlays/gt" % IDS["u8"])
 ok(st == 415 or st == 422 or st == 501 or (st >= 400 and "labels" in str(ov)),
    "ObjSeg has no vector overlay: an error pointing at the labels", (st, ov))

@@ -249,6 +249,93 @@ await check('a track layer draws the heads of the frame shown', async () => {
   assert(/T\s*6\/12/.test(await page.textContent('.planes')), 'the T slider shows frame 6 of 12');
 });
 
+// the fraction of the (2r+1)² pixels around (cx, cy) of a hue: an error
+// map's colour (blended over the grey image) is recognised by its hue
+const HUES = {
+  split: 'r - g > 50 && b - g > 50', // purple
+  spurious: 'r - g > 60 && r - b > 60', // red
+  matched: 'g - r > 50 && g - b > 50', // green
+  missed: 'b - r > 60 && b - g > 20', // blue
+  grey: 'Math.max(r, g, b) - Math.min(r, g, b) < 12',
+};
+const hue = (px, cx, cy, r, h) =>
+  dec.evaluate(
+    ([k, cx, cy, r, test]) => {
+      const d = self.imgs[k];
+      const f = new Function('r', 'g', 'b', `return ${test}`);
+      let n = 0,
+        m = 0;
+      for (let y = Math.round(cy) - r; y <= Math.round(cy) + r; y++)
+        for (let x = Math.round(cx) - r; x <= Math.round(cx) + r; x++) {
+          const i = 4 * (y * d.width + x);
+          n++;
+          if (f(d.data[i], d.data[i + 1], d.data[i + 2])) m++;
+        }
+      return m / n;
+    },
+    [px.id, cx, cy, r, HUES[h]],
+  );
+
+await check('a cell-tracking error map colours the cells a run split (AOGM) at their frame', async () => {
+  const id = (await api('/problems/cells/images')).items[0].id;
+  const run = (await api('/runs?problem=cells')).items[0].id;
+  const errs = await api(`/runs/${run}/errors?image=${id}`);
+  const ns = errs.find((o) => o.kind === 'pred' && o.status === 'NS');
+  assert(ns, `the tracker split a cell: ${errs.map((o) => o.status).join(',')}`);
+  const t = ns.detail.t;
+  // the cell's centroid: the run's track overlay at that frame (track = label)
+  const ov = await api(`/images/${id}/overlays/run-${run}?t=${t}`);
+  const c = ov.items.find((r) => r[5] === ns.detail.label);
+  assert(c, `label ${ns.detail.label} has a centroid at t=${t}`);
+  await page.goto(`${base}/images/${id}?layers=run:${run}&errors=${run}&t=${t}&x=${c[0] + 0.5}&y=${c[1] + 0.5}&zoom=3`);
+  await settled();
+  await page.waitForTimeout(800);
+  const box = await page.locator('[data-viewer=main] canvas').boundingBox();
+  const on = await hue(await canvas(), box.width / 2, box.height / 2, 12, 'split');
+  await shot('viewer-tracking-errors');
+  assert(/split/.test(await page.textContent('.viewer .legend')), 'the legend names the AOGM categories');
+  await page.uncheck(`input[name=errors-${run}]`);
+  await page.uncheck(`input[name=layer-run-${run}]`);
+  await page.waitForTimeout(300);
+  await settled();
+  const off = await hue(await canvas(), box.width / 2, box.height / 2, 12, 'split');
+  assert(on > 0.2, `the split cell is purple: ${(100 * on).toFixed(0)}% of the pixels around it`);
+  assert(off < 0.02, `without the error map it is not: ${(100 * off).toFixed(0)}%`);
+});
+
+await check('a trace error map: matched, spurious and missed segments in their colours', async () => {
+  const id = (await api('/problems/trace/images')).items[0].id;
+  const run = (await api('/runs?problem=trace')).items[0].id;
+  // the run's own segments: 2-1 matched (y=20), 5-4 spurious (y=80)
+  await page.goto(`${base}/images/${id}?layers=run:${run}&errors=${run}&z=4&x=22.5&y=20.5&zoom=3`);
+  await settled();
+  await page.waitForTimeout(800);
+  const box = await page.locator('[data-viewer=main] canvas').boundingBox();
+  const m = await hue(await canvas(), box.width / 2, box.height / 2, 3, 'matched');
+  assert(m > 0.1, `a matched segment is green: ${(100 * m).toFixed(0)}%`);
+  await page.goto(`${base}/images/${id}?layers=run:${run}&errors=${run}&z=4&x=25.5&y=80.5&zoom=3`);
+  await settled();
+  await page.waitForTimeout(800);
+  const spShot = await canvas();
+  const sp = await hue(spShot, box.width / 2, box.height / 2, 3, 'spurious');
+  assert(sp > 0.1, `a spurious segment is red: ${(100 * sp).toFixed(0)}%`);
+  // a root (node 4 at x=10) has no segment: nothing drawn towards (0, 0)
+  const root = await mean(spShot, box.width / 2 - 160, box.height / 2 - 320, 1);
+  assert(sat(root) < 12, `no segment from a root: ${root}`);
+  await shot('viewer-trace-errors');
+  // the GT through the run: 4-3 and 5-4 (x=60) missed
+  await page.goto(`${base}/images/${id}?layers=gt&errors=${run}&z=4&x=60.5&y=65.5&zoom=3`);
+  await settled();
+  await page.waitForTimeout(800);
+  const mi = await hue(await canvas(), box.width / 2, box.height / 2, 3, 'missed');
+  assert(mi > 0.1, `a missed GT segment is blue: ${(100 * mi).toFixed(0)}%`);
+  await page.uncheck(`input[name=errors-${run}]`);
+  await page.waitForTimeout(300);
+  await settled();
+  const plain = await mean(await canvas(), box.width / 2, box.height / 2, 1);
+  assert(plain[0] > 150 && plain[1] > 120 && plain[2] < plain[1] - 50, `without the error map, in the GT yellow: ${plain}`);
+});
+
 await check('compare: two viewers move together after a pan', async () => {
   await page.goto(`${base}/compare?image=${imageId}&runs=1,2`);
   await settled('[data-viewer=v0]');

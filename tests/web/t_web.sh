@@ -15,7 +15,7 @@ cleanup() {
 		kill "$SRV" 2>/dev/null
 		wait "$SRV" 2>/dev/null
 	fi
-	rm -rf "$T"
+	[ -n "${KEEP_T:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT
 fail() { echo "not ok 1 - setup: $*"; echo "# web: 0 passed, 1 failed"; exit 1; }
@@ -49,6 +49,50 @@ bia() { "$B" --instance "$I" "$@"; }
 		bia workflow add "$PWD/build/workflows/NucleiSegmentation-C" --version 1
 	bia run NucleiSegmentation-C nuclei16 --wait
 	bia run NucleiSegmentation-C nuclei16 --param sigma=2.5 --wait
+	# cell tracks, hard enough for the tracker to split and miss cells: the
+	# AOGM error map
+	"$B" gen ObjTrk "$T/cells" --n 1 --size 128x96 --frames 8 --seed 5 --difficulty hard
+	bia problem add cells --class ObjTrk --description "synthetic cell tracks"
+	bia dataset import cells "$T/cells"
+	bia workflow add "$PWD/workflows/CellTracking-Python" --version 1
+	bia run CellTracking-Python cells --wait
+	# a hand-made trace (plane 4: along y=20, then down x=60) and a workflow
+	# tracing its first part and a branch that is not there (y=80): matched,
+	# missed and spurious segments where the test knows them
+	mkdir -p "$T/trace/images" "$T/trace/groundtruth" "$T/wf-trace"
+	/usr/bin/python3 - "$T/trace/images/t1.tif" <<-'PY'
+		import sys, numpy, tifffile
+		a = numpy.full((8, 96, 96), 20, numpy.uint8)
+		a[4, 20, 10:61] = 200
+		a[4, 20:81, 60] = 200
+		tifffile.imwrite(sys.argv[1], a)
+	PY
+	printf '1 3 10 20 4 1 -1\n2 3 35 20 4 1 1\n3 3 60 20 4 1 2\n4 3 60 50 4 1 3\n5 3 60 80 4 1 4\n' >"$T/trace/groundtruth/t1.swc"
+	bia problem add trace --class TreTrc --description "a hand-made trace"
+	bia dataset import trace "$T/trace"
+	cat >"$T/wf-trace/fixed.py" <<-'PY'
+		import argparse, os
+		p = argparse.ArgumentParser()
+		p.add_argument("--infolder"); p.add_argument("--outfolder")
+		a, _ = p.parse_known_args()
+		for n in os.listdir(a.infolder):
+		    open(os.path.join(a.outfolder, n.rsplit(".", 1)[0] + ".swc"), "w").write(
+		        "1 3 10 20 4 1 -1\n2 3 35 20 4 1 1\n3 3 60 20 4 1 2\n4 3 10 80 4 1 -1\n5 3 40 80 4 1 4\n")
+	PY
+	/usr/bin/python3 - "$T/wf-trace/descriptor.json" <<-'PY'
+		import json, sys
+		keys = ("cytomine_host", "cytomine_public_key", "cytomine_private_key",
+		        "cytomine_id_project", "cytomine_id_software")
+		json.dump({"name": "Trace-Fixed", "description": "a fixed trace", "schema-version": "cytomine-0.1",
+		           "container-image": {"image": "t/trace-fixed", "type": "singularity"},
+		           "problem-class": "TreTrc", "environment": {"type": "host"},
+		           "command-line": "python3 /app/fixed.py " + " ".join(k.upper() for k in keys),
+		           "inputs": [{"id": k, "value-key": "@ID", "command-line-flag": "--@id", "name": k,
+		                       "set-by-server": True, "optional": False, "type": "String"} for k in keys]},
+		          open(sys.argv[1], "w"))
+	PY
+	bia workflow add "$T/wf-trace" --version 1
+	bia run Trace-Fixed trace --wait
 	bia image pyramid
 } >"$T/setup.log" 2>&1 || { cat "$T/setup.log"; fail "the instance could not be made"; }
 

@@ -113,5 +113,6 @@ export interface Layer {
   current: boolean;
   file: string;
   ready: boolean;
-  zarr: string;
+  zarr: string | null; // null: a vector layer (a trace's SWC), served as an overlay
+  vector?: boolean;
 }

@@ -67,6 +67,7 @@ export const STATUS_COLORS: Record<string, [number, number, number]> = {
   split: [177, 13, 201],
   merged: [255, 133, 27],
   paired: [46, 204, 64],
+  matched: [46, 204, 64],
   spurious: [255, 65, 54],
   missed: [0, 116, 217],
   located: [46, 204, 64],

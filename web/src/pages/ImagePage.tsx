@@ -21,7 +21,7 @@ function useImage(id: number): [Loaded | null, string] {
     (async () => {
       const info = await imageInfo(id);
       const il = info.layers.find((l) => l.kind === 'image');
-      if (!il) throw new Error('the image has no pyramid');
+      if (!il || !il.zarr) throw new Error('the image has no pyramid');
       if (!il.ready) throw new Error('the image pyramid is being built: reload in a moment');
       const image = await pyramid(il.zarr);
       if (live) setD({ info, image });

@@ -252,9 +252,15 @@ export function OpenIn({ info }: { info: ImageInfo }) {
         .map((l) => (
           <div key={l.name} class="zarr-url">
             <small>{l.name}</small>{' '}
-            <button type="button" class="small" onClick={() => navigator.clipboard?.writeText(link ? `${link}/labels/${l.name}` : location.origin + l.zarr)}>
-              copy OME-Zarr URL
-            </button>
+            {l.zarr ? (
+              <button type="button" class="small" onClick={() => navigator.clipboard?.writeText(link ? `${link}/labels/${l.name}` : location.origin + l.zarr)}>
+                copy OME-Zarr URL
+              </button>
+            ) : (
+              <button type="button" class="small" onClick={() => navigator.clipboard?.writeText(`${location.origin}/api/v1/images/${info.image.id}/overlays/${l.name}`)}>
+                copy overlay URL (JSON)
+              </button>
+            )}
           </div>
         ))}
     </div>

@@ -235,7 +235,7 @@ export function Viewer(p: Props) {
     if (!hasMasks(cls)) return;
     for (const s of p.shown) {
       const l = byName.get(s.name);
-      if (!l || labels[s.name] || !l.ready) continue;
+      if (!l || !l.zarr || labels[s.name] || !l.ready) continue;
       pyramid(l.zarr).then(
         (py) => setLabels((o) => ({ ...o, [s.name]: py })),
         (e) => setFailed(`${s.name}: ${e.message || e}`),
@@ -279,7 +279,7 @@ export function Viewer(p: Props) {
     if (!p.errorRun || !errObjs || !hasMasks(cls)) return;
     const run = byName.get(`run-${p.errorRun}`),
       gt = byName.get('gt');
-    if (!run || !gt || W * H > 4096 * 4096) return;
+    if (!run?.zarr || !gt?.zarr || W * H > 4096 * 4096) return;
     let live = true;
     const key = `${p.errorRun}|${state.z}|${state.t}`;
     Promise.all([plane(run.zarr, state.z, state.t), plane(gt.zarr, state.z, state.t)]).then(([pr, pg]) => {
@@ -363,7 +363,7 @@ export function Viewer(p: Props) {
     if (hasMasks(cls) && xi >= 0 && yi >= 0 && xi < W && yi < H) {
       for (const s of p.shown) {
         const l = byName.get(s.name);
-        if (!l || !s.visible) continue;
+        if (!l?.zarr || !s.visible) continue;
         const pl = await plane(l.zarr, state.z, state.t);
         const id = pl.data[yi * pl.width + xi];
         if (!id) continue;
@@ -481,12 +481,15 @@ export function Viewer(p: Props) {
             new LineLayer({
               id: `trace-${s.name}`,
               overlayName: s.name,
-              data: ov.items,
+              data: ov.items.filter((r) => r[5] !== null), // a root has no segment
               getSourcePosition: (r: any[]) => [r[0] + 0.5, r[1] + 0.5],
               getTargetPosition: (r: any[]) => [r[5] + 0.5, r[6] + 0.5],
-              getColor: [base[0], base[1], base[2], Math.round(255 * s.opacity)],
+              // each segment (a node to its parent) in its edge's error
+              // category: matched, missed (GT) or spurious (result)
+              getColor: color,
               widthUnits: 'pixels',
-              getWidth: 2,
+              getWidth: p.errorRun ? 3 : 2,
+              updateTriggers: { getColor: [p.errorRun, s.opacity], getWidth: [p.errorRun] },
               pickable: false, // clicks are resolved in JS: no picking pass on every move
             } as any),
           );
@@ -588,6 +591,17 @@ export function Viewer(p: Props) {
 }
 
 function errLegend(cls: string): Record<string, [number, number, number]> {
-  const keys = cls === 'ObjTrk' ? ['FN', 'FP', 'split', 'missed link', 'spurious link', 'switched link'] : VECTOR_CLASSES[cls] === 'tracks' ? ['paired', 'spurious', 'missed'] : VECTOR_CLASSES[cls] ? ['TP', 'FP', 'FN'] : ['TP', 'FP', 'FN', 'split', 'merged'];
+  const keys =
+    cls === 'ObjTrk'
+      ? ['FN', 'FP', 'split', 'missed link', 'spurious link', 'switched link']
+      : cls === 'TreTrc'
+        ? ['matched', 'spurious', 'missed']
+        : cls === 'LndDet'
+          ? ['located', 'spurious']
+          : VECTOR_CLASSES[cls] === 'tracks'
+            ? ['paired', 'spurious', 'missed']
+            : VECTOR_CLASSES[cls]
+              ? ['TP', 'FP', 'FN']
+              : ['TP', 'FP', 'FN', 'split', 'merged'];
   return Object.fromEntries(keys.map((k) => [k, statusColor(k)]));
 }
