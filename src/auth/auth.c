@@ -133,6 +133,44 @@ int bia_access_problem(struct bia_ctx *ctx, struct bia_instance *inst,
 	return 0;
 }
 
+int bia_writable_problems(struct bia_ctx *ctx, struct bia_instance *inst,
+			  const struct bia_principal *who, json_t **pout)
+{
+	json_t *a = json_array();
+	*pout = NULL;
+	if (who->role < BIA_ROLE_CONTRIBUTOR) {
+		*pout = a;
+		return 0;
+	}
+	struct bia_viewer v = bia_principal_viewer(who);
+	for (int64_t off = 0;; off += BIA_PAGE_MAX) {
+		struct bia_problem *p;
+		size_t n;
+		int64_t total;
+		if (bia_problem_list_view(ctx, inst, &v, (struct bia_page){BIA_PAGE_MAX, off}, &p, &n,
+					  &total)) {
+			json_decref(a);
+			return ctx->rc;
+		}
+		for (size_t i = 0; i < n; i++) {
+			int member = who->role == BIA_ROLE_ADMIN;
+			if (!member &&
+			    bia_problem_is_member(ctx, inst, p[i].id, who->user_id, &member)) {
+				bia_problem_list_free(p, n);
+				json_decref(a);
+				return ctx->rc;
+			}
+			if (member)
+				json_array_append_new(a, json_string(p[i].name));
+		}
+		bia_problem_list_free(p, n);
+		if (n < BIA_PAGE_MAX || off + (int64_t)n >= total)
+			break;
+	}
+	*pout = a;
+	return 0;
+}
+
 int bia_session_open(struct bia_ctx *ctx, struct bia_instance *inst, const char *name,
 		     const char *password, int64_t now, char secret[BIA_SECRET_MAX],
 		     struct bia_principal *who)

@@ -55,6 +55,11 @@ enum bia_access { BIA_ACCESS_READ, BIA_ACCESS_WRITE };
 int bia_access_problem(struct bia_ctx *ctx, struct bia_instance *inst,
 		       const struct bia_principal *who, int64_t problem_id,
 		       enum bia_access want);
+/* The names of the problems the caller may write to (upload, launch): a
+ * JSON array, every visible problem for an admin, the problems a
+ * contributor is a member of, none for others. */
+int bia_writable_problems(struct bia_ctx *ctx, struct bia_instance *inst,
+			  const struct bia_principal *who, json_t **pout);
 /* 0 if the caller has at least `role` (BIA_EAUTH when anonymous, else
  * BIA_EPERM naming the role needed). */
 int bia_access_role(struct bia_ctx *ctx, const struct bia_principal *who, enum bia_role role);

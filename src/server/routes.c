@@ -107,9 +107,16 @@ static int h_session_get(struct req *rq)
 		json_object_set_new(o, "user", json_string(rq->who.name));
 		json_object_set_new(o, "role", json_string(bia_role_name(rq->who.role)));
 		json_object_set_new(o, "session", json_boolean(rq->who.session));
+		json_t *w;
+		if (bia_writable_problems(&rq->ctx, INST(rq), &rq->who, &w)) {
+			json_decref(o);
+			return req_error(rq);
+		}
+		json_object_set_new(o, "writable", w);
 	} else {
 		json_object_set_new(o, "user", json_null());
 		json_object_set_new(o, "role", json_null());
+		json_object_set_new(o, "writable", json_array());
 	}
 	return req_json(rq, 200, o);
 }

@@ -475,6 +475,15 @@ ok("secret" not in [x["name"] for x in bob.problems()], "... and not after remov
 alice._request("PATCH", "/problems/secret", body={"private": False})
 ok("secret" in [x["name"] for x in bob.problems()], "a problem made public is seen by all")
 alice._request("PATCH", "/problems/secret", body={"private": True})
+# what each caller may write to (the web app offers only those problems)
+W = {u: call("GET", "/session", token=TOK[u])[2].get("writable") for u in ("admin", "alice", "bob", "vic")}
+ok(sorted(W["admin"]) == ["nuc", "nuc2", "secret"] and "secret" in W["alice"] and
+   "secret" not in W["bob"] and W["vic"] == [] and call("GET", "/session")[2].get("writable") == [],
+   "the session names the problems the caller may write to (admin: all; members; none for viewers)", W)
+admin._request("PUT", "/problems/secret/members/bob")
+ok("secret" in call("GET", "/session", token=TOK["bob"])[2]["writable"],
+   "... a contributor made a member may write to it", W)
+admin._request("DELETE", "/problems/secret/members/bob")
 
 # -------------------------------------- every write route refuses anonymous and viewer
 spec = admin.get("/openapi.json")

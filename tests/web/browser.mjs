@@ -408,6 +408,9 @@ await check('a contributor launches a run from the form and sees it succeed live
   await login('alice', 'alice-password-1');
   await page.goto(base + '/workflows/NucleiSegmentation-C?problem=nuclei16');
   await page.waitForSelector('form[data-launch]');
+  // only the problems she is a member of (not 'unjoined', also ObjSeg)
+  const opts = await page.locator('form[data-launch] select[name=problem] option').allTextContents();
+  assert(opts.length === 1 && /nuclei16/.test(opts[0]), `the problems offered: ${opts}`);
   await page.fill('form[data-launch] input[name=sigma]', 'abc');
   await page.waitForSelector('[data-param-error=sigma]');
   assert(await page.isDisabled('button[name=launch]'), 'a bad value disables Launch');
@@ -437,6 +440,11 @@ await check('a contributor uploads an image from the problem page', async () => 
   await page.setInputFiles('[data-upload] input[name=images]', { name: 'junk.tif', mimeType: 'image/tiff', buffer: Buffer.from('not an image') });
   await page.waitForSelector('[data-upload] p.error');
   assert(/refused/.test(await page.textContent('[data-upload] p.error')), 'a bad file is refused with the reason');
+  // no upload where she is not a member
+  await page.goto(base + '/problems/unjoined');
+  await page.waitForSelector('.user[data-role=contributor]'); // the session is in
+  await page.waitForSelector('table[data-table=runs]');
+  assert((await page.locator('[data-upload]').count()) === 0, 'no upload form on a problem she is not a member of');
   await logout();
 });
 

@@ -34,6 +34,8 @@ bia() { "$B" --instance "$I" "$@"; }
 	"$B" gen ObjSeg "$T/nuclei" --n 6 --seed 3 --bits 16 --size 192x160
 	bia problem add nuclei16 --class ObjSeg --description "16-bit synthetic nuclei"
 	bia dataset import nuclei16 "$T/nuclei"
+	# a problem of the same class the contributor is not a member of
+	bia problem add unjoined --class ObjSeg --description "not alice's"
 	# spots: a vector overlay
 	"$B" gen SptCnt "$T/spots" --n 1 --seed 2
 	bia problem add spots --class SptCnt --description "synthetic spots"

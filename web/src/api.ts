@@ -47,11 +47,18 @@ export interface Session {
   user: string | null;
   role: 'viewer' | 'contributor' | 'admin' | null;
   session?: boolean;
+  writable?: string[]; // the problems the caller may upload to and launch on
 }
 
 const ROLES = ['viewer', 'contributor', 'admin'];
 export function atLeast(s: Session | null, role: 'viewer' | 'contributor' | 'admin'): boolean {
   return !!s && !!s.role && ROLES.indexOf(s.role) >= ROLES.indexOf(role);
+}
+
+// may the caller write to this problem (upload, launch, cancel)? The
+// server decides (role and membership); this only hides what it would refuse
+export function canWrite(s: Session | null, problem: string): boolean {
+  return !!s?.writable?.includes(problem);
 }
 
 export async function login(name: string, password: string): Promise<Session> {

@@ -2,7 +2,7 @@
 // /problems/{name}: description, gallery, workflows, runs, leaderboard,
 // uploads for contributors.
 import { useState } from 'preact/hooks';
-import { all, api, atLeast, ImageRec, Problem } from '../api';
+import { all, api, canWrite, ImageRec, Problem } from '../api';
 import { Err, Loading, Table, useLoad, useSession } from '../ui';
 import { fmt } from '../util';
 import { Leaderboard } from './Benchmark';
@@ -79,7 +79,7 @@ export function ProblemPage({ name }: { name: string }) {
         </button>
       )}
       {!images.items.length && <p class="muted">no image yet</p>}
-      {atLeast(session, 'contributor') && <Upload problem={problem.name} images={images.items} onDone={reload} />}
+      {canWrite(session, problem.name) && <Upload problem={problem.name} images={images.items} onDone={reload} />}
       <h2>Workflows for {problem.class}</h2>
       {wfs.length ? (
         <ul class="wf-list">

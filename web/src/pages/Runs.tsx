@@ -1,7 +1,7 @@
 // /runs: every run; /runs/{id}: live state and log (server-sent events),
 // parameters, environment, reproducibility, outputs, per-image metrics.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { all, api, API, atLeast } from '../api';
+import { all, api, API, canWrite } from '../api';
 import { Err, Loading, Table, useLoad, useSession } from '../ui';
 import { fmt, go, when } from '../util';
 
@@ -125,7 +125,7 @@ export function RunPage({ id }: { id: number }) {
         </a>{' '}
         on <a href={`/problems/${encodeURIComponent(run.problem)}`}>{run.problem}</a> ({run.class}) · {run.reason}
       </p>
-      {atLeast(session, 'contributor') && (
+      {canWrite(session, run.problem) && (
         <p>
           {live && (
             <button type="button" class="small" onClick={() => act('cancel')}>

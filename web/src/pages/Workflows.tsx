@@ -1,7 +1,7 @@
 // /workflows and /workflows/{name}: what a workflow does, its versions,
 // source and parameters, and the launch form (checked as the API checks).
 import { useState } from 'preact/hooks';
-import { all, api, atLeast, ImageRec, Problem } from '../api';
+import { all, api, atLeast, canWrite, ImageRec, Problem } from '../api';
 import { Err, Loading, Table, useLoad, useSession } from '../ui';
 import { go, when } from '../util';
 
@@ -120,7 +120,7 @@ export function WorkflowPage({ name }: { name: string }) {
       />
       <h2>Launch</h2>
       {atLeast(session, 'contributor') ? (
-        <Launch wf={wf} params={params} problems={d.problems} />
+        <Launch wf={wf} params={params} problems={d.problems.filter((p) => canWrite(session, p.name))} all={d.problems.length} />
       ) : (
         <p class="muted" data-no-launch>
           Launching needs a contributor account: <a href="/login">log in</a>.
@@ -130,7 +130,9 @@ export function WorkflowPage({ name }: { name: string }) {
   );
 }
 
-function Launch({ wf, params, problems }: { wf: any; params: Param[]; problems: Problem[] }) {
+// problems: those of the workflow's class the caller may launch on (of all,
+// the class's count)
+function Launch({ wf, params, problems, all: nall }: { wf: any; params: Param[]; problems: Problem[]; all: number }) {
   const want = new URLSearchParams(location.search).get('problem');
   const [problem, setProblem] = useState(problems.find((p) => p.name === want)?.name || problems[0]?.name || '');
   const [values, setValues] = useState<Record<string, string>>(() => Object.fromEntries(params.map((p) => [p.id, p.default ?? ''])));
@@ -139,7 +141,14 @@ function Launch({ wf, params, problems }: { wf: any; params: Param[]; problems: 
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState('');
   const [images] = useLoad(() => (problem ? all<ImageRec>(`/problems/${encodeURIComponent(problem)}/images`) : Promise.resolve([])), [problem]);
-  if (!problems.length) return <p class="muted">No problem of class {wf.problem_class} to run it on.</p>;
+  if (!problems.length)
+    return (
+      <p class="muted" data-no-problem>
+        {nall
+          ? `You are not a member of any of the ${nall} ${wf.problem_class} problem${nall > 1 ? 's' : ''}: an admin can add you.`
+          : `No problem of class ${wf.problem_class} to run it on.`}
+      </p>
+    );
   const errs = Object.fromEntries(params.map((p) => [p.id, checkParam(p, values[p.id] ?? '')]));
   const bad = Object.values(errs).some(Boolean) || (which === 'some' && !chosen.length);
   const submit = async (e: Event) => {
