@@ -13,6 +13,7 @@ import { ColorPaletteExtension } from '@vivjs/extensions';
 import { LabelExtension } from './labels';
 import { category, ErrObject, hasMasks, ImageInfo, overlay, Overlay, plane, Pyramid, pyramid, runErrors, VECTOR_CLASSES } from './data';
 import { statusColor } from '../util';
+import { takeEarlyCanvas } from '../lazy';
 
 export interface View {
   x: number; // the centre, in pixels of the finest level
@@ -65,7 +66,7 @@ export interface Warm {
 // image page starts it with its first API calls): creating it is most of a
 // viewer's start on a software GPU.
 export function warmDevice(): Warm {
-  const canvas = document.createElement('canvas');
+  const canvas = takeEarlyCanvas() || document.createElement('canvas');
   const w: Warm = { canvas, device: Promise.resolve(null), onResize: () => {} };
   w.device = luma.createDevice({
     _reuseDevices: true,
@@ -519,7 +520,10 @@ export function Viewer(p: Props) {
             loads.current++;
             const el = box.current;
             if (!el) return;
-            if (!el.dataset.firstViewMs) el.dataset.firstViewMs = (performance.now() - born.current).toFixed(1);
+            if (!el.dataset.firstViewMs) {
+              el.dataset.firstViewMs = (performance.now() - born.current).toFixed(1);
+              el.dataset.firstViewAt = performance.now().toFixed(1); // since navigation
+            }
             el.dataset.loaded = String(loads.current);
           },
         }),

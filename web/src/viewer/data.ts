@@ -2,7 +2,7 @@
 // (Viv pixel sources over zarrita, cached per URL), planes of label masks,
 // vector overlays and a run's error map of an image.
 import { loadOmeZarr } from '@vivjs/loaders';
-import { api, ImageRec, Layer } from '../api';
+import { api } from '../api';
 
 export interface Pyramid {
   data: any[]; // ZarrPixelSource per level, finest first
@@ -20,16 +20,8 @@ export function pyramid(zarrPath: string): Promise<Pyramid> {
   return p;
 }
 
-export interface ImageInfo {
-  image: ImageRec;
-  cls: string;
-  layers: Layer[];
-}
-export async function imageInfo(id: number): Promise<ImageInfo> {
-  const [image, layers] = await Promise.all([api<ImageRec>(`/images/${id}`), api<Layer[]>(`/images/${id}/layers`)]);
-  const problem = await api<{ class: string }>(`/problems/${encodeURIComponent(image.problem)}`);
-  return { image, layers, cls: problem.class };
-}
+export { imageInfo } from '../imageinfo';
+export type { ImageInfo } from '../imageinfo';
 
 // Classes whose GT and results are objects drawn as vectors, not masks.
 export const VECTOR_CLASSES: Record<string, 'points' | 'tracks' | 'trace'> = {
