@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 static int pages_t(const struct bia_layer *l)
@@ -195,96 +194,22 @@ int bia_derived_ensure(struct bia_ctx *ctx, struct bia_instance *inst, int64_t i
 	return 0;
 }
 
-/* a vector layer named `name` unless a mask layer of that name is there
- * (a tracer's skeleton mask: the same layer) */
-static void add_vector(json_t *a, json_t *l)
-{
-	const char *name = json_string_value(json_object_get(l, "name"));
-	for (size_t i = 0; i < json_array_size(a); i++)
-		if (!strcmp(json_string_value(json_object_get(json_array_get(a, i), "name")), name)) {
-			json_decref(l);
-			return;
-		}
-	json_array_append_new(a, l);
-}
-
-static json_t *vector_layer(const char *name, const char *kind, int64_t ref, const char *title,
-			    int current, const char *file)
-{
-	return json_pack("{s:s, s:s, s:I, s:s, s:b, s:s, s:b, s:n, s:b}", "name", name, "kind",
-			 kind, "ref", (json_int_t)ref, "title", title, "current", current, "file",
-			 file, "ready", 1, "zarr", "vector", 1);
-}
-
-static int swc_layers(struct bia_ctx *ctx, struct bia_instance *inst, int64_t image_id,
-		      int64_t problem_id, json_t *a)
-{
-	struct bia_gt_version *g;
-	size_t ng;
-	if (bia_gt_list(ctx, inst, image_id, &g, &ng))
-		return ctx->rc;
-	for (size_t i = 0; i < ng; i++)
-		for (size_t f = 0; f < g[i].nfiles; f++) {
-			if (strcmp(g[i].files[f].kind, "swc"))
-				continue;
-			char name[32];
-			snprintf(name, sizeof(name), "gt-%lld", (long long)g[i].id);
-			add_vector(a, vector_layer(name, "gt", g[i].id, g[i].annotator,
-							      g[i].current, g[i].files[f].name));
-			if (g[i].current)
-				add_vector(a, vector_layer("gt", "gt", g[i].id,
-								      g[i].annotator, 1,
-								      g[i].files[f].name));
-		}
-	bia_gt_list_free(g, ng);
-	/* the problem's runs, a page at a time, and their file for this image */
-	struct bia_run_filter rf = {.problem_id = problem_id};
-	for (int64_t off = 0;; off += BIA_PAGE_MAX) {
-		struct bia_run *r;
-		size_t nr;
-		int64_t total;
-		if (bia_store_run_list(ctx, inst, &rf, (struct bia_page){BIA_PAGE_MAX, off}, &r, &nr,
-				       &total))
-			return ctx->rc;
-		for (size_t i = 0; i < nr; i++) {
-			struct bia_run_image *ri;
-			size_t ni;
-			if (bia_store_run_images(ctx, inst, r[i].id, &ri, &ni)) {
-				bia_run_list_free(r, nr);
-				return ctx->rc;
-			}
-			for (size_t k = 0; k < ni; k++)
-				for (size_t f = 0; ri[k].image_id == image_id && f < ri[k].nfiles; f++) {
-					size_t l = strlen(ri[k].files[f].name);
-					if (l < 4 || strcasecmp(ri[k].files[f].name + l - 4, ".swc"))
-						continue;
-					char name[32], title[300];
-					snprintf(name, sizeof(name), "run-%lld", (long long)r[i].id);
-					snprintf(title, sizeof(title), "%s %s", r[i].workflow,
-						 r[i].version);
-					add_vector(a, vector_layer(name, "run", r[i].id,
-									      title, 0,
-									      ri[k].files[f].name));
-				}
-			bia_run_images_free(ri, ni);
-		}
-		bia_run_list_free(r, nr);
-		if (nr < BIA_PAGE_MAX || off + (int64_t)nr >= total)
-			break;
-	}
-	return 0;
-}
-
 int bia_image_layers_json(struct bia_ctx *ctx, struct bia_instance *inst, int64_t image_id,
 			  json_t **pout)
 {
 	struct bia_layer *v;
 	size_t n;
-	if (bia_store_layers(ctx, inst, image_id, &v, &n))
+	if (bia_store_layers_all(ctx, inst, image_id, &v, &n))
 		return ctx->rc;
 	json_t *a = json_array();
 	static const char *const kinds[] = {"image", "gt", "run"};
 	for (size_t i = 0; i < n; i++) {
+		/* a trace's SWC file: no pyramid, the overlay route serves it;
+		 * where the same GT version or run also has a mask (a tracer's
+		 * skeleton), the mask is the layer */
+		if (v[i].vector && i && v[i - 1].kind == v[i].kind && v[i - 1].ref == v[i].ref &&
+		    !v[i - 1].vector)
+			continue;
 		char name[64], dir[BIA_PATH_MAX], zarr[160];
 		bia_layer_label_name(&v[i], name, sizeof(name));
 		bia_derived_dir(inst, &v[i], dir, sizeof(dir));
@@ -298,20 +223,17 @@ int bia_image_layers_json(struct bia_ctx *ctx, struct bia_instance *inst, int64_
 			else
 				snprintf(zarr, sizeof(zarr), "/zarr/images/%lld.zarr/labels/%s",
 					 (long long)image_id, nm);
-			json_array_append_new(
-				a, json_pack("{s:s, s:s, s:I, s:s, s:b, s:s, s:b, s:s}", "name", nm,
-					     "kind", kinds[v[i].kind], "ref", (json_int_t)v[i].ref,
-					     "title", v[i].title, "current", v[i].current, "file",
-					     v[i].name, "ready", bia_is_dir(dir), "zarr", zarr));
+			json_t *l = json_pack("{s:s, s:s, s:I, s:s, s:b, s:s, s:b, s:s}", "name", nm,
+					      "kind", kinds[v[i].kind], "ref", (json_int_t)v[i].ref,
+					      "title", v[i].title, "current", v[i].current, "file",
+					      v[i].name, "ready", v[i].vector || bia_is_dir(dir),
+					      "zarr", zarr);
+			if (v[i].vector) {
+				json_object_set_new(l, "zarr", json_null());
+				json_object_set_new(l, "vector", json_true());
+			}
+			json_array_append_new(a, l);
 		}
-	}
-	/* traces: the SWC files of the GT versions and runs, vector layers
-	 * (no pyramid: the overlay route serves them) */
-	if (n && v[0].kind == BIA_LAYER_IMAGE && v[0].cls == BIA_TRETRC &&
-	    swc_layers(ctx, inst, image_id, v[0].problem_id, a)) {
-		free(v);
-		json_decref(a);
-		return ctx->rc;
 	}
 	free(v);
 	*pout = a;

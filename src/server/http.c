@@ -650,8 +650,6 @@ static enum MHD_Result form_part(void *cls, enum MHD_ValueKind kind, const char 
 				 const char *transfer_encoding, const char *data, uint64_t off,
 				 size_t size);
 
-/* The first call of a request: route, authenticate, authorize, prepare
- * the body. Returns 0 to go on, else the request was answered. */
 int req_not_allowed(struct req *rq, const char *what)
 {
 	bia_fail(&rq->ctx, BIA_EINVAL, "%s is not allowed on %s%s", rq->method, rq->path, what);
@@ -663,6 +661,8 @@ int req_not_allowed(struct req *rq, const char *what)
 	return 405;
 }
 
+/* The first call of a request: route, authenticate, authorize, prepare
+ * the body. Returns 0 to go on, else the request was answered. */
 static int begin(struct req *rq, const char *url)
 {
 	if (strlen(url) >= sizeof(rq->path))

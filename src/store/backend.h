@@ -80,7 +80,7 @@ struct bia_store_ops {
 		       struct bia_gt_version **pv, size_t *pn);
 
 	int (*layers)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t image_id,
-		      struct bia_layer **pv, size_t *pn);
+		      int vectors, struct bia_layer **pv, size_t *pn);
 	int (*blob_refs)(struct bia_ctx *ctx, struct bia_instance *inst,
 			 char (**pdigests)[BIA_SHA256_HEX], size_t *pn);
 	/* Delete the rows of `blobs` that nothing references; *pn = how many. */

@@ -1432,31 +1432,37 @@ static void layer_fill(sqlite3_stmt *st, void *e)
 	col_text(st, 6, l->title, sizeof(l->title));
 	l->cls = bia_class_parse((const char *)sqlite3_column_text(st, 7));
 	l->problem_id = sqlite3_column_int64(st, 8);
+	l->vector = sqlite3_column_int(st, 9);
 }
 
 static int sq_layers(struct bia_ctx *ctx, struct bia_instance *inst, int64_t image_id,
-		     struct bia_layer **pv, size_t *pn)
+		     int vectors, struct bia_layer **pv, size_t *pn)
 {
 	sqlite3_stmt *st;
 	if (prepare(ctx, inst,
-		    "SELECT i.id, 0, 0, 0, i.digest, i.original_name, '', p.class, p.id "
+		    "SELECT i.id, 0, 0, 0, i.digest, i.original_name, '', p.class, p.id, 0 "
 		    "FROM images i JOIN problems p ON p.id = i.problem_id WHERE ?1 = 0 OR i.id = ?1 "
 		    "UNION ALL "
 		    "SELECT v.image_id, 1, v.id, v.is_current, f.digest, f.name, v.annotator, "
-		    "p.class, p.id FROM gt_versions v JOIN gt_files f ON f.version_id = v.id "
+		    "p.class, p.id, f.kind = 'swc' FROM gt_versions v "
+		    "JOIN gt_files f ON f.version_id = v.id "
 		    "JOIN images i ON i.id = v.image_id JOIN problems p ON p.id = i.problem_id "
-		    "WHERE f.kind = 'mask' AND (?1 = 0 OR v.image_id = ?1) "
+		    "WHERE (f.kind = 'mask' OR (?2 AND f.kind = 'swc')) "
+		    "AND (?1 = 0 OR v.image_id = ?1) "
 		    "UNION ALL "
 		    "SELECT o.image_id, 2, o.run_id, 0, o.digest, o.name, w.name || ' ' || wv.version, "
-		    "p.class, p.id FROM run_output_files o JOIN runs r ON r.id = o.run_id "
+		    "p.class, p.id, lower(o.name) LIKE '%.swc' FROM run_output_files o "
+		    "JOIN runs r ON r.id = o.run_id "
 		    "JOIN workflow_versions wv ON wv.id = r.workflow_version_id "
 		    "JOIN workflows w ON w.id = wv.workflow_id JOIN problems p ON p.id = r.problem_id "
 		    "WHERE (lower(o.name) LIKE '%.tif' OR lower(o.name) LIKE '%.tiff' OR "
-		    "lower(o.name) LIKE '%.png') AND (?1 = 0 OR o.image_id = ?1) "
-		    "ORDER BY 1, 2, 3",
+		    "lower(o.name) LIKE '%.png' OR (?2 AND lower(o.name) LIKE '%.swc')) "
+		    "AND (?1 = 0 OR o.image_id = ?1) "
+		    "ORDER BY 1, 2, 3, 10",
 		    &st))
 		return ctx->rc;
 	sqlite3_bind_int64(st, 1, image_id);
+	sqlite3_bind_int(st, 2, vectors);
 	void *v = NULL;
 	int rc = collect_rows(ctx, inst, st, sizeof(struct bia_layer), layer_fill, NULL, "layers",
 			      &v, pn);

@@ -413,7 +413,15 @@ int bia_store_layers(struct bia_ctx *ctx, struct bia_instance *inst, int64_t ima
 {
 	*pv = NULL;
 	*pn = 0;
-	return inst->backend->layers(ctx, inst, image_id, pv, pn);
+	return inst->backend->layers(ctx, inst, image_id, 0, pv, pn);
+}
+
+int bia_store_layers_all(struct bia_ctx *ctx, struct bia_instance *inst, int64_t image_id,
+			 struct bia_layer **pv, size_t *pn)
+{
+	*pv = NULL;
+	*pn = 0;
+	return inst->backend->layers(ctx, inst, image_id, 1, pv, pn);
 }
 
 int bia_store_blob_refs(struct bia_ctx *ctx, struct bia_instance *inst,

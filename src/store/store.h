@@ -419,7 +419,8 @@ int bia_store_import(struct bia_ctx *ctx, struct bia_instance *inst, int64_t pro
 		     struct bia_import_item *items, size_t n);
 
 /* One viewable layer of an image: the image itself, a ground-truth mask
- * (one per GT version that has one) or a run's image output. */
+ * (one per GT version that has one) or a run's image output; or a vector
+ * layer (a trace's SWC file: no pyramid, served as an overlay). */
 enum bia_layer_kind { BIA_LAYER_IMAGE = 0, BIA_LAYER_GT = 1, BIA_LAYER_RUN = 2 };
 struct bia_layer {
 	int64_t image_id;
@@ -431,11 +432,15 @@ struct bia_layer {
 	char title[256];	     /* GT: annotator; run: "workflow version" */
 	enum bia_class cls;	     /* the problem's class */
 	int64_t problem_id;
+	int vector;		     /* an SWC file (only from bia_store_layers_all) */
 };
-/* The layers of one image (image_id > 0) or of every image (0), ordered by
- * image, kind, ref. */
+/* The layers with a pyramid of one image (image_id > 0) or of every image
+ * (0), ordered by image, kind, ref. */
 int bia_store_layers(struct bia_ctx *ctx, struct bia_instance *inst, int64_t image_id,
 		     struct bia_layer **pv, size_t *pn);
+/* The same and the vector layers, in the same order. */
+int bia_store_layers_all(struct bia_ctx *ctx, struct bia_instance *inst, int64_t image_id,
+			 struct bia_layer **pv, size_t *pn);
 
 /* Copy a stored blob to a file (temp file, then rename; mode 0644). */
 int bia_blob_copy_out(struct bia_ctx *ctx, const struct bia_instance *inst, const char *digest,

@@ -19,7 +19,8 @@ export function imageInfo(id: number): Promise<ImageInfo> {
       return { image, layers, cls: problem.class };
     })();
     infos.set(id, p);
-    // an answer is used once (a reload of the page asks again: layers change)
+    // kept a few seconds, for the page that asked early; a later visit asks
+    // again (new runs add layers)
     p.then(
       () => setTimeout(() => infos.delete(id), 5000),
       () => infos.delete(id),

@@ -62,9 +62,10 @@ export interface Warm {
   onResize: () => void;
 }
 
-// A WebGL2 device on a canvas of its own, made before the viewer mounts (the
-// image page starts it with its first API calls): creating it is most of a
-// viewer's start on a software GPU.
+// A WebGL2 device, made before the viewer mounts (the image page starts it
+// with its first API calls), on the context the app made while the
+// viewer's code loaded (lazy.tsx) or else on a canvas of its own: creating
+// the context is a good part of a viewer's start on a software GPU.
 export function warmDevice(): Warm {
   const canvas = takeEarlyCanvas() || document.createElement('canvas');
   const w: Warm = { canvas, device: Promise.resolve(null), onResize: () => {} };
