@@ -12,7 +12,18 @@ test.json:
    "params": ["name=value", ...],                              (optional)
    "measured": 0.71,          what the workflow scored when it was tuned
    "baselines": {"empty": "mAP", "full": "mAP"}                (optional)
+   "real": {                                                   (optional)
+     "dir": "ObjSeg/CTC_Fluo-N2DH-GOWT1_SEG_seq01",  a dataset of the real data
+     "layout": "points",        converted by `biaflows convert dataset` first
+     "stems": ["01_t021"],      the images used (default: all)
+     "crop": [y0, y1, x0, x1],  the part of each image and mask used (optional)
+     "measured": 0.74}          what the workflow scored on exactly that
   }
+
+With "real", the workflow also runs on that small piece of a real dataset
+(../shared/data/real, or $BIAFLOWS_REAL_DATA) and must reach 80 % of its
+measured level there too and beat the empty baseline; without the real data
+on the machine that check is skipped (reported as "ok - # SKIP").
 
 The bound is 80 % of `measured` for metrics where higher is better, and
 `measured` / 0.8 for metrics where lower is better. A baseline is beaten when
@@ -20,7 +31,7 @@ the workflow is strictly better on the named metric (default: the class's
 main metric); NaN is the worst possible value. Prints TAP-like lines
 ("ok - ..." / "not ok - ...") for tests/workflows/t_workflows.sh.
 """
-import json, math, os, subprocess, sys
+import json, math, os, shutil, subprocess, sys
 
 import numpy
 import tifffile
@@ -99,6 +110,101 @@ def full_baseline(cls, gtdir, outdir):
     return outdir
 
 
+def real_dir():
+    env = os.environ.get("BIAFLOWS_REAL_DATA")
+    if env:
+        return env
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return os.path.join(os.path.dirname(root), "shared", "data", "real")
+
+
+def read_any(path):
+    """A TIFF, PNG or JPEG as an array (LZW TIFFs through PIL when tifffile
+    lacks the codec)."""
+    if path.lower().endswith((".tif", ".tiff")):
+        try:
+            return tifffile.imread(path)
+        except (ValueError, NotImplementedError):
+            pass
+    from PIL import Image
+    return numpy.asarray(Image.open(path))
+
+
+def real_piece(bia, spec, tmp):
+    """images/ and groundtruth/ of the real-data piece named by spec, in
+    tmp/real; None (and why) when the real data is not on this machine."""
+    src = os.path.join(real_dir(), spec["dir"])
+    if not os.path.isdir(src):
+        return None, "no real data at %s" % src
+    if spec.get("layout"):
+        conv = os.path.join(tmp, "real-conv")
+        rc, out, err = run([bia, "convert", "dataset", "--layout", spec["layout"], src, conv])
+        if rc:
+            raise RuntimeError("convert: " + err)
+        src = conv
+    dst = os.path.join(tmp, "real")
+    stems = spec.get("stems")
+    crop = spec.get("crop")
+    for sub in ("images", "groundtruth"):
+        os.makedirs(os.path.join(dst, sub))
+        for f in sorted(os.listdir(os.path.join(src, sub))):
+            path = os.path.join(src, sub, f)
+            stem = f.split(".")[0]
+            if os.path.isdir(path) or (stems and stem not in stems):
+                continue
+            if not crop or not f.lower().endswith((".tif", ".tiff", ".png", ".jpg")):
+                shutil.copy(path, os.path.join(dst, sub, f))
+                continue
+            a = read_any(path)
+            y0, y1, x0, x1 = crop
+            yx = a.ndim - 3 if a.ndim == 3 and a.shape[-1] in (3, 4) else a.ndim - 2
+            idx = [slice(None)] * a.ndim
+            idx[yx], idx[yx + 1] = slice(y0, y1), slice(x0, x1)
+            a = numpy.ascontiguousarray(a[tuple(idx)])
+            tifffile.imwrite(os.path.join(dst, sub, stem + ".tif"), a,
+                             photometric="rgb" if a.ndim == 3 and a.shape[-1] == 3 else None)
+    return dst, None
+
+
+def check_real(bia, wfdir, name, cls, spec, tmp, dirs):
+    main_metric = MAIN[cls]
+    try:
+        piece, why = real_piece(bia, spec, tmp)
+    except RuntimeError as e:
+        report(False, "%s: prepare the real-data piece" % name, str(e))
+        return
+    if piece is None:
+        print("ok - %s: real-data check # SKIP %s" % (name, why))
+        return
+    gt = os.path.join(piece, "groundtruth")
+    rc, out, err = run([bia, "exec", wfdir, "--in", os.path.join(piece, "images"), "--out",
+                        os.path.join(tmp, "real-out"), "--gt", gt, "--class", cls])
+    report(rc == 0, "%s: runs on the real-data piece" % name, err[-3000:])
+    if rc:
+        return
+    res = json.loads(out)
+    value = mean_of(res, main_metric)
+    direction = dirs[(cls, main_metric)]
+    measured = spec["measured"]
+    bound = 0.8 * measured if direction == "higher" else measured / 0.8
+    good = value >= bound if direction == "higher" else value <= bound
+    report(good and not math.isnan(value),
+           "%s: real data (%s): %s = %.4f, %s than the bound %.4f (80%% of the measured %.4f)" %
+           (name, spec["dir"], main_metric, value, "higher" if direction == "higher" else "lower",
+            bound, measured))
+    empty = os.path.join(tmp, "real-empty")
+    os.makedirs(empty)
+    rc, bout, berr = run([bia, "metrics", cls, empty, gt, "--missing-as-empty", "--format", "json"])
+    if rc:
+        report(False, "%s: score the empty baseline of the real-data piece" % name, berr)
+        return
+    bval = mean_of(json.loads(bout), main_metric)
+    report(worse(value, direction) < worse(bval, direction),
+           "%s: real data: beats the empty baseline on %s (%.4f vs %.4f)" %
+           (name, main_metric, value, bval))
+    print("# %s real %s %s" % (name, main_metric, json.dumps(res["aggregate"][main_metric])))
+
+
 def main():
     bia, wfdir, tmp = sys.argv[1], os.path.abspath(sys.argv[2]), sys.argv[3]
     name = os.path.basename(wfdir.rstrip("/"))
@@ -151,6 +257,8 @@ def main():
         report(worse(wval, d) < worse(bval, d),
                "%s: beats the %s baseline on %s (%.4f vs %.4f)" % (name, base, metric, wval, bval))
     print("# %s %s %s" % (name, main_metric, json.dumps(res["aggregate"][main_metric])))
+    if "real" in spec:
+        check_real(bia, wfdir, name, cls, spec["real"], tmp, dirs)
 
 
 if __name__ == "__main__":

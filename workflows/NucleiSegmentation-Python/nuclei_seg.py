@@ -19,6 +19,9 @@ from scipy import ndimage as ndi
 from skimage import filters, measure, morphology, segmentation
 from skimage.feature import peak_local_max
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import adaptive  # noqa: E402
+
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__)
@@ -26,7 +29,18 @@ def parse_args(argv):
     p.add_argument("--outfolder", default="/data/out")
     p.add_argument("--sigma", type=float, default=1.5,
                    help="Gaussian smoothing sigma, pixels (0 = none)")
-    p.add_argument("--threshold_method", choices=["otsu", "li", "local"], default="otsu")
+    p.add_argument("--threshold_method", choices=["auto", "otsu", "li", "local"], default="auto",
+                   help="auto: the image-adaptive method of adaptive.py (2D; 3D stacks use otsu); "
+                        "sigma, block_size, threshold_offset, min_size, min_distance, h, seeds "
+                        "and split apply to the other methods")
+    p.add_argument("--radius", type=float, default=0,
+                   help="auto: nucleus radius, pixels (0 = estimated from the image)")
+    p.add_argument("--boundary", type=float, default=0.5,
+                   help="auto: a nucleus ends where its background-subtracted intensity falls "
+                        "below this fraction of its own median")
+    p.add_argument("--min_contrast", type=float, default=0.9,
+                   help="auto: a nucleus's mean must exceed the background by this many times "
+                        "(background - dark level)")
     p.add_argument("--block_size", type=int, default=51,
                    help="local threshold: neighbourhood size, pixels (odd)")
     p.add_argument("--threshold_offset", type=float, default=-0.5,
@@ -136,11 +150,18 @@ def main(argv):
     names = sorted(f for f in os.listdir(a.infolder) if f.lower().endswith((".tif", ".tiff")))
     for name in names:
         img, axes = read_image(os.path.join(a.infolder, name))
-        lab = segment(img, a)
+        how = a.threshold_method
+        if how == "auto" and img.ndim == 2:
+            lab, r = adaptive.segment(img, a.radius, a.boundary, a.min_contrast)
+            how = "auto, radius %.1f px" % r
+        else:
+            if how == "auto":  # 3D: the global Otsu path
+                how = "otsu"
+            lab = segment(img, argparse.Namespace(**dict(vars(a), threshold_method=how)))
         stem = name.split(".")[0]
         dtype = np.uint16 if lab.max() < 65536 else np.uint32
         tifffile.imwrite(os.path.join(a.outfolder, stem + ".tif"), lab.astype(dtype))
-        print("%s: %s %s, %d nuclei" % (name, axes, img.shape, lab.max()), file=sys.stderr)
+        print("%s: %s %s, %d nuclei (%s)" % (name, axes, img.shape, lab.max(), how), file=sys.stderr)
     return 0
 
 
