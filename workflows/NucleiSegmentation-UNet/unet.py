@@ -44,14 +44,59 @@ class UNet(nn.Module):
         return self.head(d1)
 
 
+CANONICAL_RADIUS = 9.0  # nucleus radius (px) of the training data; images are rescaled to it
+LOG_EPS = 0.02  # log mapping: x -> log(1 + x / eps) / log(1 + 1 / eps)
+
+
 def normalise(img):
-    """Percentile normalisation (1 %, 99.8 %) to about [0, 1], whatever the
-    bit depth and the exposure."""
+    """Percentile normalisation (1 %, 99.8 % -> 0, 1, any bit depth and
+    exposure) followed by a log mapping log(1 + x/eps) / log(1 + 1/eps),
+    eps = 0.02, which keeps bright nuclei near 1 while lifting nuclei at
+    2-5 % of the full scale (dim nuclei of high dynamic range images) to
+    0.2-0.35, so the network sees them."""
     img = img.astype(numpy.float32)
     lo, hi = numpy.percentile(img, (1.0, 99.8))
     if hi <= lo:
         hi = lo + 1.0
-    return (img - lo) / (hi - lo)
+    x = numpy.clip((img - lo) / (hi - lo), 0.0, None)
+    return (numpy.log1p(x / LOG_EPS) / numpy.log1p(1.0 / LOG_EPS)).astype(numpy.float32)
+
+
+def estimate_radius(img):
+    """Typical nucleus radius (px) of a 2D image, or 0 if there is nothing to
+    measure: the normalised (log-mapped) image, Gaussian sigma 2, is
+    thresholded by Otsu, opened, holes filled; the radius is the median, over
+    the connected components of at least 16 px, of the largest inscribed
+    radius (maximum of the distance transform in the component). The
+    inscribed radius is barely changed when touching nuclei merge into one
+    component or when small fragments appear, unlike the area. On the
+    visible data it gives 8-9 px for generated nuclei (true median
+    equivalent radius 7.8-8.6), 12-13 for DSB2018 (11.8) and 26 for GOWT1
+    (30, elongated nuclei)."""
+    from skimage.filters import threshold_otsu
+    y = ndi.gaussian_filter(normalise(img), 2.0)
+    if y.max() <= y.min():
+        return 0.0
+    m = ndi.binary_fill_holes(ndi.binary_opening(y > threshold_otsu(y)))
+    lab, n = ndi.label(m)
+    if not n:
+        return 0.0
+    idx = numpy.arange(1, n + 1)
+    area = ndi.sum(m, lab, idx)
+    rin = ndi.maximum(ndi.distance_transform_edt(m), lab, idx)
+    rin = rin[area >= 16]
+    return float(numpy.median(rin)) if len(rin) else 0.0
+
+
+def rescale(img, factor, order=1):
+    """Resize a 2D array by `factor` (anti-aliased when shrinking; order 0
+    for labels)."""
+    from skimage.transform import resize
+    shape = tuple(max(8, int(round(s * factor))) for s in img.shape)
+    if order == 0:
+        return resize(img, shape, order=0, preserve_range=True, anti_aliasing=False).astype(img.dtype)
+    return resize(img.astype(numpy.float32), shape, order=order, preserve_range=True,
+                  anti_aliasing=factor < 1).astype(numpy.float32)
 
 
 def targets(labels, width=2):
