@@ -2,8 +2,9 @@
 # scripts/demo and bench/real-data (sourced). Calls, for every dataset,
 #   real NAME CLASS DIR DESCRIPTION [LAYOUT]
 # with DIR relative to the real-data folder; the caller defines `real`.
-# Not listed: SptCnt (no real dataset), LooTrc (the real dataset is a proxy
-# whose ground truth is a membrane mask, not a skeleton).
+# Not listed: SptCnt (no real dataset). LAYOUT is a `biaflows convert
+# dataset --layout` name, or membrane-network (scripts/membrane-network.py:
+# the LooTrc proxy's membrane masks become the skeleton of the network).
 real_datasets() {
 	real dsb2018-nuclei ObjSeg ObjSeg/DSB2018_nuclei2d_stardist "DSB2018 fluorescent nuclei"
 	real gowt1-nuclei ObjSeg ObjSeg/CTC_Fluo-N2DH-GOWT1_SEG_seq01 "CTC Fluo-N2DH-GOWT1 SEG frames"
@@ -12,14 +13,32 @@ real_datasets() {
 	real lung-landmarks LndDet LndDet/CIMA_lung-lesion_3_histology_landmarks_PROXY "CIMA lung lesion landmarks (proxy task)" points
 	real diadem-op TreTrc TreTrc/DIADEM_OlfactoryProjectionFibers "DIADEM olfactory projection fibers" swc
 	real gowt1-tracking ObjTrk ObjTrk/CTC_Fluo-N2DH-GOWT1_seq01_t000-029 "CTC Fluo-N2DH-GOWT1, 30 frames" ctc
+	real em-network LooTrc LooTrc/ISBI2012_EM_membrane_network_PROXY "ISBI 2012 EM membrane network (proxy: skeleton of the membrane labels)" membrane-network
 	real receptor-ptc PrtTrk PrtTrk/ISBI2012-PTC_RECEPTOR_snr7_density-low_SIMULATED "ISBI 2012 PTC receptor (simulated)" isbi-ptc
+}
+
+# convert_real BIAFLOWS SRC LAYOUT OUT: SRC converted into OUT (images/ and
+# groundtruth/, as `dataset import` takes them).
+convert_real() {
+	case $3 in
+	membrane-network) /usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/membrane-network.py" "$2" "$4" ;;
+	*) "$1" convert dataset --layout "$3" "$2" "$4" >/dev/null ;;
+	esac
 }
 
 # import_real INSTANCE_CMD REAL_DIR NAME CLASS DIR DESCRIPTION [LAYOUT]:
 # add the problem and import the dataset (converting it with --layout when
 # given). INSTANCE_CMD is the function running biaflows on the instance.
 import_real() {
-	local bia=$1 name=$3 cls=$4 dir=$2/$5 desc=$6 layout=${7:-}
+	local bia=$1 name=$3 cls=$4 dir=$2/$5 desc=$6 layout=${7:-} tmp
 	$bia problem add "$name" --class "$cls" --description "$desc" >/dev/null
+	if [ "$layout" = membrane-network ]; then
+		tmp=$(mktemp -d /tmp/bia-real-conv-XXXXXX)
+		convert_real "" "$dir" "$layout" "$tmp/ds" &&
+			$bia dataset import "$name" "$tmp/ds" >/dev/null
+		local rc=$?
+		rm -rf "$tmp"
+		return $rc
+	fi
 	$bia dataset import "$name" "$dir" ${layout:+--layout "$layout"} >/dev/null
 }
