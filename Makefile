@@ -46,6 +46,10 @@ WF_C_SRC := $(wildcard workflows/*/*.c)
 WF_C_BIN := $(patsubst workflows/%.c,$(BUILD)/workflows/%,$(WF_C_SRC))
 WF_C_FILES := $(patsubst workflows/%,$(BUILD)/workflows/%,$(if $(WF_C_SRC),$(shell \
 	find $(sort $(dir $(WF_C_SRC))) -type f ! -name '*.c' ! -name '.*')))
+# Derived workflows: a folder with a file `base` naming another workflow
+# folder runs that folder's code under its own descriptor; $(BUILD)/workflows/
+# <Name>/ gets the base's files, then its own (which win), `base` left out.
+WF_DERIVED := $(patsubst workflows/%/base,$(BUILD)/workflows/%/.built,$(wildcard workflows/*/base))
 endif
 
 # The web app (web/, docs/web.md): npm packages from the lockfile, bundled by
@@ -63,7 +67,7 @@ endif
 THREAD_TESTS := $(BUILD)/tests/test_threads $(BUILD)/tests/test_runs_core $(BUILD)/tests/test_pyramid
 
 .PHONY: all bench check deps demo fuzz clean tests thread-tests
-all: $(BIN) $(UNIT_BIN) $(REPLAY_BIN) $(WF_C_BIN) $(WF_C_FILES) $(WEB_OUT)
+all: $(BIN) $(UNIT_BIN) $(REPLAY_BIN) $(WF_C_BIN) $(WF_C_FILES) $(WF_DERIVED) $(WEB_OUT)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -91,6 +95,12 @@ $(WF_C_BIN): $(BUILD)/workflows/%: $(BUILD)/obj/workflows/%.o $(LIB)
 $(WF_C_FILES): $(BUILD)/workflows/%: workflows/%
 	@mkdir -p $(dir $@)
 	cp $< $@
+
+$(WF_DERIVED): $(BUILD)/workflows/%/.built: workflows/%/base $(wildcard workflows/*/*)
+	rm -rf $(dir $@) && mkdir -p $(dir $@)
+	cp -p workflows/$$(cat $<)/* $(dir $@)
+	cp -p $(filter-out %/base,$(wildcard workflows/$*/*)) $(dir $@)
+	touch $@
 
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)

@@ -15,6 +15,7 @@ test.json:
    "real": {                                                   (optional)
      "dir": "ObjSeg/CTC_Fluo-N2DH-GOWT1_SEG_seq01",  a dataset of the real data
      "layout": "points",        converted by `biaflows convert dataset` first
+                                (membrane-network: scripts/membrane-network.py)
      "stems": ["01_t021"],      the images used (default: all)
      "crop": [y0, y1, x0, x1],  the part of each image and mask used (optional)
      "measured": 0.74}          what the workflow scored on exactly that
@@ -138,7 +139,12 @@ def real_piece(bia, spec, tmp):
         return None, "no real data at %s" % src
     if spec.get("layout"):
         conv = os.path.join(tmp, "real-conv")
-        rc, out, err = run([bia, "convert", "dataset", "--layout", spec["layout"], src, conv])
+        if spec["layout"] == "membrane-network":  # as scripts/real-datasets.sh converts it
+            root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+            cmd = ["/usr/bin/python3", os.path.join(root, "scripts", "membrane-network.py"), src, conv]
+        else:
+            cmd = [bia, "convert", "dataset", "--layout", spec["layout"], src, conv]
+        rc, out, err = run(cmd)
         if rc:
             raise RuntimeError("convert: " + err)
         src = conv

@@ -12,7 +12,10 @@ At start-up the forests are fitted on the shipped training set
 the ISBI 2012 EM training slices, see make-training-set.py). Every IN/<stem>.tif
 (grey 8/16-bit, or RGB, then averaged to grey) becomes OUT/<stem>.tif, a
 mask of the image's Y, X shape with the value `membrane` on membrane pixels
-and `background` elsewhere (8-bit, 16-bit if a value exceeds 255).
+and `background` elsewhere (8-bit, 16-bit if a value exceeds 255); with
+--output network, the one-pixel skeleton of the membrane network instead
+(255 on it, 0 elsewhere: the LooTrc workflow NetworkTracing-Membranes runs
+this code so).
 SPDX-License-Identifier: MIT
 """
 import argparse, os, sys, time
@@ -20,6 +23,7 @@ import argparse, os, sys, time
 import numpy
 import scipy.ndimage as ndi
 import tifffile
+from skimage import morphology
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -53,6 +57,15 @@ def main():
     ap.add_argument("--smooth", type=float, default=1.0)
     ap.add_argument("--threshold", type=float, default=0.45)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--output", choices=["mask", "network"], default="mask",
+                    help="mask: membrane / background values (PixCla); network: the one-pixel "
+                         "skeleton of the membrane (255, else 0; LooTrc)")
+    ap.add_argument("--polarity", choices=["dark", "bright", "auto"], default="dark",
+                    help="dark: membranes darker than their surroundings (EM); bright: lighter "
+                         "(fluorescence), the image is inverted; auto: bright when the median is "
+                         "nearer the 1 %% than the 99 %% percentile (a dark background)")
+    ap.add_argument("--min_piece", type=int, default=30,
+                    help="network: membrane pieces smaller than this many pixels are dropped")
     a, _ = ap.parse_known_args()  # --local, --gtfolder, -nmc, cytomine_* are ignored
 
     t0 = time.time()
@@ -69,13 +82,20 @@ def main():
     names = sorted(n for n in os.listdir(a.infolder) if n.lower().endswith((".tif", ".tiff")))
     for name in names:
         t1 = time.time()
-        f = features(normalise(read_grey(os.path.join(a.infolder, name))))
+        img = normalise(read_grey(os.path.join(a.infolder, name)))
+        if a.polarity == "bright" or (a.polarity == "auto" and numpy.median(img) < 0.5):
+            img = 1 - img  # the forests know dark membranes
+        f = features(img)
         p = proba(rf1, f)
         if rf2 is not None:
             p = proba(rf2, numpy.concatenate([f, context(p)], axis=-1))
         if a.smooth > 0:
             p = ndi.gaussian_filter(p, a.smooth, mode="reflect")
-        mask = numpy.where(p > a.threshold, a.membrane, a.background).astype(dtype)
+        if a.output == "network":
+            m = morphology.remove_small_objects(p > a.threshold, max(a.min_piece, 1))
+            mask = morphology.skeletonize(m).astype(numpy.uint8) * 255
+        else:
+            mask = numpy.where(p > a.threshold, a.membrane, a.background).astype(dtype)
         tifffile.imwrite(os.path.join(a.outfolder, name.split(".")[0] + ".tif"), mask)
         print("%s: %.1f %% membrane, %.1f s" % (name, 100.0 * (p > a.threshold).mean(), time.time() - t1),
               file=sys.stderr, flush=True)
