@@ -8,8 +8,9 @@ sequence and link them into Cell Tracking Challenge tracks.
       block-averaged first and the labels scaled back): percentile
       normalisation, Gaussian smoothing at radius/6, background level
       (histogram mode) and noise (spread below the mode) of the frame, a low
-      noise-relative threshold (finds dim nuclei); every component keeps the
-      pixels above background + contrast_fraction of its own contrast (cuts
+      noise-relative threshold (finds dim nuclei; capped at the frame's Otsu
+      split in noise-limited frames); every component keeps the pixels
+      above background + contrast_fraction of its own contrast (cuts
       halo bridges); touching nuclei are split by a watershed of the
       distance map, a split kept only where both sides rise clearly above the
       saddle (split_depth); each object is refined by its own contrast again;
@@ -222,9 +223,17 @@ def segment(frame, r, args, scale=1):
     s = args.sigma / scale if args.sigma > 0 else max(1.0, r / 6)
     sm = smooth(img, s)
     bg, sd = background(sm)
+    # loose threshold: 4 noise sd above the background, but never above
+    # the frame's own Otsu split (at low signal-to-noise the 4-sd level lies
+    # inside the nuclei) nor below 1 sd
+    step = min(4.0 * sd, max(filters.threshold_otsu(sm) - bg, sd))
+    thr = bg + args.threshold_scale * step
     vol = np.pi * r * r if d == 2 else 4 / 3 * np.pi * r ** 3
     min_size = max(4, int(args.min_size * vol))
-    fg = sm > bg + 4.0 * args.threshold_scale * sd
+    fg = sm > thr
+    # the 95th percentile of an object overestimates its plateau by about
+    # 1.65 noise sd (matters only at low signal-to-noise)
+    pc = 1.65
     fg = morphology.remove_small_objects(fg, min_size)
     if d == 2:
         fg = ndi.binary_fill_holes(fg)
@@ -239,7 +248,7 @@ def segment(frame, r, args, scale=1):
         cl0, _ = ndi.label(fg)
         for i, sl in enumerate(ndi.find_objects(cl0)):
             m = cl0[sl] == i + 1
-            peak = np.percentile(sm[sl][m], 95)
+            peak = np.percentile(sm[sl][m], 95) - pc * sd
             k = m & (sm[sl] > bg + args.contrast_fraction * (peak - bg))
             pre_left[sl] |= m & ~k
             fg[sl][m & ~k] = False
@@ -266,7 +275,7 @@ def segment(frame, r, args, scale=1):
             vals = sm[sl][m]
             if vals.size < min_size:
                 continue
-            peak = np.percentile(vals, 95)
+            peak = np.percentile(vals, 95) - pc * sd
             thr = bg + args.contrast_fraction * (peak - bg)
             k = m & (sm[sl] > thr)
             left[sl] |= m & ~k
