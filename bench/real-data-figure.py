@@ -11,7 +11,7 @@ frame; PixCla: the edges of the class-0 region), circles (GT) and crosses
 (prediction) for points (ObjDet, LndDet; PrtTrk: every frame on the first),
 the projected edges of the trees for TreTrc (on the maximum projection),
 the skeleton pixels for LooTrc.
-The picture is at most 640 pixels wide.
+The picture is at most 512 pixels wide.
 SPDX-License-Identifier: MIT
 """
 import sys
@@ -22,7 +22,7 @@ from PIL import Image, ImageDraw
 from skimage import segmentation
 
 GT_RGB, PRED_RGB = (255, 0, 255), (0, 230, 0)
-WIDTH = 640
+WIDTH = 512
 
 
 def read(path):
@@ -113,7 +113,8 @@ def main(argv):
                 lab = (lab != 0).astype(np.int32)
             if lab.shape != (h, w):
                 continue
-            edge = segmentation.find_boundaries(lab, mode="inner")
+            # two pixels wide, so the outline survives the downscaling
+            edge = segmentation.find_boundaries(lab, mode="thick" if w > WIDTH else "inner")
             rgb[edge] = colour
     elif cls == "LooTrc":  # skeleton masks, pixel by pixel
         for path, colour in ((gt, GT_RGB), (pred, PRED_RGB)):
@@ -131,19 +132,21 @@ def main(argv):
     d = ImageDraw.Draw(pic)
     for colour, edges in lines:
         for (x0, y0), (x1, y1) in edges:
-            d.line([(x0 * scale, y0 * scale), (x1 * scale, y1 * scale)], fill=colour, width=1)
+            d.line([(x0 * scale, y0 * scale), (x1 * scale, y1 * scale)], fill=colour, width=2)
     for kind, colour, pts in marks:
         for y, x in pts:
             x, y = x * scale, y * scale
             if kind == "o":
-                d.ellipse([x - 4, y - 4, x + 4, y + 4], outline=colour)
+                d.ellipse([x - 5, y - 5, x + 5, y + 5], outline=colour, width=2)
             else:
-                d.line([x - 3, y - 3, x + 3, y + 3], fill=colour)
-                d.line([x - 3, y + 3, x + 3, y - 3], fill=colour)
+                d.line([x - 4, y - 4, x + 4, y + 4], fill=colour, width=2)
+                d.line([x - 4, y + 4, x + 4, y - 4], fill=colour, width=2)
     if title:
         d.rectangle([0, 0, 8 + 6 * len(title), 14], fill=(0, 0, 0))
         d.text((4, 2), title, fill=(255, 255, 255))
-    pic.quantize(colors=96).save(out, optimize=True)  # a palette keeps docs/ small
+    # a palette of 128 colours (the overlay colours kept exact by the octree)
+    # keeps docs/ small
+    pic.quantize(colors=128, method=Image.Quantize.FASTOCTREE).save(out, optimize=True)
     return 0
 
 
