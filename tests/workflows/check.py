@@ -111,6 +111,16 @@ def full_baseline(cls, gtdir, outdir):
     return outdir
 
 
+def check_level(what, metric, value, direction, measured):
+    """The value must reach 80 % of the measured level (lower is better:
+    at most measured / 0.8); NaN never does."""
+    bound = 0.8 * measured if direction == "higher" else measured / 0.8
+    good = value >= bound if direction == "higher" else value <= bound
+    report(good and not math.isnan(value),
+           "%s: %s = %.4f, %s than the bound %.4f (80%% of the measured %.4f)" %
+           (what, metric, value, "higher" if direction == "higher" else "lower", bound, measured))
+
+
 def real_dir():
     env = os.environ.get("BIAFLOWS_REAL_DATA")
     if env:
@@ -191,13 +201,8 @@ def check_real(bia, wfdir, name, cls, spec, tmp, dirs):
     res = json.loads(out)
     value = mean_of(res, main_metric)
     direction = dirs[(cls, main_metric)]
-    measured = spec["measured"]
-    bound = 0.8 * measured if direction == "higher" else measured / 0.8
-    good = value >= bound if direction == "higher" else value <= bound
-    report(good and not math.isnan(value),
-           "%s: real data (%s): %s = %.4f, %s than the bound %.4f (80%% of the measured %.4f)" %
-           (name, spec["dir"], main_metric, value, "higher" if direction == "higher" else "lower",
-            bound, measured))
+    check_level("%s: real data (%s)" % (name, spec["dir"]), main_metric, value, direction,
+                spec["measured"])
     empty = os.path.join(tmp, "real-empty")
     os.makedirs(empty)
     rc, bout, berr = run([bia, "metrics", cls, empty, gt, "--missing-as-empty", "--format", "json"])
@@ -237,12 +242,7 @@ def main():
     report(not missing, "%s: an output for every image" % name, "missing/invalid: %s\n%s" % (missing, err[-2000:]))
     value = mean_of(res, main_metric)
     direction = dirs[(cls, main_metric)]
-    measured = spec["measured"]
-    bound = 0.8 * measured if direction == "higher" else measured / 0.8
-    good = value >= bound if direction == "higher" else value <= bound
-    report(good and not math.isnan(value),
-           "%s: %s = %.4f, %s than the bound %.4f (80%% of the measured %.4f)" %
-           (name, main_metric, value, "higher" if direction == "higher" else "lower", bound, measured))
+    check_level(name, main_metric, value, direction, spec["measured"])
 
     baselines = spec.get("baselines", {"empty": main_metric, "full": main_metric})
     for base, metric in baselines.items():
