@@ -4,9 +4,9 @@ estimated on the image, every threshold from the image's own histogram or
 from each nucleus's own brightness, so 8- and 16-bit, dim and bright, small
 and large nuclei need no tuning.
 
- 1. Radius r: the median inscribed radius of the components of an Otsu
-    mask (x 1.12; components below 30 % of the median of the larger half
-    ignored), which a clump of touching nuclei does not inflate.
+ 1. Radius r: the area-weighted median inscribed radius of the components
+    of an Otsu mask, which neither a clump of touching nuclei nor a crowd of
+    bright specks distorts.
  2. Smoothing: a Gaussian of sigma r/8 for detection (a dim, noisy nucleus
     stays in one piece), of sigma r/24 (at least 0.7 px) for the outlines.
  3. Detection: the image is mapped to log intensity above its 0.5 %
@@ -46,11 +46,12 @@ VALLEY = 0.9
 
 
 def estimate_radius(img):
-    """Typical nucleus radius (pixels) of a 2D image: the median inscribed
-    radius (largest distance to the edge) of the components of an Otsu mask,
-    x 1.12 (the ratio of the equivalent-disk to the inscribed radius of a
-    typical ellipse). The inscribed radius of a clump of touching nuclei is
-    still about one nucleus's, unlike its area; specks are ignored."""
+    """Typical nucleus radius (pixels) of a 2D image: the area-weighted
+    median of the inscribed radii (largest distance to the edge) of the
+    components of an Otsu mask. The inscribed radius of a clump of touching
+    nuclei is still about one nucleus's, unlike its area; weighting by area
+    keeps a few nuclei among many bright specks (debris, nucleoli) from being
+    outvoted."""
     sm = filters.gaussian(img, 1, preserve_range=True)
     mask = ndi.binary_fill_holes(sm > filters.threshold_otsu(sm))
     comps = measure.label(mask)
@@ -63,8 +64,9 @@ def estimate_radius(img):
     if not keep.any():
         return 8.0
     areas, inscribed = areas[keep], inscribed[keep]
-    big = areas >= 0.3 * np.median(areas[areas >= np.median(areas)])
-    return float(max(2.0, 1.12 * np.median(inscribed[big])))
+    order = np.argsort(inscribed)
+    half = np.searchsorted(np.cumsum(areas[order]), areas.sum() / 2)
+    return float(max(2.0, inscribed[order][half]))
 
 
 def background(logimg, r):
@@ -128,7 +130,7 @@ def segment(img, radius=0.0, boundary=0.5, min_contrast=0.9, solidity=0.9):
     img = np.asarray(img, np.float64)
     lo, hi = np.percentile(img, [0.5, 99.9])
     if hi <= lo:
-        return np.zeros(img.shape, np.int32)
+        return np.zeros(img.shape, np.int32), 0.0
     r = radius if radius > 0 else estimate_radius(img)
     sm = filters.gaussian(img, max(0.7, r / 24), preserve_range=True)
     # detection in log intensity over a smooth background
