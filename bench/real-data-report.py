@@ -47,7 +47,7 @@ def main(argv):
         sys.exit(__doc__)
     b, inst, problem, dsdir, imgdir, name = argv
     metrics = bia(b, inst, "metrics", "--list", "--format", "json")
-    runs = [r for r in bia(b, inst, "runs", "--problem", problem, "--format", "json")]
+    runs = bia(b, inst, "runs", "--problem", problem, "--format", "json")
     shows = [bia(b, inst, "runs", "show", str(r["id"]), "--format", "json") for r in runs]
     if not shows:
         print("No runs.\n")

@@ -17,28 +17,29 @@ real_datasets() {
 	real receptor-ptc PrtTrk PrtTrk/ISBI2012-PTC_RECEPTOR_snr7_density-low_SIMULATED "ISBI 2012 PTC receptor (simulated)" isbi-ptc
 }
 
-# convert_real BIAFLOWS SRC LAYOUT OUT: SRC converted into OUT (images/ and
-# groundtruth/, as `dataset import` takes them).
+# convert_real BIA SRC LAYOUT OUT: SRC converted into OUT (images/ and
+# groundtruth/, as `dataset import` takes them); BIA runs biaflows.
 convert_real() {
 	case $3 in
 	membrane-network) /usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/membrane-network.py" "$2" "$4" ;;
-	*) "$1" convert dataset --layout "$3" "$2" "$4" >/dev/null ;;
+	*) $1 convert dataset --layout "$3" "$2" "$4" >/dev/null ;;
 	esac
 }
 
-# import_real INSTANCE_CMD REAL_DIR NAME CLASS DIR DESCRIPTION [LAYOUT]:
-# add the problem and import the dataset (converting it with --layout when
-# given). INSTANCE_CMD is the function running biaflows on the instance.
+# import_real BIA REAL_DIR NAME CLASS DIR DESCRIPTION [LAYOUT [CONV_DIR]]:
+# add the problem and import the dataset; with LAYOUT it is converted first
+# (convert_real) into CONV_DIR, kept for the caller, else into a temporary
+# folder. BIA is the function running biaflows on the instance.
 import_real() {
-	local bia=$1 name=$3 cls=$4 dir=$2/$5 desc=$6 layout=${7:-} tmp
+	local bia=$1 name=$3 cls=$4 dir=$2/$5 desc=$6 layout=${7:-} conv=${8:-} tmp= rc
 	$bia problem add "$name" --class "$cls" --description "$desc" >/dev/null
-	if [ "$layout" = membrane-network ]; then
-		tmp=$(mktemp -d /tmp/bia-real-conv-XXXXXX)
-		convert_real "" "$dir" "$layout" "$tmp/ds" &&
-			$bia dataset import "$name" "$tmp/ds" >/dev/null
-		local rc=$?
-		rm -rf "$tmp"
-		return $rc
+	if [ -z "$layout" ]; then
+		$bia dataset import "$name" "$dir" >/dev/null
+		return
 	fi
-	$bia dataset import "$name" "$dir" ${layout:+--layout "$layout"} >/dev/null
+	[ -n "$conv" ] || { tmp=$(mktemp -d /tmp/bia-real-conv-XXXXXX) && conv=$tmp/ds; }
+	convert_real "$bia" "$dir" "$layout" "$conv" && $bia dataset import "$name" "$conv" >/dev/null
+	rc=$?
+	[ -z "$tmp" ] || rm -rf "$tmp"
+	return $rc
 }

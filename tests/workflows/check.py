@@ -14,8 +14,8 @@ test.json:
    "baselines": {"empty": "mAP", "full": "mAP"}                (optional)
    "real": {                                                   (optional)
      "dir": "ObjSeg/CTC_Fluo-N2DH-GOWT1_SEG_seq01",  a dataset of the real data
-     "layout": "points",        converted by `biaflows convert dataset` first
-                                (membrane-network: scripts/membrane-network.py)
+     "layout": "points",        converted first (convert_real of
+                                scripts/real-datasets.sh)
      "stems": ["01_t021"],      the images used (default: all)
      "crop": [y0, y1, x0, x1],  the part of each image and mask used (optional)
      "measured": 0.74}          what the workflow scored on exactly that
@@ -121,6 +121,20 @@ def check_level(what, metric, value, direction, measured):
            (what, metric, value, "higher" if direction == "higher" else "lower", bound, measured))
 
 
+def beats_baseline(bia, cls, bdir, gt, res, metric, dirs, what, base):
+    """The workflow's result `res` must be strictly better on `metric` than
+    the baseline predictions in bdir (missing files scored as empty)."""
+    rc, bout, berr = run([bia, "metrics", cls, bdir, gt, "--missing-as-empty", "--format", "json"])
+    if rc:
+        report(False, "%s: score the %s baseline" % (what, base), berr)
+        return
+    bval = mean_of(json.loads(bout), metric)
+    wval = mean_of(res, metric)
+    d = dirs[(cls, metric)]
+    report(worse(wval, d) < worse(bval, d),
+           "%s: beats the %s baseline on %s (%.4f vs %.4f)" % (what, base, metric, wval, bval))
+
+
 def real_dir():
     env = os.environ.get("BIAFLOWS_REAL_DATA")
     if env:
@@ -149,12 +163,11 @@ def real_piece(bia, spec, tmp):
         return None, "no real data at %s" % src
     if spec.get("layout"):
         conv = os.path.join(tmp, "real-conv")
-        if spec["layout"] == "membrane-network":  # as scripts/real-datasets.sh converts it
-            root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-            cmd = ["/usr/bin/python3", os.path.join(root, "scripts", "membrane-network.py"), src, conv]
-        else:
-            cmd = [bia, "convert", "dataset", "--layout", spec["layout"], src, conv]
-        rc, out, err = run(cmd)
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        # converted as bench/real-data and the demo convert it
+        rc, out, err = run(["bash", "-c", '. "$0"; convert_real "$@"',
+                            os.path.join(root, "scripts", "real-datasets.sh"),
+                            bia, src, spec["layout"], conv])
         if rc:
             raise RuntimeError("convert: " + err)
         src = conv
@@ -205,14 +218,7 @@ def check_real(bia, wfdir, name, cls, spec, tmp, dirs):
                 spec["measured"])
     empty = os.path.join(tmp, "real-empty")
     os.makedirs(empty)
-    rc, bout, berr = run([bia, "metrics", cls, empty, gt, "--missing-as-empty", "--format", "json"])
-    if rc:
-        report(False, "%s: score the empty baseline of the real-data piece" % name, berr)
-        return
-    bval = mean_of(json.loads(bout), main_metric)
-    report(worse(value, direction) < worse(bval, direction),
-           "%s: real data: beats the empty baseline on %s (%.4f vs %.4f)" %
-           (name, main_metric, value, bval))
+    beats_baseline(bia, cls, empty, gt, res, main_metric, dirs, "%s: real data" % name, "empty")
     print("# %s real %s %s" % (name, main_metric, json.dumps(res["aggregate"][main_metric])))
 
 
@@ -253,15 +259,7 @@ def main():
             if full_baseline(cls, gt, bdir) is None:
                 report(False, "%s: no '%s' baseline for %s (remove it from test.json)" % (name, base, cls))
                 continue
-        rc, bout, berr = run([bia, "metrics", cls, bdir, gt, "--missing-as-empty", "--format", "json"])
-        if rc:
-            report(False, "%s: score the %s baseline" % (name, base), berr)
-            continue
-        bval = mean_of(json.loads(bout), metric)
-        wval = mean_of(res, metric)
-        d = dirs[(cls, metric)]
-        report(worse(wval, d) < worse(bval, d),
-               "%s: beats the %s baseline on %s (%.4f vs %.4f)" % (name, base, metric, wval, bval))
+        beats_baseline(bia, cls, bdir, gt, res, metric, dirs, name, base)
     print("# %s %s %s" % (name, main_metric, json.dumps(res["aggregate"][main_metric])))
     if "real" in spec:
         check_real(bia, wfdir, name, cls, spec["real"], tmp, dirs)
