@@ -115,6 +115,7 @@ int cmd_workflow(struct bia_cli *cli, int argc, char **argv);
 int cmd_run(struct bia_cli *cli, int argc, char **argv);
 int cmd_runs(struct bia_cli *cli, int argc, char **argv);
 int cmd_worker(struct bia_cli *cli, int argc, char **argv);
+int cmd_job_exec(struct bia_cli *cli, int argc, char **argv);
 int cmd_logs(struct bia_cli *cli, int argc, char **argv);
 int cmd_cancel(struct bia_cli *cli, int argc, char **argv);
 int cmd_errors(struct bia_cli *cli, int argc, char **argv);

@@ -13,6 +13,8 @@ static const char run_usage[] =
 	"usage: biaflows run WORKFLOW[@VERSION] PROBLEM [--param NAME=VALUE]...\n"
 	"                    [--images STEM|ID,...] [--timeout DURATION] [--memory SIZE]\n"
 	"                    [--processes N] [--open-files N] [--output SIZE]\n"
+	"                    [--executor local|slurm] [--cpus N] [--gpus N]\n"
+	"                    [--partition NAME] [--batch-size N]\n"
 	"                    [--wait] [--format table|json]\n"
 	"       biaflows run show RUN [--format table|json]\n"
 	"       biaflows run outputs RUN -o DIR\n"
@@ -24,7 +26,10 @@ static const char run_usage[] =
 	"--timeout (\"90\", \"10m\", \"1h\"), --memory (\"512M\", \"2G\"), --processes\n"
 	"(1..100000), --open-files (16..1048576) and --output (size of /data/out,\n"
 	"\"1G\") override the descriptor's resources for this run only; 'run show'\n"
-	"shows them. 'run outputs' writes the files the run produced, by their\n"
+	"shows them. --executor slurm runs it as SLURM jobs (default: config\n"
+	"\"executor\", else local); --cpus, --gpus, --partition become sbatch\n"
+	"options, --batch-size N splits the images into jobs of N (docs/deployment.md).\n"
+	"'run outputs' writes the files the run produced, by their\n"
 	"names (<stem>.tif, ObjTrk also <stem>.txt, TreTrc <stem>.swc), into DIR\n"
 	"(created; it must be empty).\n"
 	"A worker process is started for the instance when a\n"
@@ -86,6 +91,11 @@ int cmd_run(struct bia_cli *cli, int argc, char **argv)
 					   {"processes", required_argument, NULL, 'P'},
 					   {"open-files", required_argument, NULL, 'F'},
 					   {"output", required_argument, NULL, 'O'},
+					   {"cpus", required_argument, NULL, 'C'},
+					   {"gpus", required_argument, NULL, 'G'},
+					   {"partition", required_argument, NULL, 'Q'},
+					   {"batch-size", required_argument, NULL, 'B'},
+					   {"executor", required_argument, NULL, 'E'},
 					   {"format", required_argument, NULL, 'f'},
 					   {NULL, 0, NULL, 0}};
 	if (cli_wants_help(argc, argv)) {
@@ -96,9 +106,9 @@ int cmd_run(struct bia_cli *cli, int argc, char **argv)
 	char **images = NULL;
 	size_t nparams = 0, nimages = 0, icap = 0;
 	int fmt = OUT_TABLE, wait = 0, ch, code;
-	int64_t timeout = 0;
-	uint64_t memory = 0, output = 0;
-	int64_t processes = 0, open_files = 0;
+	struct bia_run_overrides limits;
+	memset(&limits, 0, sizeof(limits));
+	const char *executor = NULL;
 	optind = 1;
 	opterr = 0;
 	const char *outdir = NULL;
@@ -108,43 +118,24 @@ int cmd_run(struct bia_cli *cli, int argc, char **argv)
 		case 'p': params[nparams++] = optarg; break;
 		case 'i': add_list(&images, &nimages, &icap, optarg); break;
 		case 'w': wait = 1; break;
-		case 't':
-			if (bia_parse_duration(optarg, &timeout) || timeout <= 0) {
-				code = cli_usage_error(run_usage, "bad --timeout '%s' (e.g. 90, 10m, 1h)",
-						       optarg);
+		case 't': case 'm': case 'P': case 'F': case 'O': case 'C': case 'G': case 'Q':
+		case 'B': {
+			const char *key = ch == 't'   ? "timeout"
+					  : ch == 'm' ? "memory"
+					  : ch == 'P' ? "processes"
+					  : ch == 'F' ? "open_files"
+					  : ch == 'O' ? "output"
+					  : ch == 'C' ? "cpus"
+					  : ch == 'G' ? "gpus"
+					  : ch == 'Q' ? "partition"
+						      : "batch_size";
+			if (bia_run_override_set(&cli->ctx, &limits, key, optarg)) {
+				code = cli_usage_error(run_usage, "%s", cli->ctx.msg);
 				goto out;
 			}
 			break;
-		case 'm':
-			if (bia_parse_memory(optarg, &memory) || memory == 0) {
-				code = cli_usage_error(run_usage, "bad --memory '%s' (e.g. 512M, 2G)",
-						       optarg);
-				goto out;
-			}
-			break;
-		case 'P':
-			if (bia_parse_int_range(optarg, BIA_RES_PROCESSES_MIN, BIA_RES_PROCESSES_MAX,
-						&processes)) {
-				code = cli_usage_error(run_usage, "bad --processes '%s' (1 to 100000)",
-						       optarg);
-				goto out;
-			}
-			break;
-		case 'F':
-			if (bia_parse_int_range(optarg, BIA_RES_OPEN_FILES_MIN, BIA_RES_OPEN_FILES_MAX,
-						&open_files)) {
-				code = cli_usage_error(run_usage,
-						       "bad --open-files '%s' (16 to 1048576)", optarg);
-				goto out;
-			}
-			break;
-		case 'O':
-			if (bia_parse_memory(optarg, &output) || output == 0) {
-				code = cli_usage_error(run_usage, "bad --output '%s' (e.g. 100M, 2G)",
-						       optarg);
-				goto out;
-			}
-			break;
+		}
+		case 'E': executor = optarg; break;
 		case 'f':
 			if (parse_fmt(run_usage, &fmt)) {
 				code = 2;
@@ -177,7 +168,8 @@ int cmd_run(struct bia_cli *cli, int argc, char **argv)
 				      .images = (const char *const *)images,
 				      .nimages = nimages,
 				      .bad_params = &bad_params,
-				      .limits = {timeout, memory, processes, open_files, output}};
+				      .limits = limits,
+				      .executor = executor};
 	int64_t id;
 	if (bia_run_enqueue(&cli->ctx, &cli->inst, &req, &id)) {
 		/* wrong parameters are usage errors, as for exec */

@@ -30,3 +30,29 @@ int cmd_worker(struct bia_cli *cli, int argc, char **argv)
 		bia_log(BIA_LOG_INFO, "another worker is draining the queue");
 	return 0;
 }
+
+static const char job_exec_usage[] =
+	"usage: biaflows job-exec DIR\n"
+	"\n"
+	"The node's side of a SLURM job (the batch script the SLURM executor\n"
+	"writes runs it): run the sandbox described by DIR/spec.json, its log\n"
+	"into DIR/log, its outcome into DIR/result.json. SIGTERM (scancel, the\n"
+	"job's time limit) stops the workflow. Exit 0 only when it succeeded, else\n"
+	"the workflow's exit code (1 when it has none).\n"
+	"Needs no instance. See docs/deployment.md.\n";
+
+int cmd_job_exec(struct bia_cli *cli, int argc, char **argv)
+{
+	if (cli_wants_help(argc, argv)) {
+		fputs(job_exec_usage, stdout);
+		return 0;
+	}
+	if (argc != 2)
+		return cli_usage_error(job_exec_usage, "job-exec takes one folder");
+	int code;
+	if (bia_slurm_job_exec(&cli->ctx, argv[1], &code)) {
+		cli_error(cli);
+		return code;
+	}
+	return 0;
+}

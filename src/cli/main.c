@@ -27,6 +27,7 @@ static const struct cmd commands[] = {
 	{"gt", cmd_gt, NEED_INSTANCE, "add or list ground-truth versions of an image"},
 	{"image", cmd_image, NEED_INSTANCE, "add, list or show images of a problem"},
 	{"init", cmd_init, 0, "create an instance directory"},
+	{"job-exec", cmd_job_exec, 0, "run a SLURM job's sandbox on its node (batch scripts call it)"},
 	{"logs", cmd_logs, NEED_INSTANCE, "print (or follow) the log of a run"},
 	{"metrics", cmd_metrics, 0, "score predictions against ground truth; list metrics"},
 	{"problem", cmd_problem, NEED_INSTANCE, "add, list, show or remove problems"},

@@ -21,40 +21,8 @@
 
 #include "exec/exec.h"
 
-extern char **environ;
-
 #define OUT_KEEP 4096	/* bytes of an engine's output kept */
 #define REASON_MAX 200	/* bytes of one engine's reason in the final message */
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* The executable `name` on PATH (absolute entries only), or 0. */
-static int find_on_path(const char *name, char *out, size_t outsz)
-{
-	const char *path = getenv("PATH");
-	if (!path || !*path)
-		return 0;
-	const char *p = path;
-	while (*p) {
-		const char *e = strchr(p, ':');
-		size_t n = e ? (size_t)(e - p) : strlen(p);
-		if (n > 0 && p[0] == '/' && n + strlen(name) + 2 <= outsz) {
-			snprintf(out, outsz, "%.*s/%s", (int)n, p, name);
-			struct stat st;
-			if (stat(out, &st) == 0 && S_ISREG(st.st_mode) && access(out, X_OK) == 0)
-				return 1;
-		}
-		if (!e)
-			break;
-		p = e + 1;
-	}
-	return 0;
-}
 
 /* One line of text from an engine's output: whitespace runs (newlines
  * included) become one space, trimmed, at most max bytes ("..." added). */
@@ -77,126 +45,6 @@ static void tidy(const char *in, char *out, size_t max)
 	out[k] = 0;
 	if (k + 4 >= max && max > 4)
 		snprintf(out + k, max - k, "...");
-}
-
-struct cmd_result {
-	int spawned;	 /* 0: could not start (err) */
-	int err;	 /* errno of the failed start */
-	int timed_out;	 /* killed at the deadline */
-	int status;	 /* waitpid status when it ended */
-	char out[OUT_KEEP]; /* stdout and stderr, NUL-terminated, truncated */
-};
-
-/* Run argv (argv[0] an absolute path, no shell) with stdin /dev/null and
- * stdout+stderr captured, in its own process group, killed (whole group)
- * after `seconds`. */
-static void run_cmd(char *const argv[], double seconds, struct cmd_result *r)
-{
-	memset(r, 0, sizeof(*r));
-	int pfd[2];
-	if (pipe2(pfd, O_CLOEXEC)) {
-		r->err = errno;
-		return;
-	}
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&at);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, pfd[1], 2);
-	sigset_t none, def;
-	sigemptyset(&none);
-	sigemptyset(&def);
-	sigaddset(&def, SIGPIPE);
-	sigaddset(&def, SIGINT);
-	sigaddset(&def, SIGTERM);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &def);
-	posix_spawnattr_setpgroup(&at, 0);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-					      POSIX_SPAWN_SETSIGDEF);
-	pid_t pid;
-	int e = posix_spawn(&pid, argv[0], &fa, &at, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	close(pfd[1]);
-	if (e) {
-		close(pfd[0]);
-		r->err = e;
-		return;
-	}
-	r->spawned = 1;
-	double deadline = now_s() + seconds;
-	size_t n = 0;
-	int eof = 0, done = 0;
-	while (!done) {
-		double left = deadline - now_s();
-		if (left <= 0) {
-			r->timed_out = 1;
-			break;
-		}
-		if (!eof) {
-			struct pollfd p = {pfd[0], POLLIN, 0};
-			int tmo = left > 1 ? 1000 : (int)(left * 1000) + 1;
-			int pr = poll(&p, 1, tmo);
-			if (pr < 0 && errno != EINTR)
-				eof = 1;
-			if (pr > 0) {
-				char buf[4096];
-				ssize_t k = read(pfd[0], buf, sizeof(buf));
-				if (k <= 0) {
-					if (k == 0 || (errno != EINTR && errno != EAGAIN))
-						eof = 1;
-				} else if (n + 1 < sizeof(r->out)) {
-					size_t c = (size_t)k < sizeof(r->out) - 1 - n
-							   ? (size_t)k
-							   : sizeof(r->out) - 1 - n;
-					memcpy(r->out + n, buf, c);
-					n += c;
-				}
-			}
-		}
-		pid_t w = waitpid(pid, &r->status, WNOHANG);
-		if (w == pid)
-			done = 1;
-		else if (w < 0 && errno != EINTR) {
-			r->status = 255 << 8; /* reaped elsewhere: status lost, a failure */
-			done = 1;
-		} else if (eof) {
-			struct timespec ts = {0, 10 * 1000 * 1000};
-			nanosleep(&ts, NULL);
-		}
-	}
-	if (r->timed_out) {
-		kill(-pid, SIGKILL);
-		kill(pid, SIGKILL);
-		while (waitpid(pid, &r->status, 0) < 0 && errno == EINTR)
-			;
-	} else if (!eof) {
-		/* the engine exited: take what is left in the pipe, without
-		 * waiting for a grandchild that may still hold it */
-		int fl = fcntl(pfd[0], F_GETFL);
-		fcntl(pfd[0], F_SETFL, fl | O_NONBLOCK);
-		char buf[4096];
-		ssize_t k;
-		while ((k = read(pfd[0], buf, sizeof(buf))) > 0 && n + 1 < sizeof(r->out)) {
-			size_t c = (size_t)k < sizeof(r->out) - 1 - n ? (size_t)k
-								      : sizeof(r->out) - 1 - n;
-			memcpy(r->out + n, buf, c);
-			n += c;
-		}
-		kill(-pid, SIGKILL); /* leftovers of the group, if any */
-	}
-	r->out[n] = 0;
-	close(pfd[0]);
-}
-
-static int exit_code(const struct cmd_result *r)
-{
-	if (WIFEXITED(r->status))
-		return WEXITSTATUS(r->status);
-	return WIFSIGNALED(r->status) ? 128 + WTERMSIG(r->status) : -1;
 }
 
 static int contains_ci(const char *hay, const char *needle)
@@ -228,13 +76,14 @@ static int probe(const char *name, const char *image, struct bia_engine *eng, ch
 {
 	memset(eng, 0, sizeof(*eng));
 	snprintf(eng->name, sizeof(eng->name), "%s", name);
-	if (!find_on_path(name, eng->path, sizeof(eng->path))) {
+	if (!bia_find_on_path(name, eng->path, sizeof(eng->path))) {
 		snprintf(why, whysz, "not installed (not on PATH)");
 		return -1;
 	}
 	char *argv[] = {eng->path, "image", "inspect", "--format", "{{.Id}}", (char *)image, NULL};
-	struct cmd_result r;
-	run_cmd(argv, BIA_ENGINE_PROBE_SECONDS, &r);
+	char rout[OUT_KEEP];
+	struct bia_cmd_result r = {.out = rout, .outsz = sizeof(rout)};
+	bia_cmd_run(argv, BIA_ENGINE_PROBE_SECONDS, &r);
 	char msg[REASON_MAX];
 	tidy(r.out, msg, sizeof(msg));
 	if (!r.spawned) {
@@ -246,7 +95,7 @@ static int probe(const char *name, const char *image, struct bia_engine *eng, ch
 			 BIA_ENGINE_PROBE_SECONDS);
 		return -1;
 	}
-	int code = exit_code(&r);
+	int code = bia_cmd_exit_code(&r);
 	if (code == 0) {
 		const char *id = msg;
 		if (!strncmp(id, "sha256:", 7))
@@ -286,7 +135,7 @@ int bia_engine_find(struct bia_ctx *ctx, const char *image, const char *type,
 		for (size_t i = 0; i < 2; i++) {
 			char p[BIA_PATH_MAX];
 			bia_buf_addf(&tried, "%s%s: %s", tried.len ? "; " : "", sif[i],
-				     find_on_path(sif[i], p, sizeof(p))
+				     bia_find_on_path(sif[i], p, sizeof(p))
 					     ? "installed, but not supported (SIF images cannot "
 					       "run in the biaflows sandbox)"
 					     : "not installed (not on PATH)");
@@ -319,8 +168,9 @@ int bia_engine_save(struct bia_ctx *ctx, const struct bia_engine *eng, const cha
 	char *pargv[] = {(char *)eng->path, "save", "--format", "docker-archive", "-o",
 			 (char *)out_archive, (char *)image, NULL};
 	char *const *argv = strcmp(eng->name, "podman") ? dargv : pargv;
-	struct cmd_result r;
-	run_cmd(argv, BIA_ENGINE_SAVE_SECONDS, &r);
+	char rout[OUT_KEEP];
+	struct bia_cmd_result r = {.out = rout, .outsz = sizeof(rout)};
+	bia_cmd_run(argv, BIA_ENGINE_SAVE_SECONDS, &r);
 	char msg[REASON_MAX * 2];
 	tidy(r.out, msg, sizeof(msg));
 	int rc = BIA_OK;
@@ -331,9 +181,9 @@ int bia_engine_save(struct bia_ctx *ctx, const struct bia_engine *eng, const cha
 	else if (r.timed_out)
 		rc = bia_fail(ctx, BIA_EIO, "%s save '%s': killed after %d s", eng->name, image,
 			      BIA_ENGINE_SAVE_SECONDS);
-	else if (exit_code(&r) != 0)
+	else if (bia_cmd_exit_code(&r) != 0)
 		rc = bia_fail(ctx, BIA_EIO, "%s save '%s' failed (exit %d)%s%s", eng->name, image,
-			      exit_code(&r), msg[0] ? ": " : "", msg);
+			      bia_cmd_exit_code(&r), msg[0] ? ": " : "", msg);
 	else if (stat(out_archive, &st) || !S_ISREG(st.st_mode) || st.st_size == 0)
 		rc = bia_fail(ctx, BIA_EIO, "%s save '%s' wrote no archive at '%s'%s%s", eng->name,
 			      image, out_archive, msg[0] ? ": " : "", msg);

@@ -114,6 +114,40 @@ void bia_oci_image_release(struct bia_oci_image *img);
 int bia_oci_image_cached(struct bia_ctx *ctx, const char *envs_dir, const char *digest,
 			 struct bia_oci_image *out);
 
+/* A spec as a JSON object (the sandbox's fields: argv, env, folders,
+ * limits, uid/gid), for a job that runs it elsewhere; and parsed back, its
+ * strings owned by the file (bia_exec_spec_file_release). */
+json_t *bia_exec_spec_json(const struct bia_exec_spec *s);
+struct bia_exec_spec_file {
+	struct bia_exec_spec spec;
+	char **argv, **env, **strs;
+};
+int bia_exec_spec_parse(struct bia_ctx *ctx, const char *text, size_t len,
+			struct bia_exec_spec_file *f);
+void bia_exec_spec_file_release(struct bia_exec_spec_file *f);
+
+/* ------------------------------------------------------ helper programs */
+
+/* What bia_cmd_run saw. Set out and outsz (a buffer for stdout and stderr,
+ * NUL-terminated and truncated to fit) before the call. */
+struct bia_cmd_result {
+	char *out;
+	size_t outsz;
+	size_t outlen;	 /* bytes kept in out */
+	int spawned;	 /* 0: could not start (err) */
+	int err;	 /* errno of the failed start */
+	int timed_out;	 /* killed at the deadline */
+	int status;	 /* waitpid status when it ended */
+};
+/* Run argv (argv[0] an absolute path, no shell) with stdin /dev/null and
+ * stdout+stderr captured, in its own process group, killed (whole group)
+ * after `seconds`. */
+void bia_cmd_run(char *const argv[], double seconds, struct bia_cmd_result *r);
+/* Its exit code, 128+N for a signal N, -1 if it did not end. */
+int bia_cmd_exit_code(const struct bia_cmd_result *r);
+/* The executable `name` on PATH (absolute entries only) into out, or 0. */
+int bia_find_on_path(const char *name, char *out, size_t outsz);
+
 /* ---------------------------------------------------- container engines */
 
 /* A descriptor's `container-image` without an attached archive is taken

@@ -73,8 +73,10 @@ static struct local_job *find_job(const char *job)
 }
 
 static int local_submit(struct bia_ctx *ctx, const struct bia_exec_spec *spec,
-			char job[BIA_JOB_ID_MAX], char *host, size_t hostsz)
+			const struct bia_job_opts *o, char job[BIA_JOB_ID_MAX], char *host,
+			size_t hostsz)
 {
+	(void)o;
 	char h[256] = "";
 	gethostname(h, sizeof(h) - 1);
 	h[strcspn(h, ":")] = '\0';
@@ -151,8 +153,11 @@ static int local_cancel(struct bia_ctx *ctx, const char *job)
 	return 0;
 }
 
-static int local_attach(struct bia_ctx *ctx, const char *job, struct bia_exec_result *res)
+static int local_attach(struct bia_ctx *ctx, const char *job, const struct bia_exec_spec *spec,
+			const struct bia_job_opts *o, struct bia_exec_result *res)
 {
+	(void)spec;
+	(void)o;
 	pthread_mutex_lock(&mu);
 	struct local_job *j = find_job(job);
 	pthread_mutex_unlock(&mu);
@@ -173,13 +178,15 @@ static int local_attach(struct bia_ctx *ctx, const char *job, struct bia_exec_re
 
 const struct bia_executor bia_executor_local = {
 	.name = "local",
+	.remote = 0,
 	.submit = local_submit,
 	.poll = local_poll,
 	.cancel = local_cancel,
 	.attach = local_attach,
 };
 
-static const struct bia_executor *const executors[] = {&bia_executor_local};
+static const struct bia_executor *const executors[] = {&bia_executor_local,
+							&bia_executor_slurm};
 
 const struct bia_executor *bia_executor_find(const char *name)
 {
@@ -187,4 +194,9 @@ const struct bia_executor *bia_executor_find(const char *name)
 		if (name && !strcmp(executors[i]->name, name))
 			return executors[i];
 	return NULL;
+}
+
+const char *bia_executor_names(void)
+{
+	return "local, slurm";
 }

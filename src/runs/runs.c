@@ -323,7 +323,19 @@ int bia_run_enqueue(struct bia_ctx *ctx, struct bia_instance *inst,
 	r.images = json_dumps(ids, JSON_COMPACT);
 	r.rerun_of = req->rerun_of;
 	r.tolerance = req->tolerance;
-	snprintf(r.executor, sizeof(r.executor), "local");
+	{
+		json_t *dv = inst->config ? json_object_get(inst->config, "executor") : NULL;
+		const char *ex = req->executor ? req->executor
+				 : json_is_string(dv)  ? json_string_value(dv)
+						       : "local";
+		if (!bia_executor_find(ex)) {
+			rc = bia_fail(ctx, BIA_EINVAL, "unknown executor '%.32s' (%s)%s", ex,
+				      bia_executor_names(),
+				      req->executor ? "" : " in the instance's config");
+			goto out;
+		}
+		snprintf(r.executor, sizeof(r.executor), "%s", ex);
+	}
 	r.limits = bia_run_overrides_json(&req->limits);
 	if (!r.params || !r.images || !r.limits) {
 		rc = bia_fail(ctx, BIA_ENOMEM, "out of memory");
@@ -508,6 +520,7 @@ json_t *bia_run_json(struct bia_ctx *ctx, struct bia_instance *inst, const struc
 	json_t *ims = json_loads(r->images, 0, NULL);
 	json_object_set_new(o, "images_requested", ims ? ims : json_array());
 	json_object_set_new(o, "executor", json_string(r->executor));
+	json_object_set_new(o, "job", json_string(r->job ? r->job : ""));
 	json_object_set_new(o, "worker_pid", json_integer(r->worker_pid));
 	json_object_set_new(o, "exit_code", r->has_exit_code ? json_integer(r->exit_code) : json_null());
 	json_object_set_new(o, "reason", json_string(r->reason ? r->reason : ""));

@@ -45,6 +45,11 @@ int bia_runs_scan_inputs(struct bia_ctx *ctx, const char *in_dir,
 int bia_runs_stage(struct bia_ctx *ctx, enum bia_class cls, const char *stage,
 		   struct bia_stage_entry *v, size_t n);
 
+/* The shapes of entries staged before (stage/<stem>.tif), as staging
+ * filled them: for a worker that re-attaches to a job using them. */
+int bia_runs_staged_shapes(struct bia_ctx *ctx, enum bia_class cls, const char *stage,
+			   struct bia_stage_entry *v, size_t n);
+
 enum bia_output_status { BIA_OUTPUT_OK = 0, BIA_OUTPUT_MISSING, BIA_OUTPUT_INVALID };
 /* "ok", "missing", "invalid". */
 const char *bia_output_status_name(enum bia_output_status s);
@@ -209,7 +214,19 @@ struct bia_run_overrides {
 	int64_t processes;
 	int64_t open_files;
 	uint64_t output;     /* bytes of /data/out */
+	/* cluster resources (the SLURM executor; the local one ignores them) */
+	int64_t cpus;	     /* --cpus-per-task */
+	int64_t gpus;	     /* --gres=gpu:N */
+	int64_t batch_size;  /* images per cluster job (0: one job) */
+	char partition[64];  /* --partition ("": the cluster's default) */
 };
+/* Set one override from text, as `run --KEY VALUE` and the API's "limits"
+ * give it: timeout ("90", "10m", "1h"), memory and output ("512M", "2G"),
+ * processes (1..100000), open_files (16..1048576), cpus (1..4096), gpus
+ * (0..64), batch_size (1..100000), partition (letters, digits, "-_.,").
+ * BIA_EINVAL naming the key and the accepted values otherwise. */
+int bia_run_override_set(struct bia_ctx *ctx, struct bia_run_overrides *o, const char *key,
+			 const char *text);
 /* As stored on a run: a JSON object of the set ones ("{}" if none),
  * malloc'd; and back (unknown keys and bad values ignored). */
 char *bia_run_overrides_json(const struct bia_run_overrides *o);
@@ -224,6 +241,7 @@ struct bia_run_request {
 	size_t nimages;
 	int *bad_params;	     /* OUT, may be NULL: 1 when refused for a parameter */
 	struct bia_run_overrides limits; /* override the descriptor's resources */
+	const char *executor;	     /* "local", "slurm"; NULL: the instance's default */
 	int64_t rerun_of;	     /* a rerun of this run (bia_run_reproduction); 0: none */
 	double tolerance;	     /* metric tolerance of a rerun */
 	int dry_run;		     /* check everything, queue nothing (*pid = 0) */
@@ -357,29 +375,57 @@ int bia_worker_loop(struct bia_ctx *ctx, struct bia_worker_loop *w);
  *
  * Where a run's job executes, behind one interface (docs/runs.md
  * "Executors"). "local": the bubblewrap sandbox on this machine, in a
- * thread of the worker. A SLURM executor implements the same four calls. */
-#define BIA_JOB_ID_MAX 128
+ * thread of the worker. "slurm": the same sandbox on a node of a SLURM
+ * cluster, submitted with sbatch (docs/deployment.md). */
+#define BIA_JOB_ID_MAX 1024
 enum bia_job_state {
-	BIA_JOB_ACTIVE, /* submitted, not ended */
-	BIA_JOB_ENDED,	/* ended; attach gives its result */
-	BIA_JOB_GONE	/* unknown to the executor, or lost with its worker */
+	BIA_JOB_ACTIVE,	 /* submitted, not ended */
+	BIA_JOB_ENDED,	 /* ended; attach gives its result */
+	BIA_JOB_GONE,	 /* lost with its worker, or never submitted */
+	BIA_JOB_UNKNOWN	 /* submitted, but the executor cannot find it (yet) */
 };
+/* What a job needs besides its sandbox spec. */
+struct bia_job_opts {
+	const char *dir;       /* the job's own folder (the nodes see it too) */
+	const char *name;      /* the cluster's job name: unique per run attempt */
+	int64_t cpus, gpus;    /* 0: not asked */
+	const char *partition; /* NULL or "": the cluster's default */
+	size_t batch_size;     /* images per cluster job; 0: one job */
+	const char *program;   /* what the nodes run; NULL: this program */
+};
+#define BIA_JOB_NAME_MAX 64
 struct bia_executor {
-	const char *name; /* as stored on runs: "local" */
+	const char *name; /* as stored on runs: "local", "slurm" */
+	/* 1: jobs outlive the worker process; a later worker re-attaches */
+	int remote;
 	/* Start the job; returns at once with its id (and the host it runs
 	 * on). spec must stay valid until attach returns. */
 	int (*submit)(struct bia_ctx *ctx, const struct bia_exec_spec *spec,
-		      char job[BIA_JOB_ID_MAX], char *host, size_t hostsz);
+		      const struct bia_job_opts *o, char job[BIA_JOB_ID_MAX], char *host,
+		      size_t hostsz);
 	/* The state of a job, whichever process submitted it. */
 	int (*poll)(struct bia_ctx *ctx, const char *job, enum bia_job_state *pstate);
 	/* Ask a job to stop; it ends as cancelled. */
 	int (*cancel)(struct bia_ctx *ctx, const char *job);
-	/* Wait for the end of a job and take its result (once). */
-	int (*attach)(struct bia_ctx *ctx, const char *job, struct bia_exec_result *res);
+	/* Wait for the end of a job and take its result (once). spec and o
+	 * are those of submit, or (re-attaching in another process) rebuilt
+	 * alike: the log goes to spec->log_fd and spec->on_log_line. */
+	int (*attach)(struct bia_ctx *ctx, const char *job, const struct bia_exec_spec *spec,
+		      const struct bia_job_opts *o, struct bia_exec_result *res);
 };
 /* The executor of a name; NULL if this build has none by that name. */
 const struct bia_executor *bia_executor_find(const char *name);
+/* The names, comma-separated, for messages. */
+const char *bia_executor_names(void);
 extern const struct bia_executor bia_executor_local;
+extern const struct bia_executor bia_executor_slurm;
+
+/* The node's side of a SLURM job (`biaflows job-exec DIR`): run the
+ * sandbox spec DIR/spec.json, its log into DIR/log, its result into
+ * DIR/result.json; SIGTERM (scancel, the time limit) cancels it. Returns 0
+ * only when the workflow succeeded; *pexit: the process's exit code (0,
+ * the workflow's own, or 1). */
+int bia_slurm_job_exec(struct bia_ctx *ctx, const char *dir, int *pexit);
 
 /* ------------------------------------------------------- execution plans
  *

@@ -137,6 +137,25 @@ int bia_runs_stage(struct bia_ctx *ctx, enum bia_class cls, const char *stage,
 	return 0;
 }
 
+int bia_runs_staged_shapes(struct bia_ctx *ctx, enum bia_class cls, const char *stage,
+			   struct bia_stage_entry *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct bia_image img;
+		char p[BIA_PATH_MAX];
+		snprintf(p, sizeof(p), "%s/%s.tif", stage, v[i].stem);
+		if (bia_runs_read_for_class(ctx, cls, p, &img))
+			return ctx->rc;
+		v[i].size[0] = img.x;
+		v[i].size[1] = img.y;
+		v[i].size[2] = img.z;
+		v[i].size[3] = img.c;
+		v[i].size[4] = img.t;
+		bia_image_release(&img);
+	}
+	return 0;
+}
+
 static enum bia_output_status link_into(const char *src, const char *view, const char *name,
 					char *reason, size_t rsz)
 {

@@ -327,25 +327,14 @@ int bia_run_requeue(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_r
 
 /* --------------------------------------------------------------- recovery */
 
-/* Whether the worker that claimed r is gone. We hold slot myslot (-1: no
- * slot). Once a job was submitted, its executor knows (a local job lives
- * and dies with its worker process). Before that, a run of our slot that
- * is not ours was left by a previous holder; a run of another slot is
- * orphaned when its worker process is gone or nobody holds that slot's
- * lock. */
-static int worker_gone(const struct bia_instance *inst, const struct bia_run *r, int myslot)
+/* Whether the worker process that claimed r is gone. We hold slot myslot
+ * (-1: no slot). A run of our slot that is not ours was left by a previous
+ * holder; a run of another slot is orphaned when its worker process is
+ * gone or nobody holds that slot's lock. */
+static int claimer_gone(const struct bia_instance *inst, const struct bia_run *r, int myslot)
 {
 	if (r->worker_pid == (int64_t)getpid())
 		return 0;
-	const struct bia_executor *ex = bia_executor_find(r->executor);
-	if (r->job && r->job[0] && ex) {
-		struct bia_ctx c;
-		bia_ctx_init(&c);
-		enum bia_job_state js;
-		if (ex->poll(&c, r->job, &js))
-			return 0; /* cannot tell: leave it */
-		return js == BIA_JOB_GONE;
-	}
 	if (r->worker_slot == myslot)
 		return 1;
 	if (bia_pid_alive((long)r->worker_pid))
@@ -359,9 +348,46 @@ static int worker_gone(const struct bia_instance *inst, const struct bia_run *r,
 	return 1;
 }
 
+/* A job of a remote executor (SLURM) that outlives its worker: it is not
+ * recovered as interrupted but re-attached (bia__runs_adoptable). A job
+ * still "pending:" (the worker died while submitting) is not: its poll
+ * cancels whatever went out under its name and reports it gone. */
+static int remote_job(const struct bia_run *r)
+{
+	const struct bia_executor *ex = bia_executor_find(r->executor);
+	return ex && ex->remote && r->job && r->job[0] && strncmp(r->job, "pending:", 8) &&
+	       r->state == BIA_RUN_RUNNING;
+}
+
+int bia__runs_adoptable(const struct bia_instance *inst, const struct bia_run *r, int myslot)
+{
+	return remote_job(r) && claimer_gone(inst, r, myslot);
+}
+
+/* Whether r was left by a worker that is gone. Once a local job was
+ * submitted, the executor knows (a local job lives and dies with its
+ * worker process); before that, its worker process tells. */
+static int worker_gone(const struct bia_instance *inst, const struct bia_run *r, int myslot)
+{
+	if (r->worker_pid == (int64_t)getpid() || remote_job(r))
+		return 0;
+	const struct bia_executor *ex = bia_executor_find(r->executor);
+	if (r->job && r->job[0] && ex) {
+		struct bia_ctx c;
+		bia_ctx_init(&c);
+		enum bia_job_state js;
+		if (ex->poll(&c, r->job, &js))
+			return 0; /* cannot tell: leave it */
+		if (js != BIA_JOB_GONE)
+			return 0;
+		return ex->remote ? claimer_gone(inst, r, myslot) : 1;
+	}
+	return claimer_gone(inst, r, myslot);
+}
+
 void bia__runs_remove_work_dirs(const struct bia_instance *inst, int64_t id)
 {
-	static const char *const sub[] = {"app", "in", "out"};
+	static const char *const sub[] = {"app", "in", "out", "job"};
 	for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
 		char p[BIA_PATH_MAX];
 		struct bia_ctx c2;
@@ -442,6 +468,14 @@ char *bia_run_overrides_json(const struct bia_run_overrides *o)
 		json_object_set_new(lim, "open_files", json_integer((json_int_t)o->open_files));
 	if (o->output > 0)
 		json_object_set_new(lim, "output", json_integer((json_int_t)o->output));
+	if (o->cpus > 0)
+		json_object_set_new(lim, "cpus", json_integer((json_int_t)o->cpus));
+	if (o->gpus > 0)
+		json_object_set_new(lim, "gpus", json_integer((json_int_t)o->gpus));
+	if (o->batch_size > 0)
+		json_object_set_new(lim, "batch_size", json_integer((json_int_t)o->batch_size));
+	if (o->partition[0])
+		json_object_set_new(lim, "partition", json_string(o->partition));
 	char *t = json_dumps(lim, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(lim);
 	return t;
@@ -466,7 +500,62 @@ void bia_run_overrides_parse(const char *text, struct bia_run_overrides *o)
 		o->open_files = json_integer_value(nf);
 	if (json_is_integer(ob) && json_integer_value(ob) > 0)
 		o->output = (uint64_t)json_integer_value(ob);
+	static const char *const ints[] = {"cpus", "gpus", "batch_size"};
+	int64_t *dst[] = {&o->cpus, &o->gpus, &o->batch_size};
+	for (size_t i = 0; i < 3; i++) {
+		json_t *v = json_object_get(lim, ints[i]);
+		if (json_is_integer(v) && json_integer_value(v) > 0)
+			*dst[i] = json_integer_value(v);
+	}
+	struct bia_ctx c;
+	bia_ctx_init(&c);
+	json_t *pt = json_object_get(lim, "partition");
+	if (json_is_string(pt))
+		bia_run_override_set(&c, o, "partition", json_string_value(pt));
 	json_decref(lim);
+}
+
+int bia_run_override_set(struct bia_ctx *ctx, struct bia_run_overrides *o, const char *key,
+			 const char *text)
+{
+	int bad;
+	if (!strcmp(key, "timeout"))
+		bad = bia_parse_duration(text, &o->timeout) || o->timeout <= 0;
+	else if (!strcmp(key, "memory"))
+		bad = bia_parse_memory(text, &o->memory) || o->memory == 0;
+	else if (!strcmp(key, "output"))
+		bad = bia_parse_memory(text, &o->output) || o->output == 0;
+	else if (!strcmp(key, "processes"))
+		bad = bia_parse_int_range(text, BIA_RES_PROCESSES_MIN, BIA_RES_PROCESSES_MAX,
+					  &o->processes);
+	else if (!strcmp(key, "open_files"))
+		bad = bia_parse_int_range(text, BIA_RES_OPEN_FILES_MIN, BIA_RES_OPEN_FILES_MAX,
+					  &o->open_files);
+	else if (!strcmp(key, "cpus"))
+		bad = bia_parse_int_range(text, 1, 4096, &o->cpus);
+	else if (!strcmp(key, "gpus"))
+		bad = bia_parse_int_range(text, 0, 64, &o->gpus);
+	else if (!strcmp(key, "batch_size"))
+		bad = bia_parse_int_range(text, 1, 100000, &o->batch_size);
+	else if (!strcmp(key, "partition")) {
+		size_t n = strlen(text);
+		bad = n == 0 || n >= sizeof(o->partition) ||
+		      strspn(text, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				   "0123456789-_.,") != n;
+		if (!bad)
+			memcpy(o->partition, text, n + 1);
+	} else
+		return bia_fail(ctx, BIA_EINVAL,
+				"unknown limit '%s' (timeout, memory, processes, open_files, output, "
+				"cpus, gpus, batch_size, partition)",
+				key);
+	if (bad)
+		return bia_fail(ctx, BIA_EINVAL,
+				"bad %s '%s' (timeout: 90, 10m, 1h; memory and output: 512M, 2G; "
+				"processes 1..100000; open_files 16..1048576; cpus 1..4096; gpus "
+				"0..64; batch_size 1..100000; partition: letters, digits, -_.,)",
+				key, text);
+	return 0;
 }
 
 /* ------------------------------------------------------- waiting, logs */

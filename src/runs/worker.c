@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #define wlog bia__runs_log
@@ -121,6 +123,9 @@ struct job {
 	size_t nents;
 	const struct bia_executor *ex;
 	int64_t run_id; /* for the log callback */
+	struct bia_job_opts jo;	/* for the executor */
+	char job_dir[BIA_PATH_MAX], job_name[BIA_JOB_NAME_MAX];
+	struct bia_run_overrides ov;
 };
 
 static void job_release(struct job *j)
@@ -159,8 +164,31 @@ static int finish(struct bia_ctx *ctx, struct job *j, enum bia_run_state st)
 	return 0;
 }
 
-/* prepare: folders, the workflow's files, the plan, the staged inputs. */
-static int prepare(struct bia_ctx *ctx, struct job *j)
+/* The executor's options: the job folder, the cluster resources of the
+ * descriptor and the run's overrides, the instance's SLURM settings
+ * (config "slurm": {"partition", "batch_size"}). */
+static void job_opts(struct job *j)
+{
+	const json_t *sc = j->inst->config ? json_object_get(j->inst->config, "slurm") : NULL;
+	const json_t *bs = json_object_get(sc, "batch_size");
+	const char *part = bia_json_str(sc, "partition", "");
+	snprintf(j->job_dir, sizeof(j->job_dir), "%s/job", j->dir);
+	j->jo.dir = j->job_dir;
+	j->jo.name = j->job_name;
+	j->jo.cpus = j->ov.cpus ? j->ov.cpus : j->plan.d.resources.cpus;
+	j->jo.gpus = j->ov.gpus ? j->ov.gpus
+				: j->plan.d.resources.gpus > 0 ? j->plan.d.resources.gpus : 0;
+	j->jo.partition = j->ov.partition[0] ? j->ov.partition : part;
+	j->jo.batch_size = j->ov.batch_size ? (size_t)j->ov.batch_size
+			   : json_is_integer(bs) && json_integer_value(bs) > 0
+				   ? (size_t)json_integer_value(bs)
+				   : 0;
+}
+
+/* prepare: folders, the workflow's files, the plan, the staged inputs;
+ * resuming (a job submitted by a worker that died), only what ingest
+ * needs: the files and inputs are in place. */
+static int prepare(struct bia_ctx *ctx, struct job *j, int resume)
 {
 	struct bia_instance *inst = j->inst;
 	struct bia_run *r = j->r;
@@ -171,7 +199,7 @@ static int prepare(struct bia_ctx *ctx, struct job *j)
 		return ctx->rc;
 	int rc = bia_problem_get_id(ctx, inst, r->problem_id, &j->p);
 	j->have_p = rc == 0;
-	if (!rc)
+	if (!rc && !resume)
 		rc = materialise(ctx, inst, &v, j->app);
 	char envs[BIA_PATH_MAX], archive[BIA_PATH_MAX] = "";
 	snprintf(envs, sizeof(envs), "%s/envs", inst->root);
@@ -179,15 +207,14 @@ static int prepare(struct bia_ctx *ctx, struct job *j)
 	 * `workflow add --image-archive` runs from that archive */
 	if (!rc && has_file(&v, BIA_WF_DEFAULT_ARCHIVE))
 		rc = bia_path_join(ctx, archive, sizeof(archive), j->app, BIA_WF_DEFAULT_ARCHIVE);
-	struct bia_run_overrides ov;
-	bia_run_overrides_parse(r->limits, &ov);
+	bia_run_overrides_parse(r->limits, &j->ov);
 	int no_engine = 0;
 	struct bia_plan_request req = {.descriptor = v.descriptor,
 				       .app_dir = j->app,
 				       .archive = archive[0] ? archive : NULL,
 				       .envs_dir = envs,
 				       .values = r->params,
-				       .limits = &ov,
+				       .limits = &j->ov,
 				       .no_engine = &no_engine};
 	if (!rc) {
 		rc = bia_exec_plan_make(ctx, &req, &j->plan);
@@ -237,7 +264,10 @@ static int prepare(struct bia_ctx *ctx, struct job *j)
 	}
 	json_decref(ids);
 	if (!rc)
-		rc = bia_runs_stage(ctx, j->p.cls, j->in, j->ents, j->nents);
+		rc = resume ? bia_runs_staged_shapes(ctx, j->p.cls, j->in, j->ents, j->nents)
+			    : bia_runs_stage(ctx, j->p.cls, j->in, j->ents, j->nents);
+	if (!rc)
+		job_opts(j);
 	return rc;
 }
 
@@ -284,8 +314,27 @@ static void *watch_main(void *arg)
 	return NULL;
 }
 
-/* submit and attach: the job runs; its id is stored on the run first. */
-static int run_job(struct bia_ctx *ctx, struct job *j, struct bia_exec_result *res)
+/* Store r->job (and host) on the run; a line in the log when it cannot. */
+static void store_job(struct job *j, const char *job, const char *host)
+{
+	struct bia_run *r = j->r;
+	int done = 0;
+	struct bia_ctx c2;
+	bia_ctx_init(&c2);
+	if (bia_run_set(&r->job, "%s", job) == 0) {
+		if (host && host[0])
+			snprintf(r->host, sizeof(r->host), "%s", host);
+		if (bia_run_transition(&c2, j->inst, r, r->state, &done) || !done)
+			wlog(j->logfd, r->id, "cannot record the job id: %s",
+			     c2.msg[0] ? c2.msg : "the run changed");
+	}
+}
+
+/* submit (unless resuming a stored job) and attach: the job runs; its id
+ * is stored on the run first. A remote executor's job name is stored
+ * before it is submitted, so that a worker dying in between leaves a
+ * name to find (and cancel) rather than an untraceable job. */
+static int run_job(struct bia_ctx *ctx, struct job *j, int resume, struct bia_exec_result *res)
 {
 	struct bia_run *r = j->r;
 	struct bia_exec_spec *spec = &j->plan.spec;
@@ -295,22 +344,29 @@ static int run_job(struct bia_ctx *ctx, struct job *j, struct bia_exec_result *r
 	spec->on_log_line = publish_log_line;
 	spec->log_user = &j->run_id;
 	char job[BIA_JOB_ID_MAX], host[256] = "";
-	if (j->ex->submit(ctx, spec, job, host, sizeof(host)))
-		return ctx->rc;
-	int done = 0;
-	struct bia_ctx c2;
-	bia_ctx_init(&c2);
-	if (bia_run_set(&r->job, "%s", job) == 0) {
-		if (host[0])
-			snprintf(r->host, sizeof(r->host), "%s", host);
-		if (bia_run_transition(&c2, j->inst, r, r->state, &done) || !done)
-			wlog(j->logfd, r->id, "cannot record the job id: %s",
-			     c2.msg[0] ? c2.msg : "the run changed");
+	if (resume) {
+		snprintf(job, sizeof(job), "%s", r->job ? r->job : "");
+	} else {
+		unsigned char rnd[4] = {0};
+		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+			rnd[0] = (unsigned char)getpid();
+		snprintf(j->job_name, sizeof(j->job_name), "bia-r%lld-a%d-%02x%02x%02x%02x",
+			 (long long)r->id, r->attempts, rnd[0], rnd[1], rnd[2], rnd[3]);
+		if (j->ex->remote) {
+			snprintf(job, sizeof(job), "pending:%s:%lld", j->job_name,
+				 (long long)time(NULL));
+			store_job(j, job, NULL);
+		}
+		if (j->ex->submit(ctx, spec, &j->jo, job, host, sizeof(host)))
+			return ctx->rc;
+		store_job(j, job, host);
+		if (j->ex->remote)
+			wlog(j->logfd, r->id, "submitted %s job %s", j->ex->name, job);
 	}
 	struct watcher w = {j->inst, j->ex, job, r->id, eventfd(0, EFD_CLOEXEC)};
 	pthread_t th;
 	int have_th = w.stop_fd >= 0 && pthread_create(&th, NULL, watch_main, &w) == 0;
-	int rc = j->ex->attach(ctx, job, res);
+	int rc = j->ex->attach(ctx, job, spec, &j->jo, res);
 	if (have_th) {
 		uint64_t one = 1;
 		(void)!write(w.stop_fd, &one, sizeof(one));
@@ -412,9 +468,11 @@ static int ingest(struct bia_ctx *ctx, struct bia_ctx *wctx, struct job *j)
 	return finish(wctx, j, BIA_RUN_SUCCEEDED);
 }
 
-/* Execute one claimed (running) run to its final state. Errors of the run
+/* Execute one claimed (running) run to its final state; resume: its job
+ * was submitted by a worker that died, attach to it. Errors of the run
  * itself are recorded on it; the return value is for store errors. */
-static int execute(struct bia_ctx *wctx, struct bia_instance *inst, struct bia_run *r)
+static int execute(struct bia_ctx *wctx, struct bia_instance *inst, struct bia_run *r,
+		   int resume)
 {
 	struct bia_ctx cx, *ctx = &cx;
 	bia_instance_ctx(inst, ctx);
@@ -433,17 +491,21 @@ static int execute(struct bia_ctx *wctx, struct bia_instance *inst, struct bia_r
 	int rc = 0;
 	if (bia_mkdir_p(ctx, j.dir) == 0)
 		j.logfd = open(lp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	wlog(j.logfd, r->id, "run %lld of %s@%s on problem %s: running (worker pid %ld)",
-	     (long long)r->id, r->workflow, r->version, r->problem, (long)getpid());
+	if (resume)
+		wlog(j.logfd, r->id, "run %lld: worker pid %ld re-attaches to job %s",
+		     (long long)r->id, (long)getpid(), r->job);
+	else
+		wlog(j.logfd, r->id, "run %lld of %s@%s on problem %s: running (worker pid %ld)",
+		     (long long)r->id, r->workflow, r->version, r->problem, (long)getpid());
 	j.ex = bia_executor_find(r->executor);
 	if (!j.ex) {
 		bia_fail(ctx, BIA_EUNSUPPORTED, "executor '%s' is not available", r->executor);
 		goto failed;
 	}
-	if (prepare(ctx, &j))
+	if (prepare(ctx, &j, resume))
 		goto failed;
 	struct bia_exec_result res;
-	if (run_job(ctx, &j, &res))
+	if (run_job(ctx, &j, resume, &res))
 		goto failed;
 	r->has_exit_code = res.exit_code >= 0;
 	r->exit_code = res.exit_code;
@@ -492,9 +554,44 @@ static int one_run(struct bia_ctx *ctx, struct bia_instance *inst, int slot, con
 		return ctx->rc;
 	if (!*pfound)
 		return 0;
-	int rc = execute(ctx, inst, &r);
+	int rc = execute(ctx, inst, &r, 0);
 	after_run(inst, &r, rc);
 	bia_run_release(&r);
+	return rc;
+}
+
+/* Re-attach to the jobs of a remote executor (SLURM) whose worker died:
+ * each such run is taken over (its worker fields rewritten, one
+ * conditional transition, so two workers never both take it) and followed
+ * to its end, outputs ingested as if its worker had lived. *pn: how many. */
+static int adopt_orphans(struct bia_ctx *ctx, struct bia_instance *inst, int slot,
+			 const char *host, size_t *pn)
+{
+	*pn = 0;
+	struct bia_run *v = NULL;
+	size_t n = 0;
+	struct bia_run_filter f = {.unfinished = 1};
+	struct bia_page all = {0, 0};
+	if (bia_store_run_list(ctx, inst, &f, all, &v, &n, NULL))
+		return ctx->rc;
+	int rc = 0;
+	for (size_t i = 0; !rc && i < n; i++) {
+		struct bia_run *r = &v[i];
+		if (!bia__runs_adoptable(inst, r, slot))
+			continue;
+		int done = 0;
+		r->worker_pid = (int64_t)getpid();
+		r->worker_slot = slot;
+		snprintf(r->host, sizeof(r->host), "%s", host);
+		if (bia_run_transition(ctx, inst, r, r->state, &done))
+			break;
+		if (!done)
+			continue; /* another worker took it first */
+		(*pn)++;
+		rc = execute(ctx, inst, r, 1);
+		after_run(inst, r, rc);
+	}
+	bia_run_list_free(v, n);
 	return rc;
 }
 
@@ -519,11 +616,13 @@ int bia_worker_run(struct bia_ctx *ctx, struct bia_instance *inst, int *pdrained
 		return ctx->rc;
 	if (fd == -1)
 		return 0;
-	size_t nrec;
+	size_t nrec, nadopt = 0;
 	int rc = bia_runs_recover(ctx, inst, slot, &nrec);
 	if (!rc && nrec)
 		bia_log(BIA_LOG_WARN, "%zu interrupted run(s) recovered (%s)", nrec,
 			bia_runs_requeue_policy(inst) ? "requeued or failed" : "marked failed");
+	if (!rc)
+		rc = adopt_orphans(ctx, inst, slot, host, &nadopt);
 	while (!rc) {
 		int found;
 		rc = one_run(ctx, inst, slot, host, &found);
@@ -570,9 +669,11 @@ int bia_worker_loop(struct bia_ctx *ctx, struct bia_worker_loop *w)
 				break;
 			}
 			if (fd >= 0) {
-				size_t nrec;
-				if ((rc = bia_runs_recover(ctx, inst, slot, &nrec)))
+				size_t nrec, nadopt;
+				if ((rc = bia_runs_recover(ctx, inst, slot, &nrec)) ||
+				    (rc = adopt_orphans(ctx, inst, slot, host, &nadopt)))
 					break;
+				w->runs_done += nadopt;
 			}
 		}
 		int found = 0;

@@ -533,8 +533,9 @@ static int h_runs(struct req *rq)
 }
 
 /* "limits": {"timeout": "10m"|seconds, "memory": "2G"|bytes, "processes":
- * 1..100000, "open_files": 16..1048576, "output": "1G"|bytes}, checked as
- * `run --timeout ...` checks them. */
+ * 1..100000, "open_files": 16..1048576, "output": "1G"|bytes, "cpus",
+ * "gpus", "batch_size", "partition"}, checked as `run --timeout ...`
+ * checks them (bia_run_override_set). */
 static int run_limits(struct bia_ctx *ctx, json_t *lim, struct bia_run_overrides *o)
 {
 	const char *key;
@@ -550,33 +551,14 @@ static int run_limits(struct bia_ctx *ctx, json_t *lim, struct bia_run_overrides
 			snprintf(text, sizeof(text), "%s", json_string_value(v));
 		else
 			return bia_fail(ctx, BIA_EINVAL, "limit '%s' is a number or a text", key);
-		int bad;
-		if (!strcmp(key, "timeout"))
-			bad = bia_parse_duration(text, &o->timeout) || o->timeout <= 0;
-		else if (!strcmp(key, "memory"))
-			bad = bia_parse_memory(text, &o->memory) || o->memory == 0;
-		else if (!strcmp(key, "output"))
-			bad = bia_parse_memory(text, &o->output) || o->output == 0;
-		else if (!strcmp(key, "processes"))
-			bad = bia_parse_int_range(text, 1, 100000, &o->processes);
-		else if (!strcmp(key, "open_files"))
-			bad = bia_parse_int_range(text, 16, 1048576, &o->open_files);
-		else
-			return bia_fail(ctx, BIA_EINVAL,
-					"unknown limit '%s' (timeout, memory, processes, open_files, "
-					"output)",
-					key);
-		if (bad)
-			return bia_fail(ctx, BIA_EINVAL,
-					"bad limit %s '%s' (timeout: 90, 10m, 1h; memory and output: "
-					"512M, 2G; processes 1..100000; open_files 16..1048576)",
-					key, text);
+		if (bia_run_override_set(ctx, o, key, text))
+			return ctx->rc;
 	}
 	return 0;
 }
 
 /* {"workflow", "problem", "params": {id: value}, "images": [...],
- * "limits": {"timeout", "memory", ...}} */
+ * "limits": {"timeout", "memory", ...}, "executor": "local"|"slurm"} */
 static int h_run_launch(struct req *rq)
 {
 	const char *wf = jstr(rq, "workflow"), *prob = jstr(rq, "problem");
@@ -631,7 +613,8 @@ static int h_run_launch(struct req *rq)
 	if (!rc) {
 		struct bia_run_request r = {.workflow = wf, .problem = prob,
 					    .params = (const char *const *)pv, .nparams = k,
-					    .images = (const char *const *)iv, .nimages = ni};
+					    .images = (const char *const *)iv, .nimages = ni,
+					    .executor = jstr(rq, "executor")};
 		rc = run_limits(&rq->ctx, json_object_get(rq->json, "limits"), &r.limits);
 		if (!rc)
 		rc = bia_run_enqueue(&rq->ctx, INST(rq), &r, &id);

@@ -322,13 +322,13 @@ static void test_local_executor(void **state)
 	s.out_dir = out;
 	s.limits.wall_seconds = 60;
 	char job[BIA_JOB_ID_MAX], host[256];
-	assert_int_equal(ex->submit(&e->ctx, &s, job, host, sizeof(host)), 0);
+	assert_int_equal(ex->submit(&e->ctx, &s, NULL, job, host, sizeof(host)), 0);
 	assert_memory_equal(job, "local:", 6);
 	enum bia_job_state js;
 	assert_int_equal(ex->poll(&e->ctx, job, &js), 0);
 	assert_true(js == BIA_JOB_ACTIVE || js == BIA_JOB_ENDED);
 	struct bia_exec_result res;
-	assert_int_equal(ex->attach(&e->ctx, job, &res), 0);
+	assert_int_equal(ex->attach(&e->ctx, job, &s, NULL, &res), 0);
 	assert_int_equal(res.status, BIA_EXEC_OK);
 	char p[256];
 	snprintf(p, sizeof(p), "%s/x.txt", out);
@@ -342,10 +342,10 @@ static void test_local_executor(void **state)
 	/* cancel */
 	char *slow[] = {"/bin/sh", "-c", "sleep 30", NULL};
 	s.argv = slow;
-	assert_int_equal(ex->submit(&e->ctx, &s, job, host, sizeof(host)), 0);
+	assert_int_equal(ex->submit(&e->ctx, &s, NULL, job, host, sizeof(host)), 0);
 	usleep(200 * 1000);
 	assert_int_equal(ex->cancel(&e->ctx, job), 0);
-	assert_int_equal(ex->attach(&e->ctx, job, &res), 0);
+	assert_int_equal(ex->attach(&e->ctx, job, &s, NULL, &res), 0);
 	assert_int_equal(res.status, BIA_EXEC_CANCELLED);
 	assert_true(res.wall_seconds < 29);
 }

@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# Runs on a real SLURM cluster (scripts/services up slurm: munged,
+# slurmctld, slurmd on this host): submit, state from squeue then sacct,
+# logs streamed from the node, resources as sbatch options, batches of
+# images as several jobs, cancel with scancel, a worker killed mid-job and
+# re-attached, a job SLURM cannot find failing as unknown (never success),
+# a worker that died while submitting. docs/deployment.md "SLURM".
+. "$(dirname "$0")/lib.sh"
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+PY=/usr/bin/python3
+I=$T/inst
+DB=$I/biaflows.db
+q() { sqlite3 "$DB" "$1"; }
+status() { q "SELECT status FROM runs WHERE id = $1"; }
+jobof() { q "SELECT job FROM run_jobs WHERE run_id = $1"; }
+wait_until() {
+	local n=$(($1 * 10))
+	shift
+	while ! "$@"; do
+		n=$((n - 1))
+		[ "$n" -gt 0 ] || return 1
+		sleep 0.1
+	done
+}
+final() { case "$(status "$1")" in succeeded | failed | cancelled | timed_out) return 0 ;; esac; return 1; }
+jname() { jobof "$1" | cut -d: -f4; }
+jids() { jobof "$1" | cut -d: -f5; }
+# squeue's state of a run's job ("" once squeue forgot it)
+sq_state() { squeue -h -o %T --name="$(jname "$1")" 2>/dev/null | head -1; }
+is_running() { [ "$(sq_state "$1")" = RUNNING ]; }
+sq_gone() { [ -z "$(squeue -h -o %i --name="$(jname "$1")" 2>/dev/null)" ]; }
+# sacct's rows "ID|NAME|STATE" of a run's job name (the job-completion log
+# when the cluster has no accounting database)
+acct() {
+	local out
+	out=$(sacct -X -P -n -o JobIDRaw,JobName,State 2>&1) ||
+		out=$(sacct -c -X -P -n -o JobIDRaw,JobName,State 2>&1)
+	echo "$out" | grep -F "|$(jname "$1")|" || true
+}
+mean() { "$BIAFLOWS" --instance "$I" run show "$1" --format json |
+	$PY -c "import json,sys; print(round(json.load(sys.stdin)['main_metric_mean'], 6))"; }
+wpid() { q "SELECT worker_pid FROM runs WHERE id = $1"; }
+
+if ! env_line=$("$ROOT/scripts/services" up slurm 2>"$T/services.err"); then
+	not_ok "scripts/services up slurm starts a cluster" "$(cat "$T/services.err")"
+	finish
+	exit 1
+fi
+ok "scripts/services up slurm starts a cluster (idempotent)"
+export "${env_line?}"
+check "... sinfo shows its node idle" eval 'sinfo -h -N -o %t | grep -q -E "idle|mix|alloc"'
+env_again=$("$ROOT/scripts/services" up slurm 2>/dev/null)
+check "... a second 'up' only prints how to reach it" test "$env_again" = "$env_line"
+export BIAFLOWS_SLURM_POLL_MS=200
+
+"$BIAFLOWS" init "$I" >/dev/null 2>&1
+"$BIAFLOWS" gen ObjSeg "$T/ds" --n 3 --size 64x64 --difficulty easy --seed 3 >/dev/null 2>&1
+bia problem add P --class ObjSeg >/dev/null
+bia dataset import P "$T/ds" >/dev/null 2>&1
+bia workflow add "$FIX/workflows/py-threshold" --version 1.0 >/dev/null 2>&1
+
+# --- the same run locally and on SLURM
+expect_rc "a local run succeeds" 0 bia run Threshold-Python P --wait
+L=1
+expect_rc "run --executor slurm --wait succeeds" 0 bia run Threshold-Python P --executor slurm --wait
+S=2
+check "... recorded with executor slurm" test "$(q "SELECT executor FROM runs WHERE id = $S")" = slurm
+check "... its job id names cluster, submit time, a unique job name and the job" \
+	eval '[[ "$(jobof $S)" =~ ^slurm:biaflows:[0-9]{10}:bia-r2-a1-[0-9a-f]{8}:[0-9]+$ ]]'
+check "... scored like the local run" test "$(mean $S)" = "$(mean $L)"
+check "... SLURM's accounting has the job COMPLETED under its name" \
+	eval '[[ "$(acct $S)" == "$(jids $S)|$(jname $S)|COMPLETED" ]]'
+bia logs $S >"$T/log"
+check "... the workflow's lines on the node reached the run's log" has "$T/log" "thresholding 3 images"
+check "... each once" test "$(grep -c 'thresholding 3 images' "$T/log")" = 1
+check "... the job's folder is removed at the end" test ! -e "$I/runs/$S/job"
+
+# --- batches of images: one job each
+expect_rc "--batch-size 1: three jobs, one run" 0 bia run Threshold-Python P --executor slurm \
+	--batch-size 1 --wait
+B=3
+check "... three job ids" test "$(jids $B | tr ',' '\n' | wc -l)" = 3
+check "... each job saw one image" test "$(bia logs $B | grep -c 'thresholding 1 images')" = 3
+check "... scored like the single job" test "$(mean $B)" = "$(mean $S)"
+
+# --- a workflow that fails
+expect_rc "a failing workflow: run --wait exits 1" 1 bia run Threshold-Python P --executor slurm \
+	--param fail=3 --wait
+check "... the run failed with the workflow's exit code" \
+	test "$(q "SELECT status || ' ' || exit_code FROM runs WHERE id = 4")" = "failed 3"
+check "... sacct says FAILED 3" eval '[[ "$(sacct -c -X -P -n -o JobIDRaw,JobName,State,ExitCode 2>/dev/null |
+	grep -F "|$(jname 4)|")" == *"|FAILED|3:0" ]]'
+
+# --- resources become sbatch options
+run bia run Threshold-Python P --executor slurm --param sleep=3 --cpus 2 --partition main \
+	--timeout 5m --memory 1G
+R=5
+if wait_until 30 is_running $R; then
+	scontrol show job "$(jids $R)" >"$T/job"
+	check "--cpus 2 -> NumCPUs=2" has "$T/job" "NumCPUs=2"
+	check "--partition main -> Partition=main" has "$T/job" "Partition=main"
+	check "--timeout 5m -> TimeLimit 5 min + 2 min margin" has "$T/job" "TimeLimit=00:07:00"
+	check "--memory 1G -> 1G per node" eval 'grep -q -E "MinMemoryNode=1G|mem=1G" "$T/job"'
+	check "the job's name is the run's job name" has "$T/job" "JobName=$(jname $R)"
+else
+	not_ok "the resources run starts on the cluster" "$(bia logs $R)"
+fi
+wait_until 60 final $R
+check "... and succeeds" test "$(status $R)" = succeeded
+
+# --- cancel: scancel, the run ends cancelled
+run bia run Threshold-Python P --executor slurm --param sleep=60
+C=6
+wait_until 30 is_running $C
+expect_rc "cancel a running SLURM run" 0 bia cancel $C
+wait_until 30 final $C
+check "... the run ended cancelled" test "$(status $C)" = cancelled
+check "... squeue no longer runs it" wait_until 20 sq_gone $C
+check "... sacct says CANCELLED" eval '[[ "$(acct $C)" == *"|CANCELLED"* ]]'
+
+# --- a worker killed mid-job; the job finishes alone; a new worker
+# re-attaches (through sacct, squeue having forgotten the job)
+run bia run Threshold-Python P --executor slurm --param sleep=3
+K=7
+wait_until 30 is_running $K
+pid=$(wpid $K)
+kill -9 "$pid" 2>/dev/null
+check "a worker killed mid-job (pid $pid)" wait_until 10 eval "! kill -0 $pid 2>/dev/null"
+check "... its job goes on on the cluster" test "$(status $K)" = running
+check "... ends, and squeue forgets it (MinJobAge)" wait_until 60 sq_gone $K
+expect_rc "a new worker starts" 0 bia worker
+check "... it re-attached and ingested: succeeded" test "$(status $K)" = succeeded
+check "... scored like the others" test "$(mean $K)" = "$(mean $S)"
+bia logs $K >"$T/log"
+check "... its log says so" has "$T/log" "re-attaches to job slurm:"
+check "... the job ran once (one job under its name)" test "$(acct $K | wc -l)" = 1
+check "... the workflow's lines arrived once" test "$(grep -c 'thresholding 3 images' "$T/log")" = 1
+
+# --- SLURM cannot find the job: unknown, retried, then failed (never success)
+run bia run Threshold-Python P --executor slurm --param sleep=3
+U=8
+wait_until 30 is_running $U
+pid=$(wpid $U)
+kill -9 "$pid" 2>/dev/null
+wait_until 10 eval "! kill -0 $pid 2>/dev/null"
+real=$(jids $U)
+# the stored id now names a job SLURM never had under this name (as when
+# SLURM reuses ids, or its records were lost)
+q "UPDATE run_jobs SET job = replace(job, ':$real', ':99999') WHERE run_id = $U"
+BIAFLOWS_SLURM_UNKNOWN_TRIES=3 run bia worker
+check "a job SLURM cannot find: the run failed" test "$(status $U)" = failed
+check "... with the reason 'unknown'" eval '[[ "$(q "SELECT reason FROM runs WHERE id = $U")" == *"unknown"*"neither squeue nor sacct"* ]]'
+scancel "$real" 2>/dev/null
+
+# --- the worker died between naming the job and storing its id
+run bia run Threshold-Python P --executor slurm --param sleep=30
+W=9
+wait_until 30 is_running $W
+pid=$(wpid $W)
+name=$(jname $W)
+kill -9 "$pid" 2>/dev/null
+wait_until 10 eval "! kill -0 $pid 2>/dev/null"
+q "UPDATE run_jobs SET job = 'pending:$name:$(date +%s)' WHERE run_id = $W"
+run bia worker
+check "a job left 'pending' (its id never stored): the run is recovered as interrupted" \
+	eval '[[ "$(status $W)" == failed && "$(q "SELECT reason FROM runs WHERE id = $W")" == *"interrupted"* ]]'
+check "... the job that went out under its name is cancelled, not left running" \
+	wait_until 20 eval '[ -z "$(squeue -h -o %i --name='"$name"')" ]'
+
+# --- the instance's default executor
+$PY - "$I/config" <<'EOF'
+import json, sys
+p = sys.argv[1]; c = json.load(open(p)); c["executor"] = "slurm"; json.dump(c, open(p, "w"))
+EOF
+expect_rc "config executor slurm: a plain run goes to SLURM" 0 bia run Threshold-Python P --wait
+check "... recorded as slurm" test "$(q "SELECT executor FROM runs WHERE id = 10")" = slurm
+expect_rc "--executor local still runs locally" 0 bia run Threshold-Python P --executor local --wait
+expect_rc "an unknown executor is refused" 1 bia run Threshold-Python P --executor kubernetes
+check "... naming the executors there are" has "$T/err" "local, slurm"
+expect_rc "a partition a batch script cannot carry is a usage error" 2 bia run Threshold-Python P \
+	--partition "a b"
+
+# --- the node's side refuses a bad spec file clearly
+mkdir -p "$T/badjob"
+echo '{"format":"biaflows-exec-spec","argv":[]}' >"$T/badjob/spec.json"
+expect_rc "job-exec with a bad spec file fails" 1 "$BIAFLOWS" job-exec "$T/badjob"
+check "... naming the problem" has "$T/err" "spec file"
+check "... and leaves a result saying so" eval 'grep -q "\"status\": *\"error\"" "$T/badjob/result.json"'
+
+finish
