@@ -37,10 +37,17 @@ acct() {
 		out=$(sacct -c -X -P -n -o JobIDRaw,JobName,State 2>&1)
 	echo "$out" | grep -F "|$(jname "$1")|" || true
 }
-mean() { "$BIAFLOWS" --instance "$I" run show "$1" --format json |
-	$PY -c "import json,sys; print(round(json.load(sys.stdin)['main_metric_mean'], 6))"; }
 wpid() { q "SELECT worker_pid FROM runs WHERE id = $1"; }
+# every metric of every image of a run, and the aggregate: one JSON text
+scores() { "$BIAFLOWS" --instance "$I" run show "$1" --format json |
+	$PY -c "import json,sys; d=json.load(sys.stdin); print(json.dumps([[i['stem'], i['metrics']] for i in d['images']] + [d['aggregate']], sort_keys=True))"; }
+# the id a queueing command printed
+newid() { cat "$T/out"; }
 
+# a cluster this test started is stopped at its end; one already up stays
+if ! "$ROOT/scripts/services" status slurm 2>/dev/null; then
+	trap '"$ROOT/scripts/services" down slurm 2>/dev/null; [ -n "${KEEP_T:-}" ] || rm -rf "$T"' EXIT
+fi
 if ! env_line=$("$ROOT/scripts/services" up slurm 2>"$T/services.err"); then
 	not_ok "scripts/services up slurm starts a cluster" "$(cat "$T/services.err")"
 	finish
@@ -61,13 +68,14 @@ bia workflow add "$FIX/workflows/py-threshold" --version 1.0 >/dev/null 2>&1
 
 # --- the same run locally and on SLURM
 expect_rc "a local run succeeds" 0 bia run Threshold-Python P --wait
-L=1
+L=$(newid)
 expect_rc "run --executor slurm --wait succeeds" 0 bia run Threshold-Python P --executor slurm --wait
-S=2
+S=$(newid)
 check "... recorded with executor slurm" test "$(q "SELECT executor FROM runs WHERE id = $S")" = slurm
 check "... its job id names cluster, submit time, a unique job name and the job" \
-	eval '[[ "$(jobof $S)" =~ ^slurm:biaflows:[0-9]{10}:bia-r2-a1-[0-9a-f]{8}:[0-9]+$ ]]'
-check "... scored like the local run" test "$(mean $S)" = "$(mean $L)"
+	eval '[[ "$(jobof $S)" =~ ^slurm:biaflows:[0-9]{10}:bia-r$S-a1-[0-9a-f]{8}:[0-9]+$ ]]'
+check "... scored like the local run (every metric of every image)" test "$(scores $S)" = "$(scores $L)"
+check "... which has metrics" eval '[[ "$(scores $L)" == *mAP* ]]'
 check "... SLURM's accounting has the job COMPLETED under its name" \
 	eval '[[ "$(acct $S)" == "$(jids $S)|$(jname $S)|COMPLETED" ]]'
 bia logs $S >"$T/log"
@@ -75,26 +83,40 @@ check "... the workflow's lines on the node reached the run's log" has "$T/log" 
 check "... each once" test "$(grep -c 'thresholding 3 images' "$T/log")" = 1
 check "... the job's folder is removed at the end" test ! -e "$I/runs/$S/job"
 
+# --- a built-in workflow of a sequence class (label stack + track file)
+"$BIAFLOWS" gen ObjTrk "$T/trk" --n 2 --size 64x64 --frames 6 --seed 5 >/dev/null 2>&1
+bia problem add TRK --class ObjTrk >/dev/null
+bia dataset import TRK "$T/trk" >/dev/null 2>&1
+bia workflow add "$ROOT/workflows/CellTracking-Python" --version 1 >/dev/null 2>&1
+run bia run CellTracking-Python TRK --executor local --wait
+TL=$(cat "$T/out")
+expect_rc "CellTracking-Python (ObjTrk) on SLURM, in batches of one sequence" 0 \
+	bia run CellTracking-Python TRK --executor slurm --batch-size 1 --wait
+TS=$(cat "$T/out")
+check "... scored like the local run (every metric of every sequence)" test "$(scores $TS)" = "$(scores $TL)"
+check "... which has tracking metrics" eval '[[ "$(scores $TL)" == *TRA* ]]'
+
 # --- batches of images: one job each
 expect_rc "--batch-size 1: three jobs, one run" 0 bia run Threshold-Python P --executor slurm \
 	--batch-size 1 --wait
-B=3
+B=$(newid)
 check "... three job ids" test "$(jids $B | tr ',' '\n' | wc -l)" = 3
 check "... each job saw one image" test "$(bia logs $B | grep -c 'thresholding 1 images')" = 3
-check "... scored like the single job" test "$(mean $B)" = "$(mean $S)"
+check "... scored like the single job" test "$(scores $B)" = "$(scores $S)"
 
 # --- a workflow that fails
 expect_rc "a failing workflow: run --wait exits 1" 1 bia run Threshold-Python P --executor slurm \
 	--param fail=3 --wait
+F=$(newid)
 check "... the run failed with the workflow's exit code" \
-	test "$(q "SELECT status || ' ' || exit_code FROM runs WHERE id = 4")" = "failed 3"
+	test "$(q "SELECT status || ' ' || exit_code FROM runs WHERE id = $F")" = "failed 3"
 check "... sacct says FAILED 3" eval '[[ "$(sacct -c -X -P -n -o JobIDRaw,JobName,State,ExitCode 2>/dev/null |
-	grep -F "|$(jname 4)|")" == *"|FAILED|3:0" ]]'
+	grep -F "|$(jname $F)|")" == *"|FAILED|3:0" ]]'
 
 # --- resources become sbatch options
 run bia run Threshold-Python P --executor slurm --param sleep=3 --cpus 2 --partition main \
 	--timeout 5m --memory 1G
-R=5
+R=$(newid)
 if wait_until 30 is_running $R; then
 	scontrol show job "$(jids $R)" >"$T/job"
 	check "--cpus 2 -> NumCPUs=2" has "$T/job" "NumCPUs=2"
@@ -110,7 +132,7 @@ check "... and succeeds" test "$(status $R)" = succeeded
 
 # --- cancel: scancel, the run ends cancelled
 run bia run Threshold-Python P --executor slurm --param sleep=60
-C=6
+C=$(newid)
 wait_until 30 is_running $C
 expect_rc "cancel a running SLURM run" 0 bia cancel $C
 wait_until 30 final $C
@@ -121,7 +143,7 @@ check "... sacct says CANCELLED" eval '[[ "$(acct $C)" == *"|CANCELLED"* ]]'
 # --- a worker killed mid-job; the job finishes alone; a new worker
 # re-attaches (through sacct, squeue having forgotten the job)
 run bia run Threshold-Python P --executor slurm --param sleep=3
-K=7
+K=$(newid)
 wait_until 30 is_running $K
 pid=$(wpid $K)
 kill -9 "$pid" 2>/dev/null
@@ -130,7 +152,7 @@ check "... its job goes on on the cluster" test "$(status $K)" = running
 check "... ends, and squeue forgets it (MinJobAge)" wait_until 60 sq_gone $K
 expect_rc "a new worker starts" 0 bia worker
 check "... it re-attached and ingested: succeeded" test "$(status $K)" = succeeded
-check "... scored like the others" test "$(mean $K)" = "$(mean $S)"
+check "... scored like the others" test "$(scores $K)" = "$(scores $S)"
 bia logs $K >"$T/log"
 check "... its log says so" has "$T/log" "re-attaches to job slurm:"
 check "... the job ran once (one job under its name)" test "$(acct $K | wc -l)" = 1
@@ -138,7 +160,7 @@ check "... the workflow's lines arrived once" test "$(grep -c 'thresholding 3 im
 
 # --- SLURM cannot find the job: unknown, retried, then failed (never success)
 run bia run Threshold-Python P --executor slurm --param sleep=3
-U=8
+U=$(newid)
 wait_until 30 is_running $U
 pid=$(wpid $U)
 kill -9 "$pid" 2>/dev/null
@@ -154,7 +176,7 @@ scancel "$real" 2>/dev/null
 
 # --- the worker died between naming the job and storing its id
 run bia run Threshold-Python P --executor slurm --param sleep=30
-W=9
+W=$(newid)
 wait_until 30 is_running $W
 pid=$(wpid $W)
 name=$(jname $W)
@@ -173,12 +195,39 @@ import json, sys
 p = sys.argv[1]; c = json.load(open(p)); c["executor"] = "slurm"; json.dump(c, open(p, "w"))
 EOF
 expect_rc "config executor slurm: a plain run goes to SLURM" 0 bia run Threshold-Python P --wait
-check "... recorded as slurm" test "$(q "SELECT executor FROM runs WHERE id = 10")" = slurm
+check "... recorded as slurm" test "$(q "SELECT executor FROM runs WHERE id = $(newid)")" = slurm
 expect_rc "--executor local still runs locally" 0 bia run Threshold-Python P --executor local --wait
 expect_rc "an unknown executor is refused" 1 bia run Threshold-Python P --executor kubernetes
 check "... naming the executors there are" has "$T/err" "local, slurm"
 expect_rc "a partition a batch script cannot carry is a usage error" 2 bia run Threshold-Python P \
 	--partition "a b"
+
+# --- a server killed mid-job: the server started again re-attaches (its
+# worker thread holds the worker slot, so the run is the server's)
+start_server() {
+	rm -f "$T/port"
+	"$BIAFLOWS" --instance "$I" serve --listen 127.0.0.1:0 --port-file "$T/port" >>"$T/serve.log" 2>&1 &
+	SPID=$!
+	wait_until 10 test -s "$T/port"
+}
+start_server
+run bia run Threshold-Python P --param sleep=3
+V=$(cat "$T/out")
+if wait_until 30 is_running "$V"; then
+	check "a run of the server's worker runs on SLURM" test "$(wpid "$V")" = "$SPID"
+	kill -9 "$SPID"
+	wait "$SPID" 2>/dev/null
+	check "... the server killed mid-job, its job goes on" test "$(status "$V")" = running
+	start_server
+	wait_until 60 final "$V"
+	check "... the server started again re-attached and ingested it" test "$(status "$V")" = succeeded
+	check "... scored like the others" test "$(scores "$V")" = "$(scores $S)"
+	check "... one job under its name" test "$(acct "$V" | wc -l)" = 1
+else
+	not_ok "the server's run starts on SLURM" "$(bia logs "$V"; tail "$T/serve.log")"
+fi
+kill "$SPID" 2>/dev/null
+wait "$SPID" 2>/dev/null
 
 # --- the node's side refuses a bad spec file clearly
 mkdir -p "$T/badjob"
