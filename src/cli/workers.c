@@ -58,7 +58,8 @@ int cli_ensure_worker(struct bia_cli *cli)
 /* Runs whose worker died (gone or a zombie, its slot free) are recovered
  * by any command that reads runs, not only by the next worker: they are
  * marked failed (or requeued, with a worker started for them), so `runs`
- * never shows a dead worker's run as running or ingesting. */
+ * never shows a dead worker's run as running or ingesting. A dead
+ * worker's SLURM job goes on: a worker is started to re-attach to it. */
 void cli_recover_gone(struct bia_cli *cli)
 {
 	struct bia_ctx c;
@@ -69,6 +70,13 @@ void cli_recover_gone(struct bia_cli *cli)
 			bia_runs_requeue_policy(&cli->inst) ? "requeued or failed" : "marked failed");
 		if (bia_runs_requeue_policy(&cli->inst))
 			(void)cli_ensure_worker(cli);
+	}
+	bia_ctx_clear(&c);
+	if (bia_runs_count_adoptable(&c, &cli->inst, &n) == 0 && n) {
+		cli_msg("warning: %zu run(s) of a worker that died have cluster jobs: a worker "
+			"re-attaches",
+			n);
+		(void)cli_ensure_worker(cli);
 	}
 }
 

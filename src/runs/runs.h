@@ -352,6 +352,10 @@ int bia_worker_lock_any(struct bia_ctx *ctx, const struct bia_instance *inst, in
  * Must hold the lock of slot `myslot`. *pn gets how many. */
 int bia_runs_recover(struct bia_ctx *ctx, struct bia_instance *inst, int myslot, size_t *pn);
 
+/* How many runs have a job of a remote executor (SLURM) still going, or
+ * ended, whose worker is gone: a worker started now re-attaches to them. */
+int bia_runs_count_adoptable(struct bia_ctx *ctx, struct bia_instance *inst, size_t *pn);
+
 /* The worker: take a free slot (returns 0 at once with *pdrained = 0 if
  * every slot is held), recover, then claim and execute queued runs
  * until the queue is empty. */

@@ -364,6 +364,21 @@ int bia__runs_adoptable(const struct bia_instance *inst, const struct bia_run *r
 	return remote_job(r) && claimer_gone(inst, r, myslot);
 }
 
+int bia_runs_count_adoptable(struct bia_ctx *ctx, struct bia_instance *inst, size_t *pn)
+{
+	*pn = 0;
+	struct bia_run *v = NULL;
+	size_t n = 0;
+	struct bia_run_filter f = {.unfinished = 1};
+	struct bia_page all = {0, 0};
+	if (bia_store_run_list(ctx, inst, &f, all, &v, &n, NULL))
+		return ctx->rc;
+	for (size_t i = 0; i < n; i++)
+		*pn += bia__runs_adoptable(inst, &v[i], -1) != 0;
+	bia_run_list_free(v, n);
+	return 0;
+}
+
 /* Whether r was left by a worker that is gone. Once a local job was
  * submitted, the executor knows (a local job lives and dies with its
  * worker process); before that, its worker process tells. */

@@ -150,8 +150,10 @@ kill -9 "$pid" 2>/dev/null
 check "a worker killed mid-job (pid $pid)" wait_until 10 eval "! kill -0 $pid 2>/dev/null"
 check "... its job goes on on the cluster" test "$(status $K)" = running
 check "... ends, and squeue forgets it (MinJobAge)" wait_until 60 sq_gone $K
-expect_rc "a new worker starts" 0 bia worker
-check "... it re-attached and ingested: succeeded" test "$(status $K)" = succeeded
+expect_rc "'runs' sees the dead worker's cluster job" 0 bia runs
+check "... says a worker re-attaches" has "$T/err" "have cluster jobs: a worker re-attaches"
+wait_until 60 final $K
+check "... the worker it started re-attached and ingested: succeeded" test "$(status $K)" = succeeded
 check "... scored like the others" test "$(scores $K)" = "$(scores $S)"
 bia logs $K >"$T/log"
 check "... its log says so" has "$T/log" "re-attaches to job slurm:"
