@@ -36,8 +36,10 @@
 
 /* ------------------------------------------------------------ settings */
 
-/* Milliseconds between looks at a job, and how many looks may find it
- * unknown (or fail to reach SLURM) in a row before the run fails. */
+/* Milliseconds between looks at a job; how many looks in a row may find
+ * it unknown (SLURM answered, without it) before the run fails; how many
+ * may fail to reach SLURM at all (a controller restarting: the job itself
+ * may be fine, so this bound is much longer). */
 static int poll_ms(void)
 {
 	const char *e = getenv("BIAFLOWS_SLURM_POLL_MS");
@@ -45,11 +47,11 @@ static int poll_ms(void)
 	return v >= 50 && v <= 600000 ? (int)v : 2000;
 }
 
-static int unknown_tries(void)
+static int env_tries(const char *name, int dflt)
 {
-	const char *e = getenv("BIAFLOWS_SLURM_UNKNOWN_TRIES");
+	const char *e = getenv(name);
 	long v = e ? strtol(e, NULL, 10) : 0;
-	return v >= 1 && v <= 100000 ? (int)v : 30;
+	return v >= 1 && v <= 1000000 ? (int)v : dflt;
 }
 
 /* -------------------------------------------------------------- job ids */
@@ -741,8 +743,9 @@ static int slurm_attach(struct bia_ctx *ctx, const char *job, const struct bia_e
 	if (!o || !o->dir)
 		return bia_fail(ctx, BIA_EINVAL, "SLURM executor: attach needs the job's folder");
 	struct bia_slurm_info info[BIA_SLURM_MAX_BATCHES];
-	int misses = 0, wait = poll_ms(), tries = unknown_tries();
-	char last_err[256] = "";
+	int unknown = 0, unreachable = 0, wait = poll_ms();
+	int max_unknown = env_tries("BIAFLOWS_SLURM_UNKNOWN_TRIES", 30);
+	int max_unreachable = env_tries("BIAFLOWS_SLURM_UNREACHABLE_TRIES", 1800);
 	for (;;) {
 		for (size_t b = 0; b < j.nids; b++) {
 			char bdir[BIA_PATH_MAX];
@@ -751,25 +754,29 @@ static int slurm_attach(struct bia_ctx *ctx, const char *job, const struct bia_e
 		}
 		struct bia_ctx qc;
 		bia_ctx_init(&qc);
-		enum bia_job_state st = BIA_JOB_UNKNOWN;
-		if (query(&qc, &j, info) == 0)
-			st = bia__slurm_state(&j, info);
-		else
-			snprintf(last_err, sizeof(last_err), "%s", qc.msg);
-		if (st == BIA_JOB_ENDED)
-			break;
-		if (st == BIA_JOB_ACTIVE)
-			misses = 0;
-		else if (++misses >= tries) {
-			res->status = BIA_EXEC_ERROR;
-			if (last_err[0] && st != BIA_JOB_UNKNOWN)
-				snprintf(res->reason, sizeof(res->reason), "%s", last_err);
-			else
+		if (query(&qc, &j, info)) {
+			if (++unreachable >= max_unreachable) {
+				res->status = BIA_EXEC_ERROR;
+				snprintf(res->reason, sizeof(res->reason),
+					 "SLURM could not be asked about job %s %d times in a row: %s",
+					 job + 6, max_unreachable, qc.msg);
+				return 0;
+			}
+		} else {
+			unreachable = 0;
+			enum bia_job_state st = bia__slurm_state(&j, info);
+			if (st == BIA_JOB_ENDED)
+				break;
+			if (st == BIA_JOB_ACTIVE)
+				unknown = 0;
+			else if (++unknown >= max_unknown) {
+				res->status = BIA_EXEC_ERROR;
 				snprintf(res->reason, sizeof(res->reason),
 					 "SLURM job %s is unknown: neither squeue nor sacct knows it "
-					 "(asked %d times)%s%s",
-					 job + 6, tries, last_err[0] ? "; " : "", last_err);
-			return 0;
+					 "(asked %d times)",
+					 job + 6, max_unknown);
+				return 0;
+			}
 		}
 		struct timespec ts = {wait / 1000, (long)(wait % 1000) * 1000000L};
 		nanosleep(&ts, NULL);

@@ -176,6 +176,18 @@ check "a job SLURM cannot find: the run failed" test "$(status $U)" = failed
 check "... with the reason 'unknown'" eval '[[ "$(q "SELECT reason FROM runs WHERE id = $U")" == *"unknown"*"neither squeue nor sacct"* ]]'
 scancel "$real" 2>/dev/null
 
+# --- SLURM cannot be asked at all (here: a worker without the cluster's
+# configuration): retried, then failed naming SLURM's error
+run bia run Threshold-Python P --executor slurm --param sleep=3
+X=$(newid)
+wait_until 30 is_running $X
+pid=$(wpid $X)
+kill -9 "$pid" 2>/dev/null
+wait_until 10 eval "! kill -0 $pid 2>/dev/null"
+SLURM_CONF=$T/no-such.conf BIAFLOWS_SLURM_UNREACHABLE_TRIES=3 run bia worker
+check "SLURM out of reach: the run failed" test "$(status $X)" = failed
+check "... saying SLURM could not be asked, and why" eval '[[ "$(q "SELECT reason FROM runs WHERE id = $X")" == *"could not be asked"*"squeue"* ]]'
+
 # --- the worker died between naming the job and storing its id
 run bia run Threshold-Python P --executor slurm --param sleep=30
 W=$(newid)
