@@ -394,10 +394,16 @@ static void test_limits_and_error_names(void **state)
 	assert_non_null(strstr(c.msg, "'max_log_bytes'"));
 	/* a store back end this build does not have */
 	write_text(cfg, "{\"format\": \"biaflows-instance\", \"version\": 1, \"store\": "
-			"\"postgresql://db/biaflows\"}");
+			"\"mysql://db/biaflows\"}");
 	bia_ctx_init(&c);
 	assert_int_equal(bia_instance_open(&c, e->inst_dir, &i2), BIA_EUNSUPPORTED);
-	assert_non_null(strstr(c.msg, "'postgresql'"));
+	assert_non_null(strstr(c.msg, "'mysql'"));
+	/* a PostgreSQL URL that names no schema of an instance */
+	write_text(cfg, "{\"format\": \"biaflows-instance\", \"version\": 1, \"store\": "
+			"\"postgresql://db/biaflows\"}");
+	bia_ctx_init(&c);
+	assert_int_equal(bia_instance_open(&c, e->inst_dir, &i2), BIA_EINVAL);
+	assert_non_null(strstr(c.msg, "schema"));
 	assert_true(bia_instance_probe(e->inst_dir)); /* still an instance */
 
 	/* stable error names beside messages and statuses */
