@@ -169,8 +169,15 @@ static struct pg_conn *conn_of(struct bia_instance *inst)
 	if ((c = pool->free))
 		pool->free = c->next_free;
 	pthread_mutex_unlock(&pool->mu);
-	if (c && PQstatus(c->pc) != CONNECTION_OK)
+	if (c && PQstatus(c->pc) != CONNECTION_OK) {
 		PQreset(c->pc); /* the server restarted: try once more */
+		c->depth = 0;
+		if (PQstatus(c->pc) == CONNECTION_OK) {
+			char sql[128];
+			snprintf(sql, sizeof(sql), "SET search_path TO \"%s\"", pool->url.schema);
+			PQclear(PQexec(c->pc, sql));
+		}
+	}
 	if (!c) {
 		char err[512];
 		if (!(c = conn_open(pool, err, sizeof(err)))) {
