@@ -87,8 +87,10 @@ static int setup(void **state)
 	if (!mkdtemp(e->dir))
 		return -1;
 	bia_ctx_init(&e->ctx);
+	char base[sizeof(e->dir)];
+	memcpy(base, e->dir, sizeof(base));
 	for (int i = 0; i < 2; i++) {
-		snprintf(e->inst_dir[i], sizeof(e->inst_dir[i]), "%s/inst%d", e->dir, i);
+		snprintf(e->inst_dir[i], sizeof(e->inst_dir[i]), "%s/inst%d", base, i);
 		if (bia_instance_create_store(&e->ctx, e->inst_dir[i], database()) ||
 		    bia_instance_open(&e->ctx, e->inst_dir[i], &e->inst[i])) {
 			fprintf(stderr, "%s\n", e->ctx.msg);
