@@ -241,8 +241,26 @@ int bia_run_events_json(struct bia_ctx *ctx, struct bia_instance *inst, int64_t 
 
 /* ------------------------------------------------------------------ rules */
 
+static int claim_once(struct bia_ctx *ctx, struct bia_instance *inst, int64_t pid, int slot,
+		      const char *host, struct bia_run *out, int *pfound);
+
+/* A claim that lost to another writer (a deadlock or serialization failure
+ * of PostgreSQL, or SQLite's busy timeout: BIA_EBUSY, its transaction
+ * rolled back) is tried twice more. */
 int bia_run_claim(struct bia_ctx *ctx, struct bia_instance *inst, int64_t pid, int slot,
 		  const char *host, struct bia_run *out, int *pfound)
+{
+	for (int attempt = 0;; attempt++) {
+		int rc = claim_once(ctx, inst, pid, slot, host, out, pfound);
+		if (rc != BIA_EBUSY || attempt == 2)
+			return rc;
+		bia_ctx_clear(ctx);
+		usleep(20000 * (attempt + 1));
+	}
+}
+
+static int claim_once(struct bia_ctx *ctx, struct bia_instance *inst, int64_t pid, int slot,
+		      const char *host, struct bia_run *out, int *pfound)
 {
 	int64_t id = 0;
 	int done = 0;

@@ -1,5 +1,6 @@
-/* SQLite back end of the storage interface: WAL mode, foreign keys,
- * versioned migrations in PRAGMA user_version.
+/* The SQL back ends of the storage interface: the schema (one description,
+ * migrations for SQLite and PostgreSQL) and every operation, written once
+ * over the statement layer of sqldb.h; the drivers are sqlite.c and pg.c.
  * SPDX-License-Identifier: MIT */
 #include "store/sqldb.h"
 
@@ -444,17 +445,17 @@ static void tx_rollback(struct bia_instance *inst)
 	Q_DRV(inst)->rollback(inst);
 }
 
-static int sq_begin(struct bia_ctx *ctx, struct bia_instance *inst)
+static int sql_begin(struct bia_ctx *ctx, struct bia_instance *inst)
 {
 	return tx_begin(ctx, inst);
 }
 
-static int sq_commit(struct bia_ctx *ctx, struct bia_instance *inst)
+static int sql_commit(struct bia_ctx *ctx, struct bia_instance *inst)
 {
 	return tx_commit(ctx, inst);
 }
 
-static void sq_rollback(struct bia_instance *inst)
+static void sql_rollback(struct bia_instance *inst)
 {
 	tx_rollback(inst);
 }
@@ -537,7 +538,7 @@ static int collect_rows(struct bia_ctx *ctx, struct bia_instance *inst, struct q
 	return 0;
 }
 
-static int sq_schema_version(struct bia_ctx *ctx, struct bia_instance *inst, int *pver)
+static int sql_schema_version(struct bia_ctx *ctx, struct bia_instance *inst, int *pver)
 {
 	return Q_DRV(inst)->get_version(ctx, inst, pver);
 }
@@ -595,7 +596,7 @@ int bia__sql_migrate(struct bia_ctx *ctx, struct bia_instance *inst)
 
 /* ---------------------------------------------------------------- problems */
 
-static int sq_problem_add(struct bia_ctx *ctx, struct bia_instance *inst,
+static int sql_problem_add(struct bia_ctx *ctx, struct bia_instance *inst,
 			  struct bia_problem *p)
 {
 	struct q_stmt *st;
@@ -648,7 +649,7 @@ static void problem_row(struct q_stmt *st, struct bia_problem *p)
 	p->private_ = (int)q_col_int64(st, 8);
 }
 
-static int sq_problem_get(struct bia_ctx *ctx, struct bia_instance *inst, const char *name,
+static int sql_problem_get(struct bia_ctx *ctx, struct bia_instance *inst, const char *name,
 			  int64_t id, struct bia_problem *p)
 {
 	struct q_stmt *st;
@@ -708,7 +709,7 @@ static void bind_page(struct q_stmt *st, int first, struct bia_page page)
 	q_bind_int64(st, first + 1, page.offset);
 }
 
-static int sq_problem_list(struct bia_ctx *ctx, struct bia_instance *inst,
+static int sql_problem_list(struct bia_ctx *ctx, struct bia_instance *inst,
 			   const struct bia_viewer *viewer, struct bia_page page,
 			   struct bia_problem **pv, size_t *pn, int64_t *ptotal)
 {
@@ -777,7 +778,7 @@ static int unreferenced(struct bia_ctx *ctx, struct bia_instance *inst,
 
 /* Forget blob rows no row references (left by removals; their files are
  * orphans for fsck, or unlinked by the caller). */
-static int sq_blob_rows_gc(struct bia_ctx *ctx, struct bia_instance *inst, size_t *pn)
+static int sql_blob_rows_gc(struct bia_ctx *ctx, struct bia_instance *inst, size_t *pn)
 {
 	if (exec(ctx, inst, "DELETE FROM blobs WHERE " BLOB_UNUSED("blobs.digest")))
 		return ctx->rc;
@@ -785,7 +786,7 @@ static int sq_blob_rows_gc(struct bia_ctx *ctx, struct bia_instance *inst, size_
 	return 0;
 }
 
-static int sq_problem_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+static int sql_problem_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
 			 char (**pdigests)[BIA_SHA256_HEX], size_t *pn)
 {
 	struct q_stmt *st;
@@ -799,7 +800,7 @@ static int sq_problem_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t
 	if (step_done(ctx, inst, st, "delete problem"))
 		goto fail;
 	size_t ngc;
-	if (unreferenced(ctx, inst, pdigests, pn) || sq_blob_rows_gc(ctx, inst, &ngc) ||
+	if (unreferenced(ctx, inst, pdigests, pn) || sql_blob_rows_gc(ctx, inst, &ngc) ||
 	    tx_commit(ctx, inst))
 		goto fail;
 	return 0;
@@ -840,7 +841,7 @@ static int64_t scalar_i64(struct bia_ctx *ctx, struct bia_instance *inst, const 
 /* Remove an image (with its GT versions; with force also the outputs,
  * scores and error maps of finished runs on it). Refused while a run that
  * has not ended uses it, and without force while a finished run does. */
-static int sq_image_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id, int force,
+static int sql_image_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id, int force,
 		       char (**pdigests)[BIA_SHA256_HEX], size_t *pn)
 {
 	struct q_stmt *st;
@@ -905,7 +906,7 @@ static int sq_image_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t i
 		goto fail;
 	}
 	size_t ngc;
-	if (unreferenced(ctx, inst, pdigests, pn) || sq_blob_rows_gc(ctx, inst, &ngc) ||
+	if (unreferenced(ctx, inst, pdigests, pn) || sql_blob_rows_gc(ctx, inst, &ngc) ||
 	    tx_commit(ctx, inst))
 		goto fail;
 	return 0;
@@ -919,7 +920,7 @@ fail:
 
 /* Remove a GT version; refused without force while runs are scored against
  * it. When it was current, the newest remaining version becomes current. */
-static int sq_gt_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t version_id,
+static int sql_gt_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t version_id,
 		    int force, char (**pdigests)[BIA_SHA256_HEX], size_t *pn)
 {
 	struct q_stmt *st;
@@ -964,7 +965,7 @@ static int sq_gt_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t vers
 	if (step_done(ctx, inst, st, "make a ground-truth version current"))
 		goto fail;
 	size_t ngc;
-	if (unreferenced(ctx, inst, pdigests, pn) || sq_blob_rows_gc(ctx, inst, &ngc) ||
+	if (unreferenced(ctx, inst, pdigests, pn) || sql_blob_rows_gc(ctx, inst, &ngc) ||
 	    tx_commit(ctx, inst))
 		goto fail;
 	return 0;
@@ -1099,7 +1100,7 @@ static int add_gt(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_imp
 	return 0;
 }
 
-static int sq_import(struct bia_ctx *ctx, struct bia_instance *inst, int64_t problem_id,
+static int sql_import(struct bia_ctx *ctx, struct bia_instance *inst, int64_t problem_id,
 		     struct bia_import_item *items, size_t n)
 {
 	char now[21];
@@ -1165,7 +1166,7 @@ static void image_row_v(struct q_stmt *st, void *e)
 	image_row(st, e);
 }
 
-static int sq_image_list(struct bia_ctx *ctx, struct bia_instance *inst, int64_t problem_id,
+static int sql_image_list(struct bia_ctx *ctx, struct bia_instance *inst, int64_t problem_id,
 			 struct bia_page page, struct bia_image_rec **pv, size_t *pn,
 			 int64_t *ptotal)
 {
@@ -1195,7 +1196,7 @@ static int sq_image_list(struct bia_ctx *ctx, struct bia_instance *inst, int64_t
 	return rc;
 }
 
-static int sq_image_get(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+static int sql_image_get(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
 			int64_t problem_id, const char *stem, struct bia_image_rec *out)
 {
 	struct q_stmt *st;
@@ -1222,7 +1223,7 @@ static int sq_image_get(struct bia_ctx *ctx, struct bia_instance *inst, int64_t 
 	return bia_fail(ctx, BIA_ENOENT, "no image with id %lld", (long long)id);
 }
 
-static int sq_gt_list(struct bia_ctx *ctx, struct bia_instance *inst, int64_t image_id,
+static int sql_gt_list(struct bia_ctx *ctx, struct bia_instance *inst, int64_t image_id,
 		      struct bia_gt_version **pv, size_t *pn)
 {
 	struct q_stmt *st, *fs;
@@ -1296,7 +1297,7 @@ static int sq_gt_list(struct bia_ctx *ctx, struct bia_instance *inst, int64_t im
 	return 0;
 }
 
-static int sq_blob_refs(struct bia_ctx *ctx, struct bia_instance *inst,
+static int sql_blob_refs(struct bia_ctx *ctx, struct bia_instance *inst,
 			char (**pd)[BIA_SHA256_HEX], size_t *pn)
 {
 	return digest_list(ctx, inst,
@@ -1322,7 +1323,7 @@ static void layer_fill(struct q_stmt *st, void *e)
 	l->vector = (int)q_col_int64(st, 9);
 }
 
-static int sq_layers(struct bia_ctx *ctx, struct bia_instance *inst, int64_t image_id,
+static int sql_layers(struct bia_ctx *ctx, struct bia_instance *inst, int64_t image_id,
 		     int vectors, struct bia_layer **pv, size_t *pn)
 {
 	struct q_stmt *st;
@@ -1360,7 +1361,7 @@ static int sq_layers(struct bia_ctx *ctx, struct bia_instance *inst, int64_t ima
 
 /* -------------------------------------------------------------- workflows */
 
-static int sq_wf_version_add(struct bia_ctx *ctx, struct bia_instance *inst,
+static int sql_wf_version_add(struct bia_ctx *ctx, struct bia_instance *inst,
 			     struct bia_wf_version *v, int *pexisted)
 {
 	struct q_stmt *st;
@@ -1495,7 +1496,7 @@ static int wf_files(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_w
 	return 0;
 }
 
-static int sq_wf_version_get(struct bia_ctx *ctx, struct bia_instance *inst, const char *name,
+static int sql_wf_version_get(struct bia_ctx *ctx, struct bia_instance *inst, const char *name,
 			     const char *version, struct bia_wf_version *out)
 {
 	struct q_stmt *st;
@@ -1535,7 +1536,7 @@ static void bia_wf_version_release_v(void *e)
 	bia_wf_version_release(e);
 }
 
-static int sq_wf_list(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_page page,
+static int sql_wf_list(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_page page,
 		      struct bia_wf_version **pv, size_t *pn, int64_t *ptotal)
 {
 	struct q_stmt *st;
@@ -1611,7 +1612,7 @@ void bia_run_object_release(struct bia_run_object *o)
 	o->detail = NULL;
 }
 
-static int sq_run_add(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_run *r)
+static int sql_run_add(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_run *r)
 {
 	struct q_stmt *st;
 	bia_now_iso(r->created);
@@ -1658,7 +1659,7 @@ fail:
 	return ctx->rc;
 }
 
-static int sq_run_set_verdict(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+static int sql_run_set_verdict(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
 			      const char *verdict, const char *detail)
 {
 	struct q_stmt *st;
@@ -1675,7 +1676,7 @@ static int sq_run_set_verdict(struct bia_ctx *ctx, struct bia_instance *inst, in
 	return 0;
 }
 
-static int sq_problem_set_main_metric(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+static int sql_problem_set_main_metric(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
 				      const char *metric)
 {
 	struct q_stmt *st;
@@ -1747,7 +1748,7 @@ static void run_row(struct q_stmt *st, struct bia_run *r)
 	r->means = q_col_null(st, 33) ? NULL : col_dup(st, 33);
 }
 
-static int sq_run_get(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+static int sql_run_get(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
 		      struct bia_run *out)
 {
 	struct q_stmt *st;
@@ -1792,7 +1793,7 @@ static void bind_filter(struct q_stmt *st, const struct bia_run_filter *f)
 	q_bind_int64(st, 8, f->workflow_version_id);
 }
 
-static int sq_run_list(struct bia_ctx *ctx, struct bia_instance *inst,
+static int sql_run_list(struct bia_ctx *ctx, struct bia_instance *inst,
 		       const struct bia_run_filter *f, struct bia_page page, struct bia_run **pv,
 		       size_t *pn, int64_t *ptotal)
 {
@@ -1820,7 +1821,7 @@ static int sq_run_list(struct bia_ctx *ctx, struct bia_instance *inst,
 	return rc;
 }
 
-static int sq_run_next_queued(struct bia_ctx *ctx, struct bia_instance *inst, int64_t *pid)
+static int sql_run_next_queued(struct bia_ctx *ctx, struct bia_instance *inst, int64_t *pid)
 {
 	struct q_stmt *st;
 	*pid = 0;
@@ -1839,7 +1840,7 @@ static int sq_run_next_queued(struct bia_ctx *ctx, struct bia_instance *inst, in
 	return r == Q_ROW || r == Q_DONE ? 0 : db_fail(ctx, inst, "next queued run");
 }
 
-static int sq_run_update(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_run *r,
+static int sql_run_update(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_run *r,
 			 const char *from, int *pdone)
 {
 	struct q_stmt *st;
@@ -1926,7 +1927,7 @@ static int forget_summary(struct bia_ctx *ctx, struct bia_instance *inst, int64_
 	return step_done(ctx, inst, st, "forget run summary");
 }
 
-static int sq_run_summary_put(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
+static int sql_run_summary_put(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
 			      const char *means)
 {
 	struct q_stmt *st;
@@ -1940,7 +1941,7 @@ static int sq_run_summary_put(struct bia_ctx *ctx, struct bia_instance *inst, in
 	return step_done(ctx, inst, st, "store run summary");
 }
 
-static int sq_run_clear_results(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id)
+static int sql_run_clear_results(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id)
 {
 	static const char *const dels[] = {
 		"DELETE FROM run_summaries WHERE run_id = ?",
@@ -2065,7 +2066,7 @@ static int insert_scores(struct bia_ctx *ctx, struct bia_instance *inst, int64_t
 	return 0;
 }
 
-static int sq_run_image_put(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
+static int sql_run_image_put(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
 			    const struct bia_run_image *ri)
 {
 	struct q_stmt *st;
@@ -2113,7 +2114,7 @@ fail:
 
 /* Rescore one image of a run: its current scores go to run_score_history,
  * its scores and error map are replaced, in one transaction. */
-static int sq_run_rescore_put(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
+static int sql_run_rescore_put(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
 			      const struct bia_run_image *ri)
 {
 	static const char *const sql[] = {
@@ -2189,7 +2190,7 @@ static int by_image_id(const void *a, const void *b, void *base)
 
 /* Three statements whatever the number of images: the outputs (by stem),
  * then every output file and every score of the run, matched by image. */
-static int sq_run_images(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
+static int sql_run_images(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
 			 struct bia_run_image **pv, size_t *pn)
 {
 	struct q_stmt *st;
@@ -2313,7 +2314,7 @@ static void event_release(void *e)
 	free(((struct bia_run_event_rec *)e)->reason);
 }
 
-static int sq_run_events(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
+static int sql_run_events(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
 			 int64_t after, int64_t limit, struct bia_run_event_rec **pv, size_t *pn)
 {
 	struct q_stmt *st;
@@ -2345,7 +2346,7 @@ static void value_row(struct q_stmt *st, void *e)
 	x->value = score_value(st, 3, 4);
 }
 
-static int sq_run_values(struct bia_ctx *ctx, struct bia_instance *inst, const int64_t *run_ids,
+static int sql_run_values(struct bia_ctx *ctx, struct bia_instance *inst, const int64_t *run_ids,
 			 size_t nruns, const char *const *metrics, size_t nmetrics,
 			 struct bia_run_value **pv, size_t *pn)
 {
@@ -2398,7 +2399,7 @@ static void error_row(struct q_stmt *st, void *e)
 	r->count = q_col_int64(st, 4);
 }
 
-static int sq_run_errors_query(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
+static int sql_run_errors_query(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
 			       int64_t problem_id, const char *category, int64_t limit,
 			       struct bia_run_error_row **pv, size_t *pn)
 {
@@ -2450,7 +2451,7 @@ static void bia_run_object_release_v(void *e)
 	bia_run_object_release(e);
 }
 
-static int sq_run_objects_get(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
+static int sql_run_objects_get(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
 			      int64_t image_id, struct bia_run_object **pv, size_t *pn)
 {
 	struct q_stmt *st;
@@ -2469,7 +2470,7 @@ static int sq_run_objects_get(struct bia_ctx *ctx, struct bia_instance *inst, in
 
 /* --------------------------------------------------------------- accounts */
 
-static int sq_problem_set_private(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+static int sql_problem_set_private(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
 				  int private_)
 {
 	struct q_stmt *st;
@@ -2483,7 +2484,7 @@ static int sq_problem_set_private(struct bia_ctx *ctx, struct bia_instance *inst
 	return step_done(ctx, inst, st, "set a problem's visibility");
 }
 
-static int sq_problem_member_set(struct bia_ctx *ctx, struct bia_instance *inst,
+static int sql_problem_member_set(struct bia_ctx *ctx, struct bia_instance *inst,
 				 int64_t problem_id, int64_t user_id, int member)
 {
 	struct q_stmt *st;
@@ -2519,7 +2520,7 @@ static int int_query(struct bia_ctx *ctx, struct bia_instance *inst, const char 
 	return r == Q_ROW || r == Q_DONE ? 0 : db_fail(ctx, inst, "query");
 }
 
-static int sq_problem_flags(struct bia_ctx *ctx, struct bia_instance *inst, int what,
+static int sql_problem_flags(struct bia_ctx *ctx, struct bia_instance *inst, int what,
 			    int64_t problem_id, int64_t user_id, int restricted, int *pout)
 {
 	int64_t v = 0;
@@ -2555,7 +2556,7 @@ static void user_row(struct q_stmt *st, void *e)
 	col_text(st, 3, u->created, sizeof(u->created));
 }
 
-static int sq_user_add(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_user *u,
+static int sql_user_add(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_user *u,
 		       const char *pwhash)
 {
 	struct q_stmt *st;
@@ -2577,7 +2578,7 @@ static int sq_user_add(struct bia_ctx *ctx, struct bia_instance *inst, struct bi
 	return 0;
 }
 
-static int sq_user_get(struct bia_ctx *ctx, struct bia_instance *inst, const char *name,
+static int sql_user_get(struct bia_ctx *ctx, struct bia_instance *inst, const char *name,
 		       int64_t id, struct bia_user *u)
 {
 	struct q_stmt *st;
@@ -2602,7 +2603,7 @@ static int sq_user_get(struct bia_ctx *ctx, struct bia_instance *inst, const cha
 	return bia_fail(ctx, BIA_ENOENT, "no user with id %lld", (long long)id);
 }
 
-static int sq_user_list(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_page page,
+static int sql_user_list(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_page page,
 			struct bia_user **pv, size_t *pn, int64_t *ptotal)
 {
 	struct q_stmt *st;
@@ -2633,12 +2634,12 @@ static int user_change(struct bia_ctx *ctx, struct bia_instance *inst, const cha
 	return 0;
 }
 
-static int sq_user_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id)
+static int sql_user_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id)
 {
 	return user_change(ctx, inst, "DELETE FROM users WHERE id = ?", NULL, id, "remove user");
 }
 
-static int sq_user_set(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+static int sql_user_set(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
 		       const char *pwhash, const char *role)
 {
 	if (pwhash)
@@ -2669,7 +2670,7 @@ static void token_row(struct q_stmt *st, void *e)
 	t->expires = q_col_int64(st, 8);
 }
 
-static int sq_token_add(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_token *t,
+static int sql_token_add(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_token *t,
 			const char *hash)
 {
 	struct q_stmt *st;
@@ -2694,7 +2695,7 @@ static int sq_token_add(struct bia_ctx *ctx, struct bia_instance *inst, struct b
 	return 0;
 }
 
-static int sq_token_find(struct bia_ctx *ctx, struct bia_instance *inst, const char *hash,
+static int sql_token_find(struct bia_ctx *ctx, struct bia_instance *inst, const char *hash,
 			 int64_t now, struct bia_token *t)
 {
 	struct q_stmt *st;
@@ -2714,7 +2715,7 @@ static int sq_token_find(struct bia_ctx *ctx, struct bia_instance *inst, const c
 	return bia_fail(ctx, BIA_ENOENT, "no such token (revoked or expired?)");
 }
 
-static int sq_token_list(struct bia_ctx *ctx, struct bia_instance *inst, int64_t user_id,
+static int sql_token_list(struct bia_ctx *ctx, struct bia_instance *inst, int64_t user_id,
 			 const char *kind, struct bia_token **pv, size_t *pn)
 {
 	struct q_stmt *st;
@@ -2729,7 +2730,7 @@ static int sq_token_list(struct bia_ctx *ctx, struct bia_instance *inst, int64_t
 			    (void **)pv, pn);
 }
 
-static int sq_token_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id, int64_t now,
+static int sql_token_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id, int64_t now,
 		       size_t *pn)
 {
 	struct q_stmt *st;
@@ -2752,54 +2753,54 @@ static int sq_token_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t i
 /* The operations of both back ends; each driver adds its open, close,
  * check and pool. */
 #define SQL_OPS \
-	.schema_version = sq_schema_version, \
-	.problem_add = sq_problem_add, \
-	.problem_get = sq_problem_get, \
-	.problem_list = sq_problem_list, \
-	.problem_set_main_metric = sq_problem_set_main_metric, \
-	.run_set_verdict = sq_run_set_verdict, \
-	.problem_rm = sq_problem_rm, \
-	.image_rm = sq_image_rm, \
-	.gt_rm = sq_gt_rm, \
-	.import = sq_import, \
-	.image_list = sq_image_list, \
-	.image_get = sq_image_get, \
-	.gt_list = sq_gt_list, \
-	.blob_refs = sq_blob_refs, \
-	.layers = sq_layers, \
-	.wf_version_add = sq_wf_version_add, \
-	.wf_version_get = sq_wf_version_get, \
-	.wf_list = sq_wf_list, \
-	.run_add = sq_run_add, \
-	.run_get = sq_run_get, \
-	.run_list = sq_run_list, \
-	.run_next_queued = sq_run_next_queued, \
-	.run_update = sq_run_update, \
-	.run_clear_results = sq_run_clear_results, \
-	.run_summary_put = sq_run_summary_put, \
-	.run_values = sq_run_values, \
-	.blob_rows_gc = sq_blob_rows_gc, \
-	.begin = sq_begin, \
-	.commit = sq_commit, \
-	.rollback = sq_rollback, \
-	.run_image_put = sq_run_image_put, \
-	.run_rescore_put = sq_run_rescore_put, \
-	.run_images = sq_run_images, \
-	.run_events = sq_run_events, \
-	.run_errors_query = sq_run_errors_query, \
-	.run_objects_get = sq_run_objects_get, \
-	.problem_set_private = sq_problem_set_private, \
-	.problem_member_set = sq_problem_member_set, \
-	.problem_flags = sq_problem_flags, \
-	.user_add = sq_user_add, \
-	.user_get = sq_user_get, \
-	.user_list = sq_user_list, \
-	.user_rm = sq_user_rm, \
-	.user_set = sq_user_set, \
-	.token_add = sq_token_add, \
-	.token_find = sq_token_find, \
-	.token_list = sq_token_list, \
-	.token_rm = sq_token_rm,
+	.schema_version = sql_schema_version, \
+	.problem_add = sql_problem_add, \
+	.problem_get = sql_problem_get, \
+	.problem_list = sql_problem_list, \
+	.problem_set_main_metric = sql_problem_set_main_metric, \
+	.run_set_verdict = sql_run_set_verdict, \
+	.problem_rm = sql_problem_rm, \
+	.image_rm = sql_image_rm, \
+	.gt_rm = sql_gt_rm, \
+	.import = sql_import, \
+	.image_list = sql_image_list, \
+	.image_get = sql_image_get, \
+	.gt_list = sql_gt_list, \
+	.blob_refs = sql_blob_refs, \
+	.layers = sql_layers, \
+	.wf_version_add = sql_wf_version_add, \
+	.wf_version_get = sql_wf_version_get, \
+	.wf_list = sql_wf_list, \
+	.run_add = sql_run_add, \
+	.run_get = sql_run_get, \
+	.run_list = sql_run_list, \
+	.run_next_queued = sql_run_next_queued, \
+	.run_update = sql_run_update, \
+	.run_clear_results = sql_run_clear_results, \
+	.run_summary_put = sql_run_summary_put, \
+	.run_values = sql_run_values, \
+	.blob_rows_gc = sql_blob_rows_gc, \
+	.begin = sql_begin, \
+	.commit = sql_commit, \
+	.rollback = sql_rollback, \
+	.run_image_put = sql_run_image_put, \
+	.run_rescore_put = sql_run_rescore_put, \
+	.run_images = sql_run_images, \
+	.run_events = sql_run_events, \
+	.run_errors_query = sql_run_errors_query, \
+	.run_objects_get = sql_run_objects_get, \
+	.problem_set_private = sql_problem_set_private, \
+	.problem_member_set = sql_problem_member_set, \
+	.problem_flags = sql_problem_flags, \
+	.user_add = sql_user_add, \
+	.user_get = sql_user_get, \
+	.user_list = sql_user_list, \
+	.user_rm = sql_user_rm, \
+	.user_set = sql_user_set, \
+	.token_add = sql_token_add, \
+	.token_find = sql_token_find, \
+	.token_list = sql_token_list, \
+	.token_rm = sql_token_rm,
 
 int bia__sqlite_open(struct bia_ctx *ctx, struct bia_instance *inst, const char *location);
 void bia__sqlite_close(struct bia_instance *inst);
