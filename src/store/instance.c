@@ -146,19 +146,20 @@ int bia_instance_create_store(struct bia_ctx *ctx, const char *dir, const char *
 		return bia_fail(ctx, BIA_EEXIST, "'%s' exists and is not empty", dir);
 	if (!bia_is_dir(dir) && access(dir, F_OK) == 0)
 		return bia_fail(ctx, BIA_EEXIST, "'%s' exists and is not a folder", dir);
+	/* PostgreSQL: a schema of its own, named in the URL recorded; made
+	 * first, so that a bad URL or a server out of reach leaves no folder */
+	if (be->create) {
+		if (be->create(ctx, location, store, sizeof(store)))
+			return ctx->rc;
+	} else {
+		snprintf(store, sizeof(store), "%s", url);
+	}
 	if (bia_mkdir_p(ctx, dir))
 		return ctx->rc;
 	for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
 		snprintf(p, sizeof(p), "%s/%s", dir, subdirs[i]);
 		if (bia_mkdir_p(ctx, p))
 			return ctx->rc;
-	}
-	/* PostgreSQL: a schema of its own, named in the URL recorded */
-	if (be->create) {
-		if (be->create(ctx, location, store, sizeof(store)))
-			return ctx->rc;
-	} else {
-		snprintf(store, sizeof(store), "%s", url);
 	}
 	json_t *cfg = json_pack("{s:s, s:i, s:s}", "format", INSTANCE_FORMAT, "version",
 				INSTANCE_VERSION, "store", store);

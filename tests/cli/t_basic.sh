@@ -15,6 +15,13 @@ else
 fi
 expect_rc "init on an existing instance fails" 1 "$BIAFLOWS" init "$I"
 check "... saying so" has "$T/err" "already a biaflows instance"
+expect_rc "init --database with a bad URL fails" 1 "$BIAFLOWS" init "$T/bad" --database postgresql://nohost
+check "... naming the problem, no folder made" eval 'has "$T/err" "bad PostgreSQL URL" && [ ! -e "$T/bad" ]'
+expect_rc "init --database with a server out of reach fails" 1 "$BIAFLOWS" init "$T/bad" --database postgresql://nobody@127.0.0.1:1/none
+check "... naming host and port, no folder made" eval 'has "$T/err" "127.0.0.1:1" && [ ! -e "$T/bad" ]'
+expect_rc "init --database of an unknown kind fails" 1 "$BIAFLOWS" init "$T/bad" --database mysql://h/d
+check "... naming the back ends there are" has "$T/err" "sqlite, postgresql"
+expect_rc "init --database without a URL: usage" 2 "$BIAFLOWS" init "$T/bad" --database
 
 # --- problems
 expect_rc "problem add" 0 bia problem add nuclei --class objseg --description "2D nuclei"
