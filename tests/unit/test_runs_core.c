@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "runs/runs.h"
+#include "pgtest.h"
 
 struct env {
 	char dir[64];
@@ -47,6 +48,7 @@ static int setup(void **state)
 	if (bia_instance_create(&e->ctx, e->inst_dir) ||
 	    bia_instance_open(&e->ctx, e->inst_dir, &e->inst))
 		return -1;
+	pgtest_note(e->inst_dir);
 	snprintf(e->p.name, sizeof(e->p.name), "nuclei");
 	e->p.cls = BIA_OBJSEG;
 	if (bia_problem_add(&e->ctx, &e->inst, &e->p))
@@ -75,6 +77,7 @@ static int teardown(void **state)
 	bia_instance_close(&e->inst);
 	struct bia_ctx ctx;
 	bia_ctx_init(&ctx);
+	pgtest_drop_noted();
 	bia_rm_rf(&ctx, e->dir);
 	free(e);
 	return 0;
