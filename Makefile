@@ -9,7 +9,7 @@ SHELL := /bin/bash
 BUILD ?= build
 SAN ?=
 CC ?= cc
-PKGS := libtiff-4 libpng libjpeg libzstd libwebp jansson libsodium sqlite3 libxml-2.0 libarchive libgit2 libseccomp libmicrohttpd
+PKGS := libtiff-4 libpng libjpeg libzstd libwebp jansson libsodium sqlite3 libxml-2.0 libarchive libgit2 libseccomp libmicrohttpd libpq
 
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
 	-Wformat=2 -Wno-format-nonliteral -Wno-format-truncation -Isrc -MMD -MP
@@ -124,7 +124,12 @@ check: deps
 	$(MAKE) --no-print-directory all BUILD=build
 	$(MAKE) --no-print-directory all BUILD=build/asan SAN=1
 	$(MAKE) --no-print-directory thread-tests BUILD=build/tsan SAN=thread
-	TSAN_BUILD=build/tsan tests/run-tests build build/asan
+	@# a throwaway PostgreSQL (scripts/services) for the second pass of the
+	@# store, run and API suites; stopped at the end unless it was running
+	@up=0; scripts/services status postgres && up=1; \
+	db=$$(scripts/services up postgres) || { echo "check: PostgreSQL did not start" >&2; exit 1; }; \
+	TSAN_BUILD=build/tsan BIAFLOWS_TEST_DATABASE=$$db tests/run-tests build build/asan; rc=$$?; \
+	[ $$up = 1 ] || scripts/services down postgres; exit $$rc
 
 demo: deps
 	$(MAKE) --no-print-directory all BUILD=build

@@ -101,6 +101,7 @@ void cli_print_board(FILE *f, json_t *board, int fmt);
 void cli_print_failed(FILE *f, json_t *failed, int fmt);
 
 int cmd_init(struct bia_cli *cli, int argc, char **argv);
+int cmd_migrate_store(struct bia_cli *cli, int argc, char **argv);
 int cmd_problem(struct bia_cli *cli, int argc, char **argv);
 int cmd_image(struct bia_cli *cli, int argc, char **argv);
 int cmd_gt(struct bia_cli *cli, int argc, char **argv);

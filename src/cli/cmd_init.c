@@ -6,10 +6,16 @@
 #include <string.h>
 
 static const char init_usage[] =
-	"usage: biaflows init DIR\n"
+	"usage: biaflows init DIR [--database URL]\n"
 	"\n"
-	"Create an instance directory: biaflows.db (SQLite), blobs/, pyramids/,\n"
-	"runs/, envs/ and config. DIR must not exist or be empty.\n";
+	"Create an instance directory: blobs/, derived/, runs/, envs/ and config.\n"
+	"DIR must not exist or be empty. The rows live in biaflows.db (SQLite)\n"
+	"unless --database names a PostgreSQL database:\n"
+	"  postgresql://USER[:PASSWORD]@HOST[:PORT]/DB\n"
+	"where the instance gets a schema of its own (recorded in its config;\n"
+	"several instances can share a database). The blobs stay in DIR (which\n"
+	"several hosts may share). The default of --database is\n"
+	"$BIAFLOWS_DATABASE; 'sqlite' is SQLite.\n";
 
 int cmd_init(struct bia_cli *cli, int argc, char **argv)
 {
@@ -17,8 +23,19 @@ int cmd_init(struct bia_cli *cli, int argc, char **argv)
 		fputs(init_usage, stdout);
 		return 0;
 	}
-	const char *dir = NULL;
+	const char *dir = NULL, *db = NULL;
 	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--database") || !strncmp(argv[i], "--database=", 11)) {
+			if (argv[i][10] == '=')
+				db = argv[i] + 11;
+			else if (i + 1 < argc)
+				db = argv[++i];
+			else
+				return cli_usage_error(init_usage, "--database needs a URL");
+			if (!db[0])
+				return cli_usage_error(init_usage, "--database needs a URL");
+			continue;
+		}
 		if (argv[i][0] == '-' && strcmp(argv[i], "-"))
 			return cli_usage_error(init_usage, "unknown option '%s'", argv[i]);
 		if (dir)
@@ -29,7 +46,7 @@ int cmd_init(struct bia_cli *cli, int argc, char **argv)
 		dir = cli->instance_dir;
 	if (!dir)
 		return cli_usage_error(init_usage, "init needs a directory");
-	if (bia_instance_create(&cli->ctx, dir))
+	if (bia_instance_create_store(&cli->ctx, dir, db))
 		return cli_error(cli);
 	fprintf(stderr, "created instance '%s'\n", dir);
 	return 0;

@@ -30,6 +30,7 @@ static const struct cmd commands[] = {
 	{"job-exec", cmd_job_exec, 0, "run a SLURM job's sandbox on its node (batch scripts call it)"},
 	{"logs", cmd_logs, NEED_INSTANCE, "print (or follow) the log of a run"},
 	{"metrics", cmd_metrics, 0, "score predictions against ground truth; list metrics"},
+	{"migrate-store", cmd_migrate_store, NEED_INSTANCE, "copy the instance's rows to PostgreSQL or SQLite and switch to it"},
 	{"problem", cmd_problem, NEED_INSTANCE, "add, list, show or remove problems"},
 	{"rerun", cmd_rerun, NEED_INSTANCE, "run a run again from its record; did it reproduce?"},
 	{"rescore", cmd_rescore, NEED_INSTANCE, "score runs again against the current ground truth"},

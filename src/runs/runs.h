@@ -175,6 +175,9 @@ struct bia_run_follower {
 	int wd_events;	/* watch of runs/.events */
 	int wd_log;	/* watch of the log, -1 */
 	char log[BIA_PATH_MAX];
+	/* the store's notifications of run events (PostgreSQL: from every
+	 * host), NULL when it has none */
+	struct bia_store_listener *listener;
 };
 int bia_run_follow_open(struct bia_ctx *ctx, const struct bia_instance *inst,
 			const char *log_path, struct bia_run_follower *f);

@@ -145,6 +145,13 @@ int bia_run_follow_open(struct bia_ctx *ctx, const struct bia_instance *inst,
 	char p[BIA_PATH_MAX];
 	memset(f, 0, sizeof(*f));
 	f->wd_events = f->wd_log = -1;
+	/* processes on other hosts share the store, not runs/.events: their
+	 * changes come as the store's notifications (a follower without them
+	 * is still paced by its timeout) */
+	struct bia_ctx lctx;
+	bia_ctx_init(&lctx);
+	if (bia_store_listen(&lctx, (struct bia_instance *)inst, &f->listener))
+		bia_log(BIA_LOG_WARN, "run events: %s (polling instead)", lctx.msg);
 	f->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (f->ifd < 0)
 		return 0; /* no inotify: the caller's timeout paces it */
@@ -166,10 +173,13 @@ int bia_run_follow_open(struct bia_ctx *ctx, const struct bia_instance *inst,
 
 int bia_run_follow_wait(struct bia_run_follower *f, int timeout_ms, int wake_fd)
 {
-	struct pollfd pf[2];
+	struct pollfd pf[3];
 	int np = 0;
+	int lfd = f->listener ? bia_store_listener_fd(f->listener) : -1;
 	if (f->ifd >= 0)
 		pf[np++] = (struct pollfd){f->ifd, POLLIN, 0};
+	if (lfd >= 0)
+		pf[np++] = (struct pollfd){lfd, POLLIN, 0};
 	if (wake_fd >= 0)
 		pf[np++] = (struct pollfd){wake_fd, POLLIN, 0};
 	/* a log that did not exist yet when the follower opened */
@@ -184,6 +194,15 @@ int bia_run_follow_wait(struct bia_run_follower *f, int timeout_ms, int wake_fd)
 			continue;
 		if (pf[i].fd == wake_fd)
 			return 2;
+		changed = 1;
+		if (pf[i].fd == lfd) {
+			if (bia_store_listener_drain(f->listener)) {
+				/* the connection is lost: the timeout paces us */
+				bia_store_listener_close(f->listener);
+				f->listener = NULL;
+			}
+			continue;
+		}
 		char buf[4096];
 		while (read(f->ifd, buf, sizeof(buf)) > 0)
 			;
@@ -194,6 +213,8 @@ int bia_run_follow_wait(struct bia_run_follower *f, int timeout_ms, int wake_fd)
 
 void bia_run_follow_close(struct bia_run_follower *f)
 {
+	bia_store_listener_close(f->listener);
+	f->listener = NULL;
 	if (f->ifd >= 0)
 		close(f->ifd);
 	f->ifd = -1;
@@ -220,8 +241,26 @@ int bia_run_events_json(struct bia_ctx *ctx, struct bia_instance *inst, int64_t 
 
 /* ------------------------------------------------------------------ rules */
 
+static int claim_once(struct bia_ctx *ctx, struct bia_instance *inst, int64_t pid, int slot,
+		      const char *host, struct bia_run *out, int *pfound);
+
+/* A claim that lost to another writer (a deadlock or serialization failure
+ * of PostgreSQL, or SQLite's busy timeout: BIA_EBUSY, its transaction
+ * rolled back) is tried twice more. */
 int bia_run_claim(struct bia_ctx *ctx, struct bia_instance *inst, int64_t pid, int slot,
 		  const char *host, struct bia_run *out, int *pfound)
+{
+	for (int attempt = 0;; attempt++) {
+		int rc = claim_once(ctx, inst, pid, slot, host, out, pfound);
+		if (rc != BIA_EBUSY || attempt == 2)
+			return rc;
+		bia_ctx_clear(ctx);
+		usleep(20000 * (attempt + 1));
+	}
+}
+
+static int claim_once(struct bia_ctx *ctx, struct bia_instance *inst, int64_t pid, int slot,
+		      const char *host, struct bia_run *out, int *pfound)
 {
 	int64_t id = 0;
 	int done = 0;

@@ -9,7 +9,17 @@
 #include "store/store.h"
 
 struct bia_store_ops {
-	const char *scheme; /* URL scheme: "sqlite" */
+	const char *scheme; /* URL scheme: "sqlite", "postgresql" */
+	/* Make the store of a new instance at `location`; *out gets the
+	 * location to record in its config ("scheme:" and the rest). NULL:
+	 * open() makes it. */
+	int (*create)(struct bia_ctx *ctx, const char *location, char *out, size_t outsz);
+	/* Notifications of run events (NULL: the back end has none). */
+	int (*listen)(struct bia_ctx *ctx, struct bia_instance *inst,
+		      struct bia_store_listener **pl);
+	int (*listener_fd)(const struct bia_store_listener *l);
+	int (*listener_drain)(struct bia_store_listener *l);
+	void (*listener_close)(struct bia_store_listener *l);
 	/* Open the store at `location` (the URL after "scheme:"), apply the
 	 * migrations; the shared state goes to inst->db. */
 	int (*open)(struct bia_ctx *ctx, struct bia_instance *inst, const char *location);
@@ -129,6 +139,7 @@ struct bia_store_ops {
 };
 
 extern const struct bia_store_ops bia__store_sqlite;
+extern const struct bia_store_ops bia__store_pg;
 
 /* The back end of a store URL's scheme ("sqlite:biaflows.db" -> SQLite);
  * *plocation gets the rest. NULL (BIA_EUNSUPPORTED named on ctx) if none. */

@@ -15,7 +15,7 @@
 static const char *const subdirs[] = {"blobs/sha256", "blobs/tmp", "derived", "runs", "envs"};
 
 /* The back ends this build has, by URL scheme. */
-static const struct bia_store_ops *const backends[] = {&bia__store_sqlite};
+static const struct bia_store_ops *const backends[] = {&bia__store_sqlite, &bia__store_pg};
 
 const struct bia_store_ops *bia__store_backend(struct bia_ctx *ctx, const char *url,
 					       const char **plocation)
@@ -27,7 +27,7 @@ const struct bia_store_ops *bia__store_backend(struct bia_ctx *ctx, const char *
 			*plocation = colon ? colon + 1 : "";
 			return backends[i];
 		}
-	bia_fail(ctx, BIA_EUNSUPPORTED, "store back end '%.*s' is not available (this build has: sqlite)",
+	bia_fail(ctx, BIA_EUNSUPPORTED, "store back end '%.*s' is not available (this build has: sqlite, postgresql)",
 		 (int)(n > 64 ? 64 : n), url);
 	return NULL;
 }
@@ -123,13 +123,37 @@ void bia_instance_ctx(const struct bia_instance *inst, struct bia_ctx *ctx)
 
 int bia_instance_create(struct bia_ctx *ctx, const char *dir)
 {
-	char p[BIA_PATH_MAX];
+	return bia_instance_create_store(ctx, dir, NULL);
+}
+
+int bia_instance_create_store(struct bia_ctx *ctx, const char *dir, const char *url)
+{
+	char p[BIA_PATH_MAX], store[1200];
+	if (!url) {
+		url = getenv("BIAFLOWS_DATABASE");
+		if (!url || !url[0])
+			url = "sqlite";
+	}
+	if (!strcmp(url, "sqlite"))
+		url = "sqlite:biaflows.db";
+	const char *location = NULL;
+	const struct bia_store_ops *be = bia__store_backend(ctx, url, &location);
+	if (!be)
+		return ctx->rc;
 	if (bia_instance_probe(dir))
 		return bia_fail(ctx, BIA_EEXIST, "'%s' is already a biaflows instance", dir);
 	if (bia_is_dir(dir) && !dir_is_empty(dir))
 		return bia_fail(ctx, BIA_EEXIST, "'%s' exists and is not empty", dir);
 	if (!bia_is_dir(dir) && access(dir, F_OK) == 0)
 		return bia_fail(ctx, BIA_EEXIST, "'%s' exists and is not a folder", dir);
+	/* PostgreSQL: a schema of its own, named in the URL recorded; made
+	 * first, so that a bad URL or a server out of reach leaves no folder */
+	if (be->create) {
+		if (be->create(ctx, location, store, sizeof(store)))
+			return ctx->rc;
+	} else {
+		snprintf(store, sizeof(store), "%s", url);
+	}
 	if (bia_mkdir_p(ctx, dir))
 		return ctx->rc;
 	for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
@@ -138,7 +162,7 @@ int bia_instance_create(struct bia_ctx *ctx, const char *dir)
 			return ctx->rc;
 	}
 	json_t *cfg = json_pack("{s:s, s:i, s:s}", "format", INSTANCE_FORMAT, "version",
-				INSTANCE_VERSION, "store", "sqlite:biaflows.db");
+				INSTANCE_VERSION, "store", store);
 	snprintf(p, sizeof(p), "%s/config", dir);
 	int rc = bia_json_save_file(ctx, p, cfg);
 	json_decref(cfg);

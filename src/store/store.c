@@ -650,3 +650,31 @@ void bia_run_objects_free(struct bia_run_object *v, size_t n)
 		bia_run_object_release(&v[i]);
 	free(v);
 }
+
+/* ------------------------------------------------------------- listening */
+
+int bia_store_listen(struct bia_ctx *ctx, struct bia_instance *inst,
+		     struct bia_store_listener **pl)
+{
+	*pl = NULL;
+	if (!inst->backend || !inst->backend->listen)
+		return 0;
+	return inst->backend->listen(ctx, inst, pl);
+}
+
+/* Only the PostgreSQL back end makes listeners. */
+int bia_store_listener_fd(const struct bia_store_listener *l)
+{
+	return bia__store_pg.listener_fd(l);
+}
+
+int bia_store_listener_drain(struct bia_store_listener *l)
+{
+	return bia__store_pg.listener_drain(l);
+}
+
+void bia_store_listener_close(struct bia_store_listener *l)
+{
+	if (l)
+		bia__store_pg.listener_close(l);
+}

@@ -47,6 +47,54 @@ struct bia_instance {
 					       * thread, not inline by imports and runs */
 };
 
+/* A PostgreSQL store URL: postgresql://[USER[:PASSWORD]@]HOST[:PORT]/DB
+ * [?schema=NAME&...]. `schema` (the instance's PostgreSQL schema: a-z, 0-9,
+ * _, at most BIA_PG_SCHEMA_MAX bytes, not starting with a digit or pg_) is
+ * taken out; `conninfo` is the rest, for libpq. Returns 0, or BIA_EINVAL
+ * with a message in err. */
+#define BIA_PG_SCHEMA_MAX 40
+struct bia_pg_url {
+	char conninfo[1024];
+	char user[128];
+	char host[256];
+	int port; /* 5432 unless given */
+	char db[128];
+	char schema[BIA_PG_SCHEMA_MAX + 1]; /* "" if none */
+};
+int bia_pg_url_parse(const char *url, struct bia_pg_url *u, char *err, size_t errsz);
+int bia_pg_schema_valid(const char *s);
+
+/* Create an instance whose rows live in the store at `url` ("sqlite" or
+ * "sqlite:FILE", or a PostgreSQL URL: the instance gets a new schema of
+ * its own there, recorded in its config). NULL: $BIAFLOWS_DATABASE, or
+ * SQLite when it is unset or empty. */
+int bia_instance_create_store(struct bia_ctx *ctx, const char *dir, const char *url);
+
+/* Copy every row of the instance's store to a new store at `to_url`
+ * ("sqlite[:FILE]" or a PostgreSQL URL: a new schema), compare every row
+ * of every table and check every referenced blob's digest, then switch the
+ * instance's config to it. The old store is left as it was; a target that
+ * is not empty is refused, and so is a store with runs being executed.
+ * Close and reopen the instance afterwards. */
+struct bia_store_migration {
+	char from[1200], to[1200]; /* store URLs */
+	size_t tables, rows, blobs_checked;
+};
+int bia_store_migrate(struct bia_ctx *ctx, struct bia_instance *inst, const char *to_url,
+		      struct bia_store_migration *rep);
+
+/* Notifications of run events written by any process on the instance's
+ * store (PostgreSQL: LISTEN). *pl is NULL when the back end has none
+ * (SQLite: followers rely on runs/.events and their timeout). */
+struct bia_store_listener;
+int bia_store_listen(struct bia_ctx *ctx, struct bia_instance *inst,
+		     struct bia_store_listener **pl);
+/* The descriptor to poll for input; then drain (reads the pending
+ * notifications; 0, or -1 when the connection is lost). */
+int bia_store_listener_fd(const struct bia_store_listener *l);
+int bia_store_listener_drain(struct bia_store_listener *l);
+void bia_store_listener_close(struct bia_store_listener *l);
+
 /* A context for work on this instance: bia_ctx_init plus the instance's
  * image limits (a reader refuses images over them). */
 void bia_instance_ctx(const struct bia_instance *inst, struct bia_ctx *ctx);

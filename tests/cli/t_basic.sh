@@ -4,11 +4,24 @@
 I=$T/inst
 
 expect_rc "init creates an instance" 0 "$BIAFLOWS" init "$I"
-check "instance has its layout" test -f "$I/biaflows.db" -a -f "$I/config" -a -d "$I/blobs/sha256" -a -d "$I/runs"
-check "database is in WAL mode" test "$(sqlite3 "$I/biaflows.db" 'PRAGMA journal_mode')" = wal
-check "schema version recorded" test "$(sqlite3 "$I/biaflows.db" 'PRAGMA user_version')" = 9
+if pg_store_url "$I" >/dev/null; then # the PostgreSQL pass of tests/run-tests
+	check "instance has its layout" test -f "$I/config" -a -d "$I/blobs/sha256" -a -d "$I/runs"
+	check "no SQLite database" test ! -e "$I/biaflows.db"
+	check "schema version recorded" test "$(sqlite3 "$I/biaflows.db" 'SELECT version FROM schema_version')" = 9
+else
+	check "instance has its layout" test -f "$I/biaflows.db" -a -f "$I/config" -a -d "$I/blobs/sha256" -a -d "$I/runs"
+	check "database is in WAL mode" test "$(sqlite3 "$I/biaflows.db" 'PRAGMA journal_mode')" = wal
+	check "schema version recorded" test "$(sqlite3 "$I/biaflows.db" 'PRAGMA user_version')" = 9
+fi
 expect_rc "init on an existing instance fails" 1 "$BIAFLOWS" init "$I"
 check "... saying so" has "$T/err" "already a biaflows instance"
+expect_rc "init --database with a bad URL fails" 1 "$BIAFLOWS" init "$T/bad" --database postgresql://nohost
+check "... naming the problem, no folder made" eval 'has "$T/err" "bad PostgreSQL URL" && [ ! -e "$T/bad" ]'
+expect_rc "init --database with a server out of reach fails" 1 "$BIAFLOWS" init "$T/bad" --database postgresql://nobody@127.0.0.1:1/none
+check "... naming host and port, no folder made" eval 'has "$T/err" "127.0.0.1:1" && [ ! -e "$T/bad" ]'
+expect_rc "init --database of an unknown kind fails" 1 "$BIAFLOWS" init "$T/bad" --database mysql://h/d
+check "... naming the back ends there are" has "$T/err" "sqlite, postgresql"
+expect_rc "init --database without a URL: usage" 2 "$BIAFLOWS" init "$T/bad" --database
 
 # --- problems
 expect_rc "problem add" 0 bia problem add nuclei --class objseg --description "2D nuclei"
@@ -81,7 +94,7 @@ print("fine")
 PY
 check "two GT versions, first current" has "$T/py" fine
 expect_rc "gt add third version becomes current" 0 bia gt add nuclei/vips_tiled_lzw "$FIX/images/vips_tiled_lzw.tif"
-check "current moved to version 3" test "$(sqlite3 "$I/biaflows.db" 'SELECT id FROM gt_versions WHERE is_current')" = 3
+check "current moved to version 3" test "$(sqlite3 "$I/biaflows.db" 'SELECT id FROM gt_versions WHERE is_current = 1')" = 3
 
 # --- dataset import: images/ + groundtruth/ with non-image GT
 D=$T/ds

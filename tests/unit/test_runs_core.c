@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "runs/runs.h"
+#include "pgtest.h"
 
 struct env {
 	char dir[64];
@@ -47,6 +48,7 @@ static int setup(void **state)
 	if (bia_instance_create(&e->ctx, e->inst_dir) ||
 	    bia_instance_open(&e->ctx, e->inst_dir, &e->inst))
 		return -1;
+	pgtest_note(e->inst_dir);
 	snprintf(e->p.name, sizeof(e->p.name), "nuclei");
 	e->p.cls = BIA_OBJSEG;
 	if (bia_problem_add(&e->ctx, &e->inst, &e->p))
@@ -75,6 +77,7 @@ static int teardown(void **state)
 	bia_instance_close(&e->inst);
 	struct bia_ctx ctx;
 	bia_ctx_init(&ctx);
+	pgtest_drop_noted();
 	bia_rm_rf(&ctx, e->dir);
 	free(e);
 	return 0;
@@ -394,10 +397,16 @@ static void test_limits_and_error_names(void **state)
 	assert_non_null(strstr(c.msg, "'max_log_bytes'"));
 	/* a store back end this build does not have */
 	write_text(cfg, "{\"format\": \"biaflows-instance\", \"version\": 1, \"store\": "
-			"\"postgresql://db/biaflows\"}");
+			"\"mysql://db/biaflows\"}");
 	bia_ctx_init(&c);
 	assert_int_equal(bia_instance_open(&c, e->inst_dir, &i2), BIA_EUNSUPPORTED);
-	assert_non_null(strstr(c.msg, "'postgresql'"));
+	assert_non_null(strstr(c.msg, "'mysql'"));
+	/* a PostgreSQL URL that names no schema of an instance */
+	write_text(cfg, "{\"format\": \"biaflows-instance\", \"version\": 1, \"store\": "
+			"\"postgresql://db/biaflows\"}");
+	bia_ctx_init(&c);
+	assert_int_equal(bia_instance_open(&c, e->inst_dir, &i2), BIA_EINVAL);
+	assert_non_null(strstr(c.msg, "schema"));
 	assert_true(bia_instance_probe(e->inst_dir)); /* still an instance */
 
 	/* stable error names beside messages and statuses */

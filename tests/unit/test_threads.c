@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "pgtest.h"
 
 #define NTHREADS 8
 #define NCALLS 300
@@ -36,6 +37,7 @@ static int setup(void **state)
 	if (bia_instance_create(&ctx, e->inst_dir) ||
 	    bia_instance_open(&ctx, e->inst_dir, &e->inst))
 		return -1;
+	pgtest_note(e->inst_dir);
 	*state = e;
 	return 0;
 }
@@ -46,6 +48,7 @@ static int teardown(void **state)
 	bia_instance_close(&e->inst);
 	struct bia_ctx ctx;
 	bia_ctx_init(&ctx);
+	pgtest_drop_noted();
 	bia_rm_rf(&ctx, e->dir);
 	free(e);
 	return 0;
