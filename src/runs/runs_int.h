@@ -26,6 +26,10 @@ int bia__runs_dataset_digest(struct bia_ctx *ctx, struct bia_instance *inst,
  * stays). When a run ends and when an interrupted run is recovered. */
 void bia__runs_remove_work_dirs(const struct bia_instance *inst, int64_t id);
 
+/* The runs not yet ended (queued, running, ingesting), every one. */
+int bia__runs_unfinished(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_run **pv,
+			 size_t *pn);
+
 /* Whether r is a run of a remote executor (SLURM) whose job was submitted
  * and whose worker is gone (we hold slot myslot): a worker re-attaches. */
 int bia__runs_adoptable(const struct bia_instance *inst, const struct bia_run *r, int myslot);

@@ -291,14 +291,8 @@ enum bia_job_state bia__slurm_state(const struct bia_slurm_job *j,
 static int slurm_poll(struct bia_ctx *ctx, const char *job, enum bia_job_state *pstate)
 {
 	if (!strncmp(job, "pending:", 8)) {
-		/* the worker died while submitting: no id was stored, so nothing
-		 * can follow a job it may have started; cancel any by its name */
-		const char *name = job + 8;
-		char nm[BIA_JOB_NAME_MAX + 8], out[4096];
-		snprintf(nm, sizeof(nm), "--name=%.*s", (int)strcspn(name, ":"), name);
-		char *sc[] = {"scancel", nm, NULL};
-		if (slurm_cmd(ctx, sc, out, sizeof(out)) < 0)
-			return ctx->rc;
+		/* named, its id never stored: nothing can follow it (its
+		 * recovery cancels whatever went out under the name) */
 		*pstate = BIA_JOB_GONE;
 		return 0;
 	}
@@ -314,6 +308,20 @@ static int slurm_poll(struct bia_ctx *ctx, const char *job, enum bia_job_state *
 
 static int slurm_cancel(struct bia_ctx *ctx, const char *job)
 {
+	if (!strncmp(job, "pending:", 8)) {
+		/* "pending:NAME:TIME": every job under the name */
+		const char *name = job + 8;
+		char nm[BIA_JOB_NAME_MAX + 8], out[4096];
+		snprintf(nm, sizeof(nm), "--name=%.*s", (int)strcspn(name, ":"), name);
+		char *sc[] = {"scancel", nm, NULL};
+		int code = slurm_cmd(ctx, sc, out, sizeof(out));
+		if (code < 0)
+			return ctx->rc;
+		if (code)
+			return bia_fail(ctx, BIA_EIO, "SLURM executor: scancel failed: %s",
+					first_line(out));
+		return 0;
+	}
 	struct bia_slurm_job j;
 	if (bia__slurm_job_parse(job, &j))
 		return bia_fail(ctx, BIA_EINVAL, "'%s' is not a SLURM job id", job);

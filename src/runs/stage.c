@@ -108,19 +108,28 @@ static int linkable(const struct bia_image *img, const char *path, const char *n
 	       (img->z == 1 && img->c == 1 && img->t == 1);
 }
 
+/* Read path as the class expects it into *img, its shape into e. */
+static int read_shape(struct bia_ctx *ctx, enum bia_class cls, const char *path,
+		      struct bia_stage_entry *e, struct bia_image *img)
+{
+	if (bia_runs_read_for_class(ctx, cls, path, img))
+		return ctx->rc;
+	e->size[0] = img->x;
+	e->size[1] = img->y;
+	e->size[2] = img->z;
+	e->size[3] = img->c;
+	e->size[4] = img->t;
+	return 0;
+}
+
 int bia_runs_stage(struct bia_ctx *ctx, enum bia_class cls, const char *stage,
 		   struct bia_stage_entry *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct bia_image img;
 		char dst[BIA_PATH_MAX];
-		if (bia_runs_read_for_class(ctx, cls, v[i].path, &img))
+		if (read_shape(ctx, cls, v[i].path, &v[i], &img))
 			return ctx->rc;
-		v[i].size[0] = img.x;
-		v[i].size[1] = img.y;
-		v[i].size[2] = img.z;
-		v[i].size[3] = img.c;
-		v[i].size[4] = img.t;
 		snprintf(dst, sizeof(dst), "%s/%s.tif", stage, v[i].stem);
 		int rc = 0;
 		/* a hard link when the file already reads back as the same image
@@ -144,13 +153,8 @@ int bia_runs_staged_shapes(struct bia_ctx *ctx, enum bia_class cls, const char *
 		struct bia_image img;
 		char p[BIA_PATH_MAX];
 		snprintf(p, sizeof(p), "%s/%s.tif", stage, v[i].stem);
-		if (bia_runs_read_for_class(ctx, cls, p, &img))
+		if (read_shape(ctx, cls, p, &v[i], &img))
 			return ctx->rc;
-		v[i].size[0] = img.x;
-		v[i].size[1] = img.y;
-		v[i].size[2] = img.z;
-		v[i].size[3] = img.c;
-		v[i].size[4] = img.t;
 		bia_image_release(&img);
 	}
 	return 0;

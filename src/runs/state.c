@@ -389,8 +389,8 @@ static int claimer_gone(const struct bia_instance *inst, const struct bia_run *r
 
 /* A job of a remote executor (SLURM) that outlives its worker: it is not
  * recovered as interrupted but re-attached (bia__runs_adoptable). A job
- * still "pending:" (the worker died while submitting) is not: its poll
- * cancels whatever went out under its name and reports it gone. */
+ * still "pending:" (the worker died while submitting) is not: its recovery
+ * cancels whatever went out under its name (worker_gone). */
 static int remote_job(const struct bia_run *r)
 {
 	const struct bia_executor *ex = bia_executor_find(r->executor);
@@ -403,14 +403,22 @@ int bia__runs_adoptable(const struct bia_instance *inst, const struct bia_run *r
 	return remote_job(r) && claimer_gone(inst, r, myslot);
 }
 
+int bia__runs_unfinished(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_run **pv,
+			 size_t *pn)
+{
+	struct bia_run_filter f = {.unfinished = 1};
+	struct bia_page all = {0, 0};
+	*pv = NULL;
+	*pn = 0;
+	return bia_store_run_list(ctx, inst, &f, all, pv, pn, NULL);
+}
+
 int bia_runs_count_adoptable(struct bia_ctx *ctx, struct bia_instance *inst, size_t *pn)
 {
 	*pn = 0;
-	struct bia_run *v = NULL;
-	size_t n = 0;
-	struct bia_run_filter f = {.unfinished = 1};
-	struct bia_page all = {0, 0};
-	if (bia_store_run_list(ctx, inst, &f, all, &v, &n, NULL))
+	struct bia_run *v;
+	size_t n;
+	if (bia__runs_unfinished(ctx, inst, &v, &n))
 		return ctx->rc;
 	for (size_t i = 0; i < n; i++)
 		*pn += bia__runs_adoptable(inst, &v[i], -1) != 0;
@@ -426,15 +434,25 @@ static int worker_gone(const struct bia_instance *inst, const struct bia_run *r,
 	if (r->worker_pid == (int64_t)getpid() || remote_job(r))
 		return 0;
 	const struct bia_executor *ex = bia_executor_find(r->executor);
+	if (r->job && r->job[0] && ex && ex->remote) {
+		/* "pending:" (remote_job() above takes the others): gone with its
+		 * worker; whatever went out under its name is cancelled then, and
+		 * only then (a live worker may be submitting it right now) */
+		if (!claimer_gone(inst, r, myslot))
+			return 0;
+		struct bia_ctx c;
+		bia_ctx_init(&c);
+		if (ex->cancel(&c, r->job))
+			bia_log(BIA_LOG_WARN, "run %lld: %s", (long long)r->id, c.msg);
+		return 1;
+	}
 	if (r->job && r->job[0] && ex) {
 		struct bia_ctx c;
 		bia_ctx_init(&c);
 		enum bia_job_state js;
 		if (ex->poll(&c, r->job, &js))
 			return 0; /* cannot tell: leave it */
-		if (js != BIA_JOB_GONE)
-			return 0;
-		return ex->remote ? claimer_gone(inst, r, myslot) : 1;
+		return js == BIA_JOB_GONE;
 	}
 	return claimer_gone(inst, r, myslot);
 }
@@ -453,12 +471,10 @@ void bia__runs_remove_work_dirs(const struct bia_instance *inst, int64_t id)
 
 int bia_runs_recover(struct bia_ctx *ctx, struct bia_instance *inst, int myslot, size_t *pn)
 {
-	struct bia_run *v = NULL;
-	size_t n = 0;
+	struct bia_run *v;
+	size_t n;
 	*pn = 0;
-	struct bia_run_filter f = {.unfinished = 1};
-	struct bia_page all = {0, 0};
-	if (bia_store_run_list(ctx, inst, &f, all, &v, &n, NULL))
+	if (bia__runs_unfinished(ctx, inst, &v, &n))
 		return ctx->rc;
 	int rc = 0, requeue = bia_runs_requeue_policy(inst);
 	for (size_t i = 0; !rc && i < n; i++) {

@@ -568,11 +568,9 @@ static int adopt_orphans(struct bia_ctx *ctx, struct bia_instance *inst, int slo
 			 const char *host, size_t *pn)
 {
 	*pn = 0;
-	struct bia_run *v = NULL;
-	size_t n = 0;
-	struct bia_run_filter f = {.unfinished = 1};
-	struct bia_page all = {0, 0};
-	if (bia_store_run_list(ctx, inst, &f, all, &v, &n, NULL))
+	struct bia_run *v;
+	size_t n;
+	if (bia__runs_unfinished(ctx, inst, &v, &n))
 		return ctx->rc;
 	int rc = 0;
 	for (size_t i = 0; !rc && i < n; i++) {

@@ -92,6 +92,17 @@ check() {
 	if "$@"; then ok "$desc"; else not_ok "$desc" "failed: $*"; fi
 }
 
+# wait_until SECONDS CMD...: poll CMD every 0.1 s, at most SECONDS
+wait_until() {
+	local n=$(($1 * 10))
+	shift
+	while ! "$@"; do
+		n=$((n - 1))
+		[ "$n" -gt 0 ] || return 1
+		sleep 0.1
+	done
+}
+
 # has FILE TEXT: the file contains the fixed string
 has() { grep -qF -- "$2" "$1"; }
 # lines FILE: number of lines

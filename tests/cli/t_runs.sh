@@ -9,16 +9,6 @@ DB=$I/biaflows.db
 q() { sqlite3 -cmd ".timeout 10000" "$DB" "$1"; }
 status() { q "SELECT status FROM runs WHERE id = $1"; }
 nruns() { q "SELECT count(*) FROM runs"; }
-# wait_until SECONDS CMD...: poll CMD every 0.1 s, at most SECONDS
-wait_until() {
-	local n=$(($1 * 10))
-	shift
-	while ! "$@"; do
-		n=$((n - 1))
-		[ "$n" -gt 0 ] || return 1
-		sleep 0.1
-	done
-}
 is_status() { [ "$(status "$1")" = "$2" ]; }
 lock_free() { flock -n "$I/worker.lock" true; }
 final() { case "$(status "$1")" in succeeded | failed | cancelled | timed_out) return 0 ;; esac; return 1; }

@@ -13,15 +13,6 @@ DB=$I/biaflows.db
 q() { sqlite3 "$DB" "$1"; }
 status() { q "SELECT status FROM runs WHERE id = $1"; }
 jobof() { q "SELECT job FROM run_jobs WHERE run_id = $1"; }
-wait_until() {
-	local n=$(($1 * 10))
-	shift
-	while ! "$@"; do
-		n=$((n - 1))
-		[ "$n" -gt 0 ] || return 1
-		sleep 0.1
-	done
-}
 final() { case "$(status "$1")" in succeeded | failed | cancelled | timed_out) return 0 ;; esac; return 1; }
 jname() { jobof "$1" | cut -d: -f4; }
 jids() { jobof "$1" | cut -d: -f5; }
@@ -43,6 +34,15 @@ scores() { "$BIAFLOWS" --instance "$I" run show "$1" --format json |
 	$PY -c "import json,sys; d=json.load(sys.stdin); print(json.dumps([[i['stem'], i['metrics']] for i in d['images']] + [d['aggregate']], sort_keys=True))"; }
 # the id a queueing command printed
 newid() { cat "$T/out"; }
+# kill_worker RUN: once the run's job runs on the cluster, kill -9 its
+# worker and wait until it is gone
+kill_worker() {
+	local pid
+	wait_until 30 is_running "$1"
+	pid=$(wpid "$1")
+	kill -9 "$pid" 2>/dev/null
+	wait_until 10 eval "! kill -0 $pid 2>/dev/null"
+}
 
 # a cluster this test started is stopped at its end; one already up stays
 if ! "$ROOT/scripts/services" status slurm 2>/dev/null; then
@@ -163,10 +163,7 @@ check "... the workflow's lines arrived once" test "$(grep -c 'thresholding 3 im
 # --- SLURM cannot find the job: unknown, retried, then failed (never success)
 run bia run Threshold-Python P --executor slurm --param sleep=3
 U=$(newid)
-wait_until 30 is_running $U
-pid=$(wpid $U)
-kill -9 "$pid" 2>/dev/null
-wait_until 10 eval "! kill -0 $pid 2>/dev/null"
+kill_worker $U
 real=$(jids $U)
 # the stored id now names a job SLURM never had under this name (as when
 # SLURM reuses ids, or its records were lost)
@@ -180,10 +177,7 @@ scancel "$real" 2>/dev/null
 # configuration): retried, then failed naming SLURM's error
 run bia run Threshold-Python P --executor slurm --param sleep=3
 X=$(newid)
-wait_until 30 is_running $X
-pid=$(wpid $X)
-kill -9 "$pid" 2>/dev/null
-wait_until 10 eval "! kill -0 $pid 2>/dev/null"
+kill_worker $X
 SLURM_CONF=$T/no-such.conf BIAFLOWS_SLURM_UNREACHABLE_TRIES=3 run bia worker
 check "SLURM out of reach: the run failed" test "$(status $X)" = failed
 check "... saying SLURM could not be asked, and why" eval '[[ "$(q "SELECT reason FROM runs WHERE id = $X")" == *"could not be asked"*"squeue"* ]]'
@@ -191,11 +185,8 @@ check "... saying SLURM could not be asked, and why" eval '[[ "$(q "SELECT reaso
 # --- the worker died between naming the job and storing its id
 run bia run Threshold-Python P --executor slurm --param sleep=30
 W=$(newid)
-wait_until 30 is_running $W
-pid=$(wpid $W)
+kill_worker $W
 name=$(jname $W)
-kill -9 "$pid" 2>/dev/null
-wait_until 10 eval "! kill -0 $pid 2>/dev/null"
 q "UPDATE run_jobs SET job = 'pending:$name:$(date +%s)' WHERE run_id = $W"
 run bia worker
 check "a job left 'pending' (its id never stored): the run is recovered as interrupted" \
