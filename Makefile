@@ -27,7 +27,7 @@ LDFLAGS += $(OPT)
 
 LIB_SRC := $(wildcard src/util/*.c src/wfkit/*.c src/image/*.c src/store/*.c src/dataset/*.c \
 	src/annot/*.c src/metrics/*.c src/gen/*.c src/exec/*.c src/workflow/*.c \
-	src/runs/*.c src/bench/*.c src/auth/*.c src/server/*.c)
+	src/runs/*.c src/bench/*.c src/auth/*.c src/server/*.c src/exchange/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 FUZZ_TARGETS := $(patsubst fuzz/fuzz-%.c,%,$(wildcard fuzz/fuzz-*.c))

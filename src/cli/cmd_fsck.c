@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: MIT */
 #include "cli/cli.h"
 #include "dataset/derived.h"
+#include "exchange/exchange.h"
 
 #include <getopt.h>
 #include <string.h>
@@ -43,6 +44,13 @@ int cmd_fsck(struct bia_cli *cli, int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage_error(usage, "fsck takes no arguments");
+	/* what a killed import left: logs of its committed runs placed, the
+	 * rest removed (before fsck, which would see its files as orphans) */
+	if (!dry) {
+		struct bia_ctx xc;
+		bia_ctx_init(&xc);
+		bia_exchange_recover(&xc, &cli->inst);
+	}
 	struct bia_fsck_report rep;
 	if (bia_fsck(&cli->ctx, &cli->inst, dry, &rep))
 		return cli_error(cli);

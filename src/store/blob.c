@@ -105,33 +105,27 @@ static int publish(struct bia_ctx *ctx, struct bia_instance *inst, int fd, const
 	return bia_fsync_dir(ctx, dir);
 }
 
-int bia_blob_put_file(struct bia_ctx *ctx, struct bia_instance *inst, const char *src,
-		      char digest[BIA_SHA256_HEX], uint64_t *psize, int *pnew)
+int bia_blob_put_stream(struct bia_ctx *ctx, struct bia_instance *inst, bia_blob_reader rd,
+			void *arg, const char *what, char digest[BIA_SHA256_HEX], uint64_t *psize,
+			int *pnew)
 {
 	char tmp[BIA_PATH_MAX];
-	int in = open(src, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return bia_fail(ctx, errno == ENOENT ? BIA_ENOENT : BIA_EIO, "%s: cannot open: %s",
-				src, strerror(errno));
 	int fd = open_temp(ctx, inst, tmp, sizeof(tmp));
-	if (fd < 0) {
-		close(in);
+	if (fd < 0)
 		return ctx->rc;
-	}
 	struct bia_sha256 h;
 	bia_sha256_init(&h);
 	uint64_t total = 0;
 	unsigned char buf[1 << 16];
 	for (;;) {
-		ssize_t n = read(in, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
+		ssize_t n = rd(arg, buf, sizeof(buf));
 		if (n < 0 || (n > 0 && bia_write_all(fd, buf, (size_t)n))) {
 			int e = errno;
-			close(in);
 			close(fd);
 			unlink(tmp);
-			return bia_fail(ctx, BIA_EIO, "%s: cannot copy into the blob store: %s", src,
+			if (n < 0 && ctx->rc)
+				return ctx->rc;
+			return bia_fail(ctx, BIA_EIO, "%s: cannot copy into the blob store: %s", what,
 					strerror(e));
 		}
 		if (n == 0)
@@ -139,11 +133,31 @@ int bia_blob_put_file(struct bia_ctx *ctx, struct bia_instance *inst, const char
 		bia_sha256_update(&h, buf, (size_t)n);
 		total += (uint64_t)n;
 	}
-	close(in);
 	bia_sha256_final(&h, digest);
 	if (psize)
 		*psize = total;
 	return publish(ctx, inst, fd, tmp, digest, pnew);
+}
+
+static ssize_t fd_reader(void *arg, void *buf, size_t n)
+{
+	ssize_t k;
+	do
+		k = read(*(int *)arg, buf, n);
+	while (k < 0 && errno == EINTR);
+	return k;
+}
+
+int bia_blob_put_file(struct bia_ctx *ctx, struct bia_instance *inst, const char *src,
+		      char digest[BIA_SHA256_HEX], uint64_t *psize, int *pnew)
+{
+	int in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return bia_fail(ctx, errno == ENOENT ? BIA_ENOENT : BIA_EIO, "%s: cannot open: %s",
+				src, strerror(errno));
+	int rc = bia_blob_put_stream(ctx, inst, fd_reader, &in, src, digest, psize, pnew);
+	close(in);
+	return rc;
 }
 
 int bia_blob_put_mem(struct bia_ctx *ctx, struct bia_instance *inst, const void *data,

@@ -20,7 +20,7 @@ static const char *const tables[] = {
 	"run_reruns",	    "run_objects",	   "run_errors",	"run_score_history",
 	"run_output_warnings", "run_jobs",	   "run_events",	"run_summaries",
 	"users",	    "tokens",		   "problem_private",	"problem_members",
-	"problem_counts",   "id_marks",
+	"run_origins",	    "instance_meta",	   "problem_counts",	"id_marks",
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 #define TRIGGER_KEPT 2 /* the last ones */

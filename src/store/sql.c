@@ -313,6 +313,17 @@ static const struct migration migrations[] = {
 	"  FOR EACH ROW EXECUTE FUNCTION id_marks_fn();"
 	"CREATE TRIGGER runs_id_mark AFTER INSERT ON runs"
 	"  FOR EACH ROW EXECUTE FUNCTION id_marks_fn();"},
+	/* 10: exchange between instances (docs/exchange.md): the instance's
+	 * own id, made once, and where an imported run came from
+	 * ("<instance id>/runs/<id>"; no row for a run made here), so that a
+	 * run imported twice is recognised */
+	{"CREATE TABLE IF NOT EXISTS instance_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS run_origins ("
+	"  run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,"
+	"  origin TEXT NOT NULL UNIQUE);",
+	"INSERT OR IGNORE INTO instance_meta VALUES ('id', lower(hex(randomblob(16))));",
+	"INSERT INTO instance_meta VALUES ('id', md5(random()::text || clock_timestamp()::text))"
+	"  ON CONFLICT DO NOTHING;"},
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -7,6 +7,7 @@
 #define BIA_STORE_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "util/classes.h"
 #include "util/util.h"
@@ -124,6 +125,12 @@ int bia_blob_path(const struct bia_instance *inst, const char *digest, char *out
 int bia_blob_put_file(struct bia_ctx *ctx, struct bia_instance *inst, const char *src,
 		      char digest[BIA_SHA256_HEX] /* OUT */, uint64_t *psize /* OUT */,
 		      int *pnew /* OUT, may be NULL */);
+/* Store what rd returns (n > 0 bytes, 0 at the end, < 0 on error, with
+ * errno or an rc set on ctx) as a blob; `what` names the source. */
+typedef ssize_t (*bia_blob_reader)(void *arg, void *buf, size_t n);
+int bia_blob_put_stream(struct bia_ctx *ctx, struct bia_instance *inst, bia_blob_reader rd,
+			void *arg, const char *what, char digest[BIA_SHA256_HEX], uint64_t *psize,
+			int *pnew);
 /* Store bytes as a blob. */
 int bia_blob_put_mem(struct bia_ctx *ctx, struct bia_instance *inst, const void *data,
 		     size_t len, char digest[BIA_SHA256_HEX] /* OUT */,
@@ -598,6 +605,70 @@ int bia_store_run_errors(struct bia_ctx *ctx, struct bia_instance *inst, int64_t
 int bia_store_run_objects(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
 			  int64_t image_id, struct bia_run_object **pv, size_t *pn);
 void bia_run_objects_free(struct bia_run_object *v, size_t n);
+
+/* --------------------------------------------------------------- exchange
+ *
+ * Moving content between instances (docs/exchange.md). Records are JSON
+ * objects that name each other by refs local to one export (1, 2, ... per
+ * kind, in a fixed order), never by ids. */
+
+/* What an export holds: the problems (none: every problem) with their
+ * images and GT versions; runs: their ended runs with outputs, scores and
+ * error maps (and the workflow versions those used); workflows: every
+ * workflow version (with problems named: those of their classes). */
+struct bia_xsel {
+	const int64_t *problems;
+	size_t nproblems;
+	int runs;
+	int workflows;
+};
+
+/* Called with each record in order: kind is "problem", "image", "gt",
+ * "workflow", "run" or "run_image"; id is the row's local id (the run's,
+ * for run_image); rec is borrowed. Returns 0 or an rc set on ctx. */
+typedef int (*bia_xemit_fn)(struct bia_ctx *ctx, void *arg, const char *kind, int64_t id,
+			    json_t *rec);
+
+/* The instance's own id (made once, by the store's migration 10). */
+int bia_store_instance_id(struct bia_ctx *ctx, struct bia_instance *inst, char *out,
+			  size_t outsz);
+/* Where an imported run came from ("<instance id>/runs/<id>"); BIA_ENOENT
+ * for a run made here. */
+int bia_store_run_origin(struct bia_ctx *ctx, struct bia_instance *inst, int64_t run_id,
+			 char *out, size_t outsz);
+/* Every record of sel, from one snapshot of the store. */
+int bia_store_export_records(struct bia_ctx *ctx, struct bia_instance *inst,
+			     const struct bia_xsel *sel, bia_xemit_fn fn, void *arg);
+
+enum { BIA_XK_PROBLEM, BIA_XK_IMAGE, BIA_XK_GT, BIA_XK_WORKFLOW, BIA_XK_RUN, BIA_XK_COUNT };
+struct bia_ximport_counts {
+	int64_t added[BIA_XK_COUNT];   /* rows made */
+	int64_t present[BIA_XK_COUNT]; /* records of content already here */
+};
+struct bia_ximport_result {
+	int64_t id; /* the local id of the record's row (run_image: the run's) */
+	int added;  /* 1: made by this record, 0: it was here */
+	int64_t image; /* an image that gained a layer (image, GT, output), or 0 */
+};
+/* An import is one transaction of the calling thread: begin; the blobs of
+ * the bundle (their files already stored); every record in the order of an
+ * export; commit, or abort (nothing of it stays). Records are checked
+ * (types, sizes, names, refs, blobs present) and content already here is
+ * recognised: a problem by name (same class), an image by digest within
+ * its problem, a GT version by annotator, time and files, a workflow
+ * version by name, version and digest, a run by its origin. An image with
+ * the same stem and other content, or a workflow version with other
+ * content, is refused (BIA_EEXIST). */
+struct bia_ximport;
+int bia_store_ximport_begin(struct bia_ctx *ctx, struct bia_instance *inst,
+			    struct bia_ximport **px);
+int bia_store_ximport_blob(struct bia_ctx *ctx, struct bia_ximport *x, const char *digest,
+			   uint64_t size);
+int bia_store_ximport_record(struct bia_ctx *ctx, struct bia_ximport *x, const char *kind,
+			     const json_t *rec, struct bia_ximport_result *res);
+const struct bia_ximport_counts *bia_store_ximport_counts(const struct bia_ximport *x);
+int bia_store_ximport_commit(struct bia_ctx *ctx, struct bia_ximport *x);
+void bia_store_ximport_abort(struct bia_ximport *x);
 
 /* ------------------------------------------------------------------- fsck */
 

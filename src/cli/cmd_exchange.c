@@ -1,0 +1,175 @@
+/* biaflows export | import: bundles of an instance's content
+ * (docs/exchange.md).
+ * SPDX-License-Identifier: MIT */
+#include "cli/cli.h"
+#include "exchange/exchange.h"
+
+#include <getopt.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char export_usage[] =
+	"usage: biaflows export FILE.tar[.gz|.zst] [--problem P]... [--with-runs]\n"
+	"                       [--with-workflows] [--with-environments] [--progress]\n"
+	"                       [--format table|json]\n"
+	"\n"
+	"Write a bundle: a manifest (format version, this instance's id, the digest\n"
+	"of every record file), the problems (every one, or those named; repeat\n"
+	"--problem or give a comma list) with their settings, images and every GT\n"
+	"version; --with-runs: their ended runs with parameters, outputs, logs,\n"
+	"scores, score history, error maps and reproduction verdicts (and the\n"
+	"workflow versions they ran); --with-workflows: workflow versions with\n"
+	"their descriptors and files (with problems named: those of their classes);\n"
+	"--with-environments: also the environment archives of those versions.\n"
+	"FILE's name chooses the compression (.tar, .tar.gz, .tgz, .tar.zst); it\n"
+	"is written beside and renamed when complete. Prints the content digest\n"
+	"(json: the report). --progress reports on stderr (on by default when\n"
+	"stderr is a terminal).\n";
+
+static const char import_usage[] =
+	"usage: biaflows import FILE|FOLDER [--progress] [--format table|json]\n"
+	"\n"
+	"Import a bundle written by 'biaflows export' (or an unpacked one): every\n"
+	"digest is verified before anything is committed, in one transaction;\n"
+	"ids are given here; content already here is skipped (problems by name,\n"
+	"images by digest, GT versions, workflow versions, runs by origin). A\n"
+	"bundle of a newer format, a damaged file, an image or workflow version\n"
+	"that exists here with other content: refused, nothing imported. Prints\n"
+	"what was added (json: the report).\n";
+
+struct prog {
+	const char *what;
+	int on;
+	struct timespec last;
+	char phase[16];
+};
+
+static void print_progress(void *arg, const char *phase, int64_t done, int64_t total)
+{
+	struct prog *p = arg;
+	if (!p->on)
+		return;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	double dt = (double)(now.tv_sec - p->last.tv_sec) + (double)(now.tv_nsec - p->last.tv_nsec) / 1e9;
+	int same = !strcmp(p->phase, phase);
+	if (same && dt < 0.5 && !(total && done == total))
+		return;
+	p->last = now;
+	snprintf(p->phase, sizeof(p->phase), "%s", phase);
+	int bytes = !strcmp(phase, "files") || !strcmp(phase, "download");
+	if (total > 0 && bytes)
+		fprintf(stderr, "%s: %s %.1f of %.1f MB (%d%%)\n", p->what, phase, (double)done / 1e6,
+			(double)total / 1e6, (int)(done * 100 / total));
+	else if (total > 0)
+		fprintf(stderr, "%s: %s %lld of %lld (%d%%)\n", p->what, phase, (long long)done,
+			(long long)total, (int)(done * 100 / total));
+	else
+		fprintf(stderr, "%s: %s %lld\n", p->what, phase, (long long)done);
+}
+
+int cmd_export(struct bia_cli *cli, int argc, char **argv)
+{
+	static const struct option lo[] = {{"problem", required_argument, NULL, 'p'},
+					   {"with-runs", no_argument, NULL, 'r'},
+					   {"with-workflows", no_argument, NULL, 'w'},
+					   {"with-environments", no_argument, NULL, 'e'},
+					   {"progress", no_argument, NULL, 'P'},
+					   {"format", required_argument, NULL, 'f'},
+					   {NULL, 0, NULL, 0}};
+	if (cli_wants_help(argc, argv)) {
+		fputs(export_usage, stdout);
+		return 0;
+	}
+	struct bia_bundle_export_opts o = {0};
+	struct prog pr = {.what = "export", .on = isatty(2)};
+	const char *probs[256];
+	size_t np = 0;
+	int fmt = OUT_TABLE, ch;
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'p':
+			np += cli_split_commas(optarg, (char **)probs + np, 256 - np);
+			break;
+		case 'r': o.runs = 1; break;
+		case 'w': o.workflows = 1; break;
+		case 'e': o.environments = o.workflows = 1; break;
+		case 'P': pr.on = 1; break;
+		case 'f':
+			if ((fmt = cli_parse_format(optarg)) < 0 || fmt == OUT_CSV)
+				return cli_usage_error(export_usage, "export prints table or json");
+			break;
+		default:
+			return cli_usage_error(export_usage, "unknown or incomplete option '%s'",
+					       argv[optind - 1]);
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error(export_usage, "export takes one FILE");
+	o.problems = probs;
+	o.nproblems = np;
+	o.progress = print_progress;
+	o.progress_arg = &pr;
+	struct bia_bundle_export_report rep;
+	if (bia_bundle_export(&cli->ctx, &cli->inst, argv[optind], &o, &rep))
+		return cli_error(cli);
+	if (fmt == OUT_JSON) {
+		json_t *j = bia_bundle_export_report_json(&rep);
+		cli_print_object(stdout, j, OUT_JSON);
+		json_decref(j);
+	} else {
+		printf("%s\n", rep.content_digest);
+	}
+	return 0;
+}
+
+int cmd_import(struct bia_cli *cli, int argc, char **argv)
+{
+	static const struct option lo[] = {{"progress", no_argument, NULL, 'P'},
+					   {"format", required_argument, NULL, 'f'},
+					   {NULL, 0, NULL, 0}};
+	if (cli_wants_help(argc, argv)) {
+		fputs(import_usage, stdout);
+		return 0;
+	}
+	struct prog pr = {.what = "import", .on = isatty(2)};
+	int fmt = OUT_TABLE, ch;
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (ch == 'P') {
+			pr.on = 1;
+		} else if (ch == 'f') {
+			if ((fmt = cli_parse_format(optarg)) < 0 || fmt == OUT_CSV)
+				return cli_usage_error(import_usage, "import prints table or json");
+		} else {
+			return cli_usage_error(import_usage, "unknown or incomplete option '%s'",
+					       argv[optind - 1]);
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error(import_usage, "import takes one FILE or FOLDER");
+	struct bia_bundle_import_opts o = {.progress = print_progress, .progress_arg = &pr};
+	struct bia_bundle_import_report rep;
+	if (bia_bundle_import(&cli->ctx, &cli->inst, argv[optind], &o, &rep))
+		return cli_error(cli);
+	json_t *j = bia_bundle_import_report_json(&rep);
+	if (fmt == OUT_JSON) {
+		cli_print_object(stdout, j, OUT_JSON);
+	} else {
+		static const char *const kinds[] = {"problems", "images", "gt_versions",
+						    "workflow_versions", "runs"};
+		printf("%-18s %8s %8s\n", "KIND", "ADDED", "PRESENT");
+		for (size_t i = 0; i < 5; i++)
+			printf("%-18s %8lld %8lld\n", kinds[i],
+			       (long long)json_integer_value(json_object_get(json_object_get(j, "added"), kinds[i])),
+			       (long long)json_integer_value(json_object_get(json_object_get(j, "present"), kinds[i])));
+		printf("%-18s %8lld %8lld\n", "files", (long long)rep.files_added,
+		       (long long)rep.files_present);
+	}
+	json_decref(j);
+	return 0;
+}
