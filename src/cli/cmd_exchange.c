@@ -157,13 +157,22 @@ int cmd_import(struct bia_cli *cli, int argc, char **argv)
 	if (bia_bundle_import(&cli->ctx, &cli->inst, argv[optind], &o, &rep))
 		return cli_error(cli);
 	json_t *j = bia_bundle_import_report_json(&rep);
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(j, "skipped"), i, v)
+		cli_msg("warning: workflow %s@%s skipped: %s", bia_json_str(v, "workflow", ""),
+			bia_json_str(v, "version", ""), bia_json_str(v, "reason", ""));
+	if (rep.pyramids_failed)
+		cli_msg("warning: %lld image pyramids could not be built ('biaflows fsck' retries)",
+			(long long)rep.pyramids_failed);
+	bia_bundle_import_report_release(&rep);
 	if (fmt == OUT_JSON) {
 		cli_print_object(stdout, j, OUT_JSON);
 	} else {
 		static const char *const kinds[] = {"problems", "images", "gt_versions",
 						    "workflow_versions", "runs"};
 		printf("%-18s %8s %8s\n", "KIND", "ADDED", "PRESENT");
-		for (size_t i = 0; i < 5; i++)
+		for (i = 0; i < 5; i++)
 			printf("%-18s %8lld %8lld\n", kinds[i],
 			       (long long)json_integer_value(json_object_get(json_object_get(j, "added"), kinds[i])),
 			       (long long)json_integer_value(json_object_get(json_object_get(j, "present"), kinds[i])));

@@ -539,11 +539,20 @@ json_t *bia_bundle_export_report_json(const struct bia_bundle_export_report *rep
 
 json_t *bia_bundle_import_report_json(const struct bia_bundle_import_report *rep)
 {
-	return json_pack("{s:s, s:s, s:o, s:o, s:I, s:I, s:I}", "source_instance",
+	json_t *sk = json_array();
+	size_t i;
+	json_t *v;
+	json_array_foreach(rep->skipped, i, v)
+		json_array_append_new(sk, json_pack("{s:O, s:O, s:O}", "workflow",
+						    json_object_get(v, "workflow"), "version",
+						    json_object_get(v, "version"), "reason",
+						    json_object_get(v, "reason")));
+	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:I, s:I, s:I, s:I}", "source_instance",
 			 rep->source_instance, "content_digest", rep->content_digest, "added",
 			 kinds_json(rep->counts.added), "present", kinds_json(rep->counts.present),
-			 "files_added", (json_int_t)rep->files_added, "files_present",
-			 (json_int_t)rep->files_present, "logs", (json_int_t)rep->logs);
+			 "skipped", sk, "files_added", (json_int_t)rep->files_added, "files_present",
+			 (json_int_t)rep->files_present, "logs", (json_int_t)rep->logs,
+			 "pyramids_failed", (json_int_t)rep->pyramids_failed);
 }
 
 /* ----------------------------------------------------------------- import */
@@ -1155,6 +1164,7 @@ int bia_bundle_import(struct bia_ctx *ctx, struct bia_instance *inst, const char
 		rc = bia_fail(ctx, BIA_EFORMAT, "the bundle ends before %s", rf_path[m.stage]);
 	if (!rc) {
 		rep->counts = *bia_store_ximport_counts(m.x);
+		rep->skipped = bia_store_ximport_skipped(m.x);
 		progress(&m, "commit", m.rows_done, m.rows_total);
 		bia_faultsim("exchange.before_commit");
 		struct bia_ximport *x = m.x;
@@ -1196,10 +1206,20 @@ int bia_bundle_import(struct bia_ctx *ctx, struct bia_instance *inst, const char
 	free(m.log_seen);
 	free(m.new_blobs);
 	free(m.touched);
+	if (rc) {
+		json_decref(rep->skipped);
+		rep->skipped = NULL;
+	}
 	if (rc)
 		return bia_fail_prefix(ctx, committed ? "import of '%s' (imported; run logs left for "
 						       "'biaflows fsck' to place)"
 						     : "import of '%s' (nothing imported)",
 				       path);
 	return 0;
+}
+
+void bia_bundle_import_report_release(struct bia_bundle_import_report *rep)
+{
+	json_decref(rep->skipped);
+	rep->skipped = NULL;
 }

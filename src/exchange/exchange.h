@@ -51,7 +51,11 @@ struct bia_bundle_import_report {
 	int64_t files_added, files_present; /* blobs new here, blobs here already */
 	int64_t logs;
 	int64_t pyramids_failed; /* OME-Zarr pyramids not built (fsck retries) */
+	json_t *skipped;	 /* workflow versions skipped: [{ref, workflow,
+				  * version, reason}] (release with
+				  * bia_bundle_import_report_release) */
 };
+void bia_bundle_import_report_release(struct bia_bundle_import_report *rep);
 
 /* Import a bundle (a tar file, compressed or not, or an unpacked bundle
  * folder) all-or-nothing: every digest verified before the one commit;

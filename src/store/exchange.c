@@ -664,8 +664,12 @@ int bia_store_export_records(struct bia_ctx *ctx, struct bia_instance *inst,
 
 /* ----------------------------------------------------------------- import */
 
+/* The map value of a workflow version the import skipped. */
+#define WF_SKIPPED INT64_MIN
+
 struct bia_ximport {
 	struct bia_instance *inst;
+	json_t *skipped; /* [{ref, workflow, version, reason}] */
 	struct imap problems, images, gts, wfs, runs; /* ref -> local id (runs: <0 skipped) */
 	struct imap new_images;			    /* local image ids added by this import */
 	struct bia_ximport_counts counts;
@@ -794,6 +798,7 @@ int bia_store_ximport_begin(struct bia_ctx *ctx, struct bia_instance *inst,
 	if (!x)
 		return bia_fail(ctx, BIA_ENOMEM, "out of memory");
 	x->inst = inst;
+	x->skipped = json_array();
 	bia_now_iso(x->now);
 	if (Q_DRV(inst)->begin(ctx, inst)) {
 		free(x);
@@ -1210,6 +1215,31 @@ static int im_workflow(struct bia_ctx *ctx, struct bia_ximport *x, const json_t 
 		res->id = id;
 		return imap_put(&x->wfs, ref, id) ? bia_fail(ctx, BIA_ENOMEM, "out of memory") : 0;
 	}
+	/* every file must be here (the bundle's blobs are): a version whose
+	 * environment archive was left out of the bundle (export without
+	 * --with-environments) and is not here either is skipped, and
+	 * reported; a run of it is refused */
+	json_array_foreach(files, i, f)
+	{
+		const char *path = json_string_value(json_object_get(f, "path"));
+		const char *fd = json_string_value(json_object_get(f, "digest"));
+		struct bia_ctx c;
+		bia_ctx_init(&c);
+		if (blob_known(&c, x, "workflow", fd) == 0)
+			continue;
+		if (c.rc != BIA_ENOENT)
+			return bia_fail(ctx, c.rc, "%s", c.msg);
+		json_t *why = json_sprintf("file '%s' (%s) is neither in the bundle nor here (its "
+					   "environment archive? export with --with-environments)",
+					   path, fd);
+		json_array_append_new(x->skipped, json_pack("{s:I, s:s, s:s, s:o}", "ref",
+							    (json_int_t)ref, "workflow", name,
+							    "version", version, "reason", why));
+		x->counts.skipped[BIA_XK_WORKFLOW]++;
+		res->id = 0;
+		return imap_put(&x->wfs, ref, WF_SKIPPED) ? bia_fail(ctx, BIA_ENOMEM, "out of memory")
+							  : 0;
+	}
 	int64_t wid = 0;
 	if (xprep(ctx, x->inst, "SELECT id FROM workflows WHERE name = ?", &st))
 		return ctx->rc;
@@ -1251,12 +1281,6 @@ static int im_workflow(struct bia_ctx *ctx, struct bia_ximport *x, const json_t 
 		fdigest(ctx, f, "workflow file", "digest", &fd);
 		fint(ctx, f, "workflow file", "bytes", 0, &bytes);
 		fint(ctx, f, "workflow file", "mode", 0, &mode);
-		if (blob_known(ctx, x, "workflow", fd)) {
-			return bia_fail(ctx, ctx->rc,
-					"workflow %s@%s: file '%s' (%s) is neither in the bundle nor here "
-					"(an environment archive? export with --with-environments)",
-					name, version, path, fd);
-		}
 		if (xprep(ctx, x->inst,
 			  "INSERT INTO workflow_files(version_id, path, digest, bytes, mode) VALUES "
 			  "(?, ?, ?, ?, ?)",
@@ -1319,6 +1343,16 @@ static int im_run(struct bia_ctx *ctx, struct bia_ximport *x, const json_t *rec,
 	    fint(ctx, rec, k, "attempts", 0, &attempts) ||
 	    fint(ctx, rec, k, "interrupted", 0, &interrupted))
 		return ctx->rc;
+	if (wid == WF_SKIPPED) {
+		size_t j;
+		json_t *s;
+		json_array_foreach(x->skipped, j, s)
+			if (json_integer_value(json_object_get(s, "ref")) ==
+			    json_integer_value(json_object_get(rec, "workflow")))
+				return bia_fail(ctx, BIA_ENOENT, "run %s ran %s@%s, which cannot be imported: %s",
+						origin, bia_json_str(s, "workflow", ""),
+						bia_json_str(s, "version", ""), bia_json_str(s, "reason", ""));
+	}
 	int st8 = bia_run_state_parse(status);
 	if (st8 < BIA_RUN_SUCCEEDED)
 		return bia_fail(ctx, BIA_EFORMAT, "run record: status '%s' is not a final state",
@@ -1672,6 +1706,11 @@ const struct bia_ximport_counts *bia_store_ximport_counts(const struct bia_ximpo
 	return &x->counts;
 }
 
+json_t *bia_store_ximport_skipped(const struct bia_ximport *x)
+{
+	return json_deep_copy(x->skipped);
+}
+
 static void ximport_free(struct bia_ximport *x)
 {
 	imap_free(&x->problems);
@@ -1680,6 +1719,7 @@ static void ximport_free(struct bia_ximport *x)
 	imap_free(&x->wfs);
 	imap_free(&x->runs);
 	imap_free(&x->new_images);
+	json_decref(x->skipped);
 	free(x);
 }
 

@@ -644,6 +644,8 @@ enum { BIA_XK_PROBLEM, BIA_XK_IMAGE, BIA_XK_GT, BIA_XK_WORKFLOW, BIA_XK_RUN, BIA
 struct bia_ximport_counts {
 	int64_t added[BIA_XK_COUNT];   /* rows made */
 	int64_t present[BIA_XK_COUNT]; /* records of content already here */
+	int64_t skipped[BIA_XK_COUNT]; /* records left out (workflow versions
+					* whose files are neither in the bundle nor here) */
 };
 struct bia_ximport_result {
 	int64_t id; /* the local id of the record's row (run_image: the run's) */
@@ -658,7 +660,9 @@ struct bia_ximport_result {
  * its problem, a GT version by annotator, time and files, a workflow
  * version by name, version and digest, a run by its origin. An image with
  * the same stem and other content, or a workflow version with other
- * content, is refused (BIA_EEXIST). */
+ * content, is refused (BIA_EEXIST). A workflow version whose files are
+ * neither in the bundle nor here is skipped (and listed); a run of it is
+ * refused. */
 struct bia_ximport;
 int bia_store_ximport_begin(struct bia_ctx *ctx, struct bia_instance *inst,
 			    struct bia_ximport **px);
@@ -667,6 +671,8 @@ int bia_store_ximport_blob(struct bia_ctx *ctx, struct bia_ximport *x, const cha
 int bia_store_ximport_record(struct bia_ctx *ctx, struct bia_ximport *x, const char *kind,
 			     const json_t *rec, struct bia_ximport_result *res);
 const struct bia_ximport_counts *bia_store_ximport_counts(const struct bia_ximport *x);
+/* The records skipped, [{ref, workflow, version, reason}] (a new reference). */
+json_t *bia_store_ximport_skipped(const struct bia_ximport *x);
 int bia_store_ximport_commit(struct bia_ctx *ctx, struct bia_ximport *x);
 void bia_store_ximport_abort(struct bia_ximport *x);
 

@@ -53,7 +53,7 @@ pg_sql() {
 	schema=$(echo "$url" | sed -n 's/.*[?&]schema=\([a-z0-9_]*\).*/\1/p')
 	conn=$(echo "$url" | sed 's/[?&]schema=[a-z0-9_]*//')
 	if [ "${1:-}" = .dump ]; then
-		pg_dump -a -n "$schema" "$conn" | grep -v '^--\|^SET \|^SELECT pg_catalog\|^$'
+		pg_dump -a -n "$schema" "$conn" | grep -v '^--\|^SET \|^SELECT pg_catalog\|^\\restrict \|^\\unrestrict \|^$'
 		return
 	fi
 	# SQLite's spellings the tests use: group_concat, PRAGMA foreign_keys
