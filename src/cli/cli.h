@@ -106,6 +106,7 @@ int cmd_problem(struct bia_cli *cli, int argc, char **argv);
 int cmd_image(struct bia_cli *cli, int argc, char **argv);
 int cmd_gt(struct bia_cli *cli, int argc, char **argv);
 int cmd_dataset(struct bia_cli *cli, int argc, char **argv);
+int cmd_import_biaflows(struct bia_cli *cli, int argc, char **argv);
 int cmd_exec(struct bia_cli *cli, int argc, char **argv);
 int cmd_fsck(struct bia_cli *cli, int argc, char **argv);
 int cmd_export(struct bia_cli *cli, int argc, char **argv);

@@ -28,6 +28,7 @@ static const struct cmd commands[] = {
 	{"gt", cmd_gt, NEED_INSTANCE, "add or list ground-truth versions of an image"},
 	{"image", cmd_image, NEED_INSTANCE, "add, list or show images of a problem"},
 	{"import", cmd_import, NEED_INSTANCE, "import a bundle written by export (all-or-nothing, verified)"},
+	{"import-biaflows", cmd_import_biaflows, NEED_INSTANCE, "import a BIAFLOWS project-migrator archive as a new problem"},
 	{"init", cmd_init, 0, "create an instance directory"},
 	{"job-exec", cmd_job_exec, 0, "run a SLURM job's sandbox on its node (batch scripts call it)"},
 	{"logs", cmd_logs, NEED_INSTANCE, "print (or follow) the log of a run"},

@@ -40,6 +40,21 @@ int bia_dataset_import(struct bia_ctx *ctx, struct bia_instance *inst,
 		       const struct bia_problem *p, const char *dir,
 		       const struct bia_import_opts *o, struct bia_import_result *r);
 
+/* bia_dataset_import into a new problem: *p has its name, class and
+ * description (its id is ignored); it is added in the same transaction as
+ * the images, so a refused or failed import leaves no problem behind. On
+ * success p->id is the new problem's id (0 otherwise). */
+int bia_dataset_import_new(struct bia_ctx *ctx, struct bia_instance *inst,
+			   struct bia_problem *p, const char *dir,
+			   const struct bia_import_opts *o, struct bia_import_result *r);
+
+/* Messages of an import made from files in the temporary folder `tmp`
+ * name the files they came from: each key of `origins` (a temporary path)
+ * is replaced by its value, longest first, then `tmp` itself by `shown`;
+ * in r's invalid, warnings and problems, and (ctx not NULL) ctx->msg. */
+void bia__import_map_origins(struct bia_ctx *ctx, struct bia_import_result *r, json_t *origins,
+			     const char *tmp, const char *shown);
+
 /* Import a folder in another layout (`dataset import --layout`): DIR is
  * converted (bia_convert_dataset, with co's stem and point options) into
  * <instance>/runs/.import-tmp-XXXXXX, which is then imported as above and

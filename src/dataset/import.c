@@ -305,10 +305,12 @@ static void validate(const struct bia_ctx *parent, struct bia_instance *inst,
 }
 
 /* Write blobs, then commit rows in one transaction. On failure, blobs this
- * call created stay as orphans for fsck (never unlinked: see below). */
+ * call created stay as orphans for fsck (never unlinked: see below). newp:
+ * a problem to add in that same transaction (p == newp, id 0 until then),
+ * so that a failed import of a new problem leaves no empty problem. */
 static int commit(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_problem *p,
-		  struct cand *cv, size_t n, const struct bia_import_opts *o,
-		  struct bia_import_result *r)
+		  struct bia_problem *newp, struct cand *cv, size_t n,
+		  const struct bia_import_opts *o, struct bia_import_result *r)
 {
 	size_t nitems = 0;
 	struct bia_import_item *items = bia_calloc(n, sizeof(*items));
@@ -348,8 +350,21 @@ static int commit(struct bia_ctx *ctx, struct bia_instance *inst, const struct b
 			 o && o->annotator ? o->annotator : "");
 		it->make_current = !(o && o->not_current);
 	}
-	if (!rc && nitems)
+	if (!rc && nitems && newp) {
+		/* the store's import nests in this transaction (store.h) */
+		rc = bia_store_begin(ctx, inst);
+		if (!rc) {
+			if (bia_problem_add(ctx, inst, newp) ||
+			    bia_store_import(ctx, inst, newp->id, items, nitems) ||
+			    bia_store_commit(ctx, inst)) {
+				rc = ctx->rc;
+				bia_store_rollback(inst);
+				newp->id = 0;
+			}
+		}
+	} else if (!rc && nitems) {
 		rc = bia_store_import(ctx, inst, p->id, items, nitems);
+	}
 	/* on failure the blobs this import created stay as orphans for fsck:
 	 * a concurrent import of the same files may have found them in place
 	 * and committed rows that reference them (docs/store.md) */
@@ -386,8 +401,8 @@ static int commit(struct bia_ctx *ctx, struct bia_instance *inst, const struct b
 }
 
 static int run(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_problem *p,
-	       struct cand *cv, size_t n, const struct bia_import_opts *o,
-	       struct bia_import_result *r)
+	       struct bia_problem *newp, struct cand *cv, size_t n,
+	       const struct bia_import_opts *o, struct bia_import_result *r)
 {
 	validate(ctx, inst, p, cv, n, r);
 	size_t nbad = json_array_size(r->invalid), ngood = 0;
@@ -398,7 +413,7 @@ static int run(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_
 				nbad, nbad == 1 ? "" : "s");
 	if (!ngood)
 		return bia_fail(ctx, BIA_EFORMAT, "nothing valid to import");
-	return commit(ctx, inst, p, cv, n, o, r);
+	return commit(ctx, inst, p, newp, cv, n, o, r);
 }
 
 int bia_images_add(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_problem *p,
@@ -410,7 +425,7 @@ int bia_images_add(struct bia_ctx *ctx, struct bia_instance *inst, const struct 
 		return bia_fail(ctx, BIA_ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++)
 		cv[i].image_path = files[i];
-	int rc = run(ctx, inst, p, cv, n, o, r);
+	int rc = run(ctx, inst, p, NULL, cv, n, o, r);
 	free(cv);
 	return rc;
 }
@@ -432,7 +447,7 @@ int bia_gt_add(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_
 	if (!c.gt) {
 		rc = bia_fail(ctx, BIA_ENOMEM, "out of memory");
 	} else {
-		rc = run(ctx, inst, &p, &c, 1, o, r);
+		rc = run(ctx, inst, &p, NULL, &c, 1, o, r);
 		if (!rc && !r->n_gt && json_array_size(r->invalid))
 			rc = bia_fail(ctx, BIA_EFORMAT, "no ground truth added");
 	}
@@ -565,9 +580,10 @@ static int ends_with_lbl(const char *stem)
 	return n > 4 && !strcmp(stem + n - 4, "_lbl");
 }
 
-int bia_dataset_import(struct bia_ctx *ctx, struct bia_instance *inst,
-		       const struct bia_problem *p, const char *dir,
-		       const struct bia_import_opts *o, struct bia_import_result *r)
+/* bia_dataset_import, into p, or into the new problem newp (p == newp). */
+static int import_dir(struct bia_ctx *ctx, struct bia_instance *inst,
+		      const struct bia_problem *p, struct bia_problem *newp, const char *dir,
+		      const struct bia_import_opts *o, struct bia_import_result *r)
 {
 	char idir[BIA_PATH_MAX], gdir[BIA_PATH_MAX];
 	struct bia_arena a;
@@ -680,13 +696,30 @@ int bia_dataset_import(struct bia_ctx *ctx, struct bia_instance *inst,
 		warnf(r, "'%s': %zu of %zu images have no ground truth (%s%s%s%s%s%s)", dir, nogt, nc,
 		      first[0], nogt > 1 ? ", " : "", nogt > 1 ? first[1] : "", nogt > 2 ? ", " : "",
 		      nogt > 2 ? first[2] : "", nogt > 3 ? ", ..." : "");
-	rc = run(ctx, inst, p, cv, nc, o, r);
+	rc = run(ctx, inst, p, newp, cv, nc, o, r);
 out:
 	free(cv);
 	free(iv);
 	free(gv);
 	bia_arena_release(&a);
 	return rc;
+}
+
+int bia_dataset_import(struct bia_ctx *ctx, struct bia_instance *inst,
+		       const struct bia_problem *p, const char *dir,
+		       const struct bia_import_opts *o, struct bia_import_result *r)
+{
+	return import_dir(ctx, inst, p, NULL, dir, o, r);
+}
+
+int bia_dataset_import_new(struct bia_ctx *ctx, struct bia_instance *inst,
+			   struct bia_problem *p, const char *dir,
+			   const struct bia_import_opts *o, struct bia_import_result *r)
+{
+	/* validated against a problem that does not exist yet: id 0 has no
+	 * images, so the in-problem duplicate checks find none */
+	p->id = 0;
+	return import_dir(ctx, inst, p, p, dir, o, r);
 }
 
 /* ------------------------------------------------------ other layouts */
@@ -752,6 +785,26 @@ static void map_field(json_t *rec, const char *key, json_t *map, const char *tmp
 	if (m)
 		json_object_set_new(rec, key, json_string(m));
 	free(m);
+}
+
+void bia__import_map_origins(struct bia_ctx *ctx, struct bia_import_result *r, json_t *origins,
+			     const char *tmp, const char *shown)
+{
+	map_array(r->invalid, origins, tmp, shown);
+	map_array(r->warnings, origins, tmp, shown);
+	size_t i;
+	json_t *rec;
+	json_array_foreach(r->problems, i, rec)
+	{
+		map_field(rec, "file", origins, tmp, shown);
+		map_field(rec, "problem", origins, tmp, shown);
+	}
+	if (ctx) {
+		char *m = map_text(ctx->msg, origins, tmp, shown);
+		if (m)
+			snprintf(ctx->msg, sizeof(ctx->msg), "%s", m);
+		free(m);
+	}
 }
 
 static int has_files(const char *dir)
@@ -824,23 +877,7 @@ int bia_dataset_import_layout(struct bia_ctx *ctx, struct bia_instance *inst,
 			rc = bia_dataset_import(ctx, inst, p, tmp, o, r);
 	}
 	/* messages name the original files, not the temporary ones */
-	map_array(r->invalid, c.origins, tmp, dir);
-	map_array(r->warnings, c.origins, tmp, dir);
-	{
-		size_t i;
-		json_t *rec;
-		json_array_foreach(r->problems, i, rec)
-		{
-			map_field(rec, "file", c.origins, tmp, dir);
-			map_field(rec, "problem", c.origins, tmp, dir);
-		}
-	}
-	if (rc) {
-		char *m = map_text(ctx->msg, c.origins, tmp, dir);
-		if (m)
-			snprintf(ctx->msg, sizeof(ctx->msg), "%s", m);
-		free(m);
-	}
+	bia__import_map_origins(rc ? ctx : NULL, r, c.origins, tmp, dir);
 	struct bia_ctx c2;
 	bia_ctx_init(&c2);
 	if (bia_rm_rf(&c2, tmp))

@@ -40,6 +40,14 @@ enum bia_class bia_class_parse(const char *s)
 	return BIA_CLASS_NONE;
 }
 
+enum bia_class bia_class_parse_name(const char *s)
+{
+	for (int c = 1; c < BIA_CLASS_COUNT; c++)
+		if (!strcasecmp(s, classes[c].name))
+			return (enum bia_class)c;
+	return bia_class_parse(s);
+}
+
 const char *bia_class_list(void)
 {
 	return "ObjSeg, SptCnt, ObjDet, PixCla, TreTrc, LooTrc, ObjTrk, PrtTrk, LndDet";

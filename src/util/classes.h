@@ -24,6 +24,10 @@ const char *bia_class_code(enum bia_class c);
 const char *bia_class_name(enum bia_class c);
 /* Parse a code case-insensitively; BIA_CLASS_NONE if unknown. */
 enum bia_class bia_class_parse(const char *s);
+/* A class by its code or its BIAFLOWS discipline name ("Object
+ * segmentation", "Filament tracing (trees)"), case-insensitively, as a
+ * BIAFLOWS project names its discipline; BIA_CLASS_NONE if neither. */
+enum bia_class bia_class_parse_name(const char *s);
 /* "ObjSeg, SptCnt, ..." for error messages. */
 const char *bia_class_list(void);
 
