@@ -20,6 +20,8 @@ static const char *const tables[] = {
 	"run_reruns",	    "run_objects",	   "run_errors",	"run_score_history",
 	"run_output_warnings", "run_jobs",	   "run_events",	"run_summaries",
 	"users",	    "tokens",		   "problem_private",	"problem_members",
+	"workflow_sources", "workflow_source_tags",
+	/* kept by triggers: TRIGGER_KEPT, last */
 	"problem_counts",   "id_marks",
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
