@@ -206,7 +206,11 @@ struct bia_wf_add_opts {
 	const char *version;	   /* folder: version name, NULL = dev-<12 hex>;
 				      ignored for git (version = tag name) */
 	const char *image_archive; /* file stored as the environment's archive, or NULL */
-	const char *source;	   /* folder: what "source" records (NULL: its real path) */
+	const char *source;	   /* folder: what "source" records (NULL: its real path);
+				      git: what it records before "#TAG" (NULL:
+				      "git:<repository path>") */
+	const char *expect_digest; /* git: refuse a tree whose digest is not this one
+				      (a moved tag) before anything is written, NULL: none */
 	size_t max_files;	   /* 0 = BIA_WF_MAX_FILES */
 	uint64_t max_file_bytes;   /* 0 = BIA_WF_MAX_FILE_BYTES */
 	uint64_t max_total_bytes;  /* 0 = BIA_WF_MAX_TOTAL_BYTES */
