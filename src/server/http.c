@@ -1139,6 +1139,7 @@ int bia_serve(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_s
 	if (!s->opts.grace_ms)
 		s->opts.grace_ms = 5000;
 	web_init(s);
+	srcpoll_git_hold(1);
 	pthread_mutex_init(&s->smu, NULL);
 	pthread_mutex_init(&s->lmu, NULL);
 	pthread_mutex_init(&s->wmu, NULL);
@@ -1249,5 +1250,6 @@ out:
 		pthread_mutex_destroy(&s->wmu);
 		free(s);
 	}
+	srcpoll_git_hold(0);
 	return rc;
 }

@@ -15,6 +15,10 @@ struct srcpoll;
 /* The poller of trusted workflow sources (sources_poll.c). */
 int srcpoll_start(struct bia_server *srv);
 void srcpoll_stop(struct bia_server *srv);
+/* Hold libgit2 initialised for the server's lifetime (1), release it (0):
+ * libgit2 frees a thread's state when the thread ends only while it is
+ * initialised, so syncs on the poller and request threads leak nothing. */
+void srcpoll_git_hold(int hold);
 
 /* The store's generation (cache.c). */
 struct cache_gen {

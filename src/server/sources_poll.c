@@ -8,6 +8,7 @@
 #include "workflow/workflow.h"
 
 #include <errno.h>
+#include <git2.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -45,6 +46,14 @@ static void *poll_main(void *arg)
 		pthread_mutex_unlock(&p->mu);
 	}
 	return NULL;
+}
+
+void srcpoll_git_hold(int hold)
+{
+	if (hold)
+		git_libgit2_init();
+	else
+		git_libgit2_shutdown();
 }
 
 int srcpoll_start(struct bia_server *srv)

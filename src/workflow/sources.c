@@ -359,8 +359,13 @@ static int fetch_mirror(struct bia_ctx *ctx, const char *dir, const char *url,
 	if (git_repository_open_bare(&r, dir) && git_repository_init(&r, dir, 1))
 		return git_err(ctx, BIA_EIO, dir);
 	/* anonymous: the URL is the source's, never a remote in the mirror's
-	 * config that could drift from it */
-	if (git_remote_create_anonymous(&rem, r, url)) {
+	 * config that could drift from it; and no url.*.insteadOf rewriting
+	 * (libgit2 1.5 also leaks the regex match data of that lookup) */
+	git_remote_create_options ro;
+	git_remote_create_options_init(&ro, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+	ro.repository = r;
+	ro.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+	if (git_remote_create_with_opts(&rem, url, &ro)) {
 		rc = git_err(ctx, BIA_EINVAL, url);
 		goto out;
 	}
