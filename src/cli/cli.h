@@ -116,6 +116,7 @@ int cmd_metrics(struct bia_cli *cli, int argc, char **argv);
 int cmd_convert(struct bia_cli *cli, int argc, char **argv);
 int cmd_version(struct bia_cli *cli, int argc, char **argv);
 int cmd_workflow(struct bia_cli *cli, int argc, char **argv);
+int cmd_source(struct bia_cli *cli, int argc, char **argv);
 int cmd_run(struct bia_cli *cli, int argc, char **argv);
 int cmd_runs(struct bia_cli *cli, int argc, char **argv);
 int cmd_worker(struct bia_cli *cli, int argc, char **argv);

@@ -39,6 +39,7 @@ static const struct cmd commands[] = {
 	{"rescore", cmd_rescore, NEED_INSTANCE, "score runs again against the current ground truth"},
 	{"run", cmd_run, NEED_INSTANCE, "queue a run of a workflow on a problem; show a run"},
 	{"runs", cmd_runs, NEED_INSTANCE, "list runs, or show one with outputs and metrics"},
+	{"source", cmd_source, NEED_INSTANCE, "add, list, sync or remove trusted git sources of workflows"},
 	{"sweep", cmd_sweep, NEED_INSTANCE, "run a parameter grid and rank the settings"},
 	{"serve", cmd_serve, NEED_INSTANCE, "serve the REST API (and run the worker) over HTTP"},
 	{"token", cmd_token, NEED_INSTANCE, "create, list or revoke API tokens"},

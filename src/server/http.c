@@ -1139,6 +1139,7 @@ int bia_serve(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_s
 	if (!s->opts.grace_ms)
 		s->opts.grace_ms = 5000;
 	web_init(s);
+	srcpoll_git_hold(1);
 	pthread_mutex_init(&s->smu, NULL);
 	pthread_mutex_init(&s->lmu, NULL);
 	pthread_mutex_init(&s->wmu, NULL);
@@ -1146,7 +1147,7 @@ int bia_serve(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_s
 	bia_token_purge(ctx, inst, (int64_t)time(NULL), NULL); /* expired sessions */
 	bia_ctx_clear(ctx);
 	int rc = 0, ops_joined = 1;
-	if (sse_start(s) || ops_start(s) || cache_start(s) || img_start(s)) {
+	if (sse_start(s) || ops_start(s) || cache_start(s) || img_start(s) || srcpoll_start(s)) {
 		rc = bia_fail(ctx, BIA_EIO, "cannot start the event streams or operation threads");
 		goto fail;
 	}
@@ -1200,6 +1201,7 @@ int bia_serve(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_s
 	if (lsock != MHD_INVALID_SOCKET)
 		close(lsock);
 	ops_joined = ops_stop(s, s->opts.grace_ms);
+	srcpoll_stop(s);
 	img_stop(s);
 	sse_stop(s);
 	for (int waited = 0; waited < s->opts.grace_ms; waited += 20) {
@@ -1232,6 +1234,7 @@ int bia_serve(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_s
 	goto out;
 fail: /* before serving: the threads started so far are stopped */
 	ops_joined = ops_stop(s, 1000);
+	srcpoll_stop(s);
 	img_stop(s);
 	sse_stop(s);
 out:
@@ -1247,5 +1250,6 @@ out:
 		pthread_mutex_destroy(&s->wmu);
 		free(s);
 	}
+	srcpoll_git_hold(0);
 	return rc;
 }

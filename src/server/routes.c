@@ -951,6 +951,61 @@ static int h_token_revoke(struct req *rq)
 	return req_json(rq, 200, json_pack("{s:I, s:b}", "id", (json_int_t)id, "revoked", 1));
 }
 
+/* ------------------------------------------------ trusted workflow sources */
+
+static int h_sources(struct req *rq)
+{
+	json_t *rows;
+	if (bia_sources_list_json(&rq->ctx, INST(rq), &rows))
+		return req_error(rq);
+	int64_t n = (int64_t)json_array_size(rows);
+	return req_list(rq, rows, n, (struct bia_page){n, 0});
+}
+
+static int h_source_add(struct req *rq)
+{
+	const char *url = jstr(rq, "url");
+	json_t *iv = json_object_get(rq->json, "interval");
+	if (!url)
+		return req_fail(rq, BIA_EINVAL,
+				"a source needs \"url\" (a path on the server, file://, http:// or "
+				"https://)");
+	if (iv && !json_is_integer(iv))
+		return req_fail(rq, BIA_EINVAL, "\"interval\" is a whole number of seconds");
+	struct bia_source_add_opts o = {.name = jstr(rq, "name"),
+					.interval = iv ? json_integer_value(iv) : 0};
+	if (iv && !o.interval) /* 0 is not "the default" here: out of range */
+		o.interval = -1;
+	json_t *j;
+	if (bia_source_add(&rq->ctx, INST(rq), url, &o, &j))
+		return req_error(rq);
+	return req_json(rq, 201, j);
+}
+
+static int h_source(struct req *rq)
+{
+	json_t *j;
+	if (bia_source_json(&rq->ctx, INST(rq), rq->params[0], &j))
+		return req_error(rq);
+	return req_json(rq, 200, j);
+}
+
+static int h_source_rm(struct req *rq)
+{
+	json_t *j;
+	if (bia_source_rm(&rq->ctx, INST(rq), rq->params[0], &j))
+		return req_error(rq);
+	return req_json(rq, 200, j);
+}
+
+static int h_source_sync(struct req *rq)
+{
+	json_t *j;
+	if (bia_source_sync(&rq->ctx, INST(rq), rq->params[0], &j))
+		return req_error(rq);
+	return req_json(rq, 200, j);
+}
+
 int h_sweep(struct req *rq);
 int h_benchmark(struct req *rq);
 int h_dataset_import(struct req *rq);
@@ -1038,6 +1093,16 @@ const struct route bia__routes[] = {
 	 "A workflow (NAME or NAME@VERSION) with its descriptor", "workflow show"},
 	{"GET", "/workflows/{workflow}/versions", h_workflow_versions, RV, BODY_NONE, "workflows",
 	 "Every version of a workflow", NULL},
+	{"GET", "/sources", h_sources, RV, BODY_NONE, "workflows",
+	 "Trusted workflow sources (git repositories) with their last sync", "source list"},
+	{"POST", "/sources", h_source_add, RA, BODY_JSON, "workflows",
+	 "Register a source: {url, name?, interval?}; the repository must answer", "source add"},
+	{"GET", "/sources/{source}", h_source, RV, BODY_NONE, "workflows",
+	 "A source (id or name) and what became of each of its tags", "source show"},
+	{"DELETE", "/sources/{source}", h_source_rm, RA, BODY_NONE, "workflows",
+	 "Forget a source (its versions stay)", "source rm"},
+	{"POST", "/sources/{source}/sync", h_source_sync, RA, BODY_NONE, "workflows",
+	 "Sync a source now: fetch its tags, add the new ones as versions", "source sync"},
 	{"GET", "/runs", h_runs, RV, BODY_NONE, "runs",
 	 "Runs (paged; ?problem, status, workflow)", "runs"},
 	{"POST", "/runs", h_run_launch, RC, BODY_JSON, "runs",

@@ -10,6 +10,15 @@ struct sse_stream;
 struct ops;
 struct cache;
 struct imgsrv;
+struct srcpoll;
+
+/* The poller of trusted workflow sources (sources_poll.c). */
+int srcpoll_start(struct bia_server *srv);
+void srcpoll_stop(struct bia_server *srv);
+/* Hold libgit2 initialised for the server's lifetime (1), release it (0):
+ * libgit2 frees a thread's state when the thread ends only while it is
+ * initialised, so syncs on the poller and request threads leak nothing. */
+void srcpoll_git_hold(int hold);
 
 /* The store's generation (cache.c). */
 struct cache_gen {
@@ -80,6 +89,7 @@ struct bia_server {
 	struct ops *ops; /* long operations (ops.c) */
 	struct cache *cache; /* rendered GET responses (cache.c) */
 	struct imgsrv *img;  /* image routes and pyramid builder (images.c) */
+	struct srcpoll *srcpoll; /* syncs trusted workflow sources (sources_poll.c) */
 	pthread_mutex_t wmu;
 	struct conn_watch *watched; /* open connections */
 };

@@ -67,6 +67,18 @@ struct bia_store_ops {
 	/* Remove token id, or (id 0) the expired ones at `now`. */
 	int (*token_rm)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id, int64_t now,
 			size_t *pn);
+	int (*source_add)(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_wf_source *s);
+	/* By name (name != NULL) or id. */
+	int (*source_get)(struct bia_ctx *ctx, struct bia_instance *inst, const char *name,
+			  int64_t id, struct bia_wf_source *s);
+	int (*source_list)(struct bia_ctx *ctx, struct bia_instance *inst,
+			   struct bia_wf_source **pv, size_t *pn);
+	int (*source_rm)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id);
+	int (*source_tags)(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+			   struct bia_wf_source_tag **pv, size_t *pn);
+	int (*source_synced)(struct bia_ctx *ctx, struct bia_instance *inst,
+			     const struct bia_wf_source *s, const struct bia_wf_source_tag *tags,
+			     size_t n);
 	int (*problem_set_main_metric)(struct bia_ctx *ctx, struct bia_instance *inst,
 				       int64_t id, const char *metric);
 	/* Removals return the digests no row references any more (the caller

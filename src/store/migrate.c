@@ -10,7 +10,8 @@
 #include <sys/stat.h>
 
 /* Every table of the schema, parents before children (foreign keys). The
- * last two are kept by triggers while the others are copied: their rows are
+ * last three are made by migrations or kept by triggers while the others are
+ * copied: their rows are
  * replaced by the source's at the end. A table not listed here makes the
  * copy refuse (a migration added it: list it). */
 static const char *const tables[] = {
@@ -20,10 +21,13 @@ static const char *const tables[] = {
 	"run_reruns",	    "run_objects",	   "run_errors",	"run_score_history",
 	"run_output_warnings", "run_jobs",	   "run_events",	"run_summaries",
 	"users",	    "tokens",		   "problem_private",	"problem_members",
-	"run_origins",	    "instance_meta",	   "problem_counts",	"id_marks",
+	"workflow_sources", "workflow_source_tags", "run_origins",
+	/* made by the migrations (the instance's id) or kept by triggers:
+	 * TRIGGER_KEPT, last */
+	"instance_meta",    "problem_counts",	   "id_marks",
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
-#define TRIGGER_KEPT 2 /* the last ones */
+#define TRIGGER_KEPT 3 /* the last ones */
 
 /* Tables whose order of rows is their SQLite rowid (a column in PostgreSQL). */
 static int has_rowid(const char *t)

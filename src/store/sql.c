@@ -324,6 +324,29 @@ static const struct migration migrations[] = {
 	"INSERT OR IGNORE INTO instance_meta VALUES ('id', lower(hex(randomblob(16))));",
 	"INSERT INTO instance_meta VALUES ('id', md5(random()::text || clock_timestamp()::text))"
 	"  ON CONFLICT DO NOTHING;"},
+	/* 11: trusted workflow sources (git repositories synced into versions)
+	 * and the outcome of each tag seen (docs/workflows.md "Trusted
+	 * sources"); times of syncs as Unix seconds, for the schedule */
+	{"CREATE TABLE IF NOT EXISTS workflow_sources ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  url TEXT NOT NULL,"
+	"  interval_s INTEGER NOT NULL,"
+	"  created_at TEXT NOT NULL,"
+	"  synced_at INTEGER NOT NULL DEFAULT 0,"
+	"  ok_at INTEGER NOT NULL DEFAULT 0,"
+	"  status TEXT NOT NULL DEFAULT 'never',"
+	"  error TEXT NOT NULL DEFAULT '');"
+	"CREATE TABLE IF NOT EXISTS workflow_source_tags ("
+	"  source_id INTEGER NOT NULL REFERENCES workflow_sources(id) ON DELETE CASCADE,"
+	"  tag TEXT NOT NULL,"
+	"  status TEXT NOT NULL,"
+	"  version_id INTEGER REFERENCES workflow_versions(id) ON DELETE SET NULL,"
+	"  commit_id TEXT NOT NULL DEFAULT '',"
+	"  digest TEXT NOT NULL DEFAULT '',"
+	"  message TEXT NOT NULL DEFAULT '',"
+	"  updated_at TEXT NOT NULL,"
+	"  PRIMARY KEY(source_id, tag));", NULL, NULL},
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -2761,6 +2784,188 @@ static int sql_token_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t 
 	return 0;
 }
 
+/* ------------------------------------------------------ workflow sources */
+
+#define SOURCE_COLS                                                                     \
+	"SELECT id, name, url, interval_s, created_at, synced_at, ok_at, status, error " \
+	"FROM workflow_sources "
+
+static void source_row(struct q_stmt *st, void *e)
+{
+	struct bia_wf_source *s = e;
+	memset(s, 0, sizeof(*s));
+	s->id = q_col_int64(st, 0);
+	col_text(st, 1, s->name, sizeof(s->name));
+	col_text(st, 2, s->url, sizeof(s->url));
+	s->interval = q_col_int64(st, 3);
+	col_text(st, 4, s->created, sizeof(s->created));
+	s->synced_at = q_col_int64(st, 5);
+	s->ok_at = q_col_int64(st, 6);
+	col_text(st, 7, s->status, sizeof(s->status));
+	col_text(st, 8, s->error, sizeof(s->error));
+}
+
+static int sql_source_add(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_wf_source *s)
+{
+	struct q_stmt *st;
+	if (prepare(ctx, inst,
+		    "INSERT INTO workflow_sources(name, url, interval_s, created_at) "
+		    "VALUES (?, ?, ?, ?) RETURNING id",
+		    &st))
+		return ctx->rc;
+	bia_now_iso(s->created);
+	snprintf(s->status, sizeof(s->status), "never");
+	s->error[0] = 0;
+	s->synced_at = s->ok_at = 0;
+	q_bind_text(st, 1, s->name);
+	q_bind_text(st, 2, s->url);
+	q_bind_int64(st, 3, s->interval);
+	q_bind_text(st, 4, s->created);
+	int r = step_id(st, inst, &s->id);
+	if (r == Q_CONSTRAINT)
+		return bia_fail(ctx, BIA_EEXIST, "a source named '%s' already exists (give --name)",
+				s->name);
+	if (r != Q_DONE)
+		return db_fail(ctx, inst, "insert workflow source");
+	return 0;
+}
+
+static int sql_source_get(struct bia_ctx *ctx, struct bia_instance *inst, const char *name,
+			  int64_t id, struct bia_wf_source *s)
+{
+	struct q_stmt *st;
+	if (prepare(ctx, inst, name ? SOURCE_COLS "WHERE name = ?" : SOURCE_COLS "WHERE id = ?",
+		    &st))
+		return ctx->rc;
+	if (name)
+		q_bind_text(st, 1, name);
+	else
+		q_bind_int64(st, 1, id);
+	int r = q_step(st);
+	if (r == Q_ROW)
+		source_row(st, s);
+	fin(inst, st);
+	if (r == Q_ROW)
+		return 0;
+	if (r != Q_DONE)
+		return db_fail(ctx, inst, "get workflow source");
+	if (name)
+		return bia_fail(ctx, BIA_ENOENT, "no source named '%s'", name);
+	return bia_fail(ctx, BIA_ENOENT, "no source with id %lld", (long long)id);
+}
+
+static int sql_source_list(struct bia_ctx *ctx, struct bia_instance *inst,
+			   struct bia_wf_source **pv, size_t *pn)
+{
+	struct q_stmt *st;
+	if (prepare(ctx, inst, SOURCE_COLS "ORDER BY id", &st))
+		return ctx->rc;
+	return collect_rows(ctx, inst, st, sizeof(struct bia_wf_source), source_row, NULL,
+			    "workflow sources", (void **)pv, pn);
+}
+
+static int sql_source_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id)
+{
+	struct q_stmt *st;
+	/* the tag rows go with it (ON DELETE CASCADE; SQLite's foreign keys
+	 * are on for every connection), in one statement */
+	if (prepare(ctx, inst, "DELETE FROM workflow_sources WHERE id = ?", &st))
+		return ctx->rc;
+	q_bind_int64(st, 1, id);
+	if (step_done(ctx, inst, st, "remove workflow source"))
+		return ctx->rc;
+	if (!q_changes(inst))
+		return bia_fail(ctx, BIA_ENOENT, "no source with id %lld", (long long)id);
+	return 0;
+}
+
+static void source_tag_row(struct q_stmt *st, void *e)
+{
+	struct bia_wf_source_tag *t = e;
+	memset(t, 0, sizeof(*t));
+	t->source_id = q_col_int64(st, 0);
+	col_text(st, 1, t->tag, sizeof(t->tag));
+	col_text(st, 2, t->status, sizeof(t->status));
+	t->version_id = q_col_null(st, 3) ? 0 : q_col_int64(st, 3);
+	col_text(st, 4, t->commit, sizeof(t->commit));
+	col_text(st, 5, t->digest, sizeof(t->digest));
+	col_text(st, 6, t->message, sizeof(t->message));
+	col_text(st, 7, t->updated, sizeof(t->updated));
+	col_text(st, 8, t->workflow, sizeof(t->workflow));
+}
+
+static int sql_source_tags(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+			   struct bia_wf_source_tag **pv, size_t *pn)
+{
+	struct q_stmt *st;
+	if (prepare(ctx, inst,
+		    "SELECT t.source_id, t.tag, t.status, t.version_id, t.commit_id, t.digest, "
+		    "t.message, t.updated_at, coalesce(w.name, '') FROM workflow_source_tags t "
+		    "LEFT JOIN workflow_versions v ON v.id = t.version_id LEFT JOIN workflows w "
+		    "ON w.id = v.workflow_id WHERE t.source_id = ? ORDER BY t.tag",
+		    &st))
+		return ctx->rc;
+	q_bind_int64(st, 1, id);
+	return collect_rows(ctx, inst, st, sizeof(struct bia_wf_source_tag), source_tag_row, NULL,
+			    "source tags", (void **)pv, pn);
+}
+
+static int sql_source_synced(struct bia_ctx *ctx, struct bia_instance *inst,
+			     const struct bia_wf_source *s, const struct bia_wf_source_tag *tags,
+			     size_t n)
+{
+	struct q_stmt *st;
+	if (tx_begin(ctx, inst))
+		return ctx->rc;
+	if (prepare(ctx, inst,
+		    "UPDATE workflow_sources SET synced_at = ?, ok_at = ?, status = ?, error = ? "
+		    "WHERE id = ?",
+		    &st))
+		goto fail;
+	q_bind_int64(st, 1, s->synced_at);
+	q_bind_int64(st, 2, s->ok_at);
+	q_bind_text(st, 3, s->status);
+	q_bind_text(st, 4, s->error);
+	q_bind_int64(st, 5, s->id);
+	if (step_done(ctx, inst, st, "record a sync"))
+		goto fail;
+	if (!q_changes(inst)) { /* removed meanwhile: nothing to record */
+		bia_fail(ctx, BIA_ENOENT, "no source with id %lld (removed)", (long long)s->id);
+		goto fail;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct bia_wf_source_tag *t = &tags[i];
+		if (prepare(ctx, inst,
+			    "INSERT INTO workflow_source_tags(source_id, tag, status, version_id, "
+			    "commit_id, digest, message, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+			    "ON CONFLICT (source_id, tag) DO UPDATE SET status = excluded.status, "
+			    "version_id = excluded.version_id, commit_id = excluded.commit_id, "
+			    "digest = excluded.digest, message = excluded.message, "
+			    "updated_at = excluded.updated_at",
+			    &st))
+			goto fail;
+		q_bind_int64(st, 1, s->id);
+		q_bind_text(st, 2, t->tag);
+		q_bind_text(st, 3, t->status);
+		if (t->version_id)
+			q_bind_int64(st, 4, t->version_id);
+		else
+			q_bind_null(st, 4);
+		q_bind_text(st, 5, t->commit);
+		q_bind_text(st, 6, t->digest);
+		q_bind_text(st, 7, t->message);
+		q_bind_text(st, 8, t->updated);
+		if (step_done(ctx, inst, st, "record a source tag"))
+			goto fail;
+	}
+	if (tx_commit(ctx, inst))
+		goto fail;
+	return 0;
+fail:
+	tx_rollback(inst);
+	return ctx->rc;
+}
+
 /* The operations of both back ends; each driver adds its open, close,
  * check and pool. */
 #define SQL_OPS \
@@ -2811,7 +3016,13 @@ static int sql_token_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t 
 	.token_add = sql_token_add, \
 	.token_find = sql_token_find, \
 	.token_list = sql_token_list, \
-	.token_rm = sql_token_rm,
+	.token_rm = sql_token_rm, \
+	.source_add = sql_source_add, \
+	.source_get = sql_source_get, \
+	.source_list = sql_source_list, \
+	.source_rm = sql_source_rm, \
+	.source_tags = sql_source_tags, \
+	.source_synced = sql_source_synced,
 
 int bia__sqlite_open(struct bia_ctx *ctx, struct bia_instance *inst, const char *location);
 void bia__sqlite_close(struct bia_instance *inst);

@@ -263,6 +263,55 @@ int bia_token_purge(struct bia_ctx *ctx, struct bia_instance *inst, int64_t now,
 	return inst->backend->token_rm(ctx, inst, 0, now, pn);
 }
 
+int bia_store_source_add(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_wf_source *s)
+{
+	return inst->backend->source_add(ctx, inst, s);
+}
+
+int bia_store_source_get(struct bia_ctx *ctx, struct bia_instance *inst, const char *name_or_id,
+			 struct bia_wf_source *s)
+{
+	memset(s, 0, sizeof(*s));
+	if (!name_or_id || !*name_or_id)
+		return bia_fail(ctx, BIA_EINVAL, "a source is named by its id or name");
+	/* names are never all digits (sources.c), so digits are an id */
+	if (strspn(name_or_id, "0123456789") == strlen(name_or_id)) {
+		int64_t id = strlen(name_or_id) > 18 ? 0 : strtoll(name_or_id, NULL, 10);
+		if (id <= 0)
+			return bia_fail(ctx, BIA_ENOENT, "no source with id %s", name_or_id);
+		return inst->backend->source_get(ctx, inst, NULL, id, s);
+	}
+	return inst->backend->source_get(ctx, inst, name_or_id, 0, s);
+}
+
+int bia_store_source_list(struct bia_ctx *ctx, struct bia_instance *inst,
+			  struct bia_wf_source **pv, size_t *pn)
+{
+	*pv = NULL;
+	*pn = 0;
+	return inst->backend->source_list(ctx, inst, pv, pn);
+}
+
+int bia_store_source_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id)
+{
+	return inst->backend->source_rm(ctx, inst, id);
+}
+
+int bia_store_source_tags(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+			  struct bia_wf_source_tag **pv, size_t *pn)
+{
+	*pv = NULL;
+	*pn = 0;
+	return inst->backend->source_tags(ctx, inst, id, pv, pn);
+}
+
+int bia_store_source_synced(struct bia_ctx *ctx, struct bia_instance *inst,
+			    const struct bia_wf_source *s, const struct bia_wf_source_tag *tags,
+			    size_t n)
+{
+	return inst->backend->source_synced(ctx, inst, s, tags, n);
+}
+
 void bia_problem_list_free(struct bia_problem *v, size_t n)
 {
 	for (size_t i = 0; v && i < n; i++)

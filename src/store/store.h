@@ -519,6 +519,51 @@ int bia_store_wf_list(struct bia_ctx *ctx, struct bia_instance *inst, struct bia
 		      struct bia_wf_version **pv, size_t *pn, int64_t *ptotal);
 void bia_wf_list_free(struct bia_wf_version *v, size_t n);
 
+/* Trusted workflow sources: git repositories whose tags become versions
+ * (src/workflow/sources.c has the rules; docs/workflows.md). */
+#define BIA_SOURCE_NAME_MAX 64
+struct bia_wf_source {
+	int64_t id;
+	char name[BIA_SOURCE_NAME_MAX + 1]; /* [A-Za-z0-9._-], not all digits */
+	char url[1024];	     /* absolute local path, file://, http:// or https:// URL */
+	int64_t interval;    /* seconds between two syncs by `serve` */
+	char created[21];
+	int64_t synced_at;   /* Unix seconds of the last sync attempt, 0: never */
+	int64_t ok_at;	     /* of the last sync that reached the repository, 0: never */
+	char status[16];     /* never, ok, partial (a tag refused), error (not reached) */
+	char error[1024];    /* why partial or error, "" otherwise */
+};
+/* What the source knows of one tag. */
+struct bia_wf_source_tag {
+	int64_t source_id;
+	char tag[256];
+	char status[16];	     /* imported, present, refused, deleted */
+	int64_t version_id;	     /* the version from this tag, 0: none */
+	char workflow[256];	     /* that version's workflow name (lists fill it) */
+	char commit[48];	     /* the commit of that version (hex), "" if none */
+	char digest[BIA_SHA256_HEX]; /* that version's digest, "" if none */
+	char message[1024];	     /* why refused or deleted, "" otherwise */
+	char updated[21];
+};
+/* Add a source (s->id, created set); another of that name: BIA_EEXIST. */
+int bia_store_source_add(struct bia_ctx *ctx, struct bia_instance *inst, struct bia_wf_source *s);
+/* By name, or by decimal id. BIA_ENOENT if none. */
+int bia_store_source_get(struct bia_ctx *ctx, struct bia_instance *inst, const char *name_or_id,
+			 struct bia_wf_source *s);
+/* Every source, by id. Caller frees *pv. */
+int bia_store_source_list(struct bia_ctx *ctx, struct bia_instance *inst,
+			  struct bia_wf_source **pv, size_t *pn);
+/* Remove a source and its tag rows (the versions stay). */
+int bia_store_source_rm(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id);
+/* The tags of a source, by tag name. Caller frees *pv. */
+int bia_store_source_tags(struct bia_ctx *ctx, struct bia_instance *inst, int64_t id,
+			  struct bia_wf_source_tag **pv, size_t *pn);
+/* Record a sync: the source's synced_at, ok_at, status and error, and the
+ * n tag rows (inserted or replaced), in one transaction. */
+int bia_store_source_synced(struct bia_ctx *ctx, struct bia_instance *inst,
+			    const struct bia_wf_source *s, const struct bia_wf_source_tag *tags,
+			    size_t n);
+
 /* Runs: the records only. The rules (claiming, cancelling, requeueing,
  * transitions) are src/runs's, built on these in its own transactions. */
 /* Add a queued run (r->id, created filled); with r->rerun_of set, its

@@ -5,6 +5,7 @@
  * validate, hash, check immutability, store blobs, add in one transaction.
  * SPDX-License-Identifier: MIT */
 #include "workflow/workflow.h"
+#include "workflow/registry_int.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -13,8 +14,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <git2.h>
 
 #define WF_MAX_DEPTH 64
 
@@ -463,7 +462,7 @@ static struct wf_ent *find_ent(struct wf_tree *t, const char *path)
 /* Validate, hash, check immutability, store blobs, add the version. */
 static int add_tree(struct bia_ctx *ctx, struct bia_instance *inst, struct wf_tree *t,
 		    const char *version, const char *source, const char *image_archive,
-		    const char *desc_what, struct bia_wf_added *out)
+		    const char *desc_what, const char *expect_digest, struct bia_wf_added *out)
 {
 	struct bia_descriptor d;
 	memset(&d, 0, sizeof(d));
@@ -534,6 +533,14 @@ static int add_tree(struct bia_ctx *ctx, struct bia_instance *inst, struct wf_tr
 	}
 	if ((rc = version_digest(ctx, t, out->digest)))
 		goto out;
+	if (expect_digest && strcmp(expect_digest, out->digest)) {
+		rc = bia_fail(ctx, BIA_EEXIST,
+			      "%s: moved tag: its content (digest %.12s) differs from the version "
+			      "added from it before (digest %.12s); versions are immutable: move "
+			      "the tag back or tag a new version",
+			      t->what, out->digest, expect_digest);
+		goto out;
+	}
 	if (version) {
 		if ((rc = check_version_name(ctx, version)))
 			goto out;
@@ -627,7 +634,7 @@ int bia_workflow_add_folder(struct bia_ctx *ctx, struct bia_instance *inst, cons
 	snprintf(what, sizeof(what), "%s/descriptor.json", dir);
 	if (!rc)
 		rc = add_tree(ctx, inst, &t, o ? o->version : NULL, o && o->source ? o->source : real,
-			      o ? o->image_archive : NULL, what, out);
+			      o ? o->image_archive : NULL, what, NULL, out);
 	tree_release(&t);
 	if (rc) {
 		out->rc = rc;
@@ -662,15 +669,18 @@ int bia_workflow_is_git(const char *path)
 	return ok;
 }
 
-static int add_tag(struct bia_ctx *ctx, struct bia_instance *inst, git_repository *repo,
-		   const char *root, const char *tag, const struct bia_wf_add_opts *o,
-		   struct bia_wf_added *out)
+int bia__workflow_add_tag(struct bia_ctx *ctx, struct bia_instance *inst, git_repository *repo,
+			  const char *root, const char *tag, const struct bia_wf_add_opts *o,
+			  struct bia_wf_added *out)
 {
 	char ref[600], what[BIA_PATH_MAX + 700], source[BIA_PATH_MAX + 700];
 	snprintf(out->version, sizeof(out->version), "%s", tag);
 	snprintf(ref, sizeof(ref), "refs/tags/%s", tag);
 	snprintf(what, sizeof(what), "%s@%s", root, tag);
-	snprintf(source, sizeof(source), "git:%s#%s", root, tag);
+	if (o && o->source)
+		snprintf(source, sizeof(source), "%s#%s", o->source, tag);
+	else
+		snprintf(source, sizeof(source), "git:%s#%s", root, tag);
 	git_object *obj = NULL, *tree = NULL;
 	int rc = 0;
 	if (git_revparse_single(&obj, repo, ref))
@@ -686,7 +696,7 @@ static int add_tag(struct bia_ctx *ctx, struct bia_instance *inst, git_repositor
 		snprintf(dwhat, sizeof(dwhat), "%s:descriptor.json", what);
 		if (!rc)
 			rc = add_tree(ctx, inst, &t, tag, source, o ? o->image_archive : NULL, dwhat,
-				      out);
+				      o ? o->expect_digest : NULL, out);
 		tree_release(&t);
 	}
 	git_object_free(tree);
@@ -740,7 +750,7 @@ int bia_workflow_add_git(struct bia_ctx *ctx, struct bia_instance *inst, const c
 	char first_msg[sizeof(ctx->msg)];
 	first_msg[0] = 0;
 	for (size_t i = 0; i < tags.count; i++) {
-		int trc = add_tag(ctx, inst, r, real, tags.strings[i], o, &v[i]);
+		int trc = bia__workflow_add_tag(ctx, inst, r, real, tags.strings[i], o, &v[i]);
 		if (trc && !first) {
 			first = trc;
 			snprintf(first_msg, sizeof(first_msg), "%s", ctx->msg);

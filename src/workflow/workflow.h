@@ -206,7 +206,11 @@ struct bia_wf_add_opts {
 	const char *version;	   /* folder: version name, NULL = dev-<12 hex>;
 				      ignored for git (version = tag name) */
 	const char *image_archive; /* file stored as the environment's archive, or NULL */
-	const char *source;	   /* folder: what "source" records (NULL: its real path) */
+	const char *source;	   /* folder: what "source" records (NULL: its real path);
+				      git: what it records before "#TAG" (NULL:
+				      "git:<repository path>") */
+	const char *expect_digest; /* git: refuse a tree whose digest is not this one
+				      (a moved tag) before anything is written, NULL: none */
 	size_t max_files;	   /* 0 = BIA_WF_MAX_FILES */
 	uint64_t max_file_bytes;   /* 0 = BIA_WF_MAX_FILE_BYTES */
 	uint64_t max_total_bytes;  /* 0 = BIA_WF_MAX_TOTAL_BYTES */
@@ -287,5 +291,56 @@ json_t *bia_workflow_json(struct bia_ctx *ctx, struct bia_instance *inst,
  * created_at, source}. */
 int bia_workflows_list_json(struct bia_ctx *ctx, struct bia_instance *inst, const char *name,
 			    struct bia_page page, json_t **pout, int64_t *ptotal);
+
+/* ------------------------------------------- trusted sources (sources.c)
+ * Git repositories an admin registers; each sync fetches every tag into a
+ * bare mirror (<instance>/sources/<id>.git, tags forced, deleted ones
+ * pruned) and adds every new tag as a version (as bia_workflow_add_git).
+ * The source records per tag: imported, present (the same content was
+ * already stored), refused (with the reason: invalid descriptor, moved
+ * tag...) or deleted (its version kept). docs/workflows.md
+ * "Trusted sources". */
+
+#define BIA_SOURCE_DEFAULT_INTERVAL 3600 /* seconds between syncs by serve */
+#define BIA_SOURCE_MIN_INTERVAL 60
+#define BIA_SOURCE_MAX_INTERVAL (30 * 86400)
+
+struct bia_source_add_opts {
+	const char *name;   /* NULL: from the path or URL */
+	int64_t interval;   /* seconds, 0: BIA_SOURCE_DEFAULT_INTERVAL */
+};
+
+/* Register a local repository (stored as its absolute path) or a file://,
+ * http:// or https:// URL; other schemes and ssh addresses are refused.
+ * The repository must be reachable now (its references are listed);
+ * nothing is stored otherwise. *pout: the source as JSON (caller decrefs):
+ * id, name, url (a password masked), interval, status, error, created_at,
+ * last_sync_at, last_ok_at. */
+int bia_source_add(struct bia_ctx *ctx, struct bia_instance *inst, const char *url,
+		   const struct bia_source_add_opts *o, json_t **pout);
+/* Every source (as bia_source_add's JSON), by id. */
+int bia_sources_list_json(struct bia_ctx *ctx, struct bia_instance *inst, json_t **pout);
+/* One source by id or name, with `tags`: {tag, status, version_id,
+ * workflow, commit, digest, message, updated_at}. */
+int bia_source_json(struct bia_ctx *ctx, struct bia_instance *inst, const char *ref,
+		    json_t **pout);
+/* Remove a source (waits for a sync in progress), its tag records and its
+ * mirror; the versions stay. *pout: the source as it was. */
+int bia_source_rm(struct bia_ctx *ctx, struct bia_instance *inst, const char *ref,
+		  json_t **pout);
+/* Sync one source (ref) or every source (ref NULL: *pout an array), after
+ * waiting for a sync of it in progress elsewhere. Returns 0 when the sync
+ * ran and was recorded, whatever became of the tags: an unreachable
+ * repository is status "error" with the reason, refused tags make it
+ * "partial". *pout: the source as bia_source_json, plus `imported` (ids
+ * of the versions this sync added) and `changes` (the tags this sync
+ * decided: tag, status, version_id, message). */
+int bia_source_sync(struct bia_ctx *ctx, struct bia_instance *inst, const char *ref,
+		    json_t **pout);
+/* Sync every source whose interval (interval > 0: this one instead) has
+ * passed since its last sync, skipping those being synced elsewhere; for
+ * `serve`. *pnext: seconds until the next one is due (at most 60). */
+int bia_sources_sync_due(struct bia_ctx *ctx, struct bia_instance *inst, int64_t interval,
+			 int64_t *pnext);
 
 #endif

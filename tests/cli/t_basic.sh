@@ -7,11 +7,11 @@ expect_rc "init creates an instance" 0 "$BIAFLOWS" init "$I"
 if pg_store_url "$I" >/dev/null; then # the PostgreSQL pass of tests/run-tests
 	check "instance has its layout" test -f "$I/config" -a -d "$I/blobs/sha256" -a -d "$I/runs"
 	check "no SQLite database" test ! -e "$I/biaflows.db"
-	check "schema version recorded" test "$(sqlite3 "$I/biaflows.db" 'SELECT version FROM schema_version')" = 9
+	check "schema version recorded" test "$(sqlite3 "$I/biaflows.db" 'SELECT version FROM schema_version')" = 11
 else
 	check "instance has its layout" test -f "$I/biaflows.db" -a -f "$I/config" -a -d "$I/blobs/sha256" -a -d "$I/runs"
 	check "database is in WAL mode" test "$(sqlite3 "$I/biaflows.db" 'PRAGMA journal_mode')" = wal
-	check "schema version recorded" test "$(sqlite3 "$I/biaflows.db" 'PRAGMA user_version')" = 9
+	check "schema version recorded" test "$(sqlite3 "$I/biaflows.db" 'PRAGMA user_version')" = 11
 fi
 expect_rc "init on an existing instance fails" 1 "$BIAFLOWS" init "$I"
 check "... saying so" has "$T/err" "already a biaflows instance"

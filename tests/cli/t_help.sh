@@ -11,7 +11,7 @@ for c in $cmds; do
 	check "biaflows $c -h prints its usage" has "$T/out" "usage: biaflows $c"
 	expect_rc "biaflows $c --help exits 0" 0 "$BIAFLOWS" "$c" --help
 done
-for sub in "problem add" "problem list" "image add" "gt add" "dataset import"; do
+for sub in "problem add" "problem list" "image add" "gt add" "dataset import" "source add" "source sync"; do
 	expect_rc "biaflows $sub -h exits 0 without an instance" 0 "$BIAFLOWS" $sub -h
 done
 expect_rc "no command: exit 2" 2 "$BIAFLOWS"

@@ -14,7 +14,7 @@ case "${BIAFLOWS_DATABASE:-}" in postgresql://*) PG=$BIAFLOWS_DATABASE ;; esac
 TABLES="problems blobs images gt_versions gt_files workflows workflow_versions workflow_files
 runs run_outputs run_output_files run_scores run_reruns run_objects run_errors
 run_score_history run_output_warnings run_jobs run_events run_summaries users tokens
-problem_private problem_members problem_counts id_marks"
+problem_private problem_members workflow_sources workflow_source_tags problem_counts id_marks"
 
 # dump DB: every row of every table, in a form both back ends print alike
 # (ordered by every column; floats to 15 digits), one file per store
@@ -42,13 +42,20 @@ bia worker >/dev/null 2>&1
 echo alice-password-1 | bia user add alice --role contributor >/dev/null
 bia token create alice >/dev/null
 bia problem rm Q >/dev/null 2>&1
+# a trusted source with a tag imported and one refused (both tables)
+git init -q "$T/src" && cp -r "$WF/." "$T/src/" && git -C "$T/src" add -A &&
+	git -C "$T/src" -c user.email=t@e -c user.name=T commit -qm one && git -C "$T/src" tag s1 &&
+	echo '{' >"$T/src/descriptor.json" && git -C "$T/src" -c user.email=t@e -c user.name=T commit -qam bad &&
+	git -C "$T/src" tag s2
+bia source add "$T/src" >/dev/null && bia source sync src >/dev/null 2>&1
 n_runs=$(sqlite3 "$I/biaflows.db" "SELECT count(*) FROM runs")
 check "rows in the tables that matter ($n_runs runs)" eval '[ "$n_runs" -ge 3 ] && [ "$(sqlite3 "$I/biaflows.db" "SELECT count(*) FROM run_scores")" -gt 0 ] && [ "$(sqlite3 "$I/biaflows.db" "SELECT count(*) FROM run_objects")" -gt 0 ] && [ "$(sqlite3 "$I/biaflows.db" "SELECT count(*) FROM run_events")" -gt 0 ]'
+check "a source with two tag rows" test "$(sqlite3 "$I/biaflows.db" "SELECT count(*) FROM workflow_source_tags")" = 2
 # the dumps read through the SQLite copy of the schema for column names
 cp "$I/biaflows.db" "$T/orig.db"
 mkdir -p "$T/o" && cp "$T/orig.db" "$T/o/biaflows.db"
 dump "$T/o/biaflows.db" "$T/orig.dump"
-check "the dump has every table" test "$(grep -c '^== ' "$T/orig.dump")" -eq 26
+check "the dump has every table" test "$(grep -c '^== ' "$T/orig.dump")" -eq 28
 
 expect_rc "migrate-store -h" 0 bia migrate-store -h
 check "... documents --to" has "$T/out" "--to URL"

@@ -489,7 +489,8 @@ admin._request("DELETE", "/problems/secret/members/bob")
 spec = admin.get("/openapi.json")
 ok(spec["openapi"].startswith("3.1"), "openapi.json is OpenAPI 3.1")
 ids = {"problem": "nuc", "image": str(listed[0]["id"]), "run": str(run.id),
-       "stem": listed[0]["stem"], "workflow": "Threshold-Python", "user": "zed", "token": "999999"}
+       "stem": listed[0]["stem"], "workflow": "Threshold-Python", "user": "zed", "token": "999999",
+       "source": "999999"}
 routes = [(m.upper(), path) for path, item in spec["paths"].items() for m in item]
 ok(len(routes) >= 35, "the document lists every route (%d)" % len(routes))
 

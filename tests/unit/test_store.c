@@ -72,7 +72,7 @@ static void test_instance(void **state)
 	struct env *e = *state;
 	int ver = 0;
 	assert_int_equal(bia_store_schema_version(&e->ctx, &e->inst, &ver), 0);
-	assert_int_equal(ver, 10);
+	assert_int_equal(ver, 11);
 	assert_true(bia_instance_probe(e->inst_dir));
 	char p[256];
 	static const char *const sub[] = {"blobs/sha256", "blobs/tmp", "derived", "runs", "envs"};
@@ -88,7 +88,7 @@ static void test_instance(void **state)
 	struct bia_instance i2;
 	assert_int_equal(bia_instance_open(&e->ctx, e->inst_dir, &i2), 0);
 	assert_int_equal(bia_store_schema_version(&e->ctx, &i2, &ver), 0);
-	assert_int_equal(ver, 10);
+	assert_int_equal(ver, 11);
 	bia_instance_close(&i2);
 	assert_int_equal(bia_instance_open(&e->ctx, e->dir, &i2), BIA_ENOENT);
 }
@@ -330,7 +330,7 @@ static void test_migration_from_v1(void **state)
 	assert_int_equal(bia_instance_open(&e->ctx, e->inst_dir, &e->inst), 0);
 	int ver = 0;
 	assert_int_equal(bia_store_schema_version(&e->ctx, &e->inst, &ver), 0);
-	assert_int_equal(ver, 10);
+	assert_int_equal(ver, 11);
 	struct bia_problem g;
 	assert_int_equal(bia_problem_get(&e->ctx, &e->inst, "nuclei", &g), 0);
 	bia_problem_release(&g);
