@@ -14,7 +14,8 @@ case "${BIAFLOWS_DATABASE:-}" in postgresql://*) PG=$BIAFLOWS_DATABASE ;; esac
 TABLES="problems blobs images gt_versions gt_files workflows workflow_versions workflow_files
 runs run_outputs run_output_files run_scores run_reruns run_objects run_errors
 run_score_history run_output_warnings run_jobs run_events run_summaries users tokens
-problem_private problem_members workflow_sources workflow_source_tags problem_counts id_marks"
+problem_private problem_members workflow_sources workflow_source_tags run_origins instance_meta
+problem_counts id_marks"
 
 # dump DB: every row of every table, in a form both back ends print alike
 # (ordered by every column; floats to 15 digits), one file per store
@@ -55,7 +56,7 @@ check "a source with two tag rows" test "$(sqlite3 "$I/biaflows.db" "SELECT coun
 cp "$I/biaflows.db" "$T/orig.db"
 mkdir -p "$T/o" && cp "$T/orig.db" "$T/o/biaflows.db"
 dump "$T/o/biaflows.db" "$T/orig.dump"
-check "the dump has every table" test "$(grep -c '^== ' "$T/orig.dump")" -eq 28
+check "the dump has every table" test "$(grep -c '^== ' "$T/orig.dump")" -eq 30
 
 expect_rc "migrate-store -h" 0 bia migrate-store -h
 check "... documents --to" has "$T/out" "--to URL"
