@@ -375,7 +375,7 @@ static void test_migrate_to_sqlite(void **state)
 	if (bia_store_migrate(&e->ctx, &e->inst[0], "sqlite:copy.db", &rep))
 		fail_msg("%s", e->ctx.msg);
 	assert_true(rep.rows > 10);
-	assert_int_equal(rep.tables, 26);
+	assert_int_equal(rep.tables, 30);
 	bia_instance_close(&e->inst[0]);
 	assert_int_equal(bia_instance_open(&e->ctx, e->inst_dir[0], &e->inst[0]), 0);
 	assert_string_equal(bia_json_str(e->inst[0].config, "store", ""), "sqlite:copy.db");
