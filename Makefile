@@ -9,7 +9,7 @@ SHELL := /bin/bash
 BUILD ?= build
 SAN ?=
 CC ?= cc
-PKGS := libtiff-4 libpng libjpeg libzstd libwebp jansson libsodium sqlite3 libxml-2.0 libarchive libgit2 libseccomp libmicrohttpd libpq
+PKGS := libtiff-4 libpng libjpeg libzstd libwebp jansson libsodium sqlite3 libxml-2.0 libarchive libgit2 libseccomp libmicrohttpd libpq libcurl
 
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
 	-Wformat=2 -Wno-format-nonliteral -Wno-format-truncation -Isrc -MMD -MP

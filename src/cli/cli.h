@@ -111,6 +111,7 @@ int cmd_exec(struct bia_cli *cli, int argc, char **argv);
 int cmd_fsck(struct bia_cli *cli, int argc, char **argv);
 int cmd_export(struct bia_cli *cli, int argc, char **argv);
 int cmd_import(struct bia_cli *cli, int argc, char **argv);
+int cmd_pull(struct bia_cli *cli, int argc, char **argv);
 int cmd_gen(struct bia_cli *cli, int argc, char **argv);
 int cmd_metrics(struct bia_cli *cli, int argc, char **argv);
 int cmd_convert(struct bia_cli *cli, int argc, char **argv);

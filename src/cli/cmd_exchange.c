@@ -69,6 +69,32 @@ static void print_progress(void *arg, const char *phase, int64_t done, int64_t t
 		fprintf(stderr, "%s: %s %lld\n", p->what, phase, (long long)done);
 }
 
+/* What an import added and found (a table), its warnings on stderr. */
+static void print_counts(json_t *j, const struct bia_bundle_import_report *rep)
+{
+	static const char *const kinds[] = {"problems", "images", "gt_versions",
+					    "workflow_versions", "runs"};
+	printf("%-18s %8s %8s\n", "KIND", "ADDED", "PRESENT");
+	for (size_t i = 0; i < 5; i++)
+		printf("%-18s %8lld %8lld\n", kinds[i],
+		       (long long)json_integer_value(json_object_get(json_object_get(j, "added"), kinds[i])),
+		       (long long)json_integer_value(json_object_get(json_object_get(j, "present"), kinds[i])));
+	printf("%-18s %8lld %8lld\n", "files", (long long)rep->files_added,
+	       (long long)rep->files_present);
+}
+
+static void print_warnings(json_t *j, const struct bia_bundle_import_report *rep)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(j, "skipped"), i, v)
+		cli_msg("warning: workflow %s@%s skipped: %s", bia_json_str(v, "workflow", ""),
+			bia_json_str(v, "version", ""), bia_json_str(v, "reason", ""));
+	if (rep->pyramids_failed)
+		cli_msg("warning: %lld image pyramids could not be built ('biaflows fsck' retries)",
+			(long long)rep->pyramids_failed);
+}
+
 int cmd_export(struct bia_cli *cli, int argc, char **argv)
 {
 	static const struct option lo[] = {{"problem", required_argument, NULL, 'p'},
@@ -157,27 +183,94 @@ int cmd_import(struct bia_cli *cli, int argc, char **argv)
 	if (bia_bundle_import(&cli->ctx, &cli->inst, argv[optind], &o, &rep))
 		return cli_error(cli);
 	json_t *j = bia_bundle_import_report_json(&rep);
-	size_t i;
-	json_t *v;
-	json_array_foreach(json_object_get(j, "skipped"), i, v)
-		cli_msg("warning: workflow %s@%s skipped: %s", bia_json_str(v, "workflow", ""),
-			bia_json_str(v, "version", ""), bia_json_str(v, "reason", ""));
-	if (rep.pyramids_failed)
-		cli_msg("warning: %lld image pyramids could not be built ('biaflows fsck' retries)",
-			(long long)rep.pyramids_failed);
+	print_warnings(j, &rep);
 	bia_bundle_import_report_release(&rep);
+	if (fmt == OUT_JSON)
+		cli_print_object(stdout, j, OUT_JSON);
+	else
+		print_counts(j, &rep);
+	json_decref(j);
+	return 0;
+}
+
+static const char pull_usage[] =
+	"usage: biaflows pull URL [--problem P]... [--with-runs] [--with-workflows]\n"
+	"                     [--with-environments] [--token T] [--progress]\n"
+	"                     [--format table|json]\n"
+	"\n"
+	"Copy content from another biaflows server (URL: http(s)://HOST:PORT) over\n"
+	"its REST API: the server makes a snapshot of the selection (the options of\n"
+	"'export'; without --problem every problem, which needs an admin's token\n"
+	"there), then the manifest, the record files and every file this instance\n"
+	"lacks are downloaded, each verified by its sha256, and imported like a\n"
+	"bundle (all-or-nothing, content already here skipped). An interrupted pull\n"
+	"resumes: run it again, files fetched before are kept (in\n"
+	"<instance>/exchange/pull-*/ until the import succeeds). --token (default\n"
+	"$BIAFLOWS_TOKEN) is an API token of the other server.\n";
+
+int cmd_pull(struct bia_cli *cli, int argc, char **argv)
+{
+	static const struct option lo[] = {{"problem", required_argument, NULL, 'p'},
+					   {"with-runs", no_argument, NULL, 'r'},
+					   {"with-workflows", no_argument, NULL, 'w'},
+					   {"with-environments", no_argument, NULL, 'e'},
+					   {"token", required_argument, NULL, 't'},
+					   {"progress", no_argument, NULL, 'P'},
+					   {"format", required_argument, NULL, 'f'},
+					   {NULL, 0, NULL, 0}};
+	if (cli_wants_help(argc, argv)) {
+		fputs(pull_usage, stdout);
+		return 0;
+	}
+	struct bia_pull_opts o = {.token = getenv("BIAFLOWS_TOKEN")};
+	struct prog pr = {.what = "pull", .on = isatty(2)};
+	const char *probs[256];
+	size_t np = 0;
+	int fmt = OUT_TABLE, ch;
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'p':
+			np += cli_split_commas(optarg, (char **)probs + np, 256 - np);
+			break;
+		case 'r': o.runs = 1; break;
+		case 'w': o.workflows = 1; break;
+		case 'e': o.environments = o.workflows = 1; break;
+		case 't': o.token = optarg; break;
+		case 'P': pr.on = 1; break;
+		case 'f':
+			if ((fmt = cli_parse_format(optarg)) < 0 || fmt == OUT_CSV)
+				return cli_usage_error(pull_usage, "pull prints table or json");
+			break;
+		default:
+			return cli_usage_error(pull_usage, "unknown or incomplete option '%s'",
+					       argv[optind - 1]);
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error(pull_usage, "pull takes one URL");
+	o.url = argv[optind];
+	o.problems = probs;
+	o.nproblems = np;
+	o.progress = print_progress;
+	o.progress_arg = &pr;
+	struct bia_pull_report rep;
+	if (bia_pull(&cli->ctx, &cli->inst, &o, &rep))
+		return cli_error(cli);
+	json_t *j = bia_pull_report_json(&rep);
+	print_warnings(j, &rep.import);
+	bia_bundle_import_report_release(&rep.import);
 	if (fmt == OUT_JSON) {
 		cli_print_object(stdout, j, OUT_JSON);
 	} else {
-		static const char *const kinds[] = {"problems", "images", "gt_versions",
-						    "workflow_versions", "runs"};
-		printf("%-18s %8s %8s\n", "KIND", "ADDED", "PRESENT");
-		for (i = 0; i < 5; i++)
-			printf("%-18s %8lld %8lld\n", kinds[i],
-			       (long long)json_integer_value(json_object_get(json_object_get(j, "added"), kinds[i])),
-			       (long long)json_integer_value(json_object_get(json_object_get(j, "present"), kinds[i])));
-		printf("%-18s %8lld %8lld\n", "files", (long long)rep.files_added,
-		       (long long)rep.files_present);
+		json_t *dl = json_object_get(j, "download");
+		printf("downloaded %lld files (%.1f MB), %lld fetched before, %lld already here\n",
+		       (long long)json_integer_value(json_object_get(dl, "files")),
+		       (double)json_integer_value(json_object_get(dl, "bytes")) / 1e6,
+		       (long long)json_integer_value(json_object_get(dl, "resumed")),
+		       (long long)json_integer_value(json_object_get(dl, "skipped")));
+		print_counts(j, &rep.import);
 	}
 	json_decref(j);
 	return 0;

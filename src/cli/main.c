@@ -35,6 +35,7 @@ static const struct cmd commands[] = {
 	{"metrics", cmd_metrics, 0, "score predictions against ground truth; list metrics"},
 	{"migrate-store", cmd_migrate_store, NEED_INSTANCE, "copy the instance's rows to PostgreSQL or SQLite and switch to it"},
 	{"problem", cmd_problem, NEED_INSTANCE, "add, list, show or remove problems"},
+	{"pull", cmd_pull, NEED_INSTANCE, "copy content from another biaflows server over its API (resumable)"},
 	{"rerun", cmd_rerun, NEED_INSTANCE, "run a run again from its record; did it reproduce?"},
 	{"rescore", cmd_rescore, NEED_INSTANCE, "score runs again against the current ground truth"},
 	{"run", cmd_run, NEED_INSTANCE, "queue a run of a workflow on a problem; show a run"},

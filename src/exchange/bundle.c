@@ -408,12 +408,109 @@ static char *manifest_text(struct exp *e, const int64_t *pids, size_t np)
 	return s;
 }
 
+static int write_text(struct bia_ctx *ctx, const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0 || bia_write_all(fd, text, strlen(text)) || fsync(fd)) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return bia_fail(ctx, BIA_EIO, "cannot write '%s': %s", path, strerror(e));
+	}
+	close(fd);
+	return 0;
+}
+
+/* A snapshot folder: manifest, records, and the indexes a server finds
+ * the files with (fixed-width lines, sorted by digest: a binary search). */
+static int write_snapshot(struct bia_ctx *ctx, struct exp *e, const char *dir,
+			  const char *manifest)
+{
+	char p[BIA_PATH_MAX], q[BIA_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/records", dir);
+	if (mkdir(dir, 0700) || mkdir(p, 0700))
+		return bia_fail(ctx, BIA_EIO, "cannot make '%s': %s", p, strerror(errno));
+	for (int k = 0; k < NRF; k++) {
+		snprintf(p, sizeof(p), "%s/%d.jsonl", e->dir, k);
+		snprintf(q, sizeof(q), "%s/%s", dir, rf_path[k]);
+		if (rename(p, q))
+			return bia_fail(ctx, BIA_EIO, "cannot write '%s': %s", q, strerror(errno));
+	}
+	struct bia_buf b;
+	bia_buf_init(&b, SIZE_MAX);
+	for (size_t i = 0; i < e->blobs.n; i++)
+		bia_buf_addf(&b, "%s\n", e->blobs.v[i].digest);
+	snprintf(p, sizeof(p), "%s/blobs.idx", dir);
+	int rc = b.err ? bia_fail(ctx, BIA_ENOMEM, "out of memory") : write_text(ctx, p, b.buf);
+	bia_buf_reset(&b);
+	for (size_t i = 0; !rc && i < e->logs.n; i++)
+		bia_buf_addf(&b, "%s %020lld\n", e->logs.v[i].digest, (long long)e->logs.v[i].run_id);
+	snprintf(p, sizeof(p), "%s/logs.idx", dir);
+	if (!rc)
+		rc = b.err ? bia_fail(ctx, BIA_ENOMEM, "out of memory") : write_text(ctx, p, b.buf);
+	bia_buf_release(&b);
+	snprintf(p, sizeof(p), "%s/manifest.json", dir);
+	return rc ? rc : write_text(ctx, p, manifest);
+}
+
+/* Binary search of a fixed-width index file for a line starting with
+ * digest: the line (NUL-terminated, without its newline) in out. */
+static int index_find(const char *path, size_t width, const char *digest, char *out)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat sb;
+	if (fd < 0 || fstat(fd, &sb)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	size_t lo = 0, hi = (size_t)sb.st_size / width;
+	int found = -1;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (pread(fd, out, width, (off_t)(mid * width)) != (ssize_t)width)
+			break;
+		int c = strncmp(out, digest, 64);
+		if (!c) {
+			out[width - 1] = '\0';
+			found = 0;
+			break;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	close(fd);
+	return found;
+}
+
+int bia_snapshot_file(struct bia_ctx *ctx, struct bia_instance *inst, const char *snapdir,
+		      int log, const char *digest, char *path, size_t pathsz)
+{
+	char idx[BIA_PATH_MAX], line[128];
+	if (!bia_is_sha256_hex(digest))
+		return bia_fail(ctx, BIA_EINVAL, "'%s' is not a sha256 digest", digest);
+	snprintf(idx, sizeof(idx), "%s/%s", snapdir, log ? "logs.idx" : "blobs.idx");
+	if (index_find(idx, log ? 86 : 65, digest, line))
+		return bia_fail(ctx, BIA_ENOENT, "the snapshot has no %s %s", log ? "log" : "file",
+				digest);
+	if (!log)
+		return bia_blob_path(inst, digest, path, pathsz)
+			       ? bia_fail(ctx, BIA_EINVAL, "path too long")
+			       : 0;
+	return bia_run_log_path(inst, strtoll(line + 65, NULL, 10), path, pathsz)
+		       ? bia_fail(ctx, BIA_EINVAL, "path too long")
+		       : 0;
+}
+
 int bia_bundle_export(struct bia_ctx *ctx, struct bia_instance *inst, const char *path,
 	       const struct bia_bundle_export_opts *o, struct bia_bundle_export_report *rep)
 {
 	memset(rep, 0, sizeof(*rep));
 	snprintf(rep->path, sizeof(rep->path), "%s", path);
-	int filter = ends_with(path, ".tar")			    ? 0
+	int filter = o->snapshot				    ? 0
+		     : ends_with(path, ".tar")			    ? 0
 		     : ends_with(path, ".tar.gz") || ends_with(path, ".tgz") ? 1
 		     : ends_with(path, ".tar.zst")			    ? 2
 									    : -1;
@@ -477,7 +574,9 @@ int bia_bundle_export(struct bia_ctx *ctx, struct bia_instance *inst, const char
 	if (!rc && !manifest)
 		rc = bia_fail(ctx, BIA_ENOMEM, "out of memory");
 	struct archive *a = NULL;
-	if (!rc) {
+	if (!rc && o->snapshot) {
+		rc = write_snapshot(ctx, &e, path, manifest);
+	} else if (!rc) {
 		a = archive_write_new();
 		if (!a || archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
 		    (filter == 1 && archive_write_add_filter_gzip(a) != ARCHIVE_OK) ||
@@ -486,21 +585,21 @@ int bia_bundle_export(struct bia_ctx *ctx, struct bia_instance *inst, const char
 			rc = bia_fail(ctx, BIA_EIO, "cannot write '%s': %s", tmp,
 				      a ? archive_error_string(a) : "out of memory");
 	}
-	if (!rc)
+	if (!rc && !o->snapshot)
 		rc = write_bundle(ctx, &e, a, manifest);
 	if (a) {
 		if (archive_write_close(a) != ARCHIVE_OK && !rc)
 			rc = bia_fail(ctx, BIA_EIO, "cannot write '%s': %s", tmp, archive_error_string(a));
 		archive_write_free(a);
 	}
-	if (!rc) {
+	if (!rc && !o->snapshot) {
 		int fd = open(tmp, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 || fsync(fd))
 			rc = bia_fail(ctx, BIA_EIO, "cannot sync '%s': %s", tmp, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 	}
-	if (!rc && rename(tmp, path))
+	if (!rc && !o->snapshot && rename(tmp, path))
 		rc = bia_fail(ctx, BIA_EIO, "cannot write '%s': %s", path, strerror(errno));
 	if (!rc) {
 		struct stat sb;

@@ -19,6 +19,9 @@ struct bia_bundle_export_opts {
 	int runs;	  /* ended runs, their outputs, scores, error maps, logs */
 	int workflows;	  /* workflow versions (descriptors and files) */
 	int environments; /* the environment archives of exported workflow versions */
+	int snapshot;	  /* path is a new folder: the manifest, the record files and
+			   * indexes of the files (blobs.idx, logs.idx), not the files
+			   * themselves (what a server offers for pull) */
 	bia_progress_fn progress;
 	void *progress_arg;
 };
@@ -68,6 +71,37 @@ json_t *bia_bundle_import_report_json(const struct bia_bundle_import_report *rep
  * runs/.exchange-*): logs of committed runs moved into place, the rest
  * removed. Called by import and fsck. Returns the folders handled. */
 int bia_exchange_recover(struct bia_ctx *ctx, struct bia_instance *inst);
+
+/* A snapshot's file by digest: a blob of its index (the blob store's path),
+ * or a log (the run's log file). BIA_ENOENT if the snapshot has no such
+ * file. */
+int bia_snapshot_file(struct bia_ctx *ctx, struct bia_instance *inst, const char *snapdir,
+		      int log, const char *digest, char *path, size_t pathsz);
+
+/* Pull (pull.c): copy content from another instance's API into this one
+ * (docs/exchange.md "Pull"). The server makes a snapshot of the selection;
+ * its files are downloaded into <instance>/exchange/pull-<key>/ (kept
+ * across attempts: a pull interrupted resumes where it stopped), each
+ * verified by digest, then imported as a bundle. */
+struct bia_pull_opts {
+	const char *url;   /* http(s)://host:port of the other instance */
+	const char *token; /* an API token there, or NULL */
+	const char *const *problems;
+	size_t nproblems;
+	int runs, workflows, environments;
+	bia_progress_fn progress;
+	void *progress_arg;
+};
+struct bia_pull_report {
+	struct bia_bundle_import_report import;
+	int64_t downloaded, download_bytes; /* files fetched this time */
+	int64_t resumed;		    /* files already fetched by an earlier attempt */
+	int64_t range_resumed;		    /* files an earlier attempt cut short, resumed */
+	int64_t skipped;		    /* files this instance had */
+};
+int bia_pull(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_pull_opts *o,
+	     struct bia_pull_report *rep);
+json_t *bia_pull_report_json(const struct bia_pull_report *rep);
 
 /* A bundle's manifest, checked (format, version, record list). Caller
  * decrefs. */

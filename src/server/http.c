@@ -174,7 +174,18 @@ int req_file(struct req *rq, const char *path, const char *type, const char *nam
 			 safe);
 	}
 	rq->status = 200;
-	return 200;
+	/* "Range: bytes=N-" resumes a download (206 from byte N); other
+	 * ranges get the whole file */
+	const char *range = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, "Range");
+	if (range && !strncmp(range, "bytes=", 6)) {
+		char *end;
+		unsigned long long from = strtoull(range + 6, &end, 10);
+		if (end != range + 6 && !strcmp(end, "-") && from > 0 && from < rq->file_size) {
+			rq->file_offset = from;
+			rq->status = 206;
+		}
+	}
+	return rq->status;
 }
 
 void req_strip_dir(json_t *v, const char *dir)
@@ -551,9 +562,19 @@ static enum MHD_Result queue(struct req *rq)
 	struct MHD_Response *resp = rq->resp;
 	int status = rq->status ? rq->status : 500;
 	if (!resp && rq->file_fd >= 0) {
-		resp = MHD_create_response_from_fd64(rq->file_size, rq->file_fd);
+		resp = MHD_create_response_from_fd_at_offset64(rq->file_size - rq->file_offset,
+							       rq->file_fd, rq->file_offset);
 		if (resp) {
 			rq->file_fd = -1; /* the response closes it */
+			MHD_add_response_header(resp, "Accept-Ranges", "bytes");
+			if (rq->file_offset) {
+				char cr[96];
+				snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu",
+					 (unsigned long long)rq->file_offset,
+					 (unsigned long long)rq->file_size - 1,
+					 (unsigned long long)rq->file_size);
+				MHD_add_response_header(resp, "Content-Range", cr);
+			}
 			MHD_add_response_header(resp, "Content-Type",
 						rq->file_type ? rq->file_type
 							      : "application/octet-stream");

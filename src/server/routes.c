@@ -1013,6 +1013,14 @@ int h_operation(struct req *rq);
 int h_operations(struct req *rq);
 int h_metrics(struct req *rq);
 int h_image_pyramid(struct req *rq);
+int h_export(struct req *rq);
+int h_export_file(struct req *rq);
+int h_import(struct req *rq);
+int h_snapshot(struct req *rq);
+int h_snapshot_manifest(struct req *rq);
+int h_snapshot_record(struct req *rq);
+int h_snapshot_blob(struct req *rq);
+int h_snapshot_log(struct req *rq);
 
 /* --------------------------------------------------------------- table */
 
@@ -1058,6 +1066,26 @@ const struct route bia__routes[] = {
 	 "Run what is missing, then rank: {workflows?, metric?, images?, seed?, resamples?} (an "
 	 "operation)",
 	 "bench"},
+	{"POST", "/exports", h_export, RA, BODY_JSON, "exchange",
+	 "Export a bundle: {problems?, runs?, workflows?, environments?, compression?: "
+	 "zst|gz|none} (an operation; its result names the download)",
+	 "export"},
+	{"GET", "/exports/{export}", h_export_file, RA, BODY_NONE, "exchange",
+	 "Download a bundle an export wrote (Range: bytes=N- resumes)", NULL},
+	{"POST", "/imports", h_import, RA, BODY_FILE, "exchange",
+	 "Import a bundle: the body is its tar (plain, gzip or zstd) (an operation)", "import"},
+	{"POST", "/exchange/snapshots", h_snapshot, RV, BODY_JSON, "exchange",
+	 "A snapshot to pull: {problems?, runs?, workflows?, environments?} (an operation; "
+	 "non-admins name problems they may read)",
+	 "pull (the other side)"},
+	{"GET", "/exchange/snapshots/{snapshot}/manifest", h_snapshot_manifest, RV, BODY_NONE,
+	 "exchange", "A snapshot's manifest", NULL},
+	{"GET", "/exchange/snapshots/{snapshot}/records/{record}", h_snapshot_record, RV,
+	 BODY_NONE, "exchange", "A snapshot's record file (JSON lines)", NULL},
+	{"GET", "/exchange/snapshots/{snapshot}/blobs/{digest}", h_snapshot_blob, RV, BODY_NONE,
+	 "exchange", "A file of a snapshot by its sha256 (Range: bytes=N- resumes)", NULL},
+	{"GET", "/exchange/snapshots/{snapshot}/logs/{digest}", h_snapshot_log, RV, BODY_NONE,
+	 "exchange", "A run log of a snapshot by its sha256", NULL},
 	{"GET", "/operations", h_operations, RV, BODY_NONE, "operations",
 	 "Your operations (an admin's: all)", NULL},
 	{"GET", "/operations/{operation}", h_operation, RV, BODY_NONE, "operations",

@@ -57,6 +57,7 @@ struct req {
 	char text_type_buf[48];
 	int file_fd;	       /* or a file (download), -1 */
 	uint64_t file_size;
+	uint64_t file_offset;  /* a Range request's first byte (206) */
 	const char *file_type;
 	char disposition[300]; /* Content-Disposition of a download */
 	struct MHD_Response *resp; /* or a response made by the handler (streams) */
