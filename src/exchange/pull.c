@@ -9,6 +9,7 @@
 #include "exchange/exchange.h"
 
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -370,6 +371,27 @@ static int fetch_files(struct bia_ctx *ctx, struct bia_instance *inst, struct ht
 	return 0;
 }
 
+/* Whether a pull folder holds a fetched file (complete or part). */
+static int fetched_any(const char *dir)
+{
+	static const char *const subs[] = {"blobs", "logs"};
+	for (size_t i = 0; i < 2; i++) {
+		char p[BIA_PATH_MAX + 8];
+		snprintf(p, sizeof(p), "%s/%s", dir, subs[i]);
+		DIR *d = opendir(p);
+		struct dirent *e;
+		int any = 0;
+		while (d && (e = readdir(d)))
+			if (e->d_name[0] != '.')
+				any = 1;
+		if (d)
+			closedir(d);
+		if (any)
+			return 1;
+	}
+	return 0;
+}
+
 int bia_pull(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_pull_opts *o,
 	     struct bia_pull_report *rep)
 {
@@ -472,6 +494,12 @@ int bia_pull(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_pu
 		rc = bia_bundle_import(ctx, inst, dir, &io, &rep->import);
 	}
 	if (!rc) {
+		struct bia_ctx c;
+		bia_ctx_init(&c);
+		bia_rm_rf(&c, dir);
+	}
+	if (rc && !fetched_any(dir)) {
+		/* nothing worth keeping for another attempt */
 		struct bia_ctx c;
 		bia_ctx_init(&c);
 		bia_rm_rf(&c, dir);

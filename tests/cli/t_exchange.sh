@@ -106,7 +106,8 @@ a, b = (json.load(open(p)) for p in sys.argv[1:3])
 assert a["records"] == b["records"] and b["instance"] != a["instance"]' "$T/ma.json" "$T/mb.json"
 check "the leaderboard is identical on both" test "$(board "$A" nuc)" = "$(board "$B" nuc)"
 check "... and not empty" test "$(board "$B" nuc | $PY -c 'import json,sys; print(len(json.load(sys.stdin)["entries"]))')" = 2
-check "scores identical" test "$(q "$A" "SELECT group_concat(metric || '=' || coalesce(CAST(value AS TEXT), value_text), ',') FROM (SELECT * FROM run_scores ORDER BY run_id, image_id, metric) s")" = "$(q "$B" "SELECT group_concat(metric || '=' || coalesce(CAST(value AS TEXT), value_text), ',') FROM (SELECT * FROM run_scores ORDER BY run_id, image_id, metric) s")"
+check "scores identical (and there are some)" eval '[ -n "$(q "$B" "SELECT count(*) FROM run_scores WHERE run_id = 1")" ] && [ "$(q "$B" "SELECT count(*) FROM run_scores")" -gt 10 ]'
+check "scores identical" test "$(q "$A" "SELECT group_concat(s, ',') FROM (SELECT metric || '=' || coalesce(CAST(value AS TEXT), value_text) AS s FROM run_scores ORDER BY run_id, image_id, metric) x")" = "$(q "$B" "SELECT group_concat(s, ',') FROM (SELECT metric || '=' || coalesce(CAST(value AS TEXT), value_text) AS s FROM run_scores ORDER BY run_id, image_id, metric) x")"
 check "a run's log came along" test "$("$BIAFLOWS" --instance "$B" logs 2 | sha256sum)" = "$(bia logs 2 | sha256sum)"
 check "the rerun's verdict came along" test "$(q "$B" "SELECT verdict FROM run_reruns")" = "$(q "$A" "SELECT verdict FROM run_reruns")"
 check "the private problem is private" test "$(q "$B" "SELECT count(*) FROM problem_private p JOIN problems x ON x.id = p.problem_id WHERE x.name = 'spots'")" = 1
@@ -273,5 +274,114 @@ check "after_commit: staging folder gone" test -z "$(ls -A "$H/runs" | grep exch
 check "after_commit: logs equal the source's" test "$("$BIAFLOWS" --instance "$H" logs "$(q "$H" "SELECT run_id FROM run_origins WHERE origin LIKE '%/runs/2'")" | sha256sum)" = "$(bia logs 2 | sha256sum)"
 expect_rc "then importing again adds nothing" 0 "$BIAFLOWS" --instance "$H" import "$T/a.tar.zst" --format json
 check "... all present" test "$(json 'sum(d["added"].values())')" = 0
+
+# --- over HTTP: export and import as operations with progress events,
+# and pull (snapshot, resumable download, verified)
+echo admin-password-1 | bia user add adm --role admin >/dev/null
+echo viewer-password-1 | bia user add vic --role viewer >/dev/null
+TOK=$(bia token create adm)
+VTOK=$(bia token create vic)
+rm -f "$T/port"
+"$BIAFLOWS" --instance "$A" serve --listen 127.0.0.1:0 --port-file "$T/port" >"$T/serve.log" 2>&1 &
+SPID=$!
+wait_until 20 test -s "$T/port"
+PORT=$(cat "$T/port")
+URL=http://127.0.0.1:$PORT
+api() { curl -s --noproxy '*' -H "Authorization: Bearer $TOK" "$@"; }
+# wait for an operation (its JSON in $T/op.json): OP_URL
+op_wait() {
+	local i
+	for i in $(seq 300); do
+		api "$URL$1" >"$T/op.json"
+		grep -q '"state": *"\(succeeded\|failed\)"' "$T/op.json" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+curl -s -N --noproxy '*' -H "Authorization: Bearer $TOK" "$URL/api/v1/events" >"$T/events" 2>/dev/null &
+EPID=$!
+sleep 0.3
+api -X POST -H 'Content-Type: application/json' -d '{"runs": true, "environments": true, "compression": "gz"}' "$URL/api/v1/exports" >"$T/out"
+check "POST /exports answers an operation" test "$(json 'd["kind"]')" = export
+check "... which succeeds" op_wait "$(json 'd["url"]')"
+cp "$T/op.json" "$T/out"
+check "its result is the CLI's report (same content digest)" test "$(json 'd["result"]["content_digest"]')" = "$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["content_digest"])' "$T/exp-a.json")"
+DL=$(json 'd["result"]["download"]')
+api -o "$T/api.tar.gz" -w '%{http_code}' "$URL$DL" >"$T/code"
+check "the bundle downloads" test "$(cat "$T/code")" = 200
+check "... a gzip tar" sh -c "tar -tzf '$T/api.tar.gz' | head -1 | grep -q manifest.json"
+api -o "$T/part" -H 'Range: bytes=100-' -w '%{http_code}' "$URL$DL" >"$T/code"
+check "a Range request answers 206 from that byte" test "$(cat "$T/code")" = 206
+check "... the rest of the file" cmp -s "$T/part" <(tail -c +101 "$T/api.tar.gz")
+check "a viewer may not export" test "$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $VTOK" -X POST -H 'Content-Type: application/json' -d '{}' "$URL/api/v1/exports")" = 403
+check "an unknown export is 404" test "$(api -o /dev/null -w '%{http_code}' "$URL/api/v1/exports/00000000000000000000000000000000.tar")" = 404
+J=$T/j
+"$BIAFLOWS" init "$J" >/dev/null 2>&1
+echo admin-password-1 | "$BIAFLOWS" --instance "$J" user add adm --role admin >/dev/null
+JTOK=$("$BIAFLOWS" --instance "$J" token create adm)
+rm -f "$T/jport"
+"$BIAFLOWS" --instance "$J" serve --listen 127.0.0.1:0 --port-file "$T/jport" >"$T/jserve.log" 2>&1 &
+JPID=$!
+wait_until 20 test -s "$T/jport"
+JURL=http://127.0.0.1:$(cat "$T/jport")
+curl -s --noproxy '*' -H "Authorization: Bearer $JTOK" -X POST --data-binary @"$T/api.tar.gz" "$JURL/api/v1/imports" >"$T/out"
+check "POST /imports answers an operation" test "$(json 'd["kind"]')" = bundle-import
+OPU=$(json 'd["url"]')
+TOK_SAVE=$TOK; TOK=$JTOK; URL_SAVE=$URL; URL=$JURL
+check "... which succeeds" op_wait "$OPU"
+TOK=$TOK_SAVE; URL=$URL_SAVE
+cp "$T/op.json" "$T/out"
+check "its result: everything added" test "$(json '[d["result"]["added"][k] for k in ("problems","images","gt_versions","workflow_versions","runs")]')" = "[2, 8, 9, 2, 3]"
+check "the leaderboard there is A's" test "$(board "$A" nuc)" = "$(board "$J" nuc)"
+kill $JPID 2>/dev/null; wait $JPID 2>/dev/null
+kill $EPID 2>/dev/null; wait $EPID 2>/dev/null
+check "progress events of the export" has "$T/events" '"export 1"'
+
+# pull
+P=$T/p
+"$BIAFLOWS" init "$P" >/dev/null 2>&1
+expect_rc "pull -h" 0 "$BIAFLOWS" --instance "$P" pull -h
+expect_rc "pull of a non-http URL: refused" 1 "$BIAFLOWS" --instance "$P" pull ftp://x
+check "... naming the schemes" has "$T/err" "http:// or https://"
+expect_rc "pull without a token" 1 "$BIAFLOWS" --instance "$P" pull "$URL"
+check "... says the server refused" has "$T/err" "HTTP 40"
+expect_rc "a viewer may not pull everything" 1 "$BIAFLOWS" --instance "$P" pull "$URL" --token "$VTOK"
+check "... told to name problems" has "$T/err" "name the problems"
+expect_rc "a viewer does not see a private problem" 1 "$BIAFLOWS" --instance "$P" pull "$URL" --token "$VTOK" --problem spots
+check "... no such problem" has "$T/err" "no problem 'spots'"
+before=$(snapshot "$P")
+BIAFLOWS_FAULT=pull.file:5 "$BIAFLOWS" --instance "$P" pull "$URL" --token "$TOK" --with-runs --with-environments >/dev/null 2>&1
+check "a pull killed after 5 files" test $? = 137
+check "... imported nothing" test "$(snapshot "$P")" = "$before"
+check "... kept the files it fetched" test "$(ls "$P"/exchange/pull-*/blobs | wc -l)" = 5
+# one more file half fetched (as a connection cut would leave it)
+PD=$(ls -d "$P"/exchange/pull-*)
+half=$(sed -n 6p "$PD/records/blobs.jsonl" | $PY -c 'import json,sys; print(json.load(sys.stdin)["digest"])')
+head -c 100 "$A/blobs/sha256/${half:0:2}/${half:2}" >"$PD/blobs/$half.part"
+nfiles=$(( $(wc -l <"$PD/records/blobs.jsonl") + $(wc -l <"$PD/records/logs.jsonl") ))
+expect_rc "pull again" 0 "$BIAFLOWS" --instance "$P" pull "$URL" --token "$TOK" --with-runs --with-environments --progress --format json
+check "... resumed the 5 files" test "$(json 'd["download"]["resumed"]')" = 5
+check "... and the half one with a Range request" test "$(json 'd["download"]["range_resumed"]')" = 1
+check "... fetched the rest" test "$(json 'd["download"]["files"] + d["download"]["resumed"]')" = "$nfiles"
+check "... showed progress" has "$T/err" "pull: download"
+check "... imported everything" test "$(json '[d["added"][k] for k in ("problems","images","gt_versions","workflow_versions","runs")]')" = "[2, 8, 9, 2, 3]"
+check "... and removed its folder" test -z "$(ls "$P/exchange" | grep pull-)"
+check "the pulled instance has A's content digest" test "$("$BIAFLOWS" --instance "$P" export "$T/p.tar" --with-runs --with-environments)" = "$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["content_digest"])' "$T/exp-a.json")"
+expect_rc "pull again: nothing new" 0 "$BIAFLOWS" --instance "$P" pull "$URL" --token "$TOK" --with-runs --with-environments --format json
+check "... no image file downloaded" test "$(json 'd["download"]["skipped"]')" -gt 0
+check "... nothing added" test "$(json 'sum(d["added"].values())')" = 0
+# a file damaged in transit: the import refuses, nothing changes
+Q=$T/q
+"$BIAFLOWS" init "$Q" >/dev/null 2>&1
+BIAFLOWS_FAULT=pull.file:2 "$BIAFLOWS" --instance "$Q" pull "$URL" --token "$TOK" --problem nuc >/dev/null 2>&1
+QD=$(ls -d "$Q"/exchange/pull-*)
+f=$(ls "$QD/blobs" | head -1)
+chmod u+w "$QD/blobs/$f" && printf 'x' >>"$QD/blobs/$f"
+before=$(snapshot "$Q")
+expect_rc "a damaged fetched file: refused" 1 "$BIAFLOWS" --instance "$Q" pull "$URL" --token "$TOK" --problem nuc
+check "... as damaged" has "$T/err" "a damaged bundle"
+check "... nothing imported" test "$(snapshot "$Q")" = "$before"
+term_server() { kill -TERM "$1" 2>/dev/null; for _ in $(seq 300); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done; kill -9 "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+term_server $SPID
 
 finish
