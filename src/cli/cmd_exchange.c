@@ -28,7 +28,8 @@ static const char export_usage[] =
 	"stderr is a terminal).\n";
 
 static const char import_usage[] =
-	"usage: biaflows import FILE|FOLDER [--progress] [--format table|json]\n"
+	"usage: biaflows import FILE|FOLDER [--no-pyramids] [--progress]\n"
+	"                       [--format table|json]\n"
 	"\n"
 	"Import a bundle written by 'biaflows export' (or an unpacked one): every\n"
 	"digest is verified before anything is committed, in one transaction;\n"
@@ -36,7 +37,9 @@ static const char import_usage[] =
 	"images by digest, GT versions, workflow versions, runs by origin). A\n"
 	"bundle of a newer format, a damaged file, an image or workflow version\n"
 	"that exists here with other content: refused, nothing imported. Prints\n"
-	"what was added (json: the report).\n";
+	"what was added (json: the report). The OME-Zarr pyramids of what was\n"
+	"added are built after the commit, unless --no-pyramids ('biaflows fsck' or\n"
+	"'image pyramid' builds them later).\n";
 
 struct prog {
 	const char *what;
@@ -156,18 +159,21 @@ int cmd_import(struct bia_cli *cli, int argc, char **argv)
 {
 	static const struct option lo[] = {{"progress", no_argument, NULL, 'P'},
 					   {"format", required_argument, NULL, 'f'},
+					   {"no-pyramids", no_argument, NULL, 'n'},
 					   {NULL, 0, NULL, 0}};
 	if (cli_wants_help(argc, argv)) {
 		fputs(import_usage, stdout);
 		return 0;
 	}
 	struct prog pr = {.what = "import", .on = isatty(2)};
-	int fmt = OUT_TABLE, ch;
+	int fmt = OUT_TABLE, ch, nopyr = 0;
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		if (ch == 'P') {
 			pr.on = 1;
+		} else if (ch == 'n') {
+			nopyr = 1;
 		} else if (ch == 'f') {
 			if ((fmt = cli_parse_format(optarg)) < 0 || fmt == OUT_CSV)
 				return cli_usage_error(import_usage, "import prints table or json");
@@ -178,7 +184,8 @@ int cmd_import(struct bia_cli *cli, int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return cli_usage_error(import_usage, "import takes one FILE or FOLDER");
-	struct bia_bundle_import_opts o = {.progress = print_progress, .progress_arg = &pr};
+	struct bia_bundle_import_opts o = {.progress = print_progress, .progress_arg = &pr,
+					   .no_pyramids = nopyr};
 	struct bia_bundle_import_report rep;
 	if (bia_bundle_import(&cli->ctx, &cli->inst, argv[optind], &o, &rep))
 		return cli_error(cli);
@@ -195,7 +202,8 @@ int cmd_import(struct bia_cli *cli, int argc, char **argv)
 
 static const char pull_usage[] =
 	"usage: biaflows pull URL [--problem P]... [--with-runs] [--with-workflows]\n"
-	"                     [--with-environments] [--token T] [--progress]\n"
+	"                     [--with-environments] [--token T] [--no-pyramids]\n"
+	"                     [--progress]\n"
 	"                     [--format table|json]\n"
 	"\n"
 	"Copy content from another biaflows server (URL: http(s)://HOST:PORT) over\n"
@@ -206,7 +214,8 @@ static const char pull_usage[] =
 	"bundle (all-or-nothing, content already here skipped). An interrupted pull\n"
 	"resumes: run it again, files fetched before are kept (in\n"
 	"<instance>/exchange/pull-*/ until the import succeeds). --token (default\n"
-	"$BIAFLOWS_TOKEN) is an API token of the other server.\n";
+	"$BIAFLOWS_TOKEN) is an API token of the other server; --no-pyramids as\n"
+	"for import.\n";
 
 int cmd_pull(struct bia_cli *cli, int argc, char **argv)
 {
@@ -215,6 +224,7 @@ int cmd_pull(struct bia_cli *cli, int argc, char **argv)
 					   {"with-workflows", no_argument, NULL, 'w'},
 					   {"with-environments", no_argument, NULL, 'e'},
 					   {"token", required_argument, NULL, 't'},
+					   {"no-pyramids", no_argument, NULL, 'n'},
 					   {"progress", no_argument, NULL, 'P'},
 					   {"format", required_argument, NULL, 'f'},
 					   {NULL, 0, NULL, 0}};
@@ -238,6 +248,7 @@ int cmd_pull(struct bia_cli *cli, int argc, char **argv)
 		case 'w': o.workflows = 1; break;
 		case 'e': o.environments = o.workflows = 1; break;
 		case 't': o.token = optarg; break;
+		case 'n': o.no_pyramids = 1; break;
 		case 'P': pr.on = 1; break;
 		case 'f':
 			if ((fmt = cli_parse_format(optarg)) < 0 || fmt == OUT_CSV)

@@ -927,7 +927,7 @@ static int cmp_i64(const void *a, const void *b)
  * builds them; a failure leaves the import standing (fsck rebuilds). */
 static void build_pyramids(struct imp *m)
 {
-	if (m->inst->derive_in_background || !m->ntouched)
+	if (m->inst->derive_in_background || !m->ntouched || (m->o && m->o->no_pyramids))
 		return;
 	qsort(m->touched, m->ntouched, sizeof(int64_t), cmp_i64);
 	size_t n = 1;
@@ -1257,8 +1257,13 @@ int bia_bundle_import(struct bia_ctx *ctx, struct bia_instance *inst, const char
 	bia_ctx_init(&rc_ctx);
 	bia_exchange_recover(&rc_ctx, inst);
 	int rc = bia_blob_lock_shared(ctx, inst) || make_staging(ctx, &m);
+	/* files synced once, before the commit (not one by one) */
+	bia_blob_defer_sync(1);
 	if (!rc)
 		rc = S_ISDIR(sb.st_mode) ? import_dir(ctx, &m, path) : import_tar(ctx, &m, path);
+	bia_blob_defer_sync(0);
+	if (!rc)
+		rc = bia_blob_sync(ctx, inst);
 	if (!rc && m.stage != NRF)
 		rc = bia_fail(ctx, BIA_EFORMAT, "the bundle ends before %s", rf_path[m.stage]);
 	if (!rc) {

@@ -45,6 +45,7 @@ json_t *bia_bundle_export_report_json(const struct bia_bundle_export_report *rep
 struct bia_bundle_import_opts {
 	bia_progress_fn progress;
 	void *progress_arg;
+	int no_pyramids; /* leave the OME-Zarr pyramids to fsck / image pyramid */
 };
 
 struct bia_bundle_import_report {
@@ -89,6 +90,7 @@ struct bia_pull_opts {
 	const char *const *problems;
 	size_t nproblems;
 	int runs, workflows, environments;
+	int no_pyramids;
 	bia_progress_fn progress;
 	void *progress_arg;
 };

@@ -490,7 +490,7 @@ int bia_pull(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_pu
 	json_decref(man);
 	http_close(&h);
 	if (!rc) {
-		struct bia_bundle_import_opts io = {o->progress, o->progress_arg};
+		struct bia_bundle_import_opts io = {o->progress, o->progress_arg, o->no_pyramids};
 		rc = bia_bundle_import(ctx, inst, dir, &io, &rep->import);
 	}
 	if (!rc) {

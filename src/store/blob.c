@@ -68,13 +68,37 @@ static int open_temp(struct bia_ctx *ctx, struct bia_instance *inst, char *tmp, 
 	return fd;
 }
 
+/* Blobs of this thread are synced one by one, or (deferred) all at once
+ * by bia_blob_sync before the rows naming them are committed. */
+static _Thread_local int defer_sync;
+
+void bia_blob_defer_sync(int on)
+{
+	defer_sync = on;
+}
+
+int bia_blob_sync(struct bia_ctx *ctx, struct bia_instance *inst)
+{
+	char p[BIA_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/blobs/sha256", inst->root);
+	int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || syncfs(fd)) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return bia_fail(ctx, BIA_EIO, "cannot sync '%s': %s", p, strerror(e));
+	}
+	close(fd);
+	return 0;
+}
+
 /* fsync the temp file, move it to its digest's place (or drop it when that
  * blob exists already). */
 static int publish(struct bia_ctx *ctx, struct bia_instance *inst, int fd, const char *tmp,
 		   const char *digest, int *pnew)
 {
 	char dst[BIA_PATH_MAX], dir[BIA_PATH_MAX];
-	if (fsync(fd)) {
+	if (!defer_sync && fsync(fd)) {
 		int e = errno;
 		close(fd);
 		unlink(tmp);
@@ -91,18 +115,25 @@ static int publish(struct bia_ctx *ctx, struct bia_instance *inst, int fd, const
 		return 0;
 	}
 	snprintf(dir, sizeof(dir), "%s/blobs/sha256/%.2s", inst->root, digest);
-	if (bia_mkdir_p(ctx, dir)) {
-		unlink(tmp);
-		return ctx->rc;
+	/* the folder of the first two hex digits exists but for the first
+	 * blob of each */
+	int r = rename(tmp, dst);
+	if (r && errno == ENOENT) {
+		if (mkdir(dir, 0755) && errno != EEXIST) {
+			int e = errno;
+			unlink(tmp);
+			return bia_fail(ctx, BIA_EIO, "cannot make '%s': %s", dir, strerror(e));
+		}
+		r = rename(tmp, dst);
 	}
-	if (rename(tmp, dst)) {
+	if (r) {
 		int e = errno;
 		unlink(tmp);
 		return bia_fail(ctx, BIA_EIO, "cannot store blob '%s': %s", dst, strerror(e));
 	}
 	if (pnew)
 		*pnew = 1;
-	return bia_fsync_dir(ctx, dir);
+	return defer_sync ? 0 : bia_fsync_dir(ctx, dir);
 }
 
 int bia_blob_put_stream(struct bia_ctx *ctx, struct bia_instance *inst, bia_blob_reader rd,

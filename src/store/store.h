@@ -131,6 +131,11 @@ typedef ssize_t (*bia_blob_reader)(void *arg, void *buf, size_t n);
 int bia_blob_put_stream(struct bia_ctx *ctx, struct bia_instance *inst, bia_blob_reader rd,
 			void *arg, const char *what, char digest[BIA_SHA256_HEX], uint64_t *psize,
 			int *pnew);
+/* On: the blobs this thread puts are not synced one by one; bia_blob_sync
+ * (syncfs of the blob store) must then run before a commit names them —
+ * one sync for an import of thousands of files. */
+void bia_blob_defer_sync(int on);
+int bia_blob_sync(struct bia_ctx *ctx, struct bia_instance *inst);
 /* Store bytes as a blob. */
 int bia_blob_put_mem(struct bia_ctx *ctx, struct bia_instance *inst, const void *data,
 		     size_t len, char digest[BIA_SHA256_HEX] /* OUT */,
