@@ -339,36 +339,234 @@ static int read_index(struct bia_ctx *ctx, const char *path, json_t **pout)
 	return rc;
 }
 
+/* Files are fetched PARALLEL at a time (one connection each), so that the
+ * round trips of thousands of small files overlap. */
+#define PARALLEL 4
+
+struct xfer {
+	CURL *c;
+	int busy;
+	int fd;
+	int first;	     /* no byte received yet */
+	long status;
+	int64_t have;	     /* bytes of the .part kept from an earlier attempt */
+	int64_t bytes;	     /* the index's size */
+	struct bia_sha256 h;
+	char digest[BIA_SHA256_HEX];
+	char file[BIA_PATH_MAX + 80], part[BIA_PATH_MAX + 88], url[2048];
+	char err[256];	     /* the start of an error's body */
+	size_t nerr;
+	int werr;	     /* errno of a failed write */
+	struct sink *proto;
+};
+
+static size_t xfer_data(char *p, size_t sz, size_t n, void *arg)
+{
+	struct xfer *x = arg;
+	size_t len = sz * n;
+	if (x->first) {
+		x->first = 0;
+		curl_easy_getinfo(x->c, CURLINFO_RESPONSE_CODE, &x->status);
+		if (x->status == 200 && x->have) {
+			/* the range was not honoured: the whole file comes again */
+			if (ftruncate(x->fd, 0)) {
+				x->werr = errno;
+				return 0;
+			}
+			bia_sha256_init(&x->h);
+			x->have = 0;
+		}
+	}
+	if (x->status != 200 && x->status != 206) {
+		size_t k = len < sizeof(x->err) - 1 - x->nerr ? len : sizeof(x->err) - 1 - x->nerr;
+		memcpy(x->err + x->nerr, p, k);
+		x->nerr += k;
+		x->err[x->nerr] = '\0';
+		return len;
+	}
+	if (bia_write_all(x->fd, p, len)) {
+		x->werr = errno ? errno : EIO;
+		return 0;
+	}
+	bia_sha256_update(&x->h, p, len);
+	struct sink *s = x->proto;
+	*s->done += (int64_t)len;
+	if (s->o->progress)
+		s->o->progress(s->o->progress_arg, "download", *s->done, s->total);
+	return len;
+}
+
+/* Start fetching one file into a free transfer: a .part left by an
+ * earlier attempt is hashed again and resumed with a Range request. */
+static int xfer_start(struct bia_ctx *ctx, CURLM *mh, struct http *h, struct xfer *x,
+		      const char *url, const char *file, const char *digest, int64_t bytes)
+{
+	snprintf(x->url, sizeof(x->url), "%s", url);
+	snprintf(x->file, sizeof(x->file), "%s", file);
+	snprintf(x->part, sizeof(x->part), "%s.part", file);
+	snprintf(x->digest, sizeof(x->digest), "%s", digest);
+	x->bytes = bytes;
+	x->have = 0;
+	x->first = 1;
+	x->status = 0;
+	x->nerr = 0;
+	x->err[0] = '\0';
+	x->werr = 0;
+	bia_sha256_init(&x->h);
+	int in = open(x->part, O_RDONLY | O_CLOEXEC);
+	char buf[1 << 16];
+	ssize_t n;
+	while (in >= 0 && (n = read(in, buf, sizeof(buf))) > 0) {
+		bia_sha256_update(&x->h, buf, (size_t)n);
+		x->have += n;
+	}
+	if (in >= 0)
+		close(in);
+	x->fd = open(x->part, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (x->fd < 0)
+		return bia_fail(ctx, BIA_EIO, "cannot write '%s': %s", x->part, strerror(errno));
+	if (!x->c && !(x->c = curl_easy_init()))
+		return bia_fail(ctx, BIA_ENOMEM, "out of memory");
+	CURL *c = x->c;
+	curl_easy_reset(c);
+	char range[64];
+	if (x->have > 0) {
+		snprintf(range, sizeof(range), "%lld-", (long long)x->have);
+		curl_easy_setopt(c, CURLOPT_RANGE, range);
+	}
+	curl_easy_setopt(c, CURLOPT_URL, x->url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->headers);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, xfer_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_PRIVATE, x);
+	if (curl_multi_add_handle(mh, c) != CURLM_OK) {
+		close(x->fd);
+		return bia_fail(ctx, BIA_EIO, "cannot start a download");
+	}
+	x->busy = 1;
+	return 0;
+}
+
+/* A transfer ended (CURLcode r): keep the file if its digest is right. */
+static int xfer_done(struct bia_ctx *ctx, struct xfer *x, CURLcode r)
+{
+	x->busy = 0;
+	int rc = 0;
+	if (r != CURLE_OK) {
+		rc = bia_fail(ctx, x->werr ? BIA_EIO : BIA_EUNAVAIL, "%s: %s", x->url,
+			      x->werr ? strerror(x->werr) : curl_easy_strerror(r));
+	} else if (x->status != 200 && x->status != 206) {
+		json_t *j = json_loadb(x->err, x->nerr, 0, NULL);
+		const char *msg = bia_json_str(json_object_get(j, "error"), "message", "");
+		rc = bia_fail(ctx, x->status == 404 ? BIA_ENOENT : BIA_EIO, "%s: HTTP %ld%s%s", x->url,
+			      x->status, msg[0] ? ": " : "", msg);
+		json_decref(j);
+	} else if (x->status == 206) {
+		x->proto->rep->range_resumed++;
+	}
+	if (!rc && fsync(x->fd))
+		rc = bia_fail(ctx, BIA_EIO, "cannot sync '%s': %s", x->part, strerror(errno));
+	close(x->fd);
+	x->fd = -1;
+	if (rc)
+		return rc;
+	char got[BIA_SHA256_HEX];
+	bia_sha256_final(&x->h, got);
+	if (strcmp(got, x->digest)) {
+		unlink(x->part);
+		return bia_fail(ctx, BIA_ECORRUPT, "%s: the download has digest %s (damaged in "
+				"transit; pull again)", x->url, got);
+	}
+	if (rename(x->part, x->file))
+		return bia_fail(ctx, BIA_EIO, "cannot write '%s': %s", x->file, strerror(errno));
+	x->proto->rep->downloaded++;
+	x->proto->rep->download_bytes += x->bytes;
+	bia_faultsim("pull.file");
+	return 0;
+}
+
 static int fetch_files(struct bia_ctx *ctx, struct bia_instance *inst, struct http *h,
 		       const char *snap, const char *dir, const char *kind, json_t *idx,
 		       struct sink *proto)
 {
-	size_t i;
-	json_t *e;
-	json_array_foreach(idx, i, e)
-	{
-		const char *d = bia_json_str(e, "digest", "");
-		char local[BIA_PATH_MAX], file[BIA_PATH_MAX + 80], path[512];
-		snprintf(file, sizeof(file), "%s/%s/%s", dir, kind, d);
-		if (!strcmp(kind, "blobs") && !bia_blob_path(inst, d, local, sizeof(local)) &&
-		    bia_is_file(local)) {
-			proto->rep->skipped++;
-			*proto->done += json_integer_value(json_object_get(e, "bytes"));
-			continue;
-		}
-		if (bia_is_file(file)) {
-			proto->rep->resumed++;
-			*proto->done += json_integer_value(json_object_get(e, "bytes"));
-			continue;
-		}
-		snprintf(path, sizeof(path), "%s/%s/%s", snap, kind, d);
-		if (http_file(ctx, h, path, file, d, proto))
-			return ctx->rc;
-		proto->rep->downloaded++;
-		proto->rep->download_bytes += json_integer_value(json_object_get(e, "bytes"));
-		bia_faultsim("pull.file");
+	CURLM *mh = curl_multi_init();
+	if (!mh)
+		return bia_fail(ctx, BIA_ENOMEM, "out of memory");
+	struct xfer x[PARALLEL];
+	memset(x, 0, sizeof(x));
+	for (int k = 0; k < PARALLEL; k++) {
+		x[k].fd = -1;
+		x[k].proto = proto;
 	}
-	return 0;
+	size_t next = 0, n = json_array_size(idx);
+	int rc = 0, active = 0;
+	for (;;) {
+		/* fill the free transfers */
+		for (int k = 0; !rc && k < PARALLEL && next < n; k++) {
+			if (x[k].busy)
+				continue;
+			for (; next < n; next++) {
+				json_t *e = json_array_get(idx, next);
+				const char *d = bia_json_str(e, "digest", "");
+				int64_t bytes = json_integer_value(json_object_get(e, "bytes"));
+				char local[BIA_PATH_MAX], file[BIA_PATH_MAX + 80], url[2048];
+				snprintf(file, sizeof(file), "%s/%s/%s", dir, kind, d);
+				if (!strcmp(kind, "blobs") && !bia_blob_path(inst, d, local, sizeof(local)) &&
+				    bia_is_file(local)) {
+					proto->rep->skipped++;
+					*proto->done += bytes;
+					continue;
+				}
+				if (bia_is_file(file)) {
+					proto->rep->resumed++;
+					*proto->done += bytes;
+					continue;
+				}
+				snprintf(url, sizeof(url), "%s%s/%s/%s", h->base, snap, kind, d);
+				rc = xfer_start(ctx, mh, h, &x[k], url, file, d, bytes);
+				if (!rc)
+					active++;
+				next++;
+				break;
+			}
+		}
+		if (rc || !active)
+			break;
+		int still;
+		if (curl_multi_perform(mh, &still) != CURLM_OK ||
+		    curl_multi_poll(mh, NULL, 0, 1000, NULL) != CURLM_OK) {
+			rc = bia_fail(ctx, BIA_EIO, "downloads failed");
+			break;
+		}
+		curl_multi_perform(mh, &still);
+		CURLMsg *msg;
+		int left;
+		while (!rc && (msg = curl_multi_info_read(mh, &left))) {
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			struct xfer *t = NULL;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+			CURLcode r = msg->data.result;
+			curl_multi_remove_handle(mh, msg->easy_handle);
+			active--;
+			rc = xfer_done(ctx, t, r);
+		}
+	}
+	for (int k = 0; k < PARALLEL; k++) {
+		if (x[k].busy) {
+			curl_multi_remove_handle(mh, x[k].c);
+			close(x[k].fd);
+		}
+		if (x[k].c)
+			curl_easy_cleanup(x[k].c);
+	}
+	curl_multi_cleanup(mh);
+	return rc;
 }
 
 /* Whether a pull folder holds a fetched file (complete or part). */

@@ -353,15 +353,21 @@ before=$(snapshot "$P")
 BIAFLOWS_FAULT=pull.file:5 "$BIAFLOWS" --instance "$P" pull "$URL" --token "$TOK" --with-runs --with-environments >/dev/null 2>&1
 check "a pull killed after 5 files" test $? = 137
 check "... imported nothing" test "$(snapshot "$P")" = "$before"
-check "... kept the files it fetched" test "$(ls "$P"/exchange/pull-*/blobs | wc -l)" = 5
+check "... kept the files it fetched" test "$(ls "$P"/exchange/pull-*/blobs | grep -vc part)" = 5
 # one more file half fetched (as a connection cut would leave it)
 PD=$(ls -d "$P"/exchange/pull-*)
-half=$(sed -n 6p "$PD/records/blobs.jsonl" | $PY -c 'import json,sys; print(json.load(sys.stdin)["digest"])')
+half=$($PY -c '
+import json, os, sys
+d = sys.argv[1]
+for l in open(d + "/records/blobs.jsonl"):
+    g = json.loads(l)["digest"]
+    if not os.path.exists(d + "/blobs/" + g):
+        print(g); break' "$PD")
 head -c 100 "$A/blobs/sha256/${half:0:2}/${half:2}" >"$PD/blobs/$half.part"
 nfiles=$(( $(wc -l <"$PD/records/blobs.jsonl") + $(wc -l <"$PD/records/logs.jsonl") ))
 expect_rc "pull again" 0 "$BIAFLOWS" --instance "$P" pull "$URL" --token "$TOK" --with-runs --with-environments --progress --format json
 check "... resumed the 5 files" test "$(json 'd["download"]["resumed"]')" = 5
-check "... and the half one with a Range request" test "$(json 'd["download"]["range_resumed"]')" = 1
+check "... and the half one with a Range request" test "$(json 'd["download"]["range_resumed"]')" -ge 1
 check "... fetched the rest" test "$(json 'd["download"]["files"] + d["download"]["resumed"]')" = "$nfiles"
 check "... showed progress" has "$T/err" "pull: download"
 check "... imported everything" test "$(json '[d["added"][k] for k in ("problems","images","gt_versions","workflow_versions","runs")]')" = "[2, 8, 9, 2, 3]"
