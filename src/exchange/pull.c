@@ -537,13 +537,11 @@ static int fetch_files(struct bia_ctx *ctx, struct bia_instance *inst, struct ht
 		}
 		if (rc || !active)
 			break;
-		int still;
-		if (curl_multi_perform(mh, &still) != CURLM_OK ||
-		    curl_multi_poll(mh, NULL, 0, 1000, NULL) != CURLM_OK) {
+		int still, ended = 0;
+		if (curl_multi_perform(mh, &still) != CURLM_OK) {
 			rc = bia_fail(ctx, BIA_EIO, "downloads failed");
 			break;
 		}
-		curl_multi_perform(mh, &still);
 		CURLMsg *msg;
 		int left;
 		while (!rc && (msg = curl_multi_info_read(mh, &left))) {
@@ -554,8 +552,12 @@ static int fetch_files(struct bia_ctx *ctx, struct bia_instance *inst, struct ht
 			CURLcode r = msg->data.result;
 			curl_multi_remove_handle(mh, msg->easy_handle);
 			active--;
+			ended++;
 			rc = xfer_done(ctx, t, r);
 		}
+		/* wait for the network only when nothing ended (else: refill) */
+		if (!rc && !ended && curl_multi_poll(mh, NULL, 0, 1000, NULL) != CURLM_OK)
+			rc = bia_fail(ctx, BIA_EIO, "downloads failed");
 	}
 	for (int k = 0; k < PARALLEL; k++) {
 		if (x[k].busy) {

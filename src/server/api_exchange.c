@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SNAPSHOT_TTL (24 * 3600) /* a snapshot is removed a day after it was made */
+#define SNAPSHOT_TTL (24 * 3600) /* snapshots and exported bundles are removed a day after */
 
 static void op_progress(void *arg, const char *phase, int64_t done, int64_t total)
 {
@@ -63,6 +63,8 @@ static void random_hex(char out[33])
 		snprintf(out + 2 * i, 3, "%02x", r[i]);
 }
 
+static void prune_old(struct bia_instance *inst, const char *sub);
+
 /* ---------------------------------------------------------------- export */
 
 static int export_op(struct bia_server *srv, json_t *rqj, void *oprun, struct bia_ctx *ctx,
@@ -73,6 +75,7 @@ static int export_op(struct bia_server *srv, json_t *rqj, void *oprun, struct bi
 	if (selection(ctx, rqj, &o, &names))
 		return ctx->rc;
 	char dir[BIA_PATH_MAX], path[BIA_PATH_MAX + 64];
+	prune_old(srv->inst, "exports");
 	exchange_dir(srv->inst, "exports", dir, sizeof(dir));
 	const char *name = bia_json_str(rqj, "name", "");
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
@@ -158,11 +161,11 @@ int h_import(struct req *rq)
 
 /* ------------------------------------------------------------- snapshots */
 
-/* Snapshots older than SNAPSHOT_TTL are removed. */
-static void prune_snapshots(struct bia_instance *inst)
+/* Snapshots and exported bundles older than SNAPSHOT_TTL are removed. */
+static void prune_old(struct bia_instance *inst, const char *sub)
 {
 	char dir[BIA_PATH_MAX];
-	exchange_dir(inst, "snapshots", dir, sizeof(dir));
+	exchange_dir(inst, sub, dir, sizeof(dir));
 	DIR *d = opendir(dir);
 	struct dirent *e;
 	time_t now = time(NULL);
@@ -190,7 +193,7 @@ static int snapshot_op(struct bia_server *srv, json_t *rqj, void *oprun, struct 
 	const char **names;
 	if (selection(ctx, rqj, &o, &names))
 		return ctx->rc;
-	prune_snapshots(srv->inst);
+	prune_old(srv->inst, "snapshots");
 	char dir[BIA_PATH_MAX], path[BIA_PATH_MAX + 64], owner[BIA_PATH_MAX + 80];
 	exchange_dir(srv->inst, "snapshots", dir, sizeof(dir));
 	const char *id = bia_json_str(rqj, "id", "");
@@ -235,14 +238,17 @@ int h_snapshot(struct req *rq)
 			struct bia_problem p;
 			struct bia_ctx tmp;
 			bia_instance_ctx(req_inst(rq), &tmp);
-			if (bia_problem_get(&tmp, req_inst(rq), names[i], &p) ||
-			    bia_access_problem(&tmp, req_inst(rq), &rq->who, p.id, BIA_ACCESS_READ)) {
-				if (tmp.rc != BIA_ENOENT)
-					bia_problem_release(&p);
+			if (bia_problem_get(&tmp, req_inst(rq), names[i], &p)) {
 				rc = req_fail(rq, BIA_ENOENT, "no problem '%s'", names[i]);
 				break;
 			}
+			int denied = bia_access_problem(&tmp, req_inst(rq), &rq->who, p.id,
+							BIA_ACCESS_READ);
 			bia_problem_release(&p);
+			if (denied) {
+				rc = req_fail(rq, BIA_ENOENT, "no problem '%s'", names[i]);
+				break;
+			}
 		}
 	}
 	free(names);

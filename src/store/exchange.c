@@ -637,11 +637,13 @@ int bia_store_export_records(struct bia_ctx *ctx, struct bia_instance *inst,
 	char iid[128];
 	if (bia_store_instance_id(ctx, inst, iid, sizeof(iid)))
 		return ctx->rc;
-	/* one snapshot of everything (PostgreSQL: a repeatable read) */
-	if (Q_DRV(inst)->begin(ctx, inst))
+	/* one snapshot of everything, without holding writers up: a read
+	 * transaction (SQLite: deferred, WAL keeps it a snapshot; PostgreSQL:
+	 * a repeatable read) */
+	const struct q_driver *d = Q_DRV(inst);
+	if (d->pg ? d->begin(ctx, inst) : d->exec(ctx, inst, "BEGIN DEFERRED"))
 		return ctx->rc;
-	int rc = Q_DRV(inst)->pg &&
-		 Q_DRV(inst)->exec(ctx, inst, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+	int rc = d->pg && d->exec(ctx, inst, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
 	if (!rc)
 		rc = export_problems(&x, sel);
 	if (!rc)
@@ -652,7 +654,13 @@ int bia_store_export_records(struct bia_ctx *ctx, struct bia_instance *inst,
 		rc = export_workflows(&x, sel);
 	if (!rc && sel->runs)
 		rc = export_runs(&x, iid);
-	Q_DRV(inst)->rollback(inst);
+	if (d->pg) {
+		d->rollback(inst);
+	} else {
+		struct bia_ctx c;
+		bia_ctx_init(&c);
+		d->exec(&c, inst, "ROLLBACK");
+	}
 	imap_free(&x.problems);
 	imap_free(&x.images);
 	imap_free(&x.gts);
