@@ -212,6 +212,35 @@ class Client:
             query={"skip_invalid": "true" if skip_invalid else None, "annotator": annotator},
             data=buf.getvalue(), content_type="application/gzip"))
 
+    # ------------------------------------------------------------- exchange
+    def export(self, problems=None, runs=False, workflows=False, environments=False,
+               compression="zst"):
+        """Export a bundle on the server (admin): an Operation whose result
+        is `biaflows export --format json`'s report with "download"."""
+        body = {"runs": runs, "workflows": workflows, "environments": environments,
+                "compression": compression}
+        if problems:
+            body["problems"] = list(problems)
+        return Operation(self, self._request("POST", "/exports", body=body))
+
+    def download_export(self, result, path):
+        """Write the bundle of a finished export (its result) to path."""
+        resp = self._request("GET", result["download"][len("/api/v1"):], stream=True)
+        with resp, open(path, "wb") as f:
+            while True:
+                chunk = resp.read(1 << 16)
+                if not chunk:
+                    break
+                f.write(chunk)
+        return path
+
+    def import_bundle(self, path):
+        """Import a bundle file (admin): an Operation whose result is
+        `biaflows import --format json`'s report."""
+        with open(path, "rb") as f:
+            return Operation(self, self._request("POST", "/imports", data=f.read(),
+                                                 content_type="application/x-tar"))
+
     def score(self, cls, prediction, ground_truth, params=None, objects=False,
               prediction_tracks=None, ground_truth_tracks=None):
         """Score a prediction file against a GT file (no instance data):

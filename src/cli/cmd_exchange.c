@@ -98,12 +98,35 @@ static void print_warnings(json_t *j, const struct bia_bundle_import_report *rep
 			(long long)rep->pyramids_failed);
 }
 
+/* The selection options export and pull share. */
+#define SELECTION_OPTIONS                                                      \
+	{"problem", required_argument, NULL, 'p'},                              \
+	{"with-runs", no_argument, NULL, 'r'},                                 \
+	{"with-workflows", no_argument, NULL, 'w'},                            \
+	{"with-environments", no_argument, NULL, 'e'}
+struct selection {
+	const char *problems[256];
+	size_t n;
+	int runs, workflows, environments;
+};
+
+/* 1 if ch is a selection option (taken), else 0. */
+static int selection_option(struct selection *s, int ch, char *arg)
+{
+	switch (ch) {
+	case 'p':
+		s->n += cli_split_commas(arg, (char **)s->problems + s->n, 256 - s->n);
+		return 1;
+	case 'r': s->runs = 1; return 1;
+	case 'w': s->workflows = 1; return 1;
+	case 'e': s->environments = s->workflows = 1; return 1;
+	}
+	return 0;
+}
+
 int cmd_export(struct bia_cli *cli, int argc, char **argv)
 {
-	static const struct option lo[] = {{"problem", required_argument, NULL, 'p'},
-					   {"with-runs", no_argument, NULL, 'r'},
-					   {"with-workflows", no_argument, NULL, 'w'},
-					   {"with-environments", no_argument, NULL, 'e'},
+	static const struct option lo[] = {SELECTION_OPTIONS,
 					   {"progress", no_argument, NULL, 'P'},
 					   {"format", required_argument, NULL, 'f'},
 					   {NULL, 0, NULL, 0}};
@@ -111,21 +134,15 @@ int cmd_export(struct bia_cli *cli, int argc, char **argv)
 		fputs(export_usage, stdout);
 		return 0;
 	}
-	struct bia_bundle_export_opts o = {0};
 	struct prog pr = {.what = "export", .on = isatty(2)};
-	const char *probs[256];
-	size_t np = 0;
+	struct selection sel = {0};
 	int fmt = OUT_TABLE, ch;
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (selection_option(&sel, ch, optarg))
+			continue;
 		switch (ch) {
-		case 'p':
-			np += cli_split_commas(optarg, (char **)probs + np, 256 - np);
-			break;
-		case 'r': o.runs = 1; break;
-		case 'w': o.workflows = 1; break;
-		case 'e': o.environments = o.workflows = 1; break;
 		case 'P': pr.on = 1; break;
 		case 'f':
 			if ((fmt = cli_parse_format(optarg)) < 0 || fmt == OUT_CSV)
@@ -138,10 +155,10 @@ int cmd_export(struct bia_cli *cli, int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return cli_usage_error(export_usage, "export takes one FILE");
-	o.problems = probs;
-	o.nproblems = np;
-	o.progress = print_progress;
-	o.progress_arg = &pr;
+	struct bia_bundle_export_opts o = {
+		.problems = sel.problems, .nproblems = sel.n, .runs = sel.runs,
+		.workflows = sel.workflows, .environments = sel.environments,
+		.progress = print_progress, .progress_arg = &pr};
 	struct bia_bundle_export_report rep;
 	if (bia_bundle_export(&cli->ctx, &cli->inst, argv[optind], &o, &rep))
 		return cli_error(cli);
@@ -219,10 +236,7 @@ static const char pull_usage[] =
 
 int cmd_pull(struct bia_cli *cli, int argc, char **argv)
 {
-	static const struct option lo[] = {{"problem", required_argument, NULL, 'p'},
-					   {"with-runs", no_argument, NULL, 'r'},
-					   {"with-workflows", no_argument, NULL, 'w'},
-					   {"with-environments", no_argument, NULL, 'e'},
+	static const struct option lo[] = {SELECTION_OPTIONS,
 					   {"token", required_argument, NULL, 't'},
 					   {"no-pyramids", no_argument, NULL, 'n'},
 					   {"progress", no_argument, NULL, 'P'},
@@ -234,19 +248,14 @@ int cmd_pull(struct bia_cli *cli, int argc, char **argv)
 	}
 	struct bia_pull_opts o = {.token = getenv("BIAFLOWS_TOKEN")};
 	struct prog pr = {.what = "pull", .on = isatty(2)};
-	const char *probs[256];
-	size_t np = 0;
+	struct selection sel = {0};
 	int fmt = OUT_TABLE, ch;
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (selection_option(&sel, ch, optarg))
+			continue;
 		switch (ch) {
-		case 'p':
-			np += cli_split_commas(optarg, (char **)probs + np, 256 - np);
-			break;
-		case 'r': o.runs = 1; break;
-		case 'w': o.workflows = 1; break;
-		case 'e': o.environments = o.workflows = 1; break;
 		case 't': o.token = optarg; break;
 		case 'n': o.no_pyramids = 1; break;
 		case 'P': pr.on = 1; break;
@@ -262,8 +271,11 @@ int cmd_pull(struct bia_cli *cli, int argc, char **argv)
 	if (optind + 1 != argc)
 		return cli_usage_error(pull_usage, "pull takes one URL");
 	o.url = argv[optind];
-	o.problems = probs;
-	o.nproblems = np;
+	o.problems = sel.problems;
+	o.nproblems = sel.n;
+	o.runs = sel.runs;
+	o.workflows = sel.workflows;
+	o.environments = sel.environments;
 	o.progress = print_progress;
 	o.progress_arg = &pr;
 	struct bia_pull_report rep;

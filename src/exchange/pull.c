@@ -95,6 +95,28 @@ static void http_close(struct http *h)
 	curl_slist_free_all(h->headers);
 }
 
+/* What every request of a pull sets: the URL, headers, where the answer
+ * goes, a Range from byte range_from (> 0), and the limits: 10 s to
+ * connect, a transfer stalled 60 s fails, http(s) only. */
+static void set_common(CURL *c, const char *url, struct curl_slist *hd,
+		       curl_write_callback fn, void *arg, int64_t range_from, char *range,
+		       size_t rangesz)
+{
+	if (range_from > 0) {
+		snprintf(range, rangesz, "%lld-", (long long)range_from);
+		curl_easy_setopt(c, CURLOPT_RANGE, range);
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hd);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fn);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, arg);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+}
+
 /* One request: the body (JSON, POST) or none; the answer into s. Returns
  * the HTTP status, or 0 with the reason on ctx when there was none. */
 static long http_do(struct bia_ctx *ctx, struct http *h, const char *path, const char *post,
@@ -113,19 +135,7 @@ static long http_do(struct bia_ctx *ctx, struct http *h, const char *path, const
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
 	}
 	char range[64];
-	if (range_from > 0) {
-		snprintf(range, sizeof(range), "%lld-", (long long)range_from);
-		curl_easy_setopt(c, CURLOPT_RANGE, range);
-	}
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hd);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	set_common(c, url, hd, on_data, s, range_from, range, sizeof(range));
 	CURLcode r = curl_easy_perform(c);
 	curl_slist_free_all(extra);
 	long status = 0;
@@ -354,6 +364,7 @@ struct xfer {
 	struct bia_sha256 h;
 	char digest[BIA_SHA256_HEX];
 	char file[BIA_PATH_MAX + 80], part[BIA_PATH_MAX + 88], url[2048];
+	char range[64];	     /* the Range option's text (curl keeps the pointer) */
 	char err[256];	     /* the start of an error's body */
 	size_t nerr;
 	int werr;	     /* errno of a failed write */
@@ -429,20 +440,7 @@ static int xfer_start(struct bia_ctx *ctx, CURLM *mh, struct http *h, struct xfe
 		return bia_fail(ctx, BIA_ENOMEM, "out of memory");
 	CURL *c = x->c;
 	curl_easy_reset(c);
-	char range[64];
-	if (x->have > 0) {
-		snprintf(range, sizeof(range), "%lld-", (long long)x->have);
-		curl_easy_setopt(c, CURLOPT_RANGE, range);
-	}
-	curl_easy_setopt(c, CURLOPT_URL, x->url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->headers);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, xfer_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	set_common(c, x->url, h->headers, xfer_data, x, x->have, x->range, sizeof(x->range));
 	curl_easy_setopt(c, CURLOPT_PRIVATE, x);
 	if (curl_multi_add_handle(mh, c) != CURLM_OK) {
 		close(x->fd);

@@ -67,17 +67,18 @@ static void prune_old(struct bia_instance *inst, const char *sub);
 
 /* ---------------------------------------------------------------- export */
 
-static int export_op(struct bia_server *srv, json_t *rqj, void *oprun, struct bia_ctx *ctx,
-		     json_t **pout)
+/* The export of a request body into exchange/<sub>/<name>: its report. */
+static int export_into(struct bia_server *srv, json_t *rqj, void *oprun, struct bia_ctx *ctx,
+		       const char *sub, const char *name, int snapshot, json_t **pout)
 {
-	struct bia_bundle_export_opts o = {.progress = op_progress, .progress_arg = oprun};
+	struct bia_bundle_export_opts o = {.progress = op_progress, .progress_arg = oprun,
+					   .snapshot = snapshot};
 	const char **names;
 	if (selection(ctx, rqj, &o, &names))
 		return ctx->rc;
 	char dir[BIA_PATH_MAX], path[BIA_PATH_MAX + 64];
-	prune_old(srv->inst, "exports");
-	exchange_dir(srv->inst, "exports", dir, sizeof(dir));
-	const char *name = bia_json_str(rqj, "name", "");
+	prune_old(srv->inst, sub);
+	exchange_dir(srv->inst, sub, dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	struct bia_bundle_export_report rep;
 	int rc = bia_mkdir_p(ctx, dir) || bia_bundle_export(ctx, srv->inst, path, &o, &rep);
@@ -85,9 +86,18 @@ static int export_op(struct bia_server *srv, json_t *rqj, void *oprun, struct bi
 	if (rc)
 		return ctx->rc;
 	*pout = bia_bundle_export_report_json(&rep);
+	json_object_set_new(*pout, "path", json_string(name));
+	return 0;
+}
+
+static int export_op(struct bia_server *srv, json_t *rqj, void *oprun, struct bia_ctx *ctx,
+		     json_t **pout)
+{
+	const char *name = bia_json_str(rqj, "name", "");
+	if (export_into(srv, rqj, oprun, ctx, "exports", name, 0, pout))
+		return ctx->rc;
 	char url[128];
 	snprintf(url, sizeof(url), "/api/v1/exports/%s", name);
-	json_object_set_new(*pout, "path", json_string(name));
 	json_object_set_new(*pout, "download", json_string(url));
 	return 0;
 }
@@ -188,35 +198,25 @@ static void prune_old(struct bia_instance *inst, const char *sub)
 static int snapshot_op(struct bia_server *srv, json_t *rqj, void *oprun, struct bia_ctx *ctx,
 		       json_t **pout)
 {
-	struct bia_bundle_export_opts o = {.progress = op_progress, .progress_arg = oprun,
-					   .snapshot = 1};
-	const char **names;
-	if (selection(ctx, rqj, &o, &names))
-		return ctx->rc;
-	prune_old(srv->inst, "snapshots");
-	char dir[BIA_PATH_MAX], path[BIA_PATH_MAX + 64], owner[BIA_PATH_MAX + 80];
-	exchange_dir(srv->inst, "snapshots", dir, sizeof(dir));
 	const char *id = bia_json_str(rqj, "id", "");
-	snprintf(path, sizeof(path), "%s/%s", dir, id);
-	struct bia_bundle_export_report rep;
-	int rc = bia_mkdir_p(ctx, dir) || bia_bundle_export(ctx, srv->inst, path, &o, &rep);
-	free(names);
-	if (rc)
+	if (export_into(srv, rqj, oprun, ctx, "snapshots", id, 1, pout))
 		return ctx->rc;
 	/* who may read it */
-	snprintf(owner, sizeof(owner), "%s/owner", path);
+	char owner[BIA_PATH_MAX + 80];
+	exchange_dir(srv->inst, "snapshots", owner, sizeof(owner));
+	snprintf(owner + strlen(owner), sizeof(owner) - strlen(owner), "/%s/owner", id);
 	FILE *f = fopen(owner, "w");
 	if (!f || fprintf(f, "%lld\n", (long long)json_integer_value(json_object_get(rqj, "owner"))) < 0 ||
 	    fclose(f)) {
 		if (f)
 			fclose(f);
+		json_decref(*pout);
+		*pout = NULL;
 		return bia_fail(ctx, BIA_EIO, "cannot write '%s'", owner);
 	}
-	*pout = bia_bundle_export_report_json(&rep);
 	char url[128];
 	snprintf(url, sizeof(url), "/api/v1/exchange/snapshots/%s", id);
 	json_object_set_new(*pout, "snapshot", json_string(id));
-	json_object_set_new(*pout, "path", json_string(id));
 	json_object_set_new(*pout, "url", json_string(url));
 	return 0;
 }

@@ -7,6 +7,7 @@
 WF=$FIX/workflows/py-threshold
 D=$FIX/descriptors
 PY=/usr/bin/python3
+export CLIENTS=$(cd "$(dirname "$0")/../../clients/python" && pwd)
 A=$T/a
 I=$A
 json() { $PY -c "import json,sys; d=json.load(open(sys.argv[1])); print($1)" "$T/out"; }
@@ -315,6 +316,19 @@ check "a Range request answers 206 from that byte" test "$(cat "$T/code")" = 206
 check "... the rest of the file" cmp -s "$T/part" <(tail -c +101 "$T/api.tar.gz")
 check "a viewer may not export" test "$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $VTOK" -X POST -H 'Content-Type: application/json' -d '{}' "$URL/api/v1/exports")" = 403
 check "an unknown export is 404" test "$(api -o /dev/null -w '%{http_code}' "$URL/api/v1/exports/00000000000000000000000000000000.tar")" = 404
+# the Python client: the same export, downloaded, then imported elsewhere
+# (below, through curl)
+$PY - "$URL" "$TOK" "$T/py.tar.zst" >"$T/py.out" 2>&1 <<'PYEOF'
+import os, sys
+sys.path.insert(0, os.environ["CLIENTS"])
+from biaflows_client import Client
+c = Client(sys.argv[1], sys.argv[2])
+r = c.export(runs=True, environments=True).wait(progress=False)
+c.download_export(r, sys.argv[3])
+print(r["content_digest"])
+PYEOF
+check "the Python client exports and downloads (same content digest)" test "$(tail -1 "$T/py.out")" = "$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["content_digest"])' "$T/exp-a.json")"
+check "... a bundle tar reads" sh -c "tar -tf '$T/py.tar.zst' | grep -q '^records/runs.jsonl'"
 J=$T/j
 "$BIAFLOWS" init "$J" >/dev/null 2>&1
 echo admin-password-1 | "$BIAFLOWS" --instance "$J" user add adm --role admin >/dev/null
