@@ -998,12 +998,25 @@ static int h_source_rm(struct req *rq)
 	return req_json(rq, 200, j);
 }
 
+/* A sync fetches a repository: slow work, on an operation thread. */
+static int source_sync_op(struct bia_server *srv, json_t *rqj, void *oprun,
+			  struct bia_ctx *ctx, json_t **pout)
+{
+	bia__op_progress(oprun, 0, 1, "fetching");
+	int rc = bia_source_sync(ctx, srv->inst, bia_json_str(rqj, "source", ""), pout);
+	bia__op_progress(oprun, 1, 1, rc ? "failed" : "synced");
+	return rc;
+}
+
 static int h_source_sync(struct req *rq)
 {
 	json_t *j;
-	if (bia_source_sync(&rq->ctx, INST(rq), rq->params[0], &j))
+	/* an unknown source is refused now, not by the operation */
+	if (bia_source_json(&rq->ctx, INST(rq), rq->params[0], &j))
 		return req_error(rq);
-	return req_json(rq, 200, j);
+	json_decref(j);
+	return ops_submit(rq, "source-sync", 0, json_pack("{s:s}", "source", rq->params[0]),
+			  source_sync_op);
 }
 
 int h_sweep(struct req *rq);
@@ -1130,7 +1143,8 @@ const struct route bia__routes[] = {
 	{"DELETE", "/sources/{source}", h_source_rm, RA, BODY_NONE, "workflows",
 	 "Forget a source (its versions stay)", "source rm"},
 	{"POST", "/sources/{source}/sync", h_source_sync, RA, BODY_NONE, "workflows",
-	 "Sync a source now: fetch its tags, add the new ones as versions", "source sync"},
+	 "Sync a source now: fetch its tags, add the new ones as versions (an operation)",
+	 "source sync"},
 	{"GET", "/runs", h_runs, RV, BODY_NONE, "runs",
 	 "Runs (paged; ?problem, status, workflow)", "runs"},
 	{"POST", "/runs", h_run_launch, RC, BODY_JSON, "runs",

@@ -220,13 +220,18 @@ SID=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$T/bo
 check "... returns the source" test "$($PY -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["name"], s["interval"], s["status"])' "$T/body")" = "four 120 never"
 check "POST /sources with a bad scheme: 4xx naming it" eval "[ \"\$(req '$TA' POST /sources '{\"url\": \"ssh://h/x\"}')\" -ge 400 ] && grep -q \"scheme 'ssh'\" '$T/body'"
 check "POST /sources/ID/sync by a viewer: 403" test "$(req "$TV" POST "/sources/$SID/sync")" = 403
-check "POST /sources/ID/sync by an admin: 200" test "$(req "$TA" POST "/sources/$SID/sync")" = 200
+check "POST /sources/ID/sync by an admin: 202 (an operation)" test "$(req "$TA" POST "/sources/$SID/sync")" = 202
+OPU=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"][len("/api/v1"):])' "$T/body")
+op_done() { req "$TA" GET "$OPU" >/dev/null && grep -q '"state": *"succeeded"' "$T/body"; }
+check "... which succeeds" wait_until 60 op_done
+cp "$T/body" "$T/op.json"; $PY -c 'import json,sys; json.dump(json.load(open(sys.argv[1]))["result"], open(sys.argv[2], "w"))' "$T/op.json" "$T/body"
 # (the poller may have synced the new source first: the answer then
 # imports nothing new, but the tag is recorded either way)
 W1=$(bia workflow show Src-Four@w1 --format json | $PY -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 check "... w1 imported as a version" test -n "$W1"
 check "... the answer: the source, ok, w1 with its version id" test "$($PY -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["name"], s["status"], s["tags"][0]["tag"], s["tags"][0]["status"], s["tags"][0]["version_id"], set(s["imported"]) <= {s["tags"][0]["version_id"]}, "changes" in s)' "$T/body")" = "four ok w1 imported $W1 True True"
 check "GET /sources/nothing: 404" test "$(req "$TV" GET /sources/nothing)" = 404
+check "POST /sources/nothing/sync: 404 at once" test "$(req "$TA" POST /sources/nothing/sync)" = 404
 check "DELETE /sources/ID by a viewer: 403" test "$(req "$TV" DELETE "/sources/$SID")" = 403
 check "DELETE /sources/ID by an admin: 200" test "$(req "$TA" DELETE "/sources/$SID")" = 200
 check "... gone" test "$(req "$TV" GET "/sources/$SID")" = 404
