@@ -177,72 +177,48 @@ static int http_json(struct bia_ctx *ctx, struct http *h, const char *path, cons
 	return rc;
 }
 
-/* Download path into file (verified against digest when given): a .part
- * file is resumed with a Range request. */
+/* Download path (the manifest or a record file: small, fetched whole each
+ * time) into file, verified against digest when given. The files are
+ * fetched by fetch_files, which resumes. */
 static int http_file(struct bia_ctx *ctx, struct http *h, const char *path, const char *file,
 		     const char *digest, struct sink *proto)
 {
 	char part[BIA_PATH_MAX + 8];
 	snprintf(part, sizeof(part), "%s.part", file);
-	struct bia_sha256 hs;
-	bia_sha256_init(&hs);
-	struct stat sb;
-	int64_t have = 0;
-	if (digest && !stat(part, &sb) && sb.st_size > 0) {
-		/* what an earlier attempt fetched is hashed again, then resumed */
-		int in = open(part, O_RDONLY | O_CLOEXEC);
-		char buf[1 << 16];
-		ssize_t n;
-		while (in >= 0 && (n = read(in, buf, sizeof(buf))) > 0) {
-			bia_sha256_update(&hs, buf, (size_t)n);
-			have += n;
-		}
-		if (in >= 0)
-			close(in);
-	}
-	int fd = open(part, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	int fd = open(part, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return bia_fail(ctx, BIA_EIO, "cannot write '%s': %s", part, strerror(errno));
+	struct bia_sha256 hs;
+	bia_sha256_init(&hs);
 	struct sink s = *proto;
 	s.fd = fd;
 	s.h = &hs;
 	bia_buf_init(&s.buf, 1 << 16);
-	long st = http_do(ctx, h, path, NULL, have, &s);
+	long st = http_do(ctx, h, path, NULL, 0, &s);
 	int rc = 0;
 	if (!st) {
 		rc = ctx->rc;
-	} else if (have && st == 200) {
-		/* the server sent it whole: start again */
-		close(fd);
-		bia_buf_release(&s.buf);
-		unlink(part);
-		return http_file(ctx, h, path, file, digest, proto);
-	} else if (st != 200 && st != 206) {
-		/* an error's body was appended: drop it */
-		if (ftruncate(fd, have)) {
-		}
+	} else if (st != 200) {
+		/* the error's body went to the file: its message from there */
+		char msg[4096];
+		ssize_t n = pread(fd, msg, sizeof(msg), 0);
+		bia_buf_add(&s.buf, msg, n > 0 ? (size_t)n : 0);
 		rc = http_fail(ctx, path, st, &s);
-	} else if (st == 206 && proto->rep) {
-		proto->rep->range_resumed++;
-	}
-	if (!rc && fsync(fd))
+	} else if (fsync(fd)) {
 		rc = bia_fail(ctx, BIA_EIO, "cannot sync '%s': %s", part, strerror(errno));
+	}
 	close(fd);
 	bia_buf_release(&s.buf);
+	char got[BIA_SHA256_HEX];
+	bia_sha256_final(&hs, got);
+	if (!rc && digest && strcmp(got, digest))
+		rc = bia_fail(ctx, BIA_ECORRUPT, "%s: the download has digest %s, not %s "
+			      "(damaged in transit; pull again)", path, got, digest);
+	if (!rc && rename(part, file))
+		rc = bia_fail(ctx, BIA_EIO, "cannot write '%s': %s", file, strerror(errno));
 	if (rc)
-		return rc;
-	if (digest) {
-		char got[BIA_SHA256_HEX];
-		bia_sha256_final(&hs, got);
-		if (strcmp(got, digest)) {
-			unlink(part);
-			return bia_fail(ctx, BIA_ECORRUPT, "%s: the download has digest %s, not %s "
-					"(damaged in transit; pull again)", path, got, digest);
-		}
-	}
-	if (rename(part, file))
-		return bia_fail(ctx, BIA_EIO, "cannot write '%s': %s", file, strerror(errno));
-	return 0;
+		unlink(part);
+	return rc;
 }
 
 /* ---------------------------------------------------------------- pull */
@@ -637,7 +613,6 @@ int bia_pull(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_pu
 	if (!rc) {
 		snprintf(path, sizeof(path), "%s/manifest", snap);
 		snprintf(p, sizeof(p), "%s/manifest.json", dir);
-		unlink(p);
 		rc = http_file(ctx, &h, path, p, NULL, &proto);
 	}
 	if (!rc) {
@@ -657,10 +632,6 @@ int bia_pull(struct bia_ctx *ctx, struct bia_instance *inst, const struct bia_pu
 		const char *rp = bia_json_str(r, "path", "");
 		snprintf(path, sizeof(path), "%s/%s", snap, rp);
 		snprintf(p, sizeof(p), "%s/%s", dir, rp);
-		unlink(p);
-		char part[BIA_PATH_MAX + 80];
-		snprintf(part, sizeof(part), "%s.part", p);
-		unlink(part);
 		rc = http_file(ctx, &h, path, p, bia_json_str(r, "digest", ""), &proto);
 	}
 	/* the files: those this instance lacks, unless fetched before */

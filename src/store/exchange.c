@@ -678,6 +678,7 @@ int bia_store_export_records(struct bia_ctx *ctx, struct bia_instance *inst,
 struct bia_ximport {
 	struct bia_instance *inst;
 	json_t *skipped; /* [{ref, workflow, version, reason}] */
+	char instance_id[128]; /* this instance's (its own runs coming back) */
 	struct imap problems, images, gts, wfs, runs; /* ref -> local id (runs: <0 skipped) */
 	struct imap new_images;			    /* local image ids added by this import */
 	struct bia_ximport_counts counts;
@@ -808,7 +809,9 @@ int bia_store_ximport_begin(struct bia_ctx *ctx, struct bia_instance *inst,
 	x->inst = inst;
 	x->skipped = json_array();
 	bia_now_iso(x->now);
-	if (Q_DRV(inst)->begin(ctx, inst)) {
+	if (bia_store_instance_id(ctx, inst, x->instance_id, sizeof(x->instance_id)) ||
+	    Q_DRV(inst)->begin(ctx, inst)) {
+		json_decref(x->skipped);
 		free(x);
 		return ctx->rc;
 	}
@@ -1381,10 +1384,8 @@ static int im_run(struct bia_ctx *ctx, struct bia_ximport *x, const json_t *rec,
 	if (r != Q_ROW && r != Q_DONE)
 		return xdb_fail(ctx, x->inst, "find run");
 	if (!id) {
-		char iid[128], own[160];
-		if (bia_store_instance_id(ctx, x->inst, iid, sizeof(iid)))
-			return ctx->rc;
-		int n = snprintf(own, sizeof(own), "%s/runs/", iid);
+		char own[160];
+		int n = snprintf(own, sizeof(own), "%s/runs/", x->instance_id);
 		if (!strncmp(origin, own, (size_t)n)) {
 			char *end;
 			long long lid = strtoll(origin + n, &end, 10);
